@@ -1,0 +1,53 @@
+"""segtutor: a hands-on course on image segmentation.
+
+The package keeps the code; the notebooks explain it. Submodules load on first
+use, so ``import segtutor`` does not import TensorFlow.
+
+Submodules
+----------
+course       class mode and fast mode, and every notebook's sizes
+datasets     shapes, nuclei, digits, coins, and loaders for your own data
+metrics      pixel accuracy, IoU, Dice, confusion matrix, instance matching
+viz          image grids, overlays, contours and error views
+widgets      interactive visualisers (pure compute plus thin ipywidgets)
+exercises    ``check(...)`` for the graded exercises
+models       the course's Keras models
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .environment import doctor, quiet_tensorflow, seed_everything
+
+__version__ = "0.1.0"
+
+quiet_tensorflow()
+
+_SUBMODULES = {
+    "boxes",
+    "classical",
+    "convolution",
+    "course",
+    "datasets",
+    "environment",
+    "exercises",
+    "grading",
+    "interpret",
+    "metrics",
+    "models",
+    "viz",
+    "widgets",
+}
+
+__all__ = ["doctor", "seed_everything", "__version__", *sorted(_SUBMODULES)]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'segtutor' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _SUBMODULES)

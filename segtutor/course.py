@@ -1,0 +1,115 @@
+"""Course modes: one switch between class-sized runs and fast CI runs.
+
+Every notebook reads its sizes (image counts, epochs, steps) from
+:func:`sizes`, never from ``if`` blocks of its own, so that the whole
+course switches between two modes with one environment variable:
+
+``SEGTUTOR_FAST=1``
+    Fast mode: tiny data, one epoch, a few steps. Every code path still runs,
+    so CI proves the notebooks work end to end in minutes.
+unset, or ``SEGTUTOR_FAST=0``
+    Class mode: the real sizes, timed to finish within class time on a
+    2-core laptop.
+
+Fast mode is also on whenever ``CI=true``, as in most CI services.
+
+Examples
+--------
+>>> from segtutor.course import sizes
+>>> s = sizes("03")
+>>> s.epochs >= 1
+True
+"""
+
+from __future__ import annotations
+
+import os
+from types import MappingProxyType, SimpleNamespace
+
+__all__ = ["FAST_ENV_VAR", "fast_mode", "mode", "sizes", "SIZES"]
+
+#: The one documented switch between class mode and fast mode.
+FAST_ENV_VAR = "SEGTUTOR_FAST"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+# One table for the whole course: notebook -> {name: (class mode, fast mode)}.
+# Keeping every size here means a teacher can see, and tune, the cost of each
+# notebook in one place.
+SIZES = MappingProxyType(
+    {
+        "00": {"n_images": (8, 4)},
+        "01": {"n_images": (16, 4)},
+        "02": {"n_shapes": (64, 8), "kmeans_clusters": (3, 3)},
+        "03": {
+            "epochs": (12, 1),
+            "batch_size": (64, 64),
+            "n_train": (None, 256),  # None: the whole training split
+            "n_test": (None, 128),
+        },
+        "04": {"epochs": (12, 1), "n_train": (None, 256), "n_test": (None, 128)},
+    }
+)
+
+
+def _read_flag(name: str) -> bool | None:
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(
+        f"environment variable {name}={raw!r} is not understood; "
+        f"expected one of {sorted(_TRUE | _FALSE - {''})}. "
+        f"Use {name}=1 for fast mode or unset it for class mode."
+    )
+
+
+def fast_mode() -> bool:
+    """Return True when the course runs in fast (CI) mode.
+
+    ``SEGTUTOR_FAST`` decides when it is set; otherwise ``CI=true`` turns
+    fast mode on.
+    """
+    explicit = _read_flag(FAST_ENV_VAR)
+    if explicit is not None:
+        return explicit
+    return bool(_read_flag("CI"))
+
+
+def mode() -> str:
+    """Return ``"fast"`` or ``"class"``."""
+    return "fast" if fast_mode() else "class"
+
+
+def sizes(notebook: str) -> SimpleNamespace:
+    """Return the sizes a notebook should use in the current mode.
+
+    Parameters
+    ----------
+    notebook : str
+        Two-digit notebook number, such as ``"03"``.
+
+    Returns
+    -------
+    SimpleNamespace
+        One attribute per size, plus ``mode`` (``"class"`` or ``"fast"``).
+
+    Raises
+    ------
+    ValueError
+        If the notebook has no entry in :data:`SIZES`.
+    """
+    key = str(notebook).zfill(2)
+    if key not in SIZES:
+        raise ValueError(
+            f"no sizes are defined for notebook {notebook!r}; "
+            f"expected one of {sorted(SIZES)}. Add a row to segtutor.course.SIZES."
+        )
+    index = 1 if fast_mode() else 0
+    values = {name: pair[index] for name, pair in SIZES[key].items()}
+    return SimpleNamespace(mode=mode(), **values)

@@ -1,0 +1,164 @@
+"""The environment check, reproducible seeds and a quiet TensorFlow start.
+
+TensorFlow is imported only inside the functions that need it, so that
+``import segtutor`` stays fast for notebooks 00-02, which never train.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import random
+import sys
+
+import numpy as np
+
+__all__ = ["quiet_tensorflow", "seed_everything", "doctor", "import_tensorflow"]
+
+_COURSE_PACKAGES = (
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "skimage",
+    "sklearn",
+    "tensorflow",
+    "keras",
+    "ipywidgets",
+    "pycocotools",
+)
+
+
+def quiet_tensorflow() -> None:
+    """Silence TensorFlow's C++ start-up messages before it is imported.
+
+    The oneDNN and CPU-feature notices are useful to TensorFlow engineers, not
+    to a student, and they fill the first cell's output with red text.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def import_tensorflow():
+    """Import TensorFlow quietly and return the module."""
+    quiet_tensorflow()
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    return tf
+
+
+def seed_everything(seed: int = 0) -> int:
+    """Make a notebook reproducible: seed Python, NumPy and, if loaded, Keras.
+
+    Parameters
+    ----------
+    seed : int
+        A non-negative integer.
+
+    Returns
+    -------
+    int
+        The seed, for printing.
+
+    Notes
+    -----
+    TensorFlow is seeded only if it has already been imported, so calling this
+    in notebook 01 does not pay TensorFlow's import cost. Call it again after
+    importing TensorFlow, or use :func:`segtutor.models` helpers, which do.
+    """
+    from ._validate import check_positive_int
+
+    seed = check_positive_int(seed, "seed", minimum=0)
+    random.seed(seed)
+    np.random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    if "tensorflow" in sys.modules:
+        import keras
+
+        keras.utils.set_random_seed(seed)
+    return seed
+
+
+def _version(module_name: str) -> str | None:
+    try:
+        module = importlib.import_module(module_name)
+    except Exception:
+        return None
+    return getattr(module, "__version__", "?")
+
+
+def _widget_frontend() -> tuple[bool, str]:
+    """Whether the ipywidgets front end (jupyterlab_widgets) is installed."""
+    try:
+        import jupyterlab_widgets  # noqa: F401
+    except ImportError:
+        return False, "install jupyterlab_widgets (`pip install ipywidgets`), then restart JupyterLab"
+    return True, ""
+
+
+def _tensorflow_works() -> tuple[bool, str]:
+    try:
+        tf = import_tensorflow()
+        value = float(tf.reduce_sum(tf.ones((2, 2))).numpy())
+    except Exception as exc:  # report, never crash the check
+        return False, f"{type(exc).__name__}: {exc}"
+    if value != 4.0:
+        return False, f"a tiny computation gave {value}, expected 4.0"
+    return True, ""
+
+
+def doctor(*, check_tensorflow: bool = True, file=None) -> bool:
+    """Print an environment report and say what to fix.
+
+    Parameters
+    ----------
+    check_tensorflow : bool
+        Also import TensorFlow and run a tiny computation (about 3 s).
+    file : file-like, optional
+        Where to print; defaults to ``sys.stdout``.
+
+    Returns
+    -------
+    bool
+        True when everything the course needs is in place.
+    """
+    from .course import FAST_ENV_VAR, mode
+
+    out = file or sys.stdout
+    problems: list[str] = []
+
+    def line(label: str, value: str) -> None:
+        print(f"  {label:<22}{value}", file=out)
+
+    print("segtutor environment report", file=out)
+    line("Python", platform.python_version())
+    if sys.version_info < (3, 10):
+        problems.append("Python 3.10 or newer is needed: install it, then rerun the set-up command.")
+    line("Platform", f"{platform.system()} {platform.machine()}")
+    line("CPU threads", str(os.cpu_count()))
+    line("Course mode", f"{mode()}  (set {FAST_ENV_VAR}=1 for fast mode)")
+    for name in _COURSE_PACKAGES:
+        if name == "tensorflow" and not check_tensorflow:
+            continue
+        version = _version(name)
+        line(name, version or "MISSING")
+        if version is None:
+            problems.append(f"{name} is missing: run `python3 course.py open` again to reinstall the course.")
+    ok, why = _widget_frontend()
+    line("Widget front end", "yes" if ok else "no")
+    if not ok:
+        problems.append(f"Widgets will not display: {why}.")
+    if check_tensorflow:
+        ok, why = _tensorflow_works()
+        line("TensorFlow runs", "yes" if ok else "no")
+        if not ok:
+            problems.append(f"TensorFlow failed to run ({why}). Reinstall with `python3 course.py open`.")
+    if problems:
+        print("\nTo fix:", file=out)
+        for p in problems:
+            print(f"  - {p}", file=out)
+        return False
+    print("\nAll good: you are ready for the course.", file=out)
+    return True

@@ -1,0 +1,1 @@
+"""Interactive visualisers: pure compute in the package, thin ipywidgets layers here."""

@@ -1,0 +1,161 @@
+"""What every course widget shares: PNG encoding, error display, snapshots.
+
+A visualiser is a pure compute function (in the module that owns the concept)
+plus a thin :class:`Visualiser` subclass here in ``segtutor.widgets`` that
+wires ipywidgets controls to it. The compute function returns an RGB array;
+the widget encodes it to PNG bytes for an ``ipywidgets.Image`` (the fastest
+path measured on this course's target laptops) and keeps the array so that
+:meth:`Visualiser.snapshot` can return exactly what the student sees.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+__all__ = ["Visualiser", "to_png_bytes", "to_rgb_uint8", "figure_to_rgb"]
+
+
+def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
+    """Return ``image`` as an (H, W, 3) uint8 array.
+
+    Floats are taken to lie in [0, 1] and are clipped; grayscale is repeated
+    into three channels.
+    """
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=-1)
+    if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
+        raise ValueError(f"expected an (H, W) or (H, W, 3) image, got shape {arr.shape}")
+    arr = arr[..., :3]
+    if arr.dtype == np.uint8:
+        return np.ascontiguousarray(arr)
+    if arr.dtype == bool:
+        return arr.astype(np.uint8) * 255
+    arr = np.nan_to_num(arr.astype(np.float32), nan=0.0)
+    return (np.clip(arr, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+
+def to_png_bytes(image: np.ndarray) -> bytes:
+    """Encode an image as PNG bytes for ``ipywidgets.Image``."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    # compress_level=1: the widget re-encodes on every slider move, and level 1
+    # is several times faster than the default for a few percent more bytes.
+    Image.fromarray(to_rgb_uint8(image)).save(buffer, format="png", compress_level=1)
+    return buffer.getvalue()
+
+
+def figure_to_rgb(fig) -> np.ndarray:
+    """Render a Matplotlib figure to an (H, W, 3) uint8 array and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    plt.close(fig)
+    return np.ascontiguousarray(rgba[..., :3])
+
+
+class Visualiser:
+    """Base class for the course's interactive widgets.
+
+    Subclasses build their controls in ``__init__``, call
+    :meth:`_finish_layout` with them, and implement :meth:`render`, a method
+    that reads the controls, calls pure compute functions and returns an RGB
+    array. Rendering errors that come from the student's input (a kernel of
+    NaNs, a stride larger than the image) are shown as a message in the widget
+    instead of a traceback.
+
+    Attributes
+    ----------
+    ui : ipywidgets.Widget
+        The assembled widget; a notebook can display the visualiser itself.
+    image : ipywidgets.Image
+        The rendered picture.
+    message : ipywidgets.HTML
+        Status or error text shown under the picture.
+    """
+
+    css_class = "segtutor-widget"
+
+    def __init__(self) -> None:
+        import ipywidgets as w
+
+        self.image = w.Image(format="png")
+        self.image.add_class(f"{self.css_class}-image")
+        self.message = w.HTML(value="")
+        self.message.add_class(f"{self.css_class}-message")
+        self._last = np.zeros((8, 8, 3), np.uint8)
+        self.ui = None
+        self.error: str | None = None
+
+    # -- to be provided by subclasses -------------------------------------
+    def render(self) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- shared machinery --------------------------------------------------
+    def _finish_layout(self, controls, *, extra=None) -> None:
+        import ipywidgets as w
+
+        children = [w.HBox(list(controls)) if isinstance(controls, (list, tuple)) else controls]
+        if extra is not None:
+            children.append(extra)
+        children += [self.image, self.message]
+        self.ui = w.VBox(children)
+        self.ui.add_class("segtutor-widget")
+        self.ui.add_class(self.css_class)
+        for control in _walk(controls):
+            if hasattr(control, "observe") and hasattr(control, "value"):
+                control.observe(self._on_change, names="value")
+        self.refresh()
+
+    def _on_change(self, _change=None) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute and redraw; show a message instead of raising."""
+        try:
+            rgb = self.render()
+        except ValueError as exc:
+            self.error = str(exc)
+            self.message.value = f"<span style='color:#b00020'>&#9888; {_escape(self.error)}</span>"
+            return
+        self.error = None
+        self._last = to_rgb_uint8(rgb)
+        self.image.value = to_png_bytes(self._last)
+        status = self.status()
+        self.message.value = _escape(status) if status else ""
+
+    def status(self) -> str:
+        """Text shown under the picture after a successful render."""
+        return ""
+
+    def snapshot(self) -> np.ndarray:
+        """Return the picture currently shown, as an (H, W, 3) uint8 array."""
+        return self._last.copy()
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.ui)
+
+
+def _walk(controls):
+    if isinstance(controls, (list, tuple)):
+        for c in controls:
+            yield from _walk(c)
+        return
+    children = getattr(controls, "children", None)
+    if children:
+        for c in children:
+            yield from _walk(c)
+    else:
+        yield controls
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
