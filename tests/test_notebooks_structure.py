@@ -1,0 +1,66 @@
+"""Every notebook follows the course template.
+
+nbval executes the notebooks; these checks read them: learning objectives at
+the top, at least one graded exercise, at least one widget, a recap and
+references at the end, and no stale outputs or errors saved in the source.
+"""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_the_first_notebooks_exist():
+    names = [p.stem[:2] for p in NOTEBOOKS]
+    for number in ("00", "01", "02", "03", "04"):
+        assert number in names, f"notebook {number} is missing"
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def notebook(request):
+    return nbformat.read(request.param, as_version=4)
+
+
+def test_opens_with_title_and_learning_objectives(notebook):
+    first = notebook.cells[0]
+    assert first.cell_type == "markdown" and first.source.lstrip().startswith("# ")
+    assert "learning objectives" in first.source.lower()
+
+
+def test_has_a_graded_exercise_with_nbgrader_metadata(notebook):
+    solutions = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    checks = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert solutions and checks
+    for cell in solutions:
+        assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
+        assert cell.metadata["segtutor"]["function"] in cell.source
+    for cell in checks:
+        assert cell.metadata["nbgrader"]["points"] > 0
+        assert "check(" in cell.source
+
+
+def test_has_a_widget(notebook):
+    assert any("segtutor.widgets" in c.source for c in notebook.cells if c.cell_type == "code")
+
+
+def test_ends_with_recap_and_references(notebook):
+    tail = "\n".join(c.source for c in notebook.cells[-3:] if c.cell_type == "markdown").lower()
+    assert "recap" in tail and "references" in tail
+
+
+def test_no_saved_errors_and_only_checked_outputs(notebook):
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        assert all(out.get("output_type") != "error" for out in cell.outputs), cell.source[:60]
+        if cell.outputs:
+            assert cell.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT"), (
+                "only cells nbval compares keep outputs; run tools/store_checked_outputs.py: " + cell.source[:60])
+
+
+def test_sizes_come_from_the_course_table(notebook):
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    assert "SEGTUTOR_FAST" not in code and "os.environ" not in code, "read sizes via segtutor.course.sizes"
