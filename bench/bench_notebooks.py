@@ -34,7 +34,7 @@ print(json.dumps({"wall": wall, "peak_mb": peak_kb / 1024}))
 
 
 def time_notebook(path: Path, fast: bool) -> dict:
-    env = dict(os.environ, SEGTUTOR_FAST="1" if fast else "0", MPLBACKEND="Agg")
+    env = dict(os.environ, SEGTUTOR_FAST="1" if fast else "0")
     env.pop("CI", None)
     out = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(path.parent)],
                          env=env, capture_output=True, text=True, check=True)

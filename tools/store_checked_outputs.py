@@ -26,7 +26,6 @@ MARKER = "# NBVAL_CHECK_OUTPUT"
 def store(path: Path, timeout: int = 900) -> int:
     nb = nbformat.read(path, as_version=4)
     os.environ["SEGTUTOR_FAST"] = "1"
-    os.environ.setdefault("MPLBACKEND", "Agg")
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()

@@ -1,0 +1,617 @@
+"""Pictures of images, masks and errors, for notebooks and widgets.
+
+Every function here is pure: it returns either an RGB array (float in
+[0, 1], shape (H, W, 3)) or a Matplotlib ``Figure``; none calls ``plt.show``.
+A returned figure is not registered with ``pyplot``, so a notebook shows it
+exactly once when it is the last expression of a cell (or with
+``display(fig)``), and it never piles up in pyplot's memory.
+
+Images may be grayscale (H, W) or (H, W, 1), RGB (H, W, 3) or RGBA (the
+alpha channel is dropped), ``uint8`` (0-255) or float. :func:`as_rgb` states
+how they become floats in [0, 1].
+
+Boxes follow the course convention of :mod:`segtutor.boxes`:
+``(y1, x1, y2, x2)`` in pixels with ``y2`` and ``x2`` exclusive.
+
+Colours
+-------
+:func:`instance_colors` gives a deterministic palette: label ``k`` always gets
+the same colour, whatever else is in the image. The error colours are from
+the colour-blind-safe palette of Okabe and Ito (2008): orange for false
+positives, sky blue for false negatives.
+
+Examples
+--------
+>>> import numpy as np
+>>> from segtutor import viz
+>>> image = np.zeros((8, 8))
+>>> mask = np.zeros((8, 8), bool); mask[2:5, 2:5] = True
+>>> viz.overlay_mask(image, mask).shape
+(8, 8, 3)
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import numbers
+
+import numpy as np
+
+from . import _validate
+
+__all__ = [
+    "MASK_COLOR",
+    "TP_COLOR",
+    "FP_COLOR",
+    "FN_COLOR",
+    "as_rgb",
+    "instance_colors",
+    "show_grid",
+    "overlay_mask",
+    "draw_contours",
+    "error_overlay",
+    "error_view",
+    "draw_boxes",
+]
+
+#: Default colour of a binary mask overlay (Okabe-Ito bluish green, kept apart
+#: from the error colours so that an overlay is never mistaken for an error).
+MASK_COLOR = (0.0, 0.620, 0.451)
+#: Pixels both masks call foreground, in :func:`error_overlay`.
+TP_COLOR = (0.92, 0.92, 0.92)
+#: Predicted but not in the truth (Okabe-Ito orange).
+FP_COLOR = (0.902, 0.624, 0.0)
+#: In the truth but missed (Okabe-Ito sky blue).
+FN_COLOR = (0.337, 0.706, 0.914)
+
+# Background pixels of the error panel are dimmed so the coloured errors stand out.
+_DIM = 0.45
+_GOLDEN = 0.6180339887498949
+
+
+# -- colours and conversions ----------------------------------------------
+
+def _label_colors(ids) -> np.ndarray:
+    """Colour of each positive id: hue steps by the golden ratio (any id, no table)."""
+    k = np.asarray(ids, dtype=np.float64) - 1.0
+    hue = (0.02 + k * _GOLDEN) % 1.0
+    # Saturation and value cycle with periods 2 and 3 so that ids whose hues
+    # come close again still differ in brightness or strength.
+    saturation = np.where(np.mod(k, 2) == 0, 0.95, 0.6)
+    value = np.array([1.0, 0.8, 0.9])[np.mod(k, 3).astype(int)]
+    from matplotlib.colors import hsv_to_rgb
+
+    return hsv_to_rgb(np.stack([hue, saturation, value], axis=-1).reshape(-1, 3))
+
+
+def instance_colors(n: int) -> np.ndarray:
+    """A deterministic palette of ``n`` distinct colours.
+
+    Colour ``k - 1`` is the colour of label ``k`` in :func:`overlay_mask` and
+    :func:`draw_contours`, so ``instance_colors(5)`` is the start of
+    ``instance_colors(10)``. Hues step by the golden ratio, which keeps
+    neighbouring labels far apart on the colour wheel.
+
+    Parameters
+    ----------
+    n : int
+        Number of colours (0 or more).
+
+    Returns
+    -------
+    ndarray of float64, shape (n, 3)
+        RGB values in [0, 1].
+
+    Examples
+    --------
+    >>> instance_colors(3).shape
+    (3, 3)
+    """
+    n = _validate.check_positive_int(n, "n", minimum=0)
+    return _label_colors(np.arange(1, n + 1))
+
+
+def _color(value, name: str) -> np.ndarray:
+    """A Matplotlib colour spec ('red', '#ff0000', (1, 0, 0)) as an RGB float array."""
+    from matplotlib.colors import to_rgb
+
+    try:
+        return np.asarray(to_rgb(value), dtype=np.float64)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"{name} should be a colour: a name like 'red', a hex string like '#ff8800' "
+            f"or an (r, g, b) tuple of floats in [0, 1]; got {value!r}."
+        ) from None
+
+
+def as_rgb(image, name: str = "image") -> np.ndarray:
+    """Return ``image`` as an (H, W, 3) float64 array in [0, 1].
+
+    ``uint8`` is divided by 255 and booleans become 0 and 1. Any other image
+    already inside [0, 1] is kept as it is; one outside [0, 1] (a float image
+    in 0-255, a standardised image) is stretched so its minimum is 0 and its
+    maximum 1. Grayscale is repeated into three channels; alpha is dropped.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)
+
+    Returns
+    -------
+    ndarray of float64, shape (H, W, 3)
+
+    Examples
+    --------
+    >>> as_rgb(np.array([[0, 255]], np.uint8))[0, 1]
+    array([1., 1., 1.])
+    """
+    arr = _validate.check_image(image, name)
+    if arr.ndim == 3:
+        arr = arr[..., :3] if arr.shape[-1] != 1 else arr[..., 0]
+    if arr.dtype == np.uint8:
+        out = arr / 255.0
+    else:
+        out = arr.astype(np.float64)
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"{name} contains NaN or infinite values; expected finite pixel values.")
+        low, high = out.min(), out.max()
+        if low < 0.0 or high > 1.0:
+            out = (out - low) / (high - low) if high > low else np.zeros_like(out)
+    if out.ndim == 2:
+        out = np.repeat(out[..., None], 3, axis=-1)
+    return out
+
+
+def _mask_for(image: np.ndarray, mask, name: str) -> np.ndarray:
+    """Check a mask or label map of the image's height and width; return int64 (H, W)."""
+    arr = _validate.as_array(mask, name)
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    arr = _validate.check_mask(arr, name, ndim=2).astype(np.int64, copy=False)
+    if arr.shape != image.shape[:2]:
+        raise ValueError(
+            f"{name} has shape {arr.shape} but the image is {image.shape[:2]} (height, width); "
+            "they must cover the same pixels. Resize the mask with nearest-neighbour interpolation, "
+            "or check that neither still has a batch axis."
+        )
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"{name} contains the negative label {int(arr.min())}; labels are 0 or positive.")
+    return arr
+
+
+def _is_binary(labels: np.ndarray) -> bool:
+    return labels.size == 0 or int(labels.max()) <= 1
+
+
+def _colour_labels(labels: np.ndarray, where: np.ndarray, color) -> np.ndarray:
+    """RGB colour of each pixel in ``where``: a fixed colour, or the palette colour of its label."""
+    values = labels[where]
+    if color is not None:
+        return np.broadcast_to(_color(color, "color"), (values.size, 3))
+    ids, inverse = np.unique(values, return_inverse=True)
+    return _label_colors(ids)[inverse.ravel()]
+
+
+# -- figures ---------------------------------------------------------------
+
+@functools.cache
+def _figure_class():
+    from matplotlib.figure import Figure
+
+    class CourseFigure(Figure):
+        """A Figure that shows itself as a PNG when a notebook displays it.
+
+        Jupyter's inline backend only hooks into figures made through pyplot;
+        this one displays in any kernel, under any backend, exactly once.
+        """
+
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=self.dpi, bbox_inches="tight", facecolor="white")
+            return buffer.getvalue()
+
+    CourseFigure.__module__ = __name__
+    CourseFigure.__qualname__ = "CourseFigure"
+    return CourseFigure
+
+
+def _new_figure(width: float, height: float):
+    """A Figure with an Agg canvas that is not registered with pyplot."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = _figure_class()(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _bare(ax) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def show_grid(images, titles=None, *, ncols: int = 4, cmap="gray", panel_size: float = 2.5, suptitle=None):
+    """Show images side by side in a grid.
+
+    Parameters
+    ----------
+    images : sequence of arrays, or array of shape (N, H, W) or (N, H, W, C)
+        Each image grayscale (H, W) / (H, W, 1) or colour (H, W, 3). A 3-D
+        array is read as a batch of grayscale images: to show one RGB image,
+        pass ``[rgb]``.
+    titles : sequence of str, optional
+        One title per image.
+    ncols : int
+        Number of columns; the grid gets as many rows as needed.
+    cmap : str or sequence of str
+        Colormap for grayscale images and label maps (ignored for RGB); one
+        name for all, or one per image (e.g. ``["gray", "tab20"]``).
+    panel_size : float
+        Width and height of each panel in inches.
+    suptitle : str, optional
+        Title above the whole grid.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = show_grid([np.eye(4), np.ones((4, 4))], titles=["eye", "ones"])
+    >>> len(fig.axes)
+    2
+    """
+    if isinstance(images, np.ndarray):
+        if images.ndim not in (3, 4):
+            raise ValueError(
+                f"images as one array should be a batch (N, H, W) or (N, H, W, C), got shape {images.shape}. "
+                "For a single image pass [image]."
+            )
+        images = list(images)
+    elif not isinstance(images, (list, tuple)):
+        raise ValueError(f"images should be a list of arrays or a batch array, got {type(images).__name__}.")
+    if len(images) == 0:
+        raise ValueError("images is empty; expected at least one image.")
+    arrays = [_validate.check_image(im, f"images[{i}]") for i, im in enumerate(images)]
+    n = len(arrays)
+    if titles is not None:
+        titles = [titles] if isinstance(titles, str) else list(titles)
+        if len(titles) != n:
+            raise ValueError(f"got {len(titles)} titles for {n} images; give one title per image.")
+    cmaps = [cmap] * n if isinstance(cmap, str) or cmap is None else list(cmap)
+    if len(cmaps) != n:
+        raise ValueError(f"got {len(cmaps)} colormaps for {n} images; give one name, or one per image.")
+    ncols = min(_validate.check_positive_int(ncols, "ncols"), n)
+    nrows = -(-n // ncols)
+    fig = _new_figure(panel_size * ncols, panel_size * nrows + (0.3 if suptitle else 0.0))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        _bare(ax)
+        if i >= n:
+            ax.set_visible(False)
+            continue
+        arr = arrays[i]
+        if arr.ndim == 3 and arr.shape[-1] == 1:
+            arr = arr[..., 0]
+        if arr.ndim == 3:
+            ax.imshow(as_rgb(arr, f"images[{i}]"), interpolation="nearest")
+        else:
+            shown = arr.astype(np.uint8) if arr.dtype == bool else arr
+            ax.imshow(shown, cmap=cmaps[i], interpolation="nearest")
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=10)
+    if suptitle:
+        fig.suptitle(str(suptitle))
+    return fig
+
+
+# -- overlays --------------------------------------------------------------
+
+def overlay_mask(image, mask, color=None, alpha: float = 0.4) -> np.ndarray:
+    """Tint the pixels of a mask (or of each label of a label map) on an image.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W), (H, W, 1) or (H, W, 3)
+    mask : array_like of bool or int, shape (H, W)
+        A binary mask, or a label map whose labels 1, 2, ... each get their
+        own colour (0 stays untouched).
+    color : colour, optional
+        Colour of a binary mask (default :data:`MASK_COLOR`); given for a
+        label map, every label gets this one colour.
+    alpha : float in [0, 1]
+        Opacity of the tint: 0 shows only the image, 1 only the colour.
+
+    Returns
+    -------
+    ndarray of float64, shape (H, W, 3)
+        Values in [0, 1].
+
+    Examples
+    --------
+    >>> out = overlay_mask(np.zeros((2, 2)), [[1, 0], [0, 0]], color=(1, 0, 0), alpha=0.5)
+    >>> out[0, 0], out[1, 1]
+    (array([0.5, 0. , 0. ]), array([0., 0., 0.]))
+    """
+    rgb = as_rgb(image)
+    labels = _mask_for(rgb, mask, "mask")
+    alpha = _validate.check_in_range(alpha, "alpha", 0.0, 1.0)
+    if color is None and _is_binary(labels):
+        color = MASK_COLOR
+    where = labels > 0
+    tint = _colour_labels(labels, where, color)
+    rgb[where] = (1.0 - alpha) * rgb[where] + alpha * tint
+    return rgb
+
+
+def draw_contours(image, labels, color=None) -> np.ndarray:
+    """Draw the boundary of every labelled object on an image.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W), (H, W, 1) or (H, W, 3)
+    labels : array_like of int, shape (H, W)
+        Instance label image (0 = background) or a binary mask.
+    color : colour, optional
+        One colour for every boundary; by default each label gets its colour
+        from :func:`instance_colors`.
+
+    Returns
+    -------
+    ndarray of float64, shape (H, W, 3)
+        The image with boundary pixels replaced by colour. Boundaries are the
+        objects' own outermost pixels (``find_boundaries(mode="inner")``), so
+        two touching objects each keep their own outline.
+
+    Examples
+    --------
+    >>> labels = np.zeros((5, 5), int); labels[1:4, 1:4] = 1
+    >>> out = draw_contours(np.zeros((5, 5)), labels, color=(0, 1, 0))
+    >>> out[1, 1], out[2, 2]          # border pixel, centre pixel
+    (array([0., 1., 0.]), array([0., 0., 0.]))
+    """
+    from skimage.segmentation import find_boundaries
+
+    rgb = as_rgb(image)
+    labels = _mask_for(rgb, labels, "labels")
+    where = find_boundaries(labels, mode="inner") & (labels > 0)
+    rgb[where] = _colour_labels(labels, where, color)
+    return rgb
+
+
+def _binary_for(image: np.ndarray, mask, name: str) -> np.ndarray:
+    labels = _mask_for(image, mask, name)
+    if not _is_binary(labels):
+        raise ValueError(
+            f"{name} should be a binary mask, got labels up to {int(labels.max())}. "
+            "For one class k pass (labels == k); for all objects of an instance image pass (labels > 0)."
+        )
+    return labels.astype(bool)
+
+
+def error_overlay(image, truth, pred) -> np.ndarray:
+    """Colour each pixel by whether a binary prediction got it right.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W), (H, W, 1) or (H, W, 3)
+    truth, pred : array_like of bool or {0, 1}, shape (H, W)
+
+    Returns
+    -------
+    ndarray of float64, shape (H, W, 3)
+        False positives are :data:`FP_COLOR`, false negatives
+        :data:`FN_COLOR`, true positives :data:`TP_COLOR`; true negatives show
+        the image, dimmed.
+
+    Examples
+    --------
+    >>> out = error_overlay(np.zeros((1, 3)), [[1, 1, 0]], [[1, 0, 1]])
+    >>> out[0, 1].tolist() == list(FN_COLOR), out[0, 2].tolist() == list(FP_COLOR)
+    (True, True)
+    """
+    rgb = as_rgb(image)
+    truth = _binary_for(rgb, truth, "truth")
+    pred = _binary_for(rgb, pred, "pred")
+    out = rgb * _DIM
+    out[truth & pred] = TP_COLOR
+    out[pred & ~truth] = FP_COLOR
+    out[truth & ~pred] = FN_COLOR
+    return out
+
+
+def error_view(image, truth, pred, *, title=None, panel_size: float = 3.0):
+    """Four panels: image | truth | prediction | errors, with IoU and a legend.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W), (H, W, 1) or (H, W, 3)
+    truth, pred : array_like of bool or {0, 1}, shape (H, W)
+        Binary masks. For a label map pass ``labels == k`` (one class) or
+        ``labels > 0`` (all objects).
+    title : str, optional
+        Title above the four panels.
+    panel_size : float
+        Width and height of each panel in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The errors panel uses the colours of :func:`error_overlay`; its title
+        gives the IoU and Dice of ``pred`` against ``truth``.
+
+    Examples
+    --------
+    >>> truth = np.zeros((8, 8), bool); truth[2:6, 2:6] = True
+    >>> fig = error_view(np.zeros((8, 8)), truth, np.roll(truth, 1, axis=1))
+    >>> fig.axes[3].get_title()
+    'errors: IoU 0.600, Dice 0.750'
+    """
+    from matplotlib.patches import Patch
+
+    from .metrics import dice, iou
+
+    rgb = as_rgb(image)
+    truth_mask = _binary_for(rgb, truth, "truth")
+    pred_mask = _binary_for(rgb, pred, "pred")
+    errors = error_overlay(rgb, truth_mask, pred_mask)
+    iou_value, dice_value = iou(pred_mask, truth_mask), dice(pred_mask, truth_mask)
+
+    height, width = rgb.shape[:2]
+    # Size the figure to the image's aspect ratio so the legend sits right under it.
+    fig = _new_figure(4 * panel_size, panel_size * height / width + 0.7 + (0.3 if title else 0.0))
+    axes = fig.subplots(1, 4)
+    panels = [
+        (rgb, "image"),
+        (overlay_mask(rgb, truth_mask, alpha=0.5), f"truth ({int(truth_mask.sum())} px)"),
+        (overlay_mask(rgb, pred_mask, alpha=0.5), f"prediction ({int(pred_mask.sum())} px)"),
+        (errors, f"errors: IoU {iou_value:.3f}, Dice {dice_value:.3f}"),
+    ]
+    for ax, (picture, name) in zip(axes, panels):
+        ax.imshow(picture, interpolation="nearest")
+        ax.set_title(name, fontsize=10)
+        _bare(ax)
+    n_fp = int((pred_mask & ~truth_mask).sum())
+    n_fn = int((truth_mask & ~pred_mask).sum())
+    handles = [
+        Patch(facecolor=TP_COLOR, edgecolor="0.3", label=f"correct: in both ({int((pred_mask & truth_mask).sum())} px)"),
+        Patch(facecolor=FP_COLOR, edgecolor="0.3", label=f"false positive: predicted, not in truth ({n_fp} px)"),
+        Patch(facecolor=FN_COLOR, edgecolor="0.3", label=f"false negative: in truth, missed ({n_fn} px)"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=9)
+    if title:
+        fig.suptitle(str(title))
+    return fig
+
+
+# -- boxes -----------------------------------------------------------------
+
+def _check_boxes(boxes) -> np.ndarray:
+    arr = _validate.as_array(boxes, "boxes")
+    if arr.size == 0:
+        return np.zeros((0, 4), np.int64)
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise ValueError(
+            f"boxes should have shape (N, 4), rows (y1, x1, y2, x2); got shape {arr.shape}. "
+            "For a single box pass [box]."
+        )
+    if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
+        raise ValueError(f"boxes should hold finite numbers, got {arr.dtype} values {arr[:2].tolist()}...")
+    arr = np.round(arr).astype(np.int64)
+    bad = np.flatnonzero((arr[:, 2] <= arr[:, 0]) | (arr[:, 3] <= arr[:, 1]))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"box {i} is {arr[i].tolist()}: it needs y2 > y1 and x2 > x1. Boxes are (y1, x1, y2, x2) "
+            "with exclusive ends (rows 3..5 give y1=3, y2=6); a box in (x1, y1, x2, y2) order needs "
+            "boxes[:, [1, 0, 3, 2]]."
+        )
+    return arr
+
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    # Below about 14 px anti-aliased outlines blur once thresholded into a
+    # mask; Pillow's bitmap font stays crisp at that size.
+    if size < 14 and hasattr(ImageFont, "load_default_imagefont"):
+        return ImageFont.load_default_imagefont()
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, ImportError, OSError):  # old Pillow or no FreeType
+        return ImageFont.load_default()
+
+
+def _text_tags(shape, boxes, texts):
+    """Masks of label tags (a filled box with the text cut out) above each box's top-left corner."""
+    from PIL import Image, ImageDraw
+
+    height, width = shape
+    size = int(np.clip(round(min(height, width) / 16), 8, 20))
+    font = _font(size)
+    tags, letters = [], []
+    for (y1, x1, _, _), text in zip(boxes, texts):
+        tag = Image.new("L", (width, height), 0)
+        ink = Image.new("L", (width, height), 0)
+        left, top, right, bottom = ImageDraw.Draw(tag).textbbox((0, 0), text, font=font)
+        w, h = right - left + 2, bottom - top + 2
+        # Above the box when there is room, otherwise just inside its top edge.
+        y = y1 - h if y1 - h >= 0 else max(y1, 0)
+        x = int(np.clip(x1, 0, max(width - w, 0)))
+        ImageDraw.Draw(tag).rectangle((x, y, x + w - 1, y + h - 1), fill=255)
+        ImageDraw.Draw(ink).text((x + 1 - left, y + 1 - top), text, font=font, fill=255)
+        tags.append(np.asarray(tag) > 0)
+        letters.append(np.asarray(ink) > 127)
+    return tags, letters
+
+
+def draw_boxes(image, boxes, labels=None, *, color=None, thickness: int = 1) -> np.ndarray:
+    """Draw rectangles (and optional label tags) on an image.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W), (H, W, 1) or (H, W, 3)
+    boxes : array_like, shape (N, 4)
+        Rows ``(y1, x1, y2, x2)`` in pixels, ``y2``/``x2`` exclusive (the
+        course convention, :mod:`segtutor.boxes`). Fractional coordinates are
+        rounded. Parts outside the image are not drawn.
+    labels : sequence of length N, optional
+        Class ids or names. Each box gets a tag with its label, and boxes with
+        the same label share a colour (integer label ``k`` gets
+        ``instance_colors`` colour ``k - 1``). Without labels every box gets
+        its own colour and no tag.
+    color : colour, optional
+        One colour for every box, e.g. to tell predictions from the truth.
+    thickness : int
+        Line width in pixels, drawn inside the box.
+
+    Returns
+    -------
+    ndarray of float64, shape (H, W, 3)
+        Values in [0, 1]. The outline of box ``(y1, x1, y2, x2)`` lies on rows
+        ``y1`` and ``y2 - 1`` and columns ``x1`` and ``x2 - 1``.
+
+    Examples
+    --------
+    >>> out = draw_boxes(np.zeros((6, 6)), [[1, 1, 4, 5]], color=(1, 0, 0))
+    >>> out[1, 1], out[3, 4], out[2, 2]
+    (array([1., 0., 0.]), array([1., 0., 0.]), array([0., 0., 0.]))
+    """
+    rgb = as_rgb(image)
+    boxes = _check_boxes(boxes)
+    thickness = _validate.check_positive_int(thickness, "thickness")
+    n = len(boxes)
+    if labels is not None:
+        labels = list(labels) if not isinstance(labels, str) else [labels]
+        if len(labels) != n:
+            raise ValueError(f"got {len(labels)} labels for {n} boxes; give one label per box.")
+    if color is not None:
+        colors = np.broadcast_to(_color(color, "color"), (n, 3))
+    elif labels is None:
+        colors = _label_colors(np.arange(1, n + 1))
+    elif all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in labels):
+        colors = _label_colors(np.asarray(labels, dtype=np.int64))
+    else:
+        order = {v: i + 1 for i, v in enumerate(dict.fromkeys(map(str, labels)))}
+        colors = _label_colors([order[str(v)] for v in labels])
+
+    height, width = rgb.shape[:2]
+    for (y1, x1, y2, x2), c in zip(boxes, colors):
+        cols = slice(max(x1, 0), min(x2, width))
+        rows = slice(max(y1, 0), min(y2, height))
+        for t in range(thickness):
+            for y in (y1 + t, y2 - 1 - t):
+                if 0 <= y < height and y1 <= y < y2:
+                    rgb[y, cols] = c
+            for x in (x1 + t, x2 - 1 - t):
+                if 0 <= x < width and x1 <= x < x2:
+                    rgb[rows, x] = c
+    if labels is not None and n:
+        tags, letters = _text_tags((height, width), boxes, [str(v) for v in labels])
+        for tag, ink, c in zip(tags, letters, colors):
+            rgb[tag] = c
+            # Dark text on light colours, white on dark ones.
+            rgb[tag & ink] = 0.0 if float(np.dot(c, (0.299, 0.587, 0.114))) > 0.5 else 1.0
+    return rgb
