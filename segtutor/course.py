@@ -41,14 +41,14 @@ SIZES = MappingProxyType(
     {
         "00": {"n_images": (8, 4)},
         "01": {"n_images": (16, 4)},
-        "02": {"n_shapes": (64, 8), "kmeans_clusters": (3, 3)},
+        "02": {"n_shapes": (4, 4), "kmeans_clusters": (5, 5)},
         "03": {
-            "epochs": (12, 1),
-            "batch_size": (64, 64),
+            "epochs": (30, 1),  # about 20-35 s on 2 cores; ~99 % test accuracy
+            "batch_size": (32, 32),
             "n_train": (None, 256),  # None: the whole training split
             "n_test": (None, 128),
         },
-        "04": {"epochs": (12, 1), "n_train": (None, 256), "n_test": (None, 128)},
+        "04": {"epochs": (30, 1), "batch_size": (32, 32), "n_train": (None, 256), "n_test": (None, 128)},
     }
 )
 
