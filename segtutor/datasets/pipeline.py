@@ -1,0 +1,210 @@
+"""A ``tf.data`` input pipeline that augments an image and its mask together.
+
+Augmentation for segmentation has one rule that classification does not: any
+*geometric* change (flip, rotation, crop) must be applied identically to the
+image and to its mask, or the labels stop matching the pixels. Photometric
+changes (brightness, contrast) apply to the image only. Masks are resized
+with nearest-neighbour interpolation, so they keep whole class ids.
+
+Every element gets its own seed, and every random choice is made with a
+*stateless* TensorFlow op from that seed, so the image and the mask see the
+same flip, rotation and crop. The seeds come from
+``tf.data.Dataset.random(seed, rerandomize_each_iteration=True)``: each epoch
+draws new augmentations, yet two runs with the same ``seed`` are identical.
+
+TensorFlow is imported inside :func:`segmentation_dataset`, so importing
+:mod:`segtutor.datasets` stays quick.
+
+Examples
+--------
+>>> import numpy as np
+>>> from segtutor.datasets import make_shapes, segmentation_dataset
+>>> data = make_shapes(8, size=64)
+>>> ds = segmentation_dataset(data.images, data.semantic_masks(), batch_size=4)
+>>> images, masks = next(iter(ds))
+>>> tuple(images.shape), tuple(masks.shape), masks.dtype.name
+((4, 64, 64, 3), (4, 64, 64), 'int32')
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validate import as_array, check_mask, check_positive_int
+
+__all__ = ["segmentation_dataset", "AUGMENTATIONS"]
+
+#: The augmentations ``augment`` can name; ``augment=True`` means all of them.
+AUGMENTATIONS = ("flip", "rotate", "crop", "colour")
+
+CROP_SCALE = (0.6, 1.0)  # side of the random crop, as a fraction of the image side
+BRIGHTNESS_DELTA = 0.1
+CONTRAST_RANGE = (0.8, 1.2)
+
+
+def _check_augment(augment) -> tuple[str, ...]:
+    if augment is True:
+        return AUGMENTATIONS
+    if augment is False or augment is None:
+        return ()
+    names = (augment,) if isinstance(augment, str) else tuple(augment)
+    unknown = [a for a in names if a not in AUGMENTATIONS]
+    if unknown:
+        raise ValueError(
+            f"unknown augmentation(s) {unknown}; expected True, False, or names from {AUGMENTATIONS}, "
+            "for example augment=('flip', 'rotate')."
+        )
+    return names
+
+
+def _check_arrays(images, masks):
+    images = as_array(images, "images")
+    if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] not in (1, 3, 4)):
+        raise ValueError(
+            f"images should have shape (N, H, W) or (N, H, W, C) with C in 1, 3, 4; got {images.shape}. "
+            "For a single image, add a batch axis: image[None]."
+        )
+    if not np.issubdtype(images.dtype, np.number) and images.dtype != bool:
+        raise ValueError(f"images should be numeric, got dtype {images.dtype}.")
+    masks = check_mask(masks, "masks", ndim=(3, 4))
+    if masks.ndim == 4 and masks.shape[-1] != 1:
+        raise ValueError(
+            f"masks should have shape (N, H, W) or (N, H, W, 1), got {masks.shape}. "
+            "For one-hot masks, convert to class ids first: masks.argmax(-1)."
+        )
+    if images.shape[:3] != masks.shape[:3]:
+        raise ValueError(
+            f"images {images.shape} and masks {masks.shape} should agree on (N, H, W). "
+            "Check that both come from the same data set and neither was transposed."
+        )
+    if images.shape[0] == 0:
+        raise ValueError("images is empty (N = 0); expected at least one image.")
+    return images, masks
+
+
+def segmentation_dataset(
+    images,
+    masks,
+    *,
+    batch_size: int,
+    augment=True,
+    seed: int = 0,
+    shuffle: bool = True,
+):
+    """Build a batched ``tf.data.Dataset`` of (image, mask) pairs.
+
+    Parameters
+    ----------
+    images : array, shape (N, H, W) or (N, H, W, C)
+        Images, usually float in [0, 1]. Gray images without a channel axis
+        get one.
+    masks : array of int or bool, shape (N, H, W) or (N, H, W, 1)
+        Class ids (or booleans) per pixel.
+    batch_size : int
+        Images per batch; the last batch may be smaller.
+    augment : bool or sequence of str
+        ``True`` for all of ``("flip", "rotate", "crop", "colour")``, ``False``
+        for none, or a selection. ``flip``: left-right and up-down, each with
+        probability 1/2. ``rotate``: a multiple of 90 degrees (only 0 or 180
+        for non-square images, so shapes stay fixed). ``crop``: a random
+        crop of 60-100 % of the side, resized back (image bilinear, mask
+        nearest-neighbour). ``colour``: brightness +-0.1 and contrast x0.8 to
+        x1.2, image only.
+    seed : int
+        Makes shuffling and augmentation reproducible.
+    shuffle : bool
+        Shuffle the whole data set anew each epoch.
+
+    Returns
+    -------
+    tf.data.Dataset
+        Yields ``(images, masks)`` batches: images (B, H, W, C) float32,
+        masks with the input's trailing shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        For mismatched shapes, a non-integer mask, or unknown augmentations.
+
+    Notes
+    -----
+    Images whose values all lie in [0, 1] are clipped back to [0, 1] after
+    the colour changes; other ranges (for example standardised images) are
+    left unclipped.
+
+    Examples
+    --------
+    See the module docstring.
+    """
+    from ..environment import import_tensorflow
+
+    images, masks = _check_arrays(images, masks)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    seed = check_positive_int(seed, "seed", minimum=0)
+    chosen = _check_augment(augment)
+
+    tf = import_tensorflow()
+    image_array = images.astype(np.float32, copy=False)
+    if image_array.ndim == 3:
+        image_array = image_array[..., None]
+    mask_dtype = masks.dtype
+    squeeze_mask = masks.ndim == 3
+    mask_array = masks.astype(np.int32, copy=False)
+    if squeeze_mask:
+        mask_array = mask_array[..., None]
+    n, height, width, channels = image_array.shape
+    clip = bool(image_array.min() >= 0.0 and image_array.max() <= 1.0)
+    square = height == width
+
+    def augment_pair(image, mask, element_seed):
+        seeds = tf.random.experimental.stateless_split(
+            tf.stack([element_seed, tf.constant(seed, tf.int64)]), num=8
+        )
+
+        def coin(i):
+            return tf.random.stateless_uniform([], seeds[i]) < 0.5
+
+        if "flip" in chosen:
+            flip_lr, flip_ud = coin(0), coin(1)
+            image = tf.cond(flip_lr, lambda: tf.reverse(image, [1]), lambda: image)
+            mask = tf.cond(flip_lr, lambda: tf.reverse(mask, [1]), lambda: mask)
+            image = tf.cond(flip_ud, lambda: tf.reverse(image, [0]), lambda: image)
+            mask = tf.cond(flip_ud, lambda: tf.reverse(mask, [0]), lambda: mask)
+        if "rotate" in chosen:
+            quarter_turns = tf.random.stateless_uniform([], seeds[2], 0, 4, dtype=tf.int32)
+            if not square:
+                quarter_turns = 2 * (quarter_turns // 2)  # 0 or 180 degrees keep H x W
+            image = tf.image.rot90(image, quarter_turns)
+            mask = tf.image.rot90(mask, quarter_turns)
+        if "crop" in chosen:
+            scale = tf.random.stateless_uniform([], seeds[3], *CROP_SCALE)
+            crop_h = tf.maximum(tf.cast(tf.round(scale * height), tf.int32), 1)
+            crop_w = tf.maximum(tf.cast(tf.round(scale * width), tf.int32), 1)
+            top = tf.random.stateless_uniform([], seeds[4], 0, height - crop_h + 1, dtype=tf.int32)
+            left = tf.random.stateless_uniform([], seeds[5], 0, width - crop_w + 1, dtype=tf.int32)
+            image = tf.image.resize(image[top : top + crop_h, left : left + crop_w], (height, width), "bilinear")
+            mask = tf.image.resize(mask[top : top + crop_h, left : left + crop_w], (height, width), "nearest")
+        if "colour" in chosen:
+            image = tf.image.stateless_random_brightness(image, BRIGHTNESS_DELTA, seeds[6])
+            image = tf.image.stateless_random_contrast(image, *CONTRAST_RANGE, seeds[7])
+            if clip:
+                image = tf.clip_by_value(image, 0.0, 1.0)
+        image.set_shape((height, width, channels))
+        mask.set_shape((height, width, 1))
+        return image, mask
+
+    def finish(image, mask):
+        if squeeze_mask:
+            mask = mask[..., 0]
+        return image, tf.cast(mask, mask_dtype)
+
+    dataset = tf.data.Dataset.from_tensor_slices((image_array, mask_array))
+    if shuffle:
+        dataset = dataset.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    if chosen:
+        randoms = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        dataset = tf.data.Dataset.zip((dataset, randoms)).map(
+            lambda pair, r: augment_pair(pair[0], pair[1], r), num_parallel_calls=tf.data.AUTOTUNE
+        )
+    dataset = dataset.map(finish, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
