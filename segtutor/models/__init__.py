@@ -1,0 +1,3 @@
+"""The course's Keras models. TensorFlow loads only when a model is built."""
+
+from . import cnn  # noqa: F401
