@@ -1,0 +1,638 @@
+"""The exercise engine: specs, the student-side ``check`` and the comparisons
+the grader reuses.
+
+An :class:`Exercise` describes one function a student writes: the reference
+implementation (a dotted path, imported only when needed), fixed cases that
+teach, a generator of random cases compared with the reference, edge cases,
+and classic mistakes written as small *buggy* implementations. When a
+student's output matches a buggy implementation's output, the report names
+the mistake.
+
+The same spec serves two masters:
+
+- :func:`check` runs in the student's kernel and prints a friendly report.
+  It can be fooled (the student owns that process); grading does not use it.
+- :mod:`segtutor.grading` draws cases with :meth:`Exercise.grading_cases`,
+  runs the student's function in a separate kernel, brings the outputs back
+  as plain numbers and scores them with :meth:`Exercise.score` in its own
+  process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Case",
+    "Exercise",
+    "CheckResult",
+    "BadReturn",
+    "check",
+    "register",
+    "get_exercise",
+    "exercise_names",
+    "to_plain",
+    "default_compare",
+]
+
+#: Groups of checks, in the order a report shows them.
+GROUPS = ("fixed", "random", "edge")
+
+
+class BadReturn(ValueError):
+    """A student's function returned something that is not a number or array."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input to an exercise.
+
+    Parameters
+    ----------
+    args : tuple
+        Positional arguments: NumPy arrays or Python scalars.
+    note : str
+        What the case teaches, shown when it fails ("pixels equal to the
+        threshold do not count").
+    kwargs : dict
+        Keyword arguments, same types as ``args``.
+    """
+
+    args: tuple
+    note: str = ""
+    kwargs: dict = field(default_factory=dict)
+
+    def copy_args(self) -> tuple[tuple, dict]:
+        # Students may modify inputs in place; every call gets fresh copies.
+        copy = lambda v: v.copy() if isinstance(v, np.ndarray) else v  # noqa: E731
+        return tuple(copy(a) for a in self.args), {k: copy(v) for k, v in self.kwargs.items()}
+
+
+def to_plain(value) -> np.ndarray:
+    """Turn a return value into a plain float64 or int64 NumPy array.
+
+    Parameters
+    ----------
+    value : number, bool, sequence or ndarray
+
+    Returns
+    -------
+    ndarray
+        Shape () for a single number. Booleans become 0/1 integers.
+
+    Raises
+    ------
+    BadReturn
+        For ``None``, strings, objects and ragged sequences, with a message
+        that says what was expected.
+
+    Examples
+    --------
+    >>> to_plain((1, 2, 3, 4)).tolist()
+    [1, 2, 3, 4]
+    """
+    if value is None:
+        raise BadReturn("the function returned None: did you forget `return`?")
+    if isinstance(value, str | bytes):
+        raise BadReturn(f"the function returned the text {value!r}; expected a number or an array.")
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:
+        raise BadReturn(f"the return value could not be read as numbers ({exc}).") from None
+    if arr.dtype == bool:
+        return arr.astype(np.int64)
+    if np.issubdtype(arr.dtype, np.integer):
+        return arr.astype(np.int64)
+    if np.issubdtype(arr.dtype, np.floating):
+        return arr.astype(np.float64)
+    raise BadReturn(
+        f"the function returned {type(value).__name__} (read as dtype {arr.dtype}); "
+        "expected a number or an array of numbers. Return plain numbers, e.g. float(x)."
+    )
+
+
+def default_compare(expected: np.ndarray, got: np.ndarray, args: tuple, *, rtol=1e-6, atol=1e-8) -> bool:
+    """Same shape and equal values within a small tolerance (NaN equals NaN)."""
+    return got.shape == expected.shape and bool(
+        np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
+    )
+
+
+def _load(dotted: str) -> Callable:
+    module_name, _, attr = dotted.rpartition(".")
+    if ":" in dotted:
+        module_name, attr = dotted.split(":", 1)
+    module = importlib.import_module(module_name)
+    return getattr(module, attr)
+
+
+@dataclass
+class Exercise:
+    """The spec of one graded exercise.
+
+    Parameters
+    ----------
+    name : str
+        The exercise id, as in ``check("iou", my_iou)`` and the notebook's
+        ``grade_id``.
+    function : str
+        The function name the notebook asks for (``"my_iou"``).
+    signature : str
+        Its arguments, for messages: ``"(pred, truth)"``.
+    reference : str or callable
+        The correct implementation, usually a dotted path such as
+        ``"segtutor.metrics.iou"`` imported on first use.
+    fixed : list of Case
+        Hand-picked cases that teach; shown first.
+    random_case : callable ``rng -> Case``
+        Draws one random case (property-based check against the reference).
+    edge : list of Case
+        Empty masks, one pixel, shape mismatch... A case where the reference
+        raises expects the student's function to raise too.
+    mistakes : dict ``message -> buggy function``
+        Classic mistakes written as wrong implementations with the same
+        signature. A failed output equal to a buggy one names the mistake.
+    compare : callable ``(expected, got, args) -> bool``
+        Defaults to :func:`default_compare`. Both arrays come from
+        :func:`to_plain`.
+    n_random, n_hidden : int
+        Random cases per ``check`` call and hidden cases per graded
+        submission.
+    off_by_one_hint : str
+        Shown when integer outputs are off by exactly one.
+
+    Examples
+    --------
+    A spec for a hypothetical ``double`` exercise:
+
+    >>> spec = Exercise(
+    ...     name="double", function="my_double", signature="(x)",
+    ...     reference=lambda x: 2 * x,
+    ...     fixed=[Case((3,), "two times three is six")],
+    ...     random_case=lambda rng: Case((int(rng.integers(-9, 9)),)),
+    ...     mistakes={"you added instead of multiplying": lambda x: x + 2},
+    ... )
+    >>> spec.run(lambda x: x + x, verbose=False).passed
+    True
+    """
+
+    name: str
+    function: str
+    signature: str
+    reference: str | Callable
+    fixed: Sequence[Case] = ()
+    random_case: Callable[[np.random.Generator], Case] | None = None
+    edge: Sequence[Case] = ()
+    mistakes: dict = field(default_factory=dict)
+    compare: Callable | None = None
+    n_random: int = 20
+    n_hidden: int = 12
+    off_by_one_hint: str = "the result is off by one: check the padding and whether ends are exclusive"
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(f"an exercise name should be a Python identifier such as 'iou', got {self.name!r}.")
+        if not (callable(self.reference) or isinstance(self.reference, str)):
+            raise ValueError(
+                f"reference for {self.name!r} should be a dotted path or a function, got {self.reference!r}."
+            )
+
+    # -- the reference and the cases --------------------------------------
+    def reference_function(self) -> Callable:
+        """Import and return the reference implementation."""
+        if callable(self.reference):
+            return self.reference
+        try:
+            return _load(self.reference)
+        except (ImportError, AttributeError) as exc:
+            raise ImportError(
+                f"the reference {self.reference!r} for exercise {self.name!r} cannot be imported ({exc}). "
+                "Is the package installed (pip install -e .) and up to date?"
+            ) from exc
+
+    def expected(self, case: Case) -> tuple[str, Any]:
+        """Run the reference: ``("value", array)`` or ``("error", type name)``."""
+        args, kwargs = case.copy_args()
+        try:
+            return "value", to_plain(self.reference_function()(*args, **kwargs))
+        except (ImportError, BadReturn):
+            raise
+        except Exception as exc:
+            return "error", type(exc).__name__
+
+    def cases(self, rng: np.random.Generator, n_random: int) -> list[tuple[str, Case]]:
+        """Fixed, then random, then edge cases as ``(group, case)`` pairs."""
+        out = [("fixed", c) for c in self.fixed]
+        if self.random_case is not None:
+            out += [("random", self.random_case(rng)) for _ in range(n_random)]
+        out += [("edge", c) for c in self.edge]
+        return out
+
+    def grading_cases(self, seed) -> list[tuple[str, Case]]:
+        """The cases a graded submission is scored on.
+
+        The public fixed and edge cases plus :attr:`n_hidden` fresh random
+        cases drawn from ``seed`` (an int or a sequence of ints), so there is
+        no secret test file to steal.
+        """
+        return self.cases(np.random.default_rng(seed), self.n_hidden)
+
+    def matches(self, expected: np.ndarray, got: np.ndarray, args: tuple) -> bool:
+        compare = self.compare or default_compare
+        try:
+            return bool(compare(expected, got, args))
+        except Exception:
+            return False
+
+    # -- scoring ------------------------------------------------------------
+    def judge(self, case: Case, outcome: tuple[str, Any]) -> dict:
+        """Judge one outcome of the student's function on ``case``.
+
+        ``outcome`` is ``("value", plain array)``, ``("error", "TypeName: message")``
+        or ``("bad", message)``. Returns a dict with ``passed``, ``expected``,
+        ``got`` (both printable) and ``hint``.
+        """
+        kind_ref, ref = self.expected(case)
+        kind, got = outcome
+        row = {"passed": False, "expected": ref, "got": got, "kind": kind, "expected_kind": kind_ref, "hint": None}
+        if kind_ref == "error":
+            row["expected"] = f"an error (the reference raises {ref})"
+            row["passed"] = kind == "error" and not str(got).startswith("NotImplementedError")
+            if not row["passed"]:
+                row["hint"] = (
+                    "these inputs are invalid, so the function should raise an error "
+                    "(a ValueError saying what was wrong) instead of returning a value"
+                )
+            return row
+        if kind == "value":
+            row["passed"] = self.matches(ref, got, case.args)
+            if not row["passed"]:
+                row["hint"] = self.diagnose(case, ref, got, mistakes=False)
+        elif kind == "bad":
+            row["hint"] = str(got)
+        else:
+            row["hint"] = _error_hint(str(got))
+        return row
+
+    def score(self, cases: list[tuple[str, Case]], outcomes: list[tuple[str, Any]]) -> dict:
+        """Score outcomes on cases: fraction passed, and the first failure.
+
+        Cases that expect an error count only when at least one case with a
+        value passes, so a function that always raises earns nothing.
+        """
+        rows = [dict(self.judge(c, o), group=g, case=c) for (g, c), o in zip(cases, outcomes)]
+        attempted = not all(r["kind"] == "error" and str(r["got"]).startswith("NotImplementedError") for r in rows)
+        value_ok = any(r["passed"] and r["expected_kind"] == "value" for r in rows)
+        if not value_ok:
+            for r in rows:
+                r["passed"] = False if r["expected_kind"] == "error" else r["passed"]
+        n_passed = sum(r["passed"] for r in rows)
+        failure = next((r for r in rows if not r["passed"]), None)
+        # One case can fit two mistakes (on some inputs recall equals Dice);
+        # the mistake that explains the most failures wins, and the report
+        # shows the first failure it explains.
+        failed_values = [r for r in rows if not r["passed"] and r["kind"] == "value" and r["expected_kind"] == "value"]
+        if failure is not None and failed_values and self.mistakes:
+            counts = {m: 0 for m in self.mistakes}
+            for r in failed_values:
+                for m in self._matching_mistakes(r["case"], r["expected"], r["got"]):
+                    counts[m] += 1
+            best = max(counts, key=counts.get)
+            # A wrong constant can equal a mistake's output on one case by
+            # chance; a real mistake explains most failures.
+            if counts[best] and counts[best] * 2 >= len(failed_values):
+                failure = next(r for r in failed_values if best in self._matching_mistakes(r["case"], r["expected"], r["got"]))
+                failure["hint"] = best
+        return {
+            "rows": rows,
+            "n_passed": n_passed,
+            "n_total": len(rows),
+            "fraction": n_passed / len(rows) if rows else 0.0,
+            "attempted": attempted,
+            "failure": failure,
+        }
+
+    def diagnose(self, case: Case, expected: np.ndarray, got: np.ndarray, *, mistakes: bool = True) -> str | None:
+        """Name the probable mistake behind a wrong value, or return None.
+
+        With ``mistakes=False`` only the generic diagnoses are tried (shape,
+        percentage, NaN, off by one); :meth:`score` weighs the exercise's
+        own mistakes over every failed case.
+        """
+        if got.shape != expected.shape:
+            if got.ndim == 2 and got.shape == expected.shape[::-1]:
+                return "the result is transposed: this looks like (x, y) where (y, x) was expected"
+            if expected.ndim == 0:
+                return f"expected a single number, got an array of shape {got.shape}"
+            return f"expected shape {expected.shape}, got shape {got.shape}"
+        for message in self._matching_mistakes(case, expected, got) if mistakes else ():
+            return message
+        finite = np.isfinite(expected) & np.isfinite(got)
+        if np.any(expected != 0) and np.allclose(got[finite], 100 * expected[finite], rtol=1e-6):
+            return "this looks like a percentage: return a fraction between 0 and 1"
+        if np.any(np.isnan(got)) and not np.any(np.isnan(expected)):
+            return "the result is NaN: a division by zero? Handle the empty case first"
+        diff = np.abs(got - expected)[finite]
+        if diff.size and np.all(np.isin(diff, (0, 1))) and np.any(diff == 1):
+            return self.off_by_one_hint
+        return None
+
+    def _matching_mistakes(self, case: Case, expected: np.ndarray, got: np.ndarray) -> list[str]:
+        """The classic mistakes whose output on ``case`` equals ``got``."""
+        found = []
+        for message, buggy in self.mistakes.items():
+            args, kwargs = case.copy_args()
+            try:
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
+                    warnings.simplefilter("ignore")
+                    wrong = to_plain(buggy(*args, **kwargs))
+            except Exception:
+                continue
+            if (
+                wrong.shape == got.shape
+                and np.allclose(wrong, got, rtol=1e-6, atol=1e-8, equal_nan=True)
+                and not self.matches(expected, wrong, case.args)
+            ):
+                found.append(message)
+        return found
+
+    # -- the student-side check ---------------------------------------------
+    def run(self, func: Callable, *, seed=None, n_random: int | None = None, verbose: bool = True, file=None):
+        """Run every public check of this exercise on ``func``.
+
+        See :func:`check`; this is the same with the spec at hand.
+        """
+        if not callable(func):
+            result = CheckResult(self.name, False, 0.0, 0, 0, True, None, None)
+            result.report = (
+                f"{self.name}: check expects your function itself, e.g. "
+                f"check({self.name!r}, {self.function}), but got {type(func).__name__}. "
+                "Pass the function without calling it (no parentheses)."
+            )
+            if verbose:
+                print(result.report, file=file or sys.stdout)
+            return result
+        rng = np.random.default_rng(seed)
+        cases = self.cases(rng, self.n_random if n_random is None else n_random)
+        outcomes = [run_student(func, case) for _, case in cases]
+        scored = self.score(cases, outcomes)
+        result = CheckResult(
+            name=self.name,
+            passed=scored["n_passed"] == scored["n_total"],
+            score=scored["fraction"],
+            n_passed=scored["n_passed"],
+            n_total=scored["n_total"],
+            attempted=scored["attempted"],
+            failure=scored["failure"],
+            hint=scored["failure"]["hint"] if scored["failure"] else None,
+        )
+        result.report = _report(self, scored)
+        if verbose:
+            print(result.report, file=file or sys.stdout)
+        return result
+
+
+def run_student(func: Callable, case: Case) -> tuple[str, Any]:
+    """Call ``func`` on a copy of the case's inputs; never raise."""
+    args, kwargs = case.copy_args()
+    try:
+        # A student's division by zero should be judged by its result, not
+        # spill RuntimeWarnings over the report.
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            value = func(*args, **kwargs)
+    except NotImplementedError as exc:
+        return "error", f"NotImplementedError: {exc}"
+    except Exception as exc:
+        return "error", f"{type(exc).__name__}: {exc}"
+    try:
+        return "value", to_plain(value)
+    except BadReturn as exc:
+        return "bad", str(exc)
+
+
+def _error_hint(error: str) -> str:
+    if error.startswith("NotImplementedError"):
+        return "not attempted yet: replace `raise NotImplementedError` with your code"
+    if error.startswith("ZeroDivisionError"):
+        return "a division by zero: handle the empty case before dividing"
+    if error.startswith(("IndexError", "ValueError")) and ("size 0" in error or "empty" in error):
+        return "it fails on an empty input: handle that case before indexing"
+    return f"your function raised {error.split(':', 1)[0]}; it should return a value here"
+
+
+@dataclass
+class CheckResult:
+    """What :func:`check` found.
+
+    Attributes
+    ----------
+    name : str
+    passed : bool
+        Every check passed.
+    score : float
+        Fraction of checks passed, in [0, 1].
+    n_passed, n_total : int
+    attempted : bool
+        False while the function still raises ``NotImplementedError``.
+    failure : dict or None
+        The first failed check (group, case, expected, got, hint).
+    hint : str or None
+        The probable mistake behind that failure.
+    report : str
+        The printed report; ``print(result)`` shows it again.
+    """
+
+    name: str
+    passed: bool
+    score: float
+    n_passed: int
+    n_total: int
+    attempted: bool
+    failure: dict | None
+    hint: str | None
+    report: str = ""
+
+    def __str__(self) -> str:
+        return self.report
+
+    def __repr__(self) -> str:
+        return f"CheckResult({self.name!r}, passed={self.passed}, {self.n_passed}/{self.n_total})"
+
+    def _ipython_display_(self):
+        # check() already printed the report; showing the object again below
+        # it would only repeat it.
+        pass
+
+
+# -- formatting ------------------------------------------------------------
+
+def _show(value) -> str:
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return _show(value.item())
+        note, dtype = "", value.dtype
+        if value.dtype == bool:
+            value, note = value.astype(np.uint8), " (True shown as 1)"
+        with np.printoptions(threshold=120, edgeitems=4, linewidth=70, precision=4, suppress=True):
+            text = np.array2string(value, separator=", ")
+        prefix = f"array of shape {value.shape}, dtype {dtype}{note}:\n" if value.ndim >= 2 else ""
+        return prefix + text
+    if isinstance(value, float):
+        text = f"{value:.6g}"
+        return text if any(c in text for c in ".ein") else text + ".0"
+    return str(value)
+
+
+def _indent(text: str, pad: str) -> str:
+    lines = text.splitlines() or [""]
+    return lines[0] + "".join("\n" + pad + line for line in lines[1:])
+
+
+def _signature_names(spec: Exercise, n: int) -> list[str]:
+    inner = spec.signature.strip().strip("()")
+    names = [p.split("=")[0].strip() for p in inner.split(",") if p.strip()]
+    return (names + [f"arg{i}" for i in range(len(names), n)])[:n]
+
+
+def describe_case(spec: Exercise, case: Case) -> str:
+    names = _signature_names(spec, len(case.args))
+    parts = [f"{n} = {_indent(_show(a), ' ' * (len(n) + 3))}" for n, a in zip(names, case.args)]
+    parts += [f"{k} = {_show(v)}" for k, v in case.kwargs.items()]
+    return "\n".join(parts)
+
+
+def _report(spec: Exercise, scored: dict) -> str:
+    rows = scored["rows"]
+    if not scored["attempted"]:
+        return (
+            f"{spec.name}: not attempted yet. Write {spec.function}{spec.signature} in the cell above, "
+            "replacing `raise NotImplementedError`, then run this cell again. "
+            "(The rest of the notebook works without it.)"
+        )
+    lines = []
+    if scored["n_passed"] == scored["n_total"]:
+        lines.append(f"{spec.name}: all {scored['n_total']} checks passed. Well done!")
+    else:
+        lines.append(f"{spec.name}: {scored['n_passed']} of {scored['n_total']} checks passed.")
+    for group in GROUPS:
+        in_group = [r for r in rows if r["group"] == group]
+        if in_group:
+            ok = sum(r["passed"] for r in in_group)
+            mark = "ok" if ok == len(in_group) else "FAILED"
+            label = {"fixed": "worked examples", "random": "random inputs vs the reference", "edge": "edge cases"}[group]
+            lines.append(f"  {label:<32}{ok:>3}/{len(in_group):<3} {mark}")
+    failure = scored["failure"]
+    if failure:
+        case = failure["case"]
+        title = f"First failed check ({failure['group']})"
+        lines.append(f"{title}{': ' + case.note if case.note else ''}")
+        pad = " " * 4
+        lines.append(pad + "input:     " + _indent(describe_case(spec, case), pad + " " * 11))
+        lines.append(pad + "expected:  " + _indent(_show(failure["expected"]), pad + " " * 11))
+        if failure["kind"] == "value":
+            got = _show(failure["got"])
+        elif failure["kind"] == "bad":
+            got = "(not a number)"
+        else:
+            got = f"an error: {str(failure['got'])[:200]}"
+        lines.append(pad + "got:       " + _indent(got, pad + " " * 11))
+        if failure["hint"]:
+            lines.append(pad + "hint:      " + failure["hint"])
+    return "\n".join(lines)
+
+
+# -- the registry ------------------------------------------------------------
+
+_REGISTRY: dict[str, Exercise] = {}
+_loaded = False
+
+
+def register(spec: Exercise) -> Exercise:
+    """Add a spec to the course's registry (replacing one of the same name)."""
+    if not isinstance(spec, Exercise):
+        raise ValueError(f"register expects an Exercise, got {type(spec).__name__}.")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def _load_specs() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        from . import specs
+
+        specs.load_all()
+
+
+def exercise_names() -> list[str]:
+    """The names of every registered exercise, sorted."""
+    _load_specs()
+    return sorted(_REGISTRY)
+
+
+def get_exercise(name: str) -> Exercise:
+    """Return the spec called ``name``.
+
+    Raises
+    ------
+    ValueError
+        If no exercise has that name, listing the names that exist.
+    """
+    _load_specs()
+    if name not in _REGISTRY:
+        raise ValueError(
+            f"there is no exercise called {name!r}; expected one of {sorted(_REGISTRY)}. "
+            "Check the spelling in check(...)."
+        )
+    return _REGISTRY[name]
+
+
+def check(name: str, func: Callable, *, seed=None, n_random: int | None = None, verbose: bool = True, file=None):
+    """Check a function you wrote and print a short report.
+
+    Runs the exercise's worked examples, random inputs compared with the
+    course's reference implementation, and edge cases (empty masks, one
+    pixel, mismatched shapes). For the first check that fails it shows the
+    input, the expected value, what came back and, when it recognises a
+    classic mistake, names it. A function that still raises
+    ``NotImplementedError`` is reported as not attempted. ``check`` never
+    raises because of a bug in your function.
+
+    Parameters
+    ----------
+    name : str
+        The exercise, e.g. ``"iou"``.
+    func : callable
+        Your function (pass it without calling it).
+    seed : int, optional
+        Seed for the random cases; fresh ones each call by default.
+    n_random : int, optional
+        Number of random cases (the exercise's default otherwise).
+    verbose : bool
+        Print the report (default True).
+
+    Returns
+    -------
+    CheckResult
+        ``.passed``, ``.score`` (fraction of checks passed), ``.hint``.
+
+    Examples
+    --------
+    >>> def my_fraction_above(image, threshold):
+    ...     return float((image > threshold).mean())
+    >>> check("fraction_above", my_fraction_above, verbose=False).passed
+    True
+    """
+    spec = get_exercise(name)
+    start = time.perf_counter()
+    result = spec.run(func, seed=seed, n_random=n_random, verbose=verbose, file=file)
+    result.seconds = time.perf_counter() - start
+    return result

@@ -1,0 +1,147 @@
+"""Notebook 02 (classical segmentation): IoU, Dice and Otsu's threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import Case, Exercise, register
+from . import _random
+
+
+def _counts(pred, truth):
+    pred, truth = np.asarray(pred, bool), np.asarray(truth, bool)
+    inter = np.logical_and(pred, truth).sum()
+    return float(inter), float(pred.sum()), float(truth.sum())
+
+
+def _ratio(num, den):
+    return float("nan") if den == 0 else num / den
+
+
+def _pair_case(rng):
+    return Case(_random.overlapping_masks(rng))
+
+
+def _m(rows):
+    return np.array(rows, bool)
+
+
+HALF = (_m([[1, 1, 0, 0], [1, 1, 0, 0]]), _m([[0, 1, 1, 0], [0, 1, 1, 0]]))
+NESTED = (_m([[1, 1, 1], [1, 1, 1], [0, 0, 0]]), _m([[1, 1, 1], [0, 0, 0], [0, 0, 0]]))
+MISMATCH = (np.zeros((4, 5), bool), np.zeros((5, 4), bool))
+
+register(
+    Exercise(
+        name="iou",
+        function="my_iou",
+        signature="(pred, truth)",
+        reference="segtutor.metrics.iou",
+        fixed=[
+            Case((_m([[1, 0], [0, 1]]), _m([[1, 0], [0, 1]])), "identical masks: IoU is 1"),
+            Case((_m([[1, 1], [0, 0]]), _m([[0, 0], [1, 1]])), "disjoint masks: IoU is 0"),
+            Case(HALF, "overlap 2 pixels, union 6 pixels: IoU = 2/6"),
+            Case(NESTED, "truth inside pred: IoU = 3/6"),
+        ],
+        random_case=_pair_case,
+        edge=[
+            Case((np.zeros((3, 3), bool), np.zeros((3, 3), bool)), "two empty masks agree perfectly: 1.0 by convention"),
+            Case((_m([[1]]), _m([[1]])), "one pixel, both on"),
+            Case((np.ones((3, 3), bool), np.zeros((3, 3), bool)), "nothing in truth, everything predicted: 0"),
+            Case(MISMATCH, "masks of different shapes should raise an error"),
+        ],
+        mistakes={
+            "the union counts the intersection twice: union = |pred| + |truth| - |intersection|":
+                lambda p, t: _ratio(_counts(p, t)[0], _counts(p, t)[1] + _counts(p, t)[2]),
+            "this is the Dice score 2|A∩B| / (|A| + |B|), not IoU = |A∩B| / |A∪B|":
+                lambda p, t: _ratio(2 * _counts(p, t)[0], _counts(p, t)[1] + _counts(p, t)[2]),
+            "you divided by the truth's area only (that is recall); divide by the union":
+                lambda p, t: _ratio(_counts(p, t)[0], _counts(p, t)[2]),
+            "you divided by the prediction's area only (that is precision); divide by the union":
+                lambda p, t: _ratio(_counts(p, t)[0], _counts(p, t)[1]),
+        },
+    )
+)
+
+register(
+    Exercise(
+        name="dice",
+        function="my_dice",
+        signature="(pred, truth)",
+        reference="segtutor.metrics.dice",
+        fixed=[
+            Case((_m([[1, 0], [0, 1]]), _m([[1, 0], [0, 1]])), "identical masks: Dice is 1"),
+            Case((_m([[1, 1], [0, 0]]), _m([[0, 0], [1, 1]])), "disjoint masks: Dice is 0"),
+            Case(HALF, "overlap 2, sizes 4 and 4: Dice = 2*2/8"),
+            Case(NESTED, "sizes 6 and 3, overlap 3: Dice = 6/9"),
+        ],
+        random_case=_pair_case,
+        edge=[
+            Case((np.zeros((3, 3), bool), np.zeros((3, 3), bool)), "two empty masks agree perfectly: 1.0 by convention"),
+            Case((_m([[1]]), _m([[1]])), "one pixel, both on"),
+            Case(MISMATCH, "masks of different shapes should raise an error"),
+        ],
+        mistakes={
+            "this is IoU |A∩B| / |A∪B|; Dice is 2|A∩B| / (|A| + |B|)":
+                lambda p, t: _ratio(_counts(p, t)[0], _counts(p, t)[1] + _counts(p, t)[2] - _counts(p, t)[0]),
+            "the factor 2 is missing: Dice = 2|A∩B| / (|A| + |B|)":
+                lambda p, t: _ratio(_counts(p, t)[0], _counts(p, t)[1] + _counts(p, t)[2]),
+        },
+    )
+)
+
+
+def _bimodal(rng, size=None, dark=None, bright=None):
+    size = size or _random.shape(rng, 8, 32)
+    dark = int(rng.integers(20, 100)) if dark is None else dark
+    bright = int(rng.integers(140, 230)) if bright is None else bright
+    fg = _random.mask(rng, size, density=float(rng.uniform(0.2, 0.6)))
+    noise = rng.normal(0, rng.uniform(5, 20), size)
+    image = np.where(fg, bright, dark) + noise
+    return np.clip(np.round(image), 0, 255).astype(np.uint8)
+
+
+def _same_segmentation(expected, got, args):
+    """Otsu passes when ``image > t`` gives the reference's segmentation, or
+    when t is within one grey level of the reference (implementations differ
+    in where, inside the optimal bin, they put t)."""
+    if got.shape != ():
+        return False
+    image = np.asarray(args[0])
+    t_ref, t = float(expected), float(got)
+    return abs(t - t_ref) <= 1.0 or bool(np.array_equal(image > t_ref, image > t))
+
+
+def _otsu_fixed():
+    rng = np.random.default_rng(2)
+    return [
+        Case((np.array([[10, 10, 200, 200]], np.uint8),), "two grey levels: any t from 10 up to 199 separates them"),
+        Case((_bimodal(rng, (16, 16), 50, 180),), "dark background at 50, bright objects at 180, some noise"),
+        Case((_bimodal(rng, (20, 12), 90, 140),), "close peaks (90 and 140)"),
+    ]
+
+
+def _between_class_argmax_mean(image):
+    return float(np.asarray(image).mean())
+
+
+register(
+    Exercise(
+        name="otsu_threshold",
+        function="my_otsu_threshold",
+        signature="(image)",
+        reference="skimage.filters.threshold_otsu",
+        fixed=_otsu_fixed(),
+        random_case=lambda rng: Case((_bimodal(rng),)),
+        edge=[
+            Case((np.array([[0, 255]], np.uint8),), "two pixels, black and white"),
+            Case((np.array([[0, 0, 0, 0, 0, 0, 0, 255]], np.uint8),), "one bright pixel among seven dark ones"),
+        ],
+        compare=_same_segmentation,
+        mistakes={
+            "that is the mean grey level; Otsu picks the t that maximises the between-class variance":
+                _between_class_argmax_mean,
+            "that is the median grey level; Otsu picks the t that maximises the between-class variance":
+                lambda image: float(np.median(image)),
+        },
+    )
+)

@@ -1,0 +1,114 @@
+"""What an instructor's source notebook says about its exercises.
+
+The list of exercises, the function each one grades and its points always
+come from the *source* notebook (instructor side), never from a submission:
+a student who edits metadata, renames a function or deletes a check cell
+changes nothing but their own score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["ExerciseEntry", "Assignment", "read_assignment", "find_sources"]
+
+
+@dataclass(frozen=True)
+class ExerciseEntry:
+    """One graded exercise of a notebook: spec name, function name, points."""
+
+    name: str
+    function: str
+    points: float
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A source notebook's file name and its exercises, in notebook order."""
+
+    filename: str
+    exercises: tuple[ExerciseEntry, ...]
+
+    @property
+    def max_points(self) -> float:
+        return float(sum(e.points for e in self.exercises))
+
+
+def _segtutor(cell) -> dict:
+    meta = cell.get("metadata", {}).get("segtutor", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def read_assignment(path) -> Assignment:
+    """Read the exercises of a source notebook.
+
+    Parameters
+    ----------
+    path : str or Path
+        A source notebook (with solutions) made with
+        :func:`segtutor.exercises.authoring.exercise_cells`.
+
+    Returns
+    -------
+    Assignment
+
+    Raises
+    ------
+    ValueError
+        If the file is not a notebook, or an exercise has a solution cell but
+        names no function, or is not a registered exercise.
+    """
+    from segtutor.exercises import exercise_names
+
+    path = Path(path)
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:
+        raise ValueError(f"{path} could not be read as a notebook ({exc}); pass a source .ipynb file.") from None
+    functions: dict[str, str] = {}
+    points: dict[str, float] = {}
+    for cell in nb.cells:
+        meta = _segtutor(cell)
+        name = meta.get("exercise")
+        if not name:
+            continue
+        if "function" in meta:
+            functions[name] = str(meta["function"])
+        grader = cell.get("metadata", {}).get("nbgrader", {})
+        if grader.get("grade") and "points" in grader:
+            points[name] = float(grader["points"])
+    known = set(exercise_names())
+    entries = []
+    for name, function in functions.items():
+        if name not in known:
+            raise ValueError(
+                f"{path.name}: exercise {name!r} is not registered; expected one of {sorted(known)}. "
+                "Add its spec under segtutor/exercises/specs/."
+            )
+        entries.append(ExerciseEntry(name, function, points.get(name, 1.0)))
+    missing = set(points) - set(functions)
+    if missing:
+        raise ValueError(
+            f"{path.name}: check cells for {sorted(missing)} have no solution cell naming the function; "
+            "make both cells with segtutor.exercises.authoring.exercise_cells."
+        )
+    return Assignment(path.name, tuple(entries))
+
+
+def find_sources(paths) -> list[Path]:
+    """Expand files and folders into a sorted list of ``.ipynb`` paths."""
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out += sorted(q for q in p.glob("*.ipynb") if not q.name.startswith("."))
+        elif p.suffix == ".ipynb" and p.exists():
+            out.append(p)
+        else:
+            raise ValueError(f"{p} is neither a notebook nor a folder of notebooks; check the path.")
+    return out

@@ -1,0 +1,278 @@
+"""Release student copies of source notebooks.
+
+``segtutor release SRC... --to DIR [--update]``:
+
+- every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` region becomes a stub
+  that raises ``NotImplementedError`` (in markdown: "YOUR ANSWER HERE");
+  ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` regions vanish;
+- all outputs and execution counts are cleared;
+- cell metadata keeps only an allow-list (the nbgrader flags, ids and
+  points; the segtutor exercise and function names; tags), notebook metadata
+  only the kernel and language; anything else, widget state included, goes;
+- cells marked ``nbgrader.locked`` get ``editable: false, deletable: false``;
+- only the notebooks are written: nothing else from the source folder.
+
+Updating a student's folder (``--update``, used by ``python3 course.py open``)
+never loses work. ``DIR/.segtutor-release.json`` records, per notebook, a hash
+of the cell sources released last. A notebook the student has not edited
+since (same sources; running cells does not count as editing) is replaced by
+the new release; an edited one is left alone and, when the course changed,
+the new version is written next to it as
+``NN_name.updated-YYYYmmdd-HHMMSS.ipynb``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["release_notebook", "release", "content_hash", "solution_lines", "RECORD_NAME"]
+
+RECORD_NAME = ".segtutor-release.json"
+
+_REGIONS = {
+    "SOLUTION": (re.compile(r"^([ \t]*)### BEGIN SOLUTION\s*$"), re.compile(r"^[ \t]*### END SOLUTION\s*$")),
+    "HIDDEN TESTS": (re.compile(r"^([ \t]*)### BEGIN HIDDEN TESTS\s*$"), re.compile(r"^[ \t]*### END HIDDEN TESTS\s*$")),
+}
+_CODE_STUB = "{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError(\"write your code here, then run the check cell below\")"
+_MARKDOWN_STUB = "YOUR ANSWER HERE"
+
+_NBGRADER_KEYS = {"grade", "grade_id", "locked", "points", "schema_version", "solution", "task"}
+_SEGTUTOR_KEYS = {"exercise", "function"}
+_NOTEBOOK_KEYS = {"kernelspec", "language_info"}
+
+
+def _replace_regions(source: str, cell_type: str, where: str) -> str:
+    lines = source.splitlines()
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        for kind, (begin, end) in _REGIONS.items():
+            m = begin.match(line)
+            if not m:
+                continue
+            j = i + 1
+            while j < len(lines) and not end.match(lines[j]):
+                if begin.match(lines[j]):
+                    raise ValueError(f"{where}: a second '### BEGIN {kind}' before '### END {kind}'; close the first region.")
+                j += 1
+            if j == len(lines):
+                raise ValueError(f"{where}: '### BEGIN {kind}' has no matching '### END {kind}'; add the END line.")
+            if kind == "SOLUTION":
+                stub = _CODE_STUB.format(indent=m.group(1)) if cell_type == "code" else _MARKDOWN_STUB
+                out.extend(stub.splitlines())
+            i = j + 1
+            break
+        else:
+            if re.match(r"^\s*### END (SOLUTION|HIDDEN TESTS)\s*$", line):
+                raise ValueError(f"{where}: {line.strip()!r} without a BEGIN line before it.")
+            out.append(line)
+            i += 1
+    return "\n".join(out)
+
+
+def release_notebook(nb, *, name: str = "notebook"):
+    """Return the student copy of a source notebook (the input is untouched).
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        A source notebook, with solutions.
+    name : str
+        Used in error messages.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+
+    Raises
+    ------
+    ValueError
+        On unbalanced ``### BEGIN``/``### END`` markers.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> src = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+    ...     "def f():\\n    ### BEGIN SOLUTION\\n    return 42\\n    ### END SOLUTION")])
+    >>> print(release_notebook(src).cells[0].source)
+    def f():
+        # YOUR CODE HERE
+        raise NotImplementedError("write your code here, then run the check cell below")
+    """
+    out = copy.deepcopy(nb)
+    out.metadata = nbformat.NotebookNode({k: v for k, v in out.metadata.items() if k in _NOTEBOOK_KEYS})
+    for index, cell in enumerate(out.cells):
+        where = f"{name}, cell {index}"
+        cell.source = _replace_regions(cell.source, cell.cell_type, where)
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        if cell.cell_type != "markdown":
+            cell.pop("attachments", None)
+        meta = cell.get("metadata", {})
+        kept = {}
+        grader = meta.get("nbgrader")
+        if isinstance(grader, dict):
+            kept["nbgrader"] = {k: v for k, v in grader.items() if k in _NBGRADER_KEYS}
+        seg = meta.get("segtutor")
+        if isinstance(seg, dict):
+            kept["segtutor"] = {k: v for k, v in seg.items() if k in _SEGTUTOR_KEYS}
+        if isinstance(meta.get("tags"), list):
+            kept["tags"] = [t for t in meta["tags"] if isinstance(t, str)]
+        if isinstance(grader, dict) and grader.get("locked"):
+            kept["editable"] = False
+            kept["deletable"] = False
+        cell.metadata = nbformat.NotebookNode(kept)
+    return out
+
+
+def solution_lines(nb) -> list[str]:
+    """The non-blank lines inside the solution regions of a source notebook."""
+    lines = []
+    for cell in nb.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if _REGIONS["SOLUTION"][0].match(line) or _REGIONS["HIDDEN TESTS"][0].match(line):
+                inside = True
+            elif _REGIONS["SOLUTION"][1].match(line) or _REGIONS["HIDDEN TESTS"][1].match(line):
+                inside = False
+            elif inside and line.strip():
+                lines.append(line.strip())
+    return lines
+
+
+def content_hash(nb) -> str:
+    """Hash of the cells' types and sources: what a student edits.
+
+    Outputs, execution counts and metadata are left out, so running a
+    notebook does not make it "edited".
+    """
+    payload = json.dumps([[c.cell_type, c.source] for c in nb.cells], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_nb(nb, path: Path) -> None:
+    _atomic_write_text(path, nbformat.writes(nb) + "\n")
+
+
+def _read_record(folder: Path) -> dict:
+    try:
+        record = json.loads((folder / RECORD_NAME).read_text())
+        if isinstance(record, dict) and isinstance(record.get("notebooks"), dict):
+            return record
+    except (OSError, ValueError):
+        pass
+    return {"version": 1, "notebooks": {}}
+
+
+def release(sources, to, *, update: bool = False, force: bool = False, now=None, log=print) -> dict:
+    """Release student copies of source notebooks into a folder.
+
+    Parameters
+    ----------
+    sources : list of path
+        Source notebooks (or folders of them).
+    to : path
+        Destination folder, created if needed.
+    update : bool
+        Student-folder mode: never overwrite an edited notebook; when the
+        course changed, write the new version next to it.
+    force : bool
+        Instructor mode only: overwrite edited copies.
+    now : datetime, optional
+        Time used in the name of side-by-side updates.
+    log : callable
+        Where notes go (``print``).
+
+    Returns
+    -------
+    dict
+        ``{file name: action}``, the action one of ``"added"``, ``"updated"``,
+        ``"unchanged"``, ``"kept edited copy"`` or the name of the updated
+        copy written beside an edited notebook.
+
+    Raises
+    ------
+    ValueError
+        On a bad source, or (without ``update`` or ``force``) when a
+        released copy in ``to`` was edited.
+    """
+    from .assignment import find_sources
+
+    paths = find_sources(sources)
+    if not paths:
+        raise ValueError("no source notebooks given; pass .ipynb files or a folder that holds them.")
+    folder = Path(to)
+    folder.mkdir(parents=True, exist_ok=True)
+    record = _read_record(folder)
+    entries = record["notebooks"]
+    now = now or _dt.datetime.now()
+    actions: dict[str, str] = {}
+    for src in paths:
+        try:
+            source_nb = nbformat.read(src, as_version=4)
+        except Exception as exc:
+            raise ValueError(f"{src} could not be read as a notebook ({exc}).") from None
+        student = release_notebook(source_nb, name=src.name)
+        new = content_hash(student)
+        target = folder / src.name
+        entry = entries.get(src.name, {})
+        if not target.exists():
+            _write_nb(student, target)
+            entries[src.name] = {"released": new, "file": new}
+            actions[src.name] = "added"
+            continue
+        try:
+            current = content_hash(nbformat.read(target, as_version=4))
+        except Exception:
+            current = None  # unreadable: treat as the student's, never overwrite
+        if current == new:
+            entries[src.name] = {"released": new, "file": new}
+            actions[src.name] = "unchanged"
+        elif entry and current == entry.get("file"):
+            _write_nb(student, target)
+            entries[src.name] = {"released": new, "file": new}
+            actions[src.name] = "updated"
+        elif force and not update:
+            _write_nb(student, target)
+            entries[src.name] = {"released": new, "file": new}
+            actions[src.name] = "updated"
+        elif not update:
+            raise ValueError(
+                f"{target} was edited since it was released; refusing to overwrite it. "
+                "Use --update to keep it and write the new version beside it, or --force to overwrite."
+            )
+        elif entry.get("released") == new:
+            actions[src.name] = "kept edited copy"
+        else:
+            side = folder / f"{target.stem}.updated-{now:%Y%m%d-%H%M%S}.ipynb"
+            _write_nb(student, side)
+            entries[src.name] = {"released": new, "file": entry.get("file")}
+            actions[src.name] = side.name
+            log(
+                f"note: you edited {target.name}, so it was kept as it is; "
+                f"the course's new version is in {side.name}."
+            )
+    _atomic_write_text(folder / RECORD_NAME, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return actions

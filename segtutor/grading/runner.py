@@ -1,0 +1,265 @@
+"""Run one submission in a fresh kernel; a child process of the grader.
+
+``python -m segtutor.grading.runner`` reads a job (JSON) on stdin and writes
+a result (JSON) on stdout. It never imports the exercise references and
+never compares anything: it only executes, and hands back the text the probe
+cells printed. The grader parses and scores that text in its own process.
+
+What it does, in order:
+
+1. makes a temporary folder holding only the submission (and links to the
+   public data folders the job names);
+2. reads the notebook (not JSON, or not a notebook: status
+   ``invalid notebook``), drops its outputs and appends the probe cells;
+3. makes itself a *child subreaper*, so that processes the kernel starts
+   stay its descendants even if they double-fork, and sets ``RLIMIT_DATA``
+   (inherited by the kernel) so that a memory bomb ends in ``MemoryError``
+   instead of taking the machine down; ``RLIMIT_AS`` is not used because it
+   breaks TensorFlow, which reserves large address ranges;
+4. starts a kernel there with stdout and stderr sent to /dev/null, executes
+   every cell with a per-cell timeout (interrupting the kernel and going
+   on), a longer notebook deadline, and a watchdog that kills the kernel and
+   everything it started if their resident memory exceeds the limit;
+5. kills every remaining descendant, deletes the folder, and prints the
+   result.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+PROBE_MARK = "# segtutor grading probe:"
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _become_subreaper() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except Exception:  # not Linux: descendants that double-fork may escape
+        pass
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read().decode(errors="replace")
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (from /proc)."""
+    children = _children_map()
+    out, todo = [], list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def kill_descendants() -> None:
+    for _ in range(3):
+        pids = descendants(os.getpid())
+        if not pids:
+            return
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        # Reap what we can: we are their parent or their subreaper.
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                    time.sleep(0.02)
+            except ChildProcessError:
+                break
+
+
+class _Watchdog(threading.Thread):
+    """Kill the kernel's process tree on a deadline or over a memory limit."""
+
+    def __init__(self, deadline_s: float, memory_limit: int, poll_s: float = 0.1):
+        super().__init__(daemon=True)
+        self.deadline = time.monotonic() + deadline_s
+        self.memory_limit = memory_limit
+        self.poll_s = poll_s
+        self.reason: str | None = None
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(self.poll_s):
+            pids = descendants(me)
+            rss = sum(_rss_bytes(p) for p in pids)
+            self.peak = max(self.peak, rss)
+            if rss > self.memory_limit:
+                self.reason = "memory limit"
+            elif time.monotonic() > self.deadline:
+                self.reason = "timeout"
+            if self.reason:
+                for p in pids:
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except OSError:
+                        pass
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _run(job: dict) -> dict:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    result: dict = {"status": "ok", "detail": "", "probes": {}, "cell_errors": 0, "timeouts": 0}
+    started = time.monotonic()
+    try:
+        nb = nbformat.reads(Path(job["submission"]).read_text(encoding="utf-8", errors="strict"), as_version=4)
+        if not isinstance(nb.get("cells"), list):
+            raise ValueError("no list of cells")
+    except Exception as exc:
+        result.update(status="invalid notebook", detail=f"{type(exc).__name__}: {str(exc)[:200]}")
+        return result
+
+    cells = []
+    for cell in nb.cells:
+        # Only code and markdown cells, with their sources; everything else
+        # the student wrote (outputs, metadata, attachments) stays behind.
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown"):
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        if cell["cell_type"] == "code":
+            cells.append(nbformat.v4.new_code_cell(source))
+    probe_index = {}
+    for probe in job["probes"]:
+        probe_index[probe["exercise"]] = len(cells)
+        cells.append(nbformat.v4.new_code_cell(probe["source"]))
+    run_nb = nbformat.v4.new_notebook(cells=cells)
+
+    workdir = Path(tempfile.mkdtemp(prefix="segtutor-grade-"))
+    try:
+        for data in job.get("data", []):
+            data = Path(data)
+            (workdir / data.name).symlink_to(data.resolve())
+        name = Path(job.get("filename") or "submission.ipynb").name
+        nbformat.write(run_nb, workdir / name)
+
+        cell_timeout = job["cell_timeout"]
+        probe_timeout = job["probe_timeout"]
+
+        class Client(NotebookClient):
+            timeouts = 0
+
+            async def _async_handle_timeout(self, timeout, cell=None):
+                Client.timeouts += 1
+                return await super()._async_handle_timeout(timeout, cell)
+
+        client = Client(
+            run_nb,
+            timeout=cell_timeout,
+            timeout_func=lambda cell: probe_timeout if cell.source.startswith(PROBE_MARK) else cell_timeout,
+            interrupt_on_timeout=True,
+            error_on_timeout={"ename": "CellTimeout", "evalue": f"the cell ran past {cell_timeout} s", "traceback": []},
+            allow_errors=True,
+            kernel_name="python3",
+            startup_timeout=60,
+            iopub_timeout=10,
+            resources={"metadata": {"path": str(workdir)}},
+        )
+        watchdog = _Watchdog(job["notebook_timeout"], int(job["memory_limit_mb"]) * 2**20)
+        watchdog.start()
+        t0 = time.monotonic()
+        try:
+            client.execute(stdin=subprocess_devnull(), stdout=subprocess_devnull(), stderr=subprocess_devnull())
+        except DeadKernelError:
+            result.update(status=watchdog.reason or "kernel died", detail="the kernel stopped before the end")
+        except Exception as exc:
+            result.update(status=watchdog.reason or "kernel died", detail=f"{type(exc).__name__}: {str(exc)[:200]}")
+        finally:
+            watchdog.stop()
+            kill_descendants()
+        if watchdog.reason and result["status"] == "ok":
+            result["status"] = watchdog.reason
+        result["execute_s"] = round(time.monotonic() - t0, 3)
+        result["peak_rss_mb"] = round(watchdog.peak / 2**20, 1)
+        result["timeouts"] = Client.timeouts
+        for cell in run_nb.cells[: min(probe_index.values(), default=len(run_nb.cells))]:
+            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                result["cell_errors"] += 1
+        for exercise, index in probe_index.items():
+            text = "".join(
+                o.get("text", "")
+                for o in run_nb.cells[index].get("outputs", [])
+                if o.get("output_type") == "stream" and o.get("name") == "stdout"
+            )
+            result["probes"][exercise] = text
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    result["runner_s"] = round(time.monotonic() - started, 3)
+    return result
+
+
+def subprocess_devnull():
+    import subprocess
+
+    return subprocess.DEVNULL
+
+
+def main() -> int:
+    job = json.loads(sys.stdin.read())
+    _become_subreaper()
+    limit = int(job["memory_limit_mb"]) * 2**20
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    env = job.get("env", {})
+    os.environ.update({str(k): str(v) for k, v in env.items()})
+    out = sys.stdout
+    # Nothing the kernel or a library prints may mix with the result line.
+    sys.stdout = sys.stderr
+    try:
+        result = _run(job)
+    except Exception as exc:  # report, so the batch goes on
+        kill_descendants()
+        result = {"status": "internal error", "detail": f"{type(exc).__name__}: {exc}"[:400], "probes": {}}
+    out.write(json.dumps(result) + "\n")
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

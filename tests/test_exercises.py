@@ -1,0 +1,289 @@
+"""The exercise engine: check(), diagnoses, specs, and the authoring helper."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+import pytest
+from skimage.color import rgb2gray
+from skimage.filters import threshold_otsu
+
+from segtutor.exercises import Case, Exercise, check, exercise_names, get_exercise, to_plain
+from segtutor.exercises.authoring import exercise_cells
+
+
+def quiet(name, func, **kw):
+    return check(name, func, verbose=False, **kw)
+
+
+# -- honest implementations written here, independently of the package ----
+
+def iou(pred, truth):
+    pred, truth = np.asarray(pred, bool), np.asarray(truth, bool)
+    if pred.shape != truth.shape:
+        raise ValueError("shapes differ")
+    union = (pred | truth).sum()
+    return 1.0 if union == 0 else (pred & truth).sum() / union
+
+
+def dice(pred, truth):
+    pred, truth = np.asarray(pred, bool), np.asarray(truth, bool)
+    if pred.shape != truth.shape:
+        raise ValueError("shapes differ")
+    total = pred.sum() + truth.sum()
+    return 1.0 if total == 0 else 2 * (pred & truth).sum() / total
+
+
+def bounding_box(mask):
+    ys, xs = np.nonzero(mask)
+    if ys.size == 0:
+        return (0, 0, 0, 0)
+    return (ys.min(), xs.min(), ys.max() + 1, xs.max() + 1)
+
+
+HONEST = {
+    "fraction_above": lambda image, t: np.mean(np.asarray(image) > t),
+    "to_grayscale": rgb2gray,
+    "bounding_box": bounding_box,
+    "iou": iou,
+    "dice": dice,
+    "otsu_threshold": threshold_otsu,
+}
+
+
+def test_registry_has_the_agreed_exercises():
+    assert {"fraction_above", "to_grayscale", "bounding_box", "iou", "dice", "otsu_threshold"} <= set(exercise_names())
+
+
+@pytest.mark.parametrize("name", sorted(HONEST))
+def test_honest_implementation_passes_every_check(name):
+    result = quiet(name, HONEST[name], seed=0)
+    assert result.passed, result.report
+    assert result.score == 1.0 and result.n_passed == result.n_total >= 8
+
+
+@pytest.mark.parametrize("name", sorted(HONEST))
+def test_the_package_reference_passes_its_own_checks(name):
+    spec = get_exercise(name)
+    assert quiet(name, spec.reference_function(), seed=1).passed
+
+
+@pytest.mark.parametrize("name", sorted(HONEST))
+def test_check_is_fast(name):
+    quiet(name, HONEST[name], seed=2)  # warm the imports
+    start = time.perf_counter()
+    quiet(name, HONEST[name], seed=3)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_fixed_cases_hold_the_values_their_notes_state():
+    spec = get_exercise("iou")
+    values = [float(spec.expected(c)[1]) for c in spec.fixed]
+    assert values == pytest.approx([1.0, 0.0, 2 / 6, 3 / 6])
+    dice_values = [float(get_exercise("dice").expected(c)[1]) for c in get_exercise("dice").fixed]
+    assert dice_values == pytest.approx([1.0, 0.0, 0.5, 6 / 9])
+    box = get_exercise("bounding_box")
+    assert to_plain(box.expected(box.fixed[0])[1]).tolist() == [3, 2, 6, 7]
+    gray = get_exercise("to_grayscale")
+    assert gray.expected(gray.fixed[1])[1].ravel() == pytest.approx([0.2125, 0.7154, 0.0721])
+
+
+BUGS = [
+    ("iou", lambda p, t: (p & t).sum() / (p.sum() + t.sum()), "intersection twice"),
+    ("iou", lambda p, t: 2 * (p & t).sum() / (p.sum() + t.sum()), "Dice"),
+    ("iou", lambda p, t: 100 * iou(p, t), "percentage"),
+    ("iou", lambda p, t: (p & t).sum() / t.sum(), "truth's area"),
+    ("dice", lambda p, t: (p & t).sum() / (p.sum() + t.sum()), "factor 2"),
+    ("dice", iou, "this is IoU"),
+    ("bounding_box", lambda m: np.array(bounding_box(m))[[1, 0, 3, 2]], "(x, y)"),
+    ("bounding_box", lambda m: np.array(bounding_box(m)) - [0, 0, 1, 1], "inclusive"),
+    ("bounding_box", lambda m: np.array(bounding_box(m)) + [0, 0, 1, 0], "off by one"),
+    ("to_grayscale", lambda rgb: np.asarray(rgb).mean(-1) / (255 if np.asarray(rgb).dtype == np.uint8 else 1), "plain mean"),
+    ("to_grayscale", lambda rgb: rgb2gray(np.asarray(rgb)[..., ::-1]), "BGR"),
+    ("to_grayscale", lambda rgb: np.asarray(rgb, float) @ [0.2125, 0.7154, 0.0721], "divide by 255"),
+    ("fraction_above", lambda im, t: np.mean(np.asarray(im) >= t), ">="),
+    ("fraction_above", lambda im, t: np.count_nonzero(np.asarray(im) > t), "number of pixels"),
+    ("otsu_threshold", lambda im: float(np.mean(im)), "mean grey level"),
+]
+
+
+@pytest.mark.parametrize("name, func, words", BUGS, ids=[b[2] for b in BUGS])
+def test_classic_mistakes_are_named(name, func, words):
+    result = quiet(name, func, seed=0)
+    assert not result.passed
+    assert result.hint is not None and words in result.hint, result.report
+    assert words in result.report
+
+
+def test_transposed_output_is_diagnosed():
+    spec = Exercise(
+        name="transpose_me", function="my_t", signature="(a)", reference=lambda a: np.asarray(a) * 2,
+        fixed=[Case((np.arange(6).reshape(2, 3),))],
+    )
+    result = spec.run(lambda a: (np.asarray(a) * 2).T, verbose=False)
+    assert "(x, y)" in result.hint
+
+
+def test_not_attempted_is_not_a_traceback():
+    def my_iou(pred, truth):
+        raise NotImplementedError("write your code here")
+
+    out = io.StringIO()
+    result = check("iou", my_iou, file=out)
+    text = out.getvalue()
+    assert not result.attempted and not result.passed and result.score == 0
+    assert "not attempted yet" in text and "Traceback" not in text and len(text.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "func, words",
+    [
+        (lambda p, t: None, "forget `return`"),
+        (lambda p, t: "0.5", "text"),
+        (lambda p, t: {}["boom"], "KeyError"),
+        (lambda p, t: object(), "expected a number"),
+        (lambda: 1, "TypeError"),
+    ],
+)
+def test_check_never_raises_for_student_bugs(func, words):
+    out = io.StringIO()
+    result = check("iou", func, file=out)
+    assert not result.passed
+    assert words in out.getvalue()
+
+
+def test_always_equal_object_fools_nothing():
+    class Yes(float):
+        def __eq__(self, other):
+            return True
+
+    class Anything:
+        def __eq__(self, other):
+            return True
+
+    assert not quiet("iou", lambda p, t: Anything()).passed
+    # A float subclass is judged by its value, not by its __eq__.
+    assert not quiet("iou", lambda p, t: Yes(0.123)).passed
+
+
+def test_passing_the_result_instead_of_the_function_explains():
+    out = io.StringIO()
+    result = check("iou", 0.5, file=out)
+    assert not result.passed and "without calling it" in out.getvalue()
+
+
+def test_unknown_exercise_lists_the_known_ones():
+    with pytest.raises(ValueError, match="iou"):
+        check("ioo", iou)
+
+
+def test_report_shows_input_expected_and_got_for_the_first_failure():
+    out = io.StringIO()
+    check("iou", lambda p, t: 0.25, file=out, seed=0)
+    text = out.getvalue()
+    assert "input:" in text and "expected:  1.0" in text and "got:       0.25" in text
+    assert text.count("expected:") == 1  # only the first failure is detailed
+
+
+def test_shape_mismatch_edge_case_requires_an_error():
+    def no_check(pred, truth):
+        p, t = np.asarray(pred, bool).ravel(), np.asarray(truth, bool).ravel()
+        return iou(p, t)  # flattening hides the mismatch of (4, 5) and (5, 4)
+
+    result = quiet("iou", no_check, seed=0)
+    assert not result.passed and result.n_passed == result.n_total - 1
+    assert result.failure["group"] == "edge" and "raise" in result.hint
+
+
+def test_function_that_always_raises_earns_nothing():
+    def always_raises(pred, truth):
+        raise ValueError("nope")
+
+    assert quiet("iou", always_raises).n_passed == 0
+
+
+def test_inputs_are_copied_so_in_place_edits_do_not_leak():
+    def mutating(pred, truth):
+        result = iou(pred, truth)
+        pred[...] = False
+        return result
+
+    assert quiet("iou", mutating, seed=0).passed
+
+
+def test_otsu_accepts_any_threshold_with_the_same_segmentation():
+    spec = get_exercise("otsu_threshold")
+    image = np.array([[10, 10, 200, 200]], np.uint8)
+    assert spec.matches(to_plain(threshold_otsu(image)), to_plain(150.0), (image,))
+    assert not spec.matches(to_plain(threshold_otsu(image)), to_plain(5.0), (image,))
+
+
+def test_to_plain():
+    assert to_plain(True).dtype == np.int64
+    assert to_plain((1, 2)).tolist() == [1, 2]
+    assert to_plain(np.float32(0.5)).shape == ()
+    with pytest.raises(ValueError, match="None"):
+        to_plain(None)
+    with pytest.raises(ValueError, match="number"):
+        to_plain([object()])
+
+
+def test_spec_validation():
+    with pytest.raises(ValueError, match="identifier"):
+        Exercise(name="not valid", function="f", signature="()", reference="x.y")
+    with pytest.raises(ValueError, match="dotted path"):
+        Exercise(name="ok", function="f", signature="()", reference=3)
+
+
+def test_grading_cases_are_reproducible_from_the_seed():
+    spec = get_exercise("iou")
+    a = spec.grading_cases([7, 1, 2])
+    b = spec.grading_cases([7, 1, 2])
+    c = spec.grading_cases([8, 1, 2])
+    assert len(a) == len(spec.fixed) + spec.n_hidden + len(spec.edge)
+    assert all(np.array_equal(x[1].args[0], y[1].args[0]) for x, y in zip(a, b))
+    assert any(x[1].args[0].shape != y[1].args[0].shape or not np.array_equal(x[1].args[0], y[1].args[0])
+               for x, y in zip(a, c))
+
+
+# -- authoring ---------------------------------------------------------------
+
+SOURCE = '''def my_iou(pred, truth):
+    """IoU."""
+    ### BEGIN SOLUTION
+    return 1.0
+    ### END SOLUTION'''
+
+
+def test_exercise_cells_metadata_is_the_agreed_one():
+    solution, check_cell = exercise_cells("iou", SOURCE, points=2)
+    assert solution.cell_type == check_cell.cell_type == "code"
+    assert solution.metadata == {
+        "nbgrader": {"grade": False, "grade_id": "iou", "locked": False, "schema_version": 3,
+                     "solution": True, "task": False},
+        "segtutor": {"exercise": "iou", "function": "my_iou"},
+    }
+    assert check_cell.metadata == {
+        "nbgrader": {"grade": True, "grade_id": "iou_check", "locked": True, "points": 2,
+                     "schema_version": 3, "solution": False, "task": False},
+        "segtutor": {"exercise": "iou"},
+    }
+    assert check_cell.source == 'check("iou", my_iou)'
+    assert solution.source == SOURCE
+
+
+@pytest.mark.parametrize(
+    "name, source, points, words",
+    [
+        ("nope", SOURCE, 2, "no exercise called"),
+        ("iou", SOURCE.replace("### END SOLUTION", ""), 2, "exactly one"),
+        ("iou", "x = 1\n### BEGIN SOLUTION\n### END SOLUTION", 2, "defines no function"),
+        ("iou", SOURCE, 0, "points"),
+        ("iou", "def f(:\n### BEGIN SOLUTION\n### END SOLUTION", 2, "not valid Python"),
+    ],
+)
+def test_exercise_cells_rejects_bad_input(name, source, points, words):
+    with pytest.raises(ValueError, match=words):
+        exercise_cells(name, source, points)

@@ -1,0 +1,233 @@
+"""segtutor grade: every committed attack gets what an honest reference says it deserves.
+
+One batch grades all of ``tests/submissions/students`` (regenerate them with
+``tests/submissions/make_submissions.py``). What a submission deserves is
+computed here, in the test's process, by running the function it *really*
+defines on the same hidden cases: a cheat must not beat that.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from segtutor.exercises import get_exercise
+from segtutor.exercises._engine import run_student
+from segtutor.grading.cli import main
+from segtutor.grading.flags import suspicious_code
+from segtutor.grading.grade import GradeOptions, case_seed, grade_submission, load_sources
+from segtutor.grading.probe import decode_outcome, parse_probe_output
+
+HERE = Path(__file__).resolve().parent
+SOURCE = HERE / "submissions" / "source" / "tiny.ipynb"
+STUDENTS = HERE / "submissions" / "students"
+SEED = 1234
+POINTS = {"fraction_above": 2.0, "iou": 2.0, "bounding_box": 2.0}
+ARGS = ["--source", str(SOURCE), "--seed", str(SEED), "--jobs", "2", "--cell-timeout", "3",
+        "--probe-timeout", "5", "--timeout", "25", "--memory", "1024"]
+
+
+# -- what each exercise deserves, computed independently ---------------------
+
+def fraction_above(image, threshold):
+    return float(np.mean(np.asarray(image) > threshold))
+
+
+def iou(pred, truth):
+    pred, truth = np.asarray(pred, bool), np.asarray(truth, bool)
+    if pred.shape != truth.shape:
+        raise ValueError("shapes differ")
+    union = (pred | truth).sum()
+    return 1.0 if union == 0 else float((pred & truth).sum() / union)
+
+
+def iou_no_empty_case(pred, truth):
+    pred, truth = np.asarray(pred, bool), np.asarray(truth, bool)
+    with np.errstate(all="ignore"):
+        return (pred & truth).sum() / (pred | truth).sum()
+
+
+def bounding_box(mask):
+    ys, xs = np.nonzero(mask)
+    return (0, 0, 0, 0) if ys.size == 0 else (ys.min(), xs.min(), ys.max() + 1, xs.max() + 1)
+
+
+def deserved(student: str, name: str, func) -> float:
+    """Points the function truly earns on this student's hidden cases."""
+    if func is None:
+        return 0.0
+    spec = get_exercise(name)
+    cases = spec.grading_cases(case_seed(SEED, student, name))
+    scored = spec.score(cases, [run_student(func, c) for _, c in cases])
+    return round(POINTS[name] * scored["fraction"], 2)
+
+
+def constant(value):
+    return lambda *args: value
+
+
+CORRECT = {"fraction_above": fraction_above, "iou": iou, "bounding_box": bounding_box}
+NOTHING = dict.fromkeys(POINTS)
+
+EXPECTED = {
+    # student: (functions it really has, status)
+    "honest_full": (CORRECT, "ok"),
+    "honest_partial": ({"fraction_above": fraction_above, "iou": iou_no_empty_case, "bounding_box": None}, "ok"),
+    "untouched": (NOTHING, "ok"),
+    "monkeypatch_check": ({"fraction_above": constant(1.0), "iou": constant(1.0), "bounding_box": None}, "ok"),
+    "always_equal": (NOTHING, "ok"),
+    "input_transformer": (NOTHING, "incomplete"),
+    "sys_exit": ({"fraction_above": fraction_above, "iou": None, "bounding_box": bounding_box}, "ok"),
+    "os_exit": (NOTHING, "kernel died"),
+    "infinite_loop": ({"fraction_above": fraction_above, "iou": None, "bounding_box": bounding_box}, "incomplete"),
+    "stubborn_loop": (NOTHING, "timeout"),
+    "memory_numpy": (CORRECT, "ok"),
+    "memory_mmap": (NOTHING, "memory limit"),
+    "edited_checks": ({"fraction_above": fraction_above, "iou": constant(0.5),
+                       "bounding_box": constant((0, 0, 0, 0))}, "ok"),
+    "renamed": ({"fraction_above": fraction_above, "iou": None, "bounding_box": bounding_box}, "incomplete"),
+    "not_json": (NOTHING, "invalid notebook"),
+}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    out = tmp_path_factory.mktemp("grades") / "gradebook.csv"
+    start = time.monotonic()
+    assert main(["grade", str(STUDENTS), "--out", str(out), "--results-json", *ARGS]) == 0
+    elapsed = time.monotonic() - start
+    with open(out, newline="") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    return out, rows, elapsed
+
+
+def test_every_submission_gets_a_row(batch):
+    out, rows, elapsed = batch
+    assert set(rows) == set(EXPECTED)
+    header = out.read_text().splitlines()[0].split(",")
+    assert header[:5] == ["student", "notebook", "fraction_above", "iou", "bounding_box"]
+    assert {"total", "status", "flags", "seed"} <= set(header)
+    assert all(r["seed"] == str(SEED) for r in rows.values())
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_score_is_what_an_honest_reference_says(batch, student):
+    _, rows, _ = batch
+    funcs, status = EXPECTED[student]
+    row = rows[student]
+    assert row["status"] == status, row
+    want = {name: deserved(student, name, funcs[name]) for name in POINTS}
+    got = {name: float(row[name]) for name in POINTS}
+    assert got == pytest.approx(want, abs=0.011), row
+    assert float(row["total"]) == pytest.approx(sum(want.values()), abs=0.03)
+
+
+def test_the_reference_scores_are_not_trivial(batch):
+    _, rows, _ = batch
+    assert float(rows["honest_full"]["total"]) == 6
+    assert float(rows["untouched"]["total"]) == 0
+    # the partial solution misses exactly the two-empty-masks case of iou
+    spec = get_exercise("iou")
+    n = len(spec.grading_cases([0]))
+    assert float(rows["honest_partial"]["iou"]) == pytest.approx(round(2 * (n - 1) / n, 2))
+    for cheat in ("monkeypatch_check", "always_equal", "input_transformer", "edited_checks"):
+        assert float(rows[cheat]["total"]) < 3, cheat
+
+
+def test_suspicious_code_is_flagged(batch):
+    _, rows, _ = batch
+    assert "input transformers" in rows["input_transformer"]["flags"]
+    assert "comparison override" in rows["always_equal"]["flags"]
+    assert "exit call" in rows["os_exit"]["flags"]
+    assert "grader names" in rows["monkeypatch_check"]["flags"]
+    assert rows["honest_full"]["flags"] == "" and rows["honest_partial"]["flags"] == ""
+
+
+def test_feedback_and_results_json(batch):
+    out, rows, _ = batch
+    text = (out.parent / "feedback" / "honest_partial.tiny.txt").read_text()
+    assert "iou: " in text and "first failed check (edge): two empty masks" in text
+    assert "expected: 1.0" in text and "got:      nan" in text
+    assert "bounding_box: 0 / 2  (not attempted)" in text
+    assert "not JSON" not in text
+    bad = (out.parent / "feedback" / "not_json.tiny.txt").read_text()
+    assert "could not be read as a notebook" in bad
+    results = json.loads((out.parent / "results" / "honest_full" / "results.json").read_text())
+    assert results["score"] == 6 and [t["max_score"] for t in results["tests"]] == [2, 2, 2]
+
+
+def test_rerun_skips_graded_submissions_unless_forced(batch, tmp_path, capsys):
+    out, rows, _ = batch
+    copy = tmp_path / "gradebook.csv"
+    shutil.copy(out, copy)
+    start = time.monotonic()
+    assert main(["grade", str(STUDENTS), "--out", str(copy), *ARGS]) == 0
+    assert time.monotonic() - start < 10
+    assert f"skipped {len(EXPECTED)}" in capsys.readouterr().out
+    assert main(["grade", str(STUDENTS / "honest_full.ipynb"), "--out", str(copy), "--force", *ARGS]) == 0
+    with open(copy, newline="") as f:
+        regraded = {r["student"]: r for r in csv.DictReader(f)}
+    assert set(regraded) == set(rows)
+    assert regraded["honest_full"]["total"] == "6"
+
+
+def test_network_is_cut_with_no_network(tmp_path):
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is not installed")
+    nb = nbformat.read(STUDENTS / "honest_full.ipynb", as_version=4)
+    # Correct only when the kernel sees no network interface but loopback.
+    nb.cells[3].source = (
+        "import socket\n"
+        "def my_fraction_above(image, threshold):\n"
+        "    alone = [n for _, n in socket.if_nameindex()] == ['lo']\n"
+        "    return float((np.asarray(image) > threshold).mean()) if alone else -1.0\n"
+    )
+    path = tmp_path / "netcheck.ipynb"
+    nbformat.write(nb, path)
+    sources = load_sources([SOURCE])
+    options = GradeOptions(seed=SEED, cell_timeout=10, probe_timeout=10, notebook_timeout=60, no_network=True)
+    result = grade_submission(path, sources, options)
+    assert result.status == "ok", result.notes
+    assert result.scores["fraction_above"] == 2.0
+
+
+def test_probe_output_parsing_ignores_forgeries():
+    nonce = "ab" * 16
+    text = "\n".join([
+        "0" * 32 + ' 0 {"value": 1.0, "shape": [], "kind": "f"}',  # wrong nonce
+        nonce + ' 0 {"value": 0.5, "shape": [], "kind": "f"}',
+        nonce + ' 0 {"value": 1.0, "shape": [], "kind": "f"}',  # a second line for case 0 is ignored
+        nonce + " 1 not json",
+        nonce + ' 2 {"value": [[1, 2]], "shape": [2], "kind": "i"}',  # shape lies
+        nonce + ' 3 {"value": ["a"], "shape": [1], "kind": "f"}',
+        nonce + ' 4 {"__reduce__": "os.system"}',
+    ])
+    found = parse_probe_output(text, nonce)
+    assert decode_outcome(found[0])[1] == 0.5
+    assert 1 not in found
+    assert decode_outcome(found[2])[0] == "bad"
+    assert decode_outcome(found[3])[0] == "bad"
+    assert decode_outcome(found[4])[0] == "bad"
+    assert decode_outcome(None)[0] == "error"
+
+
+def test_flags_are_hints_on_text():
+    assert suspicious_code(["import numpy as np\nfrom segtutor.exercises import check\ncheck('iou', my_iou)"]) == []
+    flags = suspicious_code(
+        ["open('../../x', 'w').write('1')", "def my_iou(p, t):\n    from segtutor.metrics import iou\n    return iou(p, t)"],
+        {"iou": ("my_iou", "segtutor.metrics.iou")},
+    )
+    assert {"../ path", "file write", "uses reference: iou"} <= set(flags)
+
+
+def test_batch_time(batch):
+    _, _, elapsed = batch
+    # 15 submissions, two of them deliberately slow (timeouts); keep the file under ~3 minutes.
+    assert elapsed < 150
