@@ -1,0 +1,608 @@
+"""Looking inside a CNN: activations, learned filters, Grad-CAM and saliency.
+
+Compute lives here as plain functions returning NumPy arrays; the feature-map
+explorer in :mod:`segtutor.widgets.feature_maps` only draws what they return.
+
+* Feature maps: run a feature extractor (see
+  :func:`segtutor.models.cnn.feature_extractor`) once per image and keep the
+  result in an :class:`ActivationCache`, so that picking another channel only
+  redraws (Zeiler & Fergus 2014 looked at networks this way).
+* Saliency (Simonyan, Vedaldi & Zisserman 2014): how much each input pixel
+  changes the class score, ``|d score / d pixel|``.
+* Grad-CAM (Selvaraju et al. 2017): weight each channel of a late conv layer
+  by the average gradient of the class score, sum, keep the positive part.
+
+Both maps use the score *before* the softmax (the course CNN's ``"logits"``
+layer), as the papers do: after the softmax, raising one class mostly means
+lowering the others. The from-scratch versions here use ``tf.GradientTape``
+and agree with tf-keras-vis (``grad_cam_tf_keras_vis``), which works with
+Keras 3 in version 0.8.7.
+
+Examples
+--------
+>>> import numpy as np
+>>> mosaic = channel_mosaic(np.random.rand(7, 7, 6), columns=3)
+>>> mosaic.shape
+(15, 23)
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from functools import lru_cache
+
+import numpy as np
+
+from ._validate import as_array, check_positive_int
+
+__all__ = [
+    "as_batch",
+    "activations",
+    "ActivationCache",
+    "normalise",
+    "colourise",
+    "channel_mosaic",
+    "feature_map_picture",
+    "first_layer_filters",
+    "filters_picture",
+    "grad_cam_from_gradients",
+    "grad_cam",
+    "saliency_map",
+    "match_kernels",
+    "grad_cam_tf_keras_vis",
+    "saliency_tf_keras_vis",
+    "overlay_heatmap",
+]
+
+
+def as_batch(images, channels: int | None = None) -> np.ndarray:
+    """Return a float32 batch ``(N, H, W, C)`` from one image or a batch.
+
+    Parameters
+    ----------
+    images : array_like, shape (H, W), (H, W, C) or (N, H, W, C)
+    channels : int, optional
+        Channels the model expects; RGB is converted to gray when it expects 1.
+
+    Examples
+    --------
+    >>> as_batch(np.zeros((28, 28))).shape
+    (1, 28, 28, 1)
+    """
+    x = as_array(images, "image").astype(np.float32)
+    if x.ndim == 2:
+        x = x[None, ..., None]
+    elif x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4:
+        raise ValueError(f"image should be (H, W), (H, W, C) or (N, H, W, C), got shape {x.shape}.")
+    if channels is not None and x.shape[-1] != channels:
+        if channels == 1 and x.shape[-1] in (3, 4):
+            x = (x[..., :3] @ np.array([0.2125, 0.7154, 0.0721], np.float32))[..., None]
+        else:
+            raise ValueError(f"the model expects {channels} channel(s), the image has {x.shape[-1]}.")
+    return x
+
+
+def _model_channels(model) -> int:
+    return int(model.input.shape[-1])
+
+
+def activations(extractor, image) -> dict[str, np.ndarray]:
+    """Activations of one image, one array per layer.
+
+    Parameters
+    ----------
+    extractor : keras.Model
+        Returns a dict of layer outputs (see
+        :func:`segtutor.models.cnn.feature_extractor`).
+    image : array_like, shape (H, W) or (H, W, C)
+
+    Returns
+    -------
+    dict of str to ndarray, each (H', W', C')
+
+    Notes
+    -----
+    The model is called directly, not through ``model.predict``, which costs
+    about 40 ms more per call in Keras 3.
+    """
+    x = as_batch(image, _model_channels(extractor))
+    outputs = extractor(x, training=False)
+    if not isinstance(outputs, dict):
+        raise ValueError("the extractor should return a dict {layer name: tensor}; build it with feature_extractor().")
+    return {name: np.asarray(value)[0] for name, value in outputs.items()}
+
+
+class ActivationCache:
+    """Activations computed once per image, then served from memory.
+
+    Parameters
+    ----------
+    extractor : keras.Model
+        Returns a dict of layer outputs.
+
+    Attributes
+    ----------
+    n_computed : int
+        How many times the extractor has actually run.
+
+    Examples
+    --------
+    >>> from segtutor.models import cnn
+    >>> cache = ActivationCache(cnn.feature_extractor(cnn.build_cnn(filters=(4,)), ["conv1"]))
+    >>> a = cache.get("zeros", np.zeros((28, 28)), "conv1")
+    >>> b = cache.get("zeros", np.zeros((28, 28)), "conv1")
+    >>> cache.n_computed, a.shape
+    (1, (28, 28, 4))
+    """
+
+    def __init__(self, extractor):
+        self.extractor = extractor
+        self.n_computed = 0
+        self._store: dict[str, dict[str, np.ndarray]] = {}
+
+    def get(self, key: str, image, layer: str) -> np.ndarray:
+        """Activation of ``layer`` for the image named ``key``, shape (H', W', C')."""
+        if key not in self._store:
+            self._store[key] = activations(self.extractor, image)
+            self.n_computed += 1
+        layers = self._store[key]
+        if layer not in layers:
+            raise ValueError(f"layer {layer!r} is not computed by this extractor; choose one of {list(layers)}.")
+        return layers[layer]
+
+
+def normalise(x, *, robust: bool = False) -> np.ndarray:
+    """Scale to [0, 1] by min and max (a constant array becomes zeros).
+
+    With ``robust=True`` the 1st and 99th percentiles are used instead, so that
+    a few extreme values do not flatten the rest.
+    """
+    x = np.asarray(x, np.float32)
+    lo, hi = (np.percentile(x, [1, 99]) if robust else (x.min(), x.max())) if x.size else (0, 0)
+    if not np.isfinite(hi - lo) or hi - lo <= 0:
+        return np.zeros_like(x)
+    return np.clip((x - lo) / (hi - lo), 0, 1)
+
+
+@lru_cache(maxsize=8)
+def _lut(cmap: str) -> np.ndarray:
+    import matplotlib
+
+    return matplotlib.colormaps[cmap](np.linspace(0, 1, 256))[:, :3].astype(np.float32)
+
+
+def colourise(x, cmap: str = "viridis") -> np.ndarray:
+    """Map values in [0, 1] through a Matplotlib colormap: (H, W) -> (H, W, 3).
+
+    A lookup table, not a figure, so that a widget redraw costs about a
+    millisecond.
+    """
+    x = np.asarray(x, np.float32)
+    index = (np.clip(np.nan_to_num(x), 0, 1) * 255 + 0.5).astype(np.intp)
+    return _lut(cmap)[index]
+
+
+def channel_mosaic(activation, *, columns: int | None = None, gap: int = 1) -> np.ndarray:
+    """All channels of an activation side by side, each scaled to [0, 1].
+
+    Every channel is normalised on its own, so a weak but structured channel
+    is still visible; a channel that is zero everywhere (a "dead" ReLU for
+    this image) stays black.
+
+    Parameters
+    ----------
+    activation : array_like, shape (H, W, C)
+    columns : int, optional
+        Tiles per row; defaults to about ``sqrt(C)``.
+    gap : int
+        Pixels between tiles, filled with NaN (drawn white by
+        :func:`feature_map_picture`).
+
+    Returns
+    -------
+    ndarray, shape (rows * (H + gap) - gap, columns * (W + gap) - gap), float32
+    """
+    a = as_array(activation, "activation").astype(np.float32)
+    if a.ndim != 3:
+        raise ValueError(f"activation should be (H, W, C), got shape {a.shape}. Pass one image, not a batch.")
+    h, w, c = a.shape
+    columns = check_positive_int(columns, "columns") if columns is not None else math.ceil(math.sqrt(c))
+    rows = math.ceil(c / columns)
+    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), np.nan, np.float32)
+    lo = a.min(axis=(0, 1))
+    span = a.max(axis=(0, 1)) - lo
+    scaled = np.where(span > 0, (a - lo) / np.where(span > 0, span, 1), 0)
+    for i in range(c):
+        r, q = divmod(i, columns)
+        out[r * (h + gap) : r * (h + gap) + h, q * (w + gap) : q * (w + gap) + w] = scaled[..., i]
+    return out
+
+
+def _fit(x: np.ndarray, size: int) -> np.ndarray:
+    """Nearest-neighbour enlargement by a whole factor so the longer side is about ``size``."""
+    factor = max(1, size // max(x.shape[:2]))
+    return np.repeat(np.repeat(x, factor, axis=0), factor, axis=1)
+
+
+def feature_map_picture(activation, channel: int | None = None, *, size: int = 320, cmap: str = "viridis",
+                        image=None) -> np.ndarray:
+    """Draw one channel, or all channels as a grid, of an activation.
+
+    Parameters
+    ----------
+    activation : array_like, shape (H, W, C)
+    channel : int or None
+        A channel index, or None for the grid of all channels.
+    size : int
+        Rough side of the picture in pixels; maps are enlarged by whole
+        factors (nearest neighbour) so each activation cell stays a square.
+    cmap : str
+        Matplotlib colormap.
+    image : array_like, shape (H0, W0) or (H0, W0, C), optional
+        The input, drawn to the left at the same height, for comparison.
+
+    Returns
+    -------
+    ndarray, shape (height, width, 3), uint8
+
+    Examples
+    --------
+    >>> feature_map_picture(np.random.rand(14, 14, 8), channel=3, size=140).shape
+    (140, 140, 3)
+    """
+    a = as_array(activation, "activation")
+    if a.ndim != 3:
+        raise ValueError(f"activation should be (H, W, C), got shape {a.shape}.")
+    size = check_positive_int(size, "size", minimum=16)
+    if channel is None:
+        tile = channel_mosaic(a)
+    else:
+        if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)) or not 0 <= channel < a.shape[-1]:
+            raise ValueError(f"channel should be an integer in 0..{a.shape[-1] - 1}, got {channel!r}.")
+        tile = normalise(a[..., channel])
+    rgb = colourise(tile, cmap)
+    rgb[np.isnan(tile)] = 1.0
+    rgb = _fit(rgb, size)
+    if image is not None:
+        img = as_batch(image)[0]
+        img = normalise(img[..., 0] if img.shape[-1] == 1 else img[..., :3])
+        img = np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
+        # Nearest-neighbour resize to the picture's height, keeping the aspect ratio.
+        height = rgb.shape[0]
+        width = max(1, round(img.shape[1] * height / img.shape[0]))
+        rows = np.minimum((np.arange(height) * img.shape[0]) // height, img.shape[0] - 1)
+        cols = np.minimum((np.arange(width) * img.shape[1]) // width, img.shape[1] - 1)
+        img = np.pad(img[rows][:, cols], ((0, 0), (0, 8), (0, 0)), constant_values=1.0)
+        rgb = np.concatenate([img, rgb], axis=1)
+    return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def first_layer_filters(model, layer_name: str = "conv1") -> np.ndarray:
+    """The kernels of a conv layer as a NumPy array (kh, kw, C_in, C_out)."""
+    try:
+        layer = model.get_layer(layer_name)
+    except ValueError:
+        raise ValueError(f"the model has no layer {layer_name!r}.") from None
+    if not hasattr(layer, "kernel") or len(layer.kernel.shape) != 4:
+        raise ValueError(f"layer {layer_name!r} is not a 2-D convolution.")
+    return np.asarray(layer.kernel)
+
+
+def filters_picture(kernels, *, cell: int = 14, columns: int = 8) -> np.ndarray:
+    """Draw 2-D kernels as a grid, red for positive and blue for negative weights.
+
+    Each kernel is scaled by its own largest absolute weight, and white is 0.
+
+    Parameters
+    ----------
+    kernels : array_like, shape (kh, kw, 1, C_out) or (kh, kw, C_out)
+    cell, columns : int
+
+    Returns
+    -------
+    ndarray, (H, W, 3), uint8
+    """
+    from .convolution import _signed_rgb
+
+    k = as_array(kernels, "kernels").astype(np.float32)
+    if k.ndim == 4:
+        if k.shape[2] != 1:
+            k = k.mean(axis=2)  # several input channels: show their average
+        else:
+            k = k[:, :, 0]
+    if k.ndim != 3:
+        raise ValueError(f"kernels should be (kh, kw, C_out) or (kh, kw, C_in, C_out), got {k.shape}.")
+    kh, kw, c = k.shape
+    columns = min(check_positive_int(columns, "columns"), c)
+    rows = math.ceil(c / columns)
+    gap = max(2, cell // 3)
+    out = np.ones((rows * (kh * cell + gap) + gap, columns * (kw * cell + gap) + gap, 3), np.float32)
+    for i in range(c):
+        r, q = divmod(i, columns)
+        scale = float(np.abs(k[..., i]).max()) or 1.0
+        tile = np.repeat(np.repeat(_signed_rgb(k[..., i], scale), cell, 0), cell, 1)
+        y, x = gap + r * (kh * cell + gap), gap + q * (kw * cell + gap)
+        out[y : y + kh * cell, x : x + kw * cell] = tile
+    return (out * 255 + 0.5).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------
+# Gradients: Grad-CAM and saliency
+# ---------------------------------------------------------------------------
+def _score_model(model, layer_name: str | None, score_layer: str):
+    """A model returning (layer activation, class scores); cached on the model."""
+    import keras
+
+    key = (layer_name, score_layer)
+    cache = model.__dict__.setdefault("_segtutor_score_models", {})
+    if key not in cache:
+        try:
+            scores = model.get_layer(score_layer).output
+        except ValueError:
+            scores = model.output  # no separate logits layer: use the model's output
+        outputs = [model.get_layer(layer_name).output, scores] if layer_name else [scores]
+        cache[key] = keras.Model(model.input, outputs)
+    return cache[key]
+
+
+def _class_indices(class_index, scores: np.ndarray) -> np.ndarray:
+    n = scores.shape[0]
+    if class_index is None:
+        return scores.argmax(axis=-1)
+    idx = np.broadcast_to(np.asarray(class_index), (n,)).astype(int)
+    if np.any(idx < 0) or np.any(idx >= scores.shape[-1]):
+        raise ValueError(f"class_index should be in 0..{scores.shape[-1] - 1}, got {class_index!r}.")
+    return idx
+
+
+def _last_conv(model) -> str:
+    names = [layer.name for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
+    if not names:
+        raise ValueError("the model has no Conv2D layer; pass layer_name explicitly.")
+    return names[-1]
+
+
+def grad_cam_from_gradients(activations, gradients) -> np.ndarray:
+    """The Grad-CAM map from a layer's activations and the gradients of a class score.
+
+    ``alpha_k = mean_ij gradients[i, j, k]`` and
+    ``map = ReLU(sum_k alpha_k activations[:, :, k])`` (Selvaraju et al.
+    2017, eqs. 1-2), not rescaled.
+
+    Parameters
+    ----------
+    activations : array_like, shape (H, W, K)
+    gradients : array_like, shape (H, W, K)
+        ``d score / d activations``.
+
+    Returns
+    -------
+    ndarray, shape (H, W), float64, >= 0
+
+    Examples
+    --------
+    >>> a = np.stack([np.eye(2), np.ones((2, 2))], axis=-1)
+    >>> g = np.stack([np.ones((2, 2)), -np.ones((2, 2))], axis=-1)
+    >>> grad_cam_from_gradients(a, g)
+    array([[0., 0.],
+           [0., 0.]])
+    >>> grad_cam_from_gradients(a, -g)
+    array([[0., 1.],
+           [1., 0.]])
+    """
+    a = as_array(activations, "activations").astype(np.float64)
+    g = as_array(gradients, "gradients").astype(np.float64)
+    if a.ndim != 3 or a.shape != g.shape:
+        raise ValueError(
+            f"activations and gradients should both be (H, W, K) of one shape, got {a.shape} and {g.shape}. "
+            "Pass one image at a time (drop the batch axis)."
+        )
+    weights = g.mean(axis=(0, 1))
+    return np.maximum((a * weights).sum(axis=-1), 0.0)
+
+
+def match_kernels(kernels, candidates=None) -> list[tuple[str, float]]:
+    """Name the hand-made kernel each learned kernel looks most like.
+
+    Similarity is the absolute cosine between the zero-mean kernels, so a
+    kernel and its negative match equally (a learned filter's sign is
+    arbitrary: the next layer can flip it).
+
+    Parameters
+    ----------
+    kernels : array_like, shape (k, k, 1, C) or (k, k, C)
+    candidates : dict of str to (k, k) arrays, optional
+        Defaults to the 3×3 edge, Sobel, blur and identity presets of
+        :data:`segtutor.convolution.KERNEL_PRESETS`.
+
+    Returns
+    -------
+    list of (name, similarity) per kernel, similarity in [0, 1]
+
+    Examples
+    --------
+    >>> from segtutor.convolution import kernel_preset
+    >>> match_kernels(-kernel_preset("Sobel x (vertical edges)")[..., None])
+    [('Sobel x (vertical edges)', 1.0)]
+    """
+    from .convolution import KERNEL_PRESETS
+
+    k = as_array(kernels, "kernels").astype(np.float64)
+    if k.ndim == 4:
+        k = k.mean(axis=2)
+    if k.ndim != 3:
+        raise ValueError(f"kernels should be (k, k, C) or (k, k, C_in, C), got shape {k.shape}.")
+    if candidates is None:
+        candidates = {n: np.array(v) for n, v in KERNEL_PRESETS.items() if np.shape(v) == k.shape[:2]}
+    if not candidates:
+        raise ValueError(f"no candidate kernels of size {k.shape[:2]}; pass candidates={{'name': array}}.")
+    out = []
+    for i in range(k.shape[-1]):
+        a = k[..., i] - k[..., i].mean()
+        best, score = "flat", 0.0
+        for name, cand in candidates.items():
+            b = np.asarray(cand, np.float64)
+            if b.shape != a.shape:
+                raise ValueError(f"candidate {name!r} has shape {b.shape}, the kernels {a.shape}.")
+            b = b - b.mean()
+            denom = np.linalg.norm(a) * np.linalg.norm(b)
+            sim = abs(float((a * b).sum() / denom)) if denom > 0 else 0.0
+            if sim > score:
+                best, score = name, sim
+        out.append((best, round(score, 3)))
+    return out
+
+
+def grad_cam(model, images, class_index=None, *, layer_name: str | None = None, score_layer: str = "logits",
+             upsample: bool = True) -> np.ndarray:
+    """Grad-CAM heatmaps (Selvaraju et al. 2017), computed with ``tf.GradientTape``.
+
+    For class ``c`` and conv activations ``A`` (H', W', K)::
+
+        alpha_k = mean over (i, j) of d y_c / d A_ijk
+        cam     = ReLU(sum_k alpha_k A_k)
+
+    then each map is scaled to [0, 1] by its min and max.
+
+    Parameters
+    ----------
+    model : keras.Model
+    images : array_like, (H, W), (H, W, C) or (N, H, W, C)
+    class_index : int or array of int, optional
+        Class to explain; defaults to the predicted class.
+    layer_name : str, optional
+        Conv layer to use; defaults to the last ``Conv2D``.
+    score_layer : str
+        Layer giving pre-softmax class scores; falls back to the model
+        output if there is no such layer.
+    upsample : bool
+        Resize (bilinear) to the input size; otherwise keep (H', W').
+
+    Returns
+    -------
+    ndarray, shape (N, H, W) (or (N, H', W')), float32 in [0, 1]
+    """
+    from .environment import import_tensorflow
+
+    tf = import_tensorflow()
+    layer_name = layer_name or _last_conv(model)
+    x = tf.convert_to_tensor(as_batch(images, _model_channels(model)))
+    score_model = _score_model(model, layer_name, score_layer)
+    with tf.GradientTape() as tape:
+        feature, scores = score_model(x, training=False)
+        idx = _class_indices(class_index, np.asarray(scores))
+        chosen = tf.gather(scores, idx, axis=1, batch_dims=1)
+    grads = tape.gradient(chosen, feature).numpy()
+    feature = feature.numpy()
+    cam = np.stack([normalise(grad_cam_from_gradients(a, g)) for a, g in zip(feature, grads)])
+    if upsample:
+        cam = tf.image.resize(cam[..., None], x.shape[1:3], method="bilinear").numpy()[..., 0]
+    return cam.astype(np.float32)
+
+
+def saliency_map(model, images, class_index=None, *, score_layer: str = "logits") -> np.ndarray:
+    """Vanilla gradient saliency (Simonyan, Vedaldi & Zisserman 2014).
+
+    ``|d y_c / d x|``, the largest over colour channels, scaled to [0, 1] per
+    image.
+
+    Parameters
+    ----------
+    model : keras.Model
+    images : array_like, (H, W), (H, W, C) or (N, H, W, C)
+    class_index : int or array of int, optional
+        Defaults to the predicted class.
+    score_layer : str
+        Pre-softmax scores, as in :func:`grad_cam`.
+
+    Returns
+    -------
+    ndarray, shape (N, H, W), float32 in [0, 1]
+    """
+    from .environment import import_tensorflow
+
+    tf = import_tensorflow()
+    x = tf.convert_to_tensor(as_batch(images, _model_channels(model)))
+    score_model = _score_model(model, None, score_layer)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = score_model(x, training=False)
+        scores = out[0] if isinstance(out, (list, tuple)) else out
+        idx = _class_indices(class_index, np.asarray(scores))
+        chosen = tf.gather(scores, idx, axis=1, batch_dims=1)
+    grads = tf.reduce_max(tf.abs(tape.gradient(chosen, x)), axis=-1).numpy()
+    return np.stack([normalise(g) for g in grads]).astype(np.float32)
+
+
+def _tf_keras_vis_score(model, images, class_index):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf-keras-vis imports a deprecated scipy namespace
+        from tf_keras_vis.utils.scores import CategoricalScore
+
+    x = as_batch(images, _model_channels(model))
+    if class_index is None:
+        class_index = np.asarray(model(x, training=False)).argmax(axis=-1)
+    idx = np.broadcast_to(np.asarray(class_index), (len(x),)).astype(int).tolist()
+    return x, CategoricalScore(idx)
+
+
+def grad_cam_tf_keras_vis(model, images, class_index=None, *, layer_name: str | None = None,
+                          upsample: bool = True) -> np.ndarray:
+    """Grad-CAM by tf-keras-vis (Kubota), for comparison with :func:`grad_cam`.
+
+    tf-keras-vis 0.8.7 works with Keras 3. ``ReplaceToLinear`` turns the last
+    layer's softmax into a linear activation on a clone of the model, so the
+    gradient is of the pre-softmax score, as in :func:`grad_cam`. With
+    ``upsample=True`` it enlarges with ``scipy.ndimage.zoom`` rather than
+    bilinear resizing, so edges differ slightly.
+
+    Returns
+    -------
+    ndarray, shape (N, H, W) (or (N, H', W')), float32 in [0, 1]
+    """
+    x, score = _tf_keras_vis_score(model, images, class_index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy.ndimage.interpolation deprecation, Keras input-structure notice
+        from tf_keras_vis.gradcam import Gradcam
+        from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+
+        cam = Gradcam(model, model_modifier=ReplaceToLinear(), clone=True)(
+            score, x, penultimate_layer=layer_name or _last_conv(model), expand_cam=upsample
+        )
+    return np.asarray(cam, np.float32)
+
+
+def saliency_tf_keras_vis(model, images, class_index=None) -> np.ndarray:
+    """Vanilla saliency by tf-keras-vis, for comparison with :func:`saliency_map`."""
+    x, score = _tf_keras_vis_score(model, images, class_index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tf_keras_vis.saliency import Saliency
+        from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+
+        sal = Saliency(model, model_modifier=ReplaceToLinear(), clone=True)(score, x)
+    return np.asarray(sal, np.float32)
+
+
+def overlay_heatmap(image, heatmap, *, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
+    """Blend a [0, 1] heatmap over a grayscale or RGB image: (H, W, 3) float in [0, 1].
+
+    Examples
+    --------
+    >>> overlay_heatmap(np.zeros((4, 4)), np.ones((4, 4)), alpha=1.0)[0, 0].round(2).tolist()
+    [0.5, 0.0, 0.0]
+    """
+    img = as_array(image, "image").astype(np.float32)
+    if img.ndim == 3 and img.shape[-1] == 1:
+        img = img[..., 0]
+    img = normalise(img)
+    rgb = np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img[..., :3]
+    heat = as_array(heatmap, "heatmap").astype(np.float32)
+    if heat.shape != rgb.shape[:2]:
+        raise ValueError(f"heatmap {heat.shape} and image {rgb.shape[:2]} should have the same height and width.")
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha should be in [0, 1], got {alpha}.")
+    return (1 - alpha) * rgb + alpha * colourise(heat, cmap)
