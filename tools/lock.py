@@ -32,6 +32,11 @@ def main() -> int:
         subprocess.run([python, "-m", "pip", "install", "--quiet", f"{ROOT}[test]"], check=True)
         frozen = subprocess.run([python, "-m", "pip", "freeze", "--exclude", "segtutor"],
                                 check=True, capture_output=True, text=True).stdout
+    # Linux x86_64 installs tensorflow-cpu; pin plain tensorflow at the same
+    # version for the platforms that install it instead (macOS, ARM).
+    for line in frozen.splitlines():
+        if line.lower().startswith("tensorflow-cpu=="):
+            frozen += "tensorflow==" + line.split("==", 1)[1] + "\n"
     py = ".".join(map(str, sys.version_info[:2]))
     (ROOT / "requirements" / "constraints.txt").write_text(HEADER.format(py=py) + frozen)
     print("wrote requirements/constraints.txt")
