@@ -525,7 +525,7 @@ def describe_kernel(kernel) -> str:
     if np.all(k == 0):
         return "all weights are 0: every output pixel is 0, so the output is blank."
     if abs(total) < 1e-9:
-        return "weights sum to 0: flat regions become 0 and only changes (edges) remain; grey is 0."
+        return "weights sum to 0: flat regions become 0 and only changes (edges) remain; white is 0, red positive, blue negative."
     if abs(total - 1) < 1e-9:
         return "weights sum to 1: average brightness is kept (blur / sharpen family)."
     return f"weights sum to {total:.3g}: flat regions are scaled by {total:.3g}."
