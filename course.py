@@ -80,7 +80,9 @@ def cmd_test(extra: list[str]) -> int:
     python = ensure_environment()
     env = dict(os.environ)
     env.setdefault("SEGTUTOR_FAST", "1")  # the notebooks' fast mode; CI=true also turns it on
-    args = [python, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "--nbval-current-env",
+    # The package's docstring examples are tests too (--doctest-modules on segtutor/).
+    args = [python, "-m", "pytest", "tests", "segtutor", "notebooks", "--doctest-modules",
+            "--nbval-lax", "--nbval-current-env",
             "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"), "-p", "no:cacheprovider"]
     print("+", " ".join(str(a) for a in args + extra), flush=True)
     return subprocess.call([str(a) for a in args + extra], cwd=ROOT, env=env)

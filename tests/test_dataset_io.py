@@ -172,9 +172,10 @@ def test_write_coco_is_atomic(tmp_path, monkeypatch):
     def broken_dump(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    import segtutor.datasets.coco as coco_module
+    import segtutor._files as files_module
 
-    monkeypatch.setattr(coco_module.json, "dump", broken_dump)
+    # Fail after the temporary file is written, at the rename.
+    monkeypatch.setattr(files_module.os, "replace", broken_dump)
     with pytest.raises(RuntimeError, match="disk full"):
         write_coco(path, [{"masks": masks, "class_ids": [1]}], ["b"])
     # The old file is untouched and no temporary file is left behind.

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_write_text
 from .._validate import check_mask
 from ..boxes import boxes_to_xywh, masks_to_boxes
 
@@ -295,13 +296,4 @@ def write_coco(json_path, records, categories) -> None:
         "annotations": annotations,
         "categories": [{"id": i + 1, "name": n, "supercategory": ""} for i, n in enumerate(names)],
     }
-    # Write next to the target, then rename: os.replace is atomic on one file system.
-    fd, tmp = tempfile.mkstemp(dir=json_path.parent, prefix=f".{json_path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(content, f)
-        os.replace(tmp, json_path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(json_path, json.dumps(content))

@@ -16,10 +16,11 @@ import io
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .._files import atomic_write_text
 
 from .grade import SubmissionResult
 
@@ -30,17 +31,8 @@ TAIL_COLUMNS = ("total", "max", "status", "flags", "notes", "seed", "sha256", "g
 
 
 def atomic_write(path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` atomically (CSV-safe newlines)."""
+    atomic_write_text(path, text, newline="")
 
 
 def read_gradebook(path) -> list[dict]:

@@ -27,12 +27,12 @@ import copy
 import datetime as _dt
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import nbformat
+
+from .._files import atomic_write_text
 
 __all__ = ["release_notebook", "release", "content_hash", "solution_lines", "RECORD_NAME"]
 
@@ -161,19 +161,8 @@ def content_hash(nb) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_nb(nb, path: Path) -> None:
-    _atomic_write_text(path, nbformat.writes(nb) + "\n")
+    atomic_write_text(path, nbformat.writes(nb) + "\n")
 
 
 def _read_record(folder: Path) -> dict:
@@ -274,5 +263,5 @@ def release(sources, to, *, update: bool = False, force: bool = False, now=None,
                 f"note: you edited {target.name}, so it was kept as it is; "
                 f"the course's new version is in {side.name}."
             )
-    _atomic_write_text(folder / RECORD_NAME, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    atomic_write_text(folder / RECORD_NAME, json.dumps(record, indent=1, sort_keys=True) + "\n")
     return actions
