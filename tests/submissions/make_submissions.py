@@ -162,9 +162,11 @@ while True:
     subs["memory_mmap"] = student(rel, {F: body(FRACTION), I: body(IOU), B: body(BOX)}, insert={11: [
         '''# shared mappings escape RLIMIT_DATA; the harness's watchdog must stop this one
 import mmap
+import numpy as np
 m = mmap.mmap(-1, 16 << 30)
-for i in range(0, len(m), 4096):
-    m[i] = 1''']})
+pages = np.frombuffer(m, dtype=np.uint8)
+for start in range(0, len(pages), 256 << 20):   # touch one byte per page, 256 MiB at a time, at C speed
+    pages[start:start + (256 << 20):4096] = 1''']})
     subs["edited_checks"] = student(rel, {
         F: body(FRACTION),
         I: "def my_iou(pred, truth):\n    return 0.5",
