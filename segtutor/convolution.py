@@ -715,7 +715,7 @@ def describe_conv_arithmetic(input_size: int, kernel_size: int, *, padding: int 
 
 
 def conv_arithmetic_picture(input_size: int, kernel_size: int, *, padding: int = 0, stride: int = 1,
-                            dilation: int = 1, step: int = 0, cell: int = 22) -> np.ndarray:
+                            dilation: int = 1, step: int = 0, cell: int = 36) -> np.ndarray:
     """Which inputs feed which output: the picture of Dumoulin & Visin (2016).
 
     Left, the padded input (padding in light grey); the kernel's taps for

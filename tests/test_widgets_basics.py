@@ -68,7 +68,7 @@ def test_threshold_watershed_matches_compute(disks):
     assert w.scores["objects"] == 2
     scores = metrics.instance_scores(expected, truth, thresholds=0.5)
     assert w.scores["f1"] == pytest.approx(scores.f1[0])
-    assert f"instance F1 at IoU 0.5 {scores.f1[0]:.3f}" in w.message.value
+    assert f"instance F1 (IoU ≥ 0.5) = {scores.f1[0]:.3f}" in w.message.value
 
 
 def test_threshold_watershed_slider_threshold_and_otsu(disks):

@@ -79,11 +79,16 @@ class Visualiser:
     """
 
     css_class = "segtutor-widget"
+    #: Width in CSS pixels to show the picture at; None shows it at its own size.
+    #: Without a width, JupyterLab stretches an Image to the whole output area,
+    #: which blurs small pictures and pushes the controls off a laptop screen.
+    display_width: int | None = None
 
     def __init__(self) -> None:
         import ipywidgets as w
 
-        self.image = w.Image(format="png")
+        width = f"{self.display_width}px" if self.display_width else "auto"
+        self.image = w.Image(format="png", layout=w.Layout(width=width, max_width="100%", align_self="flex-start"))
         self.image.add_class(f"{self.css_class}-image")
         self.message = w.HTML(value="")
         self.message.add_class(f"{self.css_class}-message")
@@ -96,12 +101,16 @@ class Visualiser:
         raise NotImplementedError
 
     # -- shared machinery --------------------------------------------------
-    def _finish_layout(self, controls, *, extra=None) -> None:
+    def _finish_layout(self, controls, *, extra=None, caption: str | None = None) -> None:
         import ipywidgets as w
 
         children = [w.HBox(list(controls)) if isinstance(controls, (list, tuple)) else controls]
         if extra is not None:
             children.append(extra)
+        if caption:
+            # Says what each panel of the picture is, since the pictures carry no titles.
+            self.caption = w.HTML(f"<small>{caption}</small>")
+            children.append(self.caption)
         children += [self.image, self.message]
         self.ui = w.VBox(children)
         self.ui.add_class("segtutor-widget")

@@ -66,6 +66,9 @@ class ConvArithmetic(Visualiser):
         self._finish_layout(
             [w.VBox([self.input_size, self.kernel_size, self.padding]), w.VBox([self.stride, self.dilation])],
             extra=w.HBox([self.play, self.step]),
+            caption="<b>Left:</b> the input with its zero padding (grey border); dark blue cells feed the current "
+                    "output pixel, dark grey ones fall on padding. <b>Right:</b> the output; dark green pixels are "
+                    "done, the red one is being computed, pale green ones are still to come.",
         )
 
     def hyperparameters(self) -> dict:

@@ -91,7 +91,10 @@ class FeatureMapExplorer(Visualiser):
         for name in ("image_name", "layer", "channel", "show_all"):
             getattr(self, name).add_class(f"{self.css_class}-{name.replace('_', '-')}")
         self._update_channel_range()
-        self._finish_layout([w.VBox([self.image_name, self.layer]), w.VBox([self.channel, self.show_all])])
+        self._finish_layout([w.VBox([self.image_name, self.layer]), w.VBox([self.channel, self.show_all])],
+                            caption="<b>Left:</b> the input. <b>Right:</b> the activations of the chosen channel "
+                                    "(or all of them), each channel scaled to its own range: dark = 0, yellow = its "
+                                    "strongest response. The line below gives the real range.")
 
     def activation(self) -> np.ndarray:
         """Activation of the current image at the current layer, (H', W', C)."""

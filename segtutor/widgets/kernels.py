@@ -102,7 +102,11 @@ class KernelPlayground(Visualiser):
             getattr(self, name).add_class(f"{self.css_class}-{name.replace('_', '-')}")
         self._fill(convolution.kernel_preset(preset))
         self._finish_layout([w.VBox([self.preset, self.size, self.stride, self.padding, self.image_name]),
-                             self.grid])
+                             self.grid],
+                            caption="<b>Left:</b> the input image. <b>Middle:</b> the kernel (red positive, blue "
+                                    "negative). <b>Right:</b> the output; for kernels summing to 0, white is 0, red "
+                                    "positive, blue negative. With <i>same</i> padding the border is padded with "
+                                    "zeros, so an edge detector also fires along the image's edges.")
 
     # -- kernel <-> cells ---------------------------------------------------
     def _fill(self, kernel: np.ndarray) -> None:
