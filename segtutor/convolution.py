@@ -747,7 +747,7 @@ def conv_arithmetic_picture(input_size: int, kernel_size: int, *, padding: int =
     Examples
     --------
     >>> conv_arithmetic_picture(5, 3, padding=1).shape
-    (170, 346, 3)
+    (268, 556, 3)
     """
     n, k, p, s, d = _check_arithmetic(input_size, kernel_size, padding, stride, dilation)
     cell = check_positive_int(cell, "cell", minimum=4)
