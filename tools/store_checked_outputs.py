@@ -31,6 +31,7 @@ def store(path: Path, timeout: int = 900) -> int:
     client.execute()
     kept = 0
     for cell in nb.cells:
+        cell.metadata.pop("execution", None)  # nbclient's timestamps: noise in every diff
         if cell.cell_type != "code":
             continue
         if cell.source.lstrip().startswith(MARKER):
