@@ -82,11 +82,20 @@ def seed_everything(seed: int = 0) -> int:
 
 
 def _version(module_name: str) -> str | None:
+    """The installed version of a module, or None when it cannot be imported."""
     try:
         module = importlib.import_module(module_name)
     except Exception:
         return None
-    return getattr(module, "__version__", "?")
+    version = getattr(module, "__version__", None)
+    if version is None:  # pycocotools has no __version__; its distribution knows
+        from importlib import metadata
+
+        try:
+            version = metadata.version(module_name)
+        except metadata.PackageNotFoundError:
+            version = "?"
+    return version
 
 
 def _widget_frontend() -> tuple[bool, str]:
