@@ -5,7 +5,7 @@ use, so ``import segtutor`` does not import TensorFlow.
 
 Submodules
 ----------
-course       class mode and fast mode, and every notebook's sizes
+modes        class mode and fast mode, and every notebook's sizes
 datasets     shapes, nuclei, digits, coins, and loaders for your own data
 metrics      pixel accuracy, IoU, Dice, confusion matrix, instance matching
 viz          image grids, overlays, contours and error views
@@ -28,7 +28,7 @@ _SUBMODULES = {
     "boxes",
     "classical",
     "convolution",
-    "course",
+    "modes",
     "datasets",
     "environment",
     "exercises",

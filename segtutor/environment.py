@@ -133,7 +133,7 @@ def doctor(*, check_tensorflow: bool = True, file=None) -> bool:
     bool
         True when everything the course needs is in place.
     """
-    from .course import FAST_ENV_VAR, mode
+    from .modes import FAST_ENV_VAR, mode
 
     out = file or sys.stdout
     problems: list[str] = []

@@ -63,4 +63,4 @@ def test_no_saved_errors_and_only_checked_outputs(notebook):
 
 def test_sizes_come_from_the_course_table(notebook):
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
-    assert "SEGTUTOR_FAST" not in code and "os.environ" not in code, "read sizes via segtutor.course.sizes"
+    assert "SEGTUTOR_FAST" not in code and "os.environ" not in code, "read sizes via segtutor.modes.sizes"

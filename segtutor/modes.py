@@ -15,7 +15,7 @@ Fast mode is also on whenever ``CI=true``, as in most CI services.
 
 Examples
 --------
->>> from segtutor.course import sizes
+>>> from segtutor.modes import sizes
 >>> s = sizes("03")
 >>> s.epochs >= 1
 True
@@ -108,7 +108,7 @@ def sizes(notebook: str) -> SimpleNamespace:
     if key not in SIZES:
         raise ValueError(
             f"no sizes are defined for notebook {notebook!r}; "
-            f"expected one of {sorted(SIZES)}. Add a row to segtutor.course.SIZES."
+            f"expected one of {sorted(SIZES)}. Add a row to segtutor.modes.SIZES."
         )
     index = 1 if fast_mode() else 0
     values = {name: pair[index] for name, pair in SIZES[key].items()}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import segtutor
-from segtutor import course
+from segtutor import modes
 
 
 @pytest.mark.parametrize(
@@ -26,22 +26,22 @@ def test_mode_follows_environment(monkeypatch, env, expected):
     monkeypatch.delenv("CI", raising=False)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    assert course.mode() == expected
+    assert modes.mode() == expected
 
 
 def test_sizes_pick_the_column_of_the_mode(monkeypatch):
     monkeypatch.setenv("SEGTUTOR_FAST", "1")
-    fast = course.sizes("03")
+    fast = modes.sizes("03")
     monkeypatch.setenv("SEGTUTOR_FAST", "0")
-    full = course.sizes("03")
+    full = modes.sizes("03")
     assert fast.mode == "fast" and full.mode == "class"
-    for name, (class_value, fast_value) in course.SIZES["03"].items():
+    for name, (class_value, fast_value) in modes.SIZES["03"].items():
         assert getattr(full, name) == class_value
         assert getattr(fast, name) == fast_value
 
 
 def test_fast_mode_is_never_bigger_than_class_mode():
-    for notebook, table in course.SIZES.items():
+    for notebook, table in modes.SIZES.items():
         for name, (class_value, fast_value) in table.items():
             if class_value is None:  # None means "all of it"
                 continue
@@ -51,10 +51,10 @@ def test_fast_mode_is_never_bigger_than_class_mode():
 def test_bad_mode_value_and_unknown_notebook_explain_the_fix(monkeypatch):
     monkeypatch.setenv("SEGTUTOR_FAST", "maybe")
     with pytest.raises(ValueError, match="SEGTUTOR_FAST=1"):
-        course.mode()
+        modes.mode()
     monkeypatch.setenv("SEGTUTOR_FAST", "1")
     with pytest.raises(ValueError, match="expected one of"):
-        course.sizes("99")
+        modes.sizes("99")
 
 
 def test_seed_everything_makes_numpy_reproducible():
