@@ -44,6 +44,7 @@ __all__ = [
     "feature_extractor",
     "receptive_fields",
     "plot_history",
+    "epoch_log",
     "TrainResult",
 ]
 
@@ -458,8 +459,56 @@ def plot_history(history, *, panel_size: float = 3.2):
                 ax.plot(epochs, logs[key], style, marker="o", markersize=3,
                         label="validation" if prefix else "training")
         ax.set_xlabel("epoch")
+        ax.set_ylabel({"loss": "cross-entropy loss (lower is better)",
+                       "accuracy": "accuracy (fraction correct)"}[metric])
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(metric)
         ax.grid(alpha=0.3)
         ax.legend()
     return fig
+
+
+def epoch_log(*, every: int = 1, digits: int = 3):
+    """A Keras callback that prints one short line per epoch.
+
+    Keras's own progress bar (``verbose=1``) redraws many times per epoch and
+    fills a saved notebook with hundreds of chunks; ``verbose=2`` prints two
+    lines per epoch. This prints one::
+
+        epoch  3/30  loss 0.412  accuracy 0.871  val_loss 0.220  val_accuracy 0.937  (1.4 s)
+
+    Use it with ``model.fit(..., verbose=0, callbacks=[cnn.epoch_log()])``.
+
+    Parameters
+    ----------
+    every : int
+        Print every ``every``-th epoch (and always the last one).
+    digits : int
+        Decimals of each number.
+
+    Returns
+    -------
+    keras.callbacks.Callback
+    """
+    keras = _keras()
+    every = check_positive_int(every, "every")
+    digits = check_positive_int(digits, "digits", minimum=0)
+
+    class EpochLog(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self._total = self.params.get("epochs", 0)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            number = epoch + 1
+            if number % every and number != self._total:
+                return
+            width = len(str(self._total))
+            parts = [f"{key} {value:.{digits}f}" for key, value in (logs or {}).items()
+                     if key in ("loss", "accuracy", "val_loss", "val_accuracy")]
+            print(f"epoch {number:>{width}}/{self._total}  " + "  ".join(parts)
+                  + f"  ({time.perf_counter() - self._start:.1f} s)", flush=True)
+
+    return EpochLog()
