@@ -54,6 +54,7 @@ __all__ = [
     "match_kernels",
     "random_match_baseline",
     "show_heatmaps",
+    "shift_equivariance",
     "grad_cam_tf_keras_vis",
     "saliency_tf_keras_vis",
     "overlay_heatmap",
@@ -808,3 +809,72 @@ def show_heatmaps(images, heatmaps, titles=None, *, label: str = "heatmap", ncol
     bar = fig.colorbar(ScalarMappable(Normalize(0, 1), cmap=cmap), ax=axes, shrink=0.85, pad=0.02)
     bar.set_label(label)
     return fig
+
+
+def shift_equivariance(extractor, image, shift, jumps, *, canvas: int = 96, corner: int = 24,
+                       margin: int = 16, atol: float = 1e-4) -> list[dict]:
+    """Does moving the input move each layer's feature map? Test one shift.
+
+    The image is pasted on a black ``canvas`` × ``canvas`` square at
+    ``(corner, corner)`` and again moved by ``shift``. A layer whose cells
+    are ``jump`` input pixels apart can only follow a shift that is a
+    multiple of its jump: then its map moves by ``shift / jump`` cells and
+    the values are the same. For any other shift the layer sees the input
+    on a different grid and the map *changes* (Azulay & Weiss 2019; Zhang
+    2019). Cells within ``margin`` input pixels of the canvas border, where
+    zero padding differs, are left out.
+
+    Parameters
+    ----------
+    extractor : keras.Model
+        From :func:`segtutor.models.cnn.feature_extractor` with
+        ``any_size=True``.
+    image : array_like, shape (H, W)
+        The object to move, smaller than the canvas.
+    shift : (int, int)
+        Down and right, in input pixels, non-negative.
+    jumps : dict of str to int
+        Each layer's jump (:func:`segtutor.models.cnn.receptive_fields`).
+    canvas, corner, margin : int
+        Canvas side, where the unmoved image goes, border left out.
+    atol : float
+        Tolerance for "the same values".
+
+    Returns
+    -------
+    list of dict
+        Per layer: ``layer``, ``jump``, ``cells`` (the shift in cells,
+        rounded when not whole), ``whole`` (shift a multiple of the jump),
+        ``same`` (maps equal after moving by ``cells``) and
+        ``difference`` (largest change, relative to the map's largest value).
+    """
+    img = as_array(image, "image").astype(np.float32)
+    if img.ndim == 3 and img.shape[-1] == 1:
+        img = img[..., 0]
+    if img.ndim != 2:
+        raise ValueError(f"image should be (H, W), got shape {img.shape}.")
+    dy, dx = (check_positive_int(v, "shift", minimum=0) for v in shift)
+    h, w = img.shape
+    if corner + max(h + dy, w + dx) + margin > canvas:
+        raise ValueError(f"a {h}x{w} image moved by {(dy, dx)} does not fit the {canvas}-px canvas; "
+                         "use a larger canvas or a smaller shift.")
+    a = np.zeros((canvas, canvas), np.float32)
+    b = np.zeros((canvas, canvas), np.float32)
+    a[corner:corner + h, corner:corner + w] = img
+    b[corner + dy:corner + dy + h, corner + dx:corner + dx + w] = img
+    maps_a, maps_b = activations(extractor, a), activations(extractor, b)
+    rows = []
+    for name in maps_a:
+        if name not in jumps:
+            raise ValueError(f"jumps has no entry for layer {name!r}; pass the jumps of every extracted layer.")
+        j = int(jumps[name])
+        cy, cx = round(dy / j), round(dx / j)
+        lo, hi = margin // j, (corner + max(h, w) + margin) // j
+        ra = maps_a[name][lo:hi, lo:hi]
+        rb = maps_b[name][lo + cy:hi + cy, lo + cx:hi + cx]
+        scale = float(np.abs(ra).max()) or 1.0
+        rows.append({
+            "layer": name, "jump": j, "cells": (cy, cx), "whole": dy % j == 0 and dx % j == 0,
+            "same": bool(np.allclose(ra, rb, atol=atol)), "difference": float(np.abs(ra - rb).max() / scale),
+        })
+    return rows

@@ -202,3 +202,20 @@ def test_grad_cam_exercise_spec():
     assert check("grad_cam", honest, verbose=False, seed=0).passed
     wrong = check("grad_cam", lambda a, g: (a * g.mean(axis=(0, 1))).sum(-1), verbose=False, seed=0)
     assert not wrong.passed and "ReLU" in wrong.report
+
+
+def test_equivariance_only_for_shifts_that_are_multiples_of_the_jump(course_model):
+    # Azulay & Weiss (2019), Zhang (2019): after a stride-2 pool, a 3-px shift is not a shift of the map.
+    names = ["conv1", "pool1", "conv2", "pool2"]
+    jumps = {r["layer"]: r["jump"] for r in cnn.receptive_fields(course_model)}
+    extractor = cnn.feature_extractor(course_model, names, any_size=True)
+    digit = RNG.random((28, 28)).astype("float32")
+    whole = I.shift_equivariance(extractor, digit, (8, 16), jumps)
+    assert all(r["same"] and r["whole"] for r in whole)
+    assert [r["cells"] for r in whole] == [(8, 16), (4, 8), (4, 8), (2, 4)]
+    broken = {r["layer"]: r for r in I.shift_equivariance(extractor, digit, (3, 3), jumps)}
+    assert broken["conv1"]["same"] and broken["conv1"]["whole"]       # jump 1: every shift is whole
+    for name in ("pool1", "conv2", "pool2"):
+        assert not broken[name]["whole"] and not broken[name]["same"] and broken[name]["difference"] > 0.05
+    with pytest.raises(ValueError, match="does not fit"):
+        I.shift_equivariance(extractor, digit, (60, 0), jumps)

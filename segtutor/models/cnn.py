@@ -462,6 +462,7 @@ def plot_history(history, *, panel_size: float = 3.2):
         ax.set_ylabel({"loss": "cross-entropy loss (lower is better)",
                        "accuracy": "accuracy (fraction correct)"}[metric])
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(0.5, len(epochs) + 0.5)
         ax.set_title(metric)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -506,8 +507,9 @@ def epoch_log(*, every: int = 1, digits: int = 3):
             if number % every and number != self._total:
                 return
             width = len(str(self._total))
-            parts = [f"{key} {value:.{digits}f}" for key, value in (logs or {}).items()
-                     if key in ("loss", "accuracy", "val_loss", "val_accuracy")]
+            logs = logs or {}
+            parts = [f"{key} {logs[key]:.{digits}f}" for key in ("loss", "accuracy", "val_loss", "val_accuracy")
+                     if key in logs]
             print(f"epoch {number:>{width}}/{self._total}  " + "  ".join(parts)
                   + f"  ({time.perf_counter() - self._start:.1f} s)", flush=True)
 
