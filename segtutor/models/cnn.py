@@ -267,7 +267,8 @@ def augmented_batches(images, labels, *, batch_size: int = 32, seed: int = 0, au
 
 
 def train_course_cnn(*, epochs: int = 30, batch_size: int = 32, n_train: int | None = None,
-                     n_test: int | None = None, seed: int = 0, verbose: int = 0) -> TrainResult:
+                     n_test: int | None = None, seed: int = 0, verbose: int = 0,
+                     split_rule: str = "random", callbacks=None) -> TrainResult:
     """Train the course CNN on the digits, as notebook 03 does, in one call.
 
     Notebook 04 and the benchmarks use this to get a trained model; notebook
@@ -282,6 +283,12 @@ def train_course_cnn(*, epochs: int = 30, batch_size: int = 32, n_train: int | N
         Seeds Python, NumPy and Keras first.
     verbose : int
         Passed to ``fit``.
+    split_rule : {"random", "file_end"}
+        Which train/test split of the digits to use (see
+        :func:`segtutor.datasets.load_digits`): ``"file_end"`` keeps most test
+        writers out of training.
+    callbacks : list of keras.callbacks.Callback, optional
+        Passed to ``fit``, e.g. ``[epoch_log()]``.
 
     Returns
     -------
@@ -293,15 +300,16 @@ def train_course_cnn(*, epochs: int = 30, batch_size: int = 32, n_train: int | N
     keras = _keras()
     seed_everything(seed)
     keras.utils.set_random_seed(seed)
-    x_train, y_train = load_digits("train", n=n_train)
-    x_test, y_test = load_digits("test", n=n_test)
+    x_train, y_train = load_digits("train", n=n_train, rule=split_rule)
+    x_test, y_test = load_digits("test", n=n_test, rule=split_rule)
     (x_fit, y_fit), validation = split_validation(x_train, y_train, 0.1)
     batches = augmented_batches(x_fit, y_fit, batch_size=batch_size, seed=seed)
     model = build_cnn()
     compile_cnn(model, epochs=epochs, steps_per_epoch=math.ceil(len(x_fit) / batch_size))
     start = time.perf_counter()
     # shuffle=False: the dataset already reshuffles every epoch (Keras warns otherwise).
-    history = model.fit(batches, epochs=epochs, validation_data=validation, shuffle=False, verbose=verbose)
+    history = model.fit(batches, epochs=epochs, validation_data=validation, shuffle=False, verbose=verbose,
+                        callbacks=callbacks)
     seconds = time.perf_counter() - start
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
     return TrainResult(model, history.history, float(accuracy), seconds)
