@@ -42,7 +42,7 @@ import keras
 
 from ._validate import check_bool, check_in_range, check_positive_int
 
-__all__ = ["LiveHistory", "fit", "history_figure", "cosine_schedule"]
+__all__ = ["LiveHistory", "fit", "history_figure", "cosine_schedule", "check_batch"]
 
 
 def _pairs(history: dict) -> list[str]:
@@ -259,6 +259,48 @@ def cosine_schedule(learning_rate: float, total_steps: int, *, warmup_steps: int
     return keras.optimizers.schedules.CosineDecay(learning_rate, total_steps)
 
 
+def check_batch(model, images, targets) -> None:
+    """Check one batch against a model before training, with errors that say what to fix.
+
+    Parameters
+    ----------
+    model : keras.Model
+    images : array_like, shape (N, H, W, C)
+    targets : array_like, shape (N, H, W) or (N, H, W, 1) for a one-class model, class ids for K classes
+
+    Raises
+    ------
+    ValueError
+        Empty batch, wrong channel count, NaN or infinite pixels, a size the
+        model cannot take, or target values outside the model's classes.
+    """
+    x = np.asarray(images)
+    y = np.asarray(targets)
+    if x.ndim != 4 or x.shape[0] == 0:
+        raise ValueError(f"images should be a non-empty batch (N, H, W, C), got shape {x.shape}. "
+                         "For one image use image[None, ..., None].")
+    want = model.input_shape[-1]
+    if x.shape[-1] != want:
+        raise ValueError(f"the model takes {want} channel(s) but the images have {x.shape[-1]}; "
+                         + ("use one channel of the images (images[..., :1]) or a grayscale version."
+                            if want == 1 else f"build the model with input_shape=(None, None, {x.shape[-1]})."))
+    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+        raise ValueError("images contain NaN or infinite values; the loss would be NaN from the first step.")
+    for side, size in zip(("height", "width"), x.shape[1:3]):
+        expected = model.input_shape[1 + ("height", "width").index(side)]
+        if expected is not None and expected != size:
+            raise ValueError(f"the model expects {side} {expected}, the images have {size}.")
+    classes = model.output_shape[-1]
+    values = np.unique(y)
+    allowed = (0, 1) if classes == 1 else range(classes)
+    if not np.isin(values, allowed).all():
+        raise ValueError(
+            f"targets hold values {values[:8].tolist()}, but a model with {classes} output channel(s) needs "
+            + ("0 and 1 (background and foreground); for instance labels pass labels > 0."
+               if classes == 1 else f"class ids 0..{classes - 1}.")
+        )
+
+
 def fit(model, train, *, validation=None, epochs: int, steps_per_epoch: int, loss, metrics=(),
         learning_rate: float = 2e-3, patience: int | None = None, monitor: str = "val_loss",
         live: bool | None = None, verbose: int = 0, callbacks=()):
@@ -293,6 +335,8 @@ def fit(model, train, *, validation=None, epochs: int, steps_per_epoch: int, los
     """
     epochs = check_positive_int(epochs, "epochs")
     steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch")
+    first_images, first_targets = next(iter(train))
+    check_batch(model, first_images, first_targets)
     schedule = cosine_schedule(learning_rate, epochs * steps_per_epoch)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=list(metrics), jit_compile=False)
     extra = list(callbacks)

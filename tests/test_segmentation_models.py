@@ -158,3 +158,26 @@ def test_saving_weights_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         train_nuclei.save(model, {"steps": 1}, "unet", tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_checks_the_data_before_training():
+    from segtutor.datasets import segmentation_dataset
+    from segtutor.losses import keras_loss
+    from segtutor.training import check_batch, fit
+
+    model = unet.build_unet(depth=2, width=2)
+    images = np.random.default_rng(0).random((4, 16, 16, 1)).astype("float32")
+    with pytest.raises(ValueError, match="1 channel.*have 3"):
+        check_batch(model, np.repeat(images, 3, axis=-1), images[..., 0] > 0.5)
+    with pytest.raises(ValueError, match="values \\[0, 1, 2\\]"):
+        check_batch(model, images, np.arange(3)[None, None, None].repeat(4, 0).repeat(16, 1)[..., :16])
+    with pytest.raises(ValueError, match="NaN"):
+        check_batch(model, np.full_like(images, np.nan), images[..., 0] > 0.5)
+    with pytest.raises(ValueError, match="non-empty"):
+        check_batch(model, images[:0], images[:0, ..., 0])
+    bad = segmentation_dataset(images, (images[..., 0] * 3).astype(int), batch_size=2, augment=False)
+    with pytest.raises(ValueError, match="0 and 1"):
+        fit(model, bad, epochs=1, steps_per_epoch=1, loss=keras_loss("dice"), live=False)
+    good = segmentation_dataset(images, images[..., 0] > 0.5, batch_size=2, augment=False, repeat=True)
+    history = fit(model, good, epochs=2, steps_per_epoch=2, loss=keras_loss("dice"), live=False)
+    assert len(history.history["loss"]) == 2

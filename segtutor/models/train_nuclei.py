@@ -140,7 +140,7 @@ def build(name: str):
     return builder((None, None, 1), **RECIPES[name])
 
 
-def train(name: str, *, steps: int, n_train: int = 600, seed: int = 0, batch_size: int = 8,
+def train(name: str, *, steps: int, n_train: int = 300, seed: int = 0, batch_size: int = 8,
           learning_rate: float = 2e-3, log=print):
     """Train one shipped architecture from scratch with the course recipe.
 
@@ -229,8 +229,8 @@ def main(argv=None) -> int:
                                      description="Train the course's nuclei models from scratch and save their weights.")
     parser.add_argument("--out", required=True, help="folder for the weights and JSON cards")
     parser.add_argument("--models", nargs="+", default=sorted(RECIPES), choices=sorted(RECIPES))
-    parser.add_argument("--steps", type=int, default=3000, help="training steps per model (default 3000)")
-    parser.add_argument("--n-train", type=int, default=600, help="training images (default 600)")
+    parser.add_argument("--steps", type=int, default=1500, help="training steps per model (default 1500)")
+    parser.add_argument("--n-train", type=int, default=300, help="training images (default 300)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     for name in args.models:
