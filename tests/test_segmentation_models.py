@@ -181,3 +181,17 @@ def test_fit_checks_the_data_before_training():
     good = segmentation_dataset(images, images[..., 0] > 0.5, batch_size=2, augment=False, repeat=True)
     history = fit(model, good, epochs=2, steps_per_epoch=2, loss=keras_loss("dice"), live=False)
     assert len(history.history["loss"]) == 2
+
+
+def test_prediction_with_and_without_test_time_augmentation():
+    model = unet.build_unet(depth=2, width=4)
+    image = make_nuclei(1, size=64, seed=2).images[0]
+    plain = pretrained.predict_probability(model, image, stride=4, test_time_augmentation=False)
+    direct = np.asarray(model(pretrained.normalise_percentile(image)[None, ..., None], training=False))[0, ..., 0]
+    np.testing.assert_allclose(plain, direct, atol=1e-6)
+    averaged = pretrained.predict_probability(model, image, stride=4)
+    views = [np.rot90(np.fliplr(image) if f else image, k) for k in range(4) for f in (False, True)]
+    maps = [pretrained.predict_probability(model, v, stride=4, test_time_augmentation=False) for v in views]
+    maps = [np.rot90(m, -k) for m, k in zip(maps, [k for k in range(4) for _ in (0, 1)])]
+    maps = [np.fliplr(m) if f else m for m, f in zip(maps, [f for _ in range(4) for f in (False, True)])]
+    np.testing.assert_allclose(averaged, np.mean(maps, axis=0), atol=1e-5)

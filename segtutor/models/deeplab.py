@@ -310,7 +310,7 @@ def atrous_picture(image, rates, *, kernel_size: int = 3, centre=None, size: int
     cy, cx = (h // 2, w // 2) if centre is None else (int(centre[0]), int(centre[1]))
     lo, hi = np.percentile(img, [1, 99.8])
     grey = np.clip((img - lo) / max(hi - lo, 1e-6), 0, 1)
-    rgb = np.repeat(grey[..., None], 3, axis=-1) * 0.35
+    rgb = np.repeat(grey[..., None], 3, axis=-1) * 0.55
     half = field.shape[0] // 2
     ys, xs = np.nonzero(field)
     yy, xx = ys - half + cy, xs - half + cx

@@ -43,6 +43,7 @@ RECIPES = {
 }
 
 PATCH = 128
+EVAL_EVERY = 150  # steps between two validation checks while making the shipped weights
 
 
 class NucleiSplit(NamedTuple):
@@ -158,18 +159,26 @@ def train(name: str, *, steps: int, n_train: int = 300, seed: int = 0, batch_siz
     model = build(name)
     compile_for_nuclei(model, total_steps=steps, learning_rate=learning_rate)
     batches = training_batches(train_split, batch_size=batch_size, seed=seed)
-    epoch = min(250, steps)
-    start = time.perf_counter()
-    done = 0
+    # Keep the weights with the best Dice on held-out *synthetic* images
+    # (early stopping's rule); no real image is looked at.
+    best_dice, best_step, best_weights = -1.0, 0, None
+    start, evaluating, done = time.perf_counter(), 0.0, 0
     while done < steps:
-        chunk = min(epoch, steps - done)
+        chunk = min(EVAL_EVERY, steps - done)
         history = model.fit(batches, epochs=1, steps_per_epoch=chunk, verbose=0)
         done += chunk
-        log(f"{name}: step {done}/{steps}, loss {history.history['loss'][-1]:.4f}, "
-            f"{time.perf_counter() - start:.0f} s")
-    seconds = time.perf_counter() - start
+        tick = time.perf_counter()
+        _, dice = model.evaluate(val.images, val.masks, verbose=0, batch_size=8)
+        evaluating += time.perf_counter() - tick
+        if dice > best_dice:
+            best_dice, best_step, best_weights = float(dice), done, model.get_weights()
+        log(f"{name}: step {done}/{steps}, loss {history.history['loss'][-1]:.4f}, validation Dice {dice:.4f}, "
+            f"{time.perf_counter() - start - evaluating:.0f} s training")
+    model.set_weights(best_weights)
+    seconds = time.perf_counter() - start - evaluating
     record = {
-        "steps": steps, "batch_size": batch_size, "patch": PATCH, "learning_rate": learning_rate, "seed": seed,
+        "steps": steps, "kept_step": best_step, "validation_dice": round(best_dice, 4),
+        "batch_size": batch_size, "patch": PATCH, "learning_rate": learning_rate, "seed": seed,
         "train_seconds": round(seconds, 1),
         "data": f"make_nuclei({n_train}, size=256, vary=True, seed={2 * seed + 1}); "
                 f"validation make_nuclei(24, size=256, vary=True, seed={2 * seed + 2})",
@@ -228,8 +237,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m segtutor.models.train_nuclei",
                                      description="Train the course's nuclei models from scratch and save their weights.")
     parser.add_argument("--out", required=True, help="folder for the weights and JSON cards")
-    parser.add_argument("--models", nargs="+", default=sorted(RECIPES), choices=sorted(RECIPES))
-    parser.add_argument("--steps", type=int, default=1500, help="training steps per model (default 1500)")
+    parser.add_argument("--models", nargs="+", default=["unet", "deeplab"], choices=sorted(RECIPES))
+    parser.add_argument("--steps", type=int, default=1200, help="training steps per model (default 1200)")
     parser.add_argument("--n-train", type=int, default=300, help="training images (default 300)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
