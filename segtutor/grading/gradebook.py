@@ -4,14 +4,25 @@ Every file is written atomically: to a temporary file in the same folder,
 then renamed over the old one, so a crash never leaves half a gradebook.
 
 Columns: ``student, notebook, <one per exercise>, total, max, status, flags,
-notes, seed, sha256, graded_at``. ``seed`` is the batch seed of the hidden
-cases, so any row can be regraded and checked.
+notes, seed, sandbox, sha256, graded_at``. ``seed`` is the batch seed of the
+hidden cases, so any row can be regraded and checked; ``sha256`` is the hash
+of the file as graded; ``sandbox`` is ``bwrap``, or ``none`` for a row
+graded with ``--unsandboxed``.
+
+The CSV is an export. The rows live in a store the grader owns,
+``<gradebook>.store.json`` beside it, rewritten atomically after every row
+(so a killed grader loses at most the row in progress), and a lock file
+``<gradebook>.lock`` held while a grader writes, so that a second grader on
+the same gradebook refuses to start. Cells that a spreadsheet would run as
+a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return) get a leading ``'`` (OWASP, "CSV Injection").
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as _dt
+import fcntl
 import io
 import json
 import os
@@ -24,10 +35,113 @@ from .._files import atomic_write_text
 
 from .grade import SubmissionResult
 
-__all__ = ["read_gradebook", "write_gradebook", "write_feedback", "write_results_json", "atomic_write", "FIXED_COLUMNS"]
+__all__ = ["read_gradebook", "write_gradebook", "write_feedback", "write_results_json", "atomic_write",
+           "FIXED_COLUMNS", "GradebookStore", "GradebookLocked", "csv_safe"]
 
 FIXED_COLUMNS = ("student", "notebook")
-TAIL_COLUMNS = ("total", "max", "status", "flags", "notes", "seed", "sha256", "graded_at")
+TAIL_COLUMNS = ("total", "max", "status", "flags", "notes", "seed", "sandbox", "sha256", "graded_at")
+#: Statuses a rerun grades again by default: the grader, not the student, may be at fault.
+RETRY_STATUSES = ("kernel died", "internal error", "timeout")
+
+
+def csv_safe(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula.
+
+    Examples
+    --------
+    >>> csv_safe("=HYPERLINK(1)"), csv_safe("alice")
+    ("'=HYPERLINK(1)", 'alice')
+    """
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class GradebookLocked(RuntimeError):
+    """Another grader holds the gradebook's lock."""
+
+
+class GradebookStore:
+    """The rows of one gradebook, owned by the grader; see the module docstring.
+
+    Parameters
+    ----------
+    csv_path : path
+        The gradebook CSV (``--out``). It must be a new path or an existing
+        segtutor gradebook with its store beside it.
+
+    Raises
+    ------
+    ValueError
+        When ``csv_path`` is a folder, or an existing file that is not a
+        segtutor gradebook (never overwritten), or a gradebook whose store
+        is missing.
+    """
+
+    def __init__(self, csv_path):
+        self.csv_path = Path(csv_path)
+        self.store_path = self.csv_path.with_name(self.csv_path.name + ".store.json")
+        self.lock_path = self.csv_path.with_name(self.csv_path.name + ".lock")
+        self._lock = None
+        if self.csv_path.is_dir():
+            raise ValueError(f"--out {self.csv_path} is a folder; pass a gradebook file such as {self.csv_path}/gradebook.csv.")
+        if self.csv_path.suffix.lower() != ".csv":
+            raise ValueError(f"--out {self.csv_path} should end in .csv (a gradebook file).")
+        if self.csv_path.exists():
+            try:
+                with open(self.csv_path, encoding="utf-8", newline="") as f:
+                    header = f.readline()
+            except (OSError, UnicodeDecodeError):
+                header = ""
+            if not header.startswith("student,notebook,"):
+                raise ValueError(f"--out {self.csv_path} exists and is not a segtutor gradebook; refusing to "
+                                 "overwrite it. Pass a new path.")
+            if not self.store_path.exists():
+                raise ValueError(f"--out {self.csv_path} has no store {self.store_path.name} beside it (written by "
+                                 "an older segtutor or copied alone); pass a new --out path.")
+        self.rows: dict[tuple[str, str], dict] = {}
+        self.seed: int | None = None
+        if self.store_path.exists():
+            try:
+                data = json.loads(self.store_path.read_text(encoding="utf-8"))
+                self.seed = data.get("seed")
+                for row in data["rows"]:
+                    self.rows[(row["student"], row["notebook"])] = row
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{self.store_path} could not be read ({exc}); pass a new --out path.") from None
+
+    def lock(self) -> None:
+        """Take the gradebook's lock or raise :class:`GradebookLocked`."""
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise GradebookLocked(f"another segtutor grade is writing {self.csv_path} (lock {self.lock_path.name}); "
+                                  "wait for it to finish.") from None
+        self._lock = fd
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def done(self, student: str, notebook: str, sha: str, *, retry: bool = True) -> bool:
+        """True when this exact file is already graded (and needs no retry)."""
+        row = self.rows.get((student, notebook))
+        if not row or row.get("sha256") != sha:
+            return False
+        return not (retry and row.get("status") in RETRY_STATUSES)
+
+    def add(self, row: dict) -> None:
+        """Record one row, then rewrite the store and the CSV atomically."""
+        self.rows[(row["student"], row["notebook"])] = row
+        self.save()
+
+    def save(self) -> None:
+        rows = sorted(self.rows.values(), key=lambda r: (r["student"], r["notebook"]))
+        atomic_write(self.store_path, json.dumps({"version": 1, "seed": self.seed, "rows": rows}, indent=0) + "\n")
+        write_gradebook(self.csv_path, rows)
 
 
 def atomic_write(path, text: str) -> None:
@@ -54,6 +168,7 @@ def row_of(result: SubmissionResult) -> dict:
         "flags": "; ".join(result.flags),
         "notes": "; ".join(result.notes),
         "seed": str(result.seed),
+        "sandbox": getattr(result, "sandbox", "bwrap"),
         "sha256": result.sha256,
         "graded_at": _dt.datetime.now().isoformat(timespec="seconds"),
     })
@@ -72,7 +187,7 @@ def write_gradebook(path, rows: list[dict]) -> None:
     writer = csv.DictWriter(buf, fieldnames=columns, restval="", extrasaction="ignore")
     writer.writeheader()
     for row in sorted(rows, key=lambda r: (r.get("student", ""), r.get("notebook", ""))):
-        writer.writerow(row)
+        writer.writerow({k: csv_safe(v) for k, v in row.items()})
     atomic_write(path, buf.getvalue())
 
 

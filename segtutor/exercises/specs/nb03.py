@@ -40,6 +40,8 @@ register(
         function="my_conv2d",
         signature="(image, kernel)",
         reference=_conv,
+        hides=("segtutor.convolution.conv2d", "segtutor.convolution.convolve2d", "segtutor.convolution.filter_image"),
+        forbids=("scipy.signal.correlate2d", "scipy.signal.correlate", "scipy.ndimage.correlate"),
         fixed=[
             Case((np.arange(16.0).reshape(4, 4), np.ones((2, 2))), "a 2×2 sum: the first output is 0+1+4+5 = 10"),
             Case((np.arange(12.0).reshape(3, 4), np.array([[1.0, -1.0]])), "a 1×2 kernel: shape (3, 3), every value -1"),
@@ -88,6 +90,8 @@ register(
         function="my_max_pool2d",
         signature="(image, size=2)",
         reference=_pool,
+        hides=("segtutor.convolution.max_pool2d",),
+        forbids=("skimage.measure.block_reduce",),
         fixed=[
             Case((np.arange(16.0).reshape(4, 4),), "2×2 windows of a 4×4 ramp: [[5, 7], [13, 15]]"),
             Case((np.array([[-1.0, -2.0], [-3.0, -4.0]]),), "all negative: the max is -1, not 0"),
@@ -125,6 +129,7 @@ register(
         function="my_conv_output_size",
         signature="(n, kernel, stride=1, padding=0, dilation=1)",
         reference=_size,
+        hides=("segtutor.convolution.conv_output_size",),
         fixed=[
             Case((32, 5), "LeNet: 32 pixels, 5×5 kernel, no padding: 28"),
             Case((28, 3), "padding 1 keeps 28", kwargs={"padding": 1}),
@@ -183,6 +188,7 @@ register(
         function="my_receptive_field",
         signature="(layers)",
         reference=_rf,
+        hides=("segtutor.convolution.receptive_field", "segtutor.convolution.receptive_field_table"),
         fixed=[
             Case((np.array([[3, 1]]),), "one 3×3 convolution sees 3 pixels"),
             Case((np.array([[3, 1], [3, 1], [3, 1]]),), "three stacked 3×3 convolutions see 7 (VGG's argument)"),
