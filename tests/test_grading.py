@@ -9,6 +9,7 @@ defines on the same hidden cases: a cheat must not beat that.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import shutil
 import time
@@ -94,6 +95,21 @@ EXPECTED = {
                        "bounding_box": constant((0, 0, 0, 0))}, "ok"),
     "renamed": ({"fraction_above": fraction_above, "iou": None, "bounding_box": bounding_box}, "incomplete"),
     "not_json": (NOTHING, "invalid notebook"),
+    # issue 7, class 1: forged transcripts gain nothing over what the function computes
+    "forge_stack": (NOTHING, "ok"),
+    "forge_stdout": (dict.fromkeys(POINTS, constant(1.0)), "ok"),
+    # class 1c and 3: nothing to read in the sandbox, so the solution cells are never found
+    "read_solutions": (NOTHING, "incomplete"),
+    # class 2: the references are stubs in the sandbox; regionprops is forbidden for bounding_box
+    "hidden_reference": (NOTHING, "ok"),
+    # class 4 and 5: the grader and the other students are out of reach
+    "attack_grader": (CORRECT, "ok"),
+    "fork_escape": (CORRECT, "ok"),
+    # class 6: mallory's nested copies claim nobody else's row; a formula name is escaped
+    "mallory": (NOTHING, "ok"),
+    "=HYPERLINK(1)": ({"fraction_above": fraction_above, "iou": None, "bounding_box": None}, "ok"),
+    # class 7: my_iou's first call prints past the probe's byte cap, so its answers are cut off
+    "flood": ({"fraction_above": fraction_above, "iou": None, "bounding_box": bounding_box}, "incomplete"),
 }
 
 
@@ -103,9 +119,13 @@ def batch(tmp_path_factory):
     start = time.monotonic()
     assert main(["grade", str(STUDENTS), "--out", str(out), "--results-json", *ARGS]) == 0
     elapsed = time.monotonic() - start
+    return out, read_rows(out), elapsed
+
+
+def read_rows(out):
     with open(out, newline="") as f:
-        rows = {r["student"]: r for r in csv.DictReader(f)}
-    return out, rows, elapsed
+        # A spreadsheet-formula name is stored with a leading quote.
+        return {r["student"][1:] if r["student"][:2] == "'=" else r["student"]: r for r in csv.DictReader(f)}
 
 
 def test_every_submission_gets_a_row(batch):
@@ -143,6 +163,9 @@ def test_the_reference_scores_are_not_trivial(batch):
 
 def test_suspicious_code_is_flagged(batch):
     _, rows, _ = batch
+    assert "uses reference: fraction_above" in rows["hidden_reference"]["flags"]
+    assert "forbidden call: bounding_box (skimage.measure.regionprops)" in rows["hidden_reference"]["flags"]
+    assert "bounding_box: uses skimage.measure.regionprops (forbidden), scored 0" in rows["hidden_reference"]["notes"]
     assert "input transformers" in rows["input_transformer"]["flags"]
     assert "comparison override" in rows["always_equal"]["flags"]
     assert "exit call" in rows["os_exit"]["flags"]
@@ -174,13 +197,12 @@ def test_rerun_skips_graded_submissions_unless_forced(batch, tmp_path, capsys):
     assert time.monotonic() - start < 10
     assert f"skipped {len(EXPECTED)}" in capsys.readouterr().out
     assert main(["grade", str(STUDENTS / "honest_full.ipynb"), "--out", str(copy), "--force", *ARGS]) == 0
-    with open(copy, newline="") as f:
-        regraded = {r["student"]: r for r in csv.DictReader(f)}
+    regraded = read_rows(copy)
     assert set(regraded) == set(rows)
     assert regraded["honest_full"]["total"] == "6"
 
 
-def test_network_is_cut_with_no_network(tmp_path):
+def test_network_is_cut_with_no_network_when_unsandboxed(tmp_path):
     if shutil.which("unshare") is None:
         pytest.skip("unshare is not installed")
     nb = nbformat.read(STUDENTS / "honest_full.ipynb", as_version=4)
@@ -194,7 +216,8 @@ def test_network_is_cut_with_no_network(tmp_path):
     path = tmp_path / "netcheck.ipynb"
     nbformat.write(nb, path)
     sources = load_sources([SOURCE])
-    options = GradeOptions(seed=SEED, cell_timeout=10, probe_timeout=10, notebook_timeout=60, no_network=True)
+    options = GradeOptions(seed=SEED, cell_timeout=10, probe_timeout=10, notebook_timeout=60, no_network=True,
+                           sandbox=False)
     result = grade_submission(path, sources, options)
     assert result.status == "ok", result.notes
     assert result.scores["fraction_above"] == 2.0
@@ -205,14 +228,17 @@ def test_probe_output_parsing_ignores_forgeries():
     text = "\n".join([
         "0" * 32 + ' 0 {"value": 1.0, "shape": [], "kind": "f"}',  # wrong nonce
         nonce + ' 0 {"value": 0.5, "shape": [], "kind": "f"}',
-        nonce + ' 0 {"value": 1.0, "shape": [], "kind": "f"}',  # a second line for case 0 is ignored
+        nonce + ' 0 {"value": 1.0, "shape": [], "kind": "f"}',  # a second, different line: case 0 is wrong
+        nonce + ' 5 {"value": 2.0, "shape": [], "kind": "f"}',
+        nonce + ' 5 {"kind": "f", "shape": [], "value": 2.0}',  # the same answer twice is one answer
         nonce + " 1 not json",
         nonce + ' 2 {"value": [[1, 2]], "shape": [2], "kind": "i"}',  # shape lies
         nonce + ' 3 {"value": ["a"], "shape": [1], "kind": "f"}',
         nonce + ' 4 {"__reduce__": "os.system"}',
     ])
     found = parse_probe_output(text, nonce)
-    assert decode_outcome(found[0])[1] == 0.5
+    assert decode_outcome(found[0]) == ("bad", "conflicting answers for this case were printed")
+    assert decode_outcome(found[5])[1] == 2.0
     assert 1 not in found
     assert decode_outcome(found[2])[0] == "bad"
     assert decode_outcome(found[3])[0] == "bad"
@@ -229,7 +255,32 @@ def test_flags_are_hints_on_text():
     assert {"../ path", "file write", "uses reference: iou"} <= set(flags)
 
 
+def test_every_row_is_sandboxed_and_hashed(batch):
+    out, rows, _ = batch
+    assert {r["sandbox"] for r in rows.values()} == {"bwrap"}
+    for name in ("honest_full", "forge_stack"):
+        assert rows[name]["sha256"] == hashlib.sha256((STUDENTS / f"{name}.ipynb").read_bytes()).hexdigest()
+    assert rows["mallory"]["sha256"] == hashlib.sha256((STUDENTS / "mallory" / "tiny.ipynb").read_bytes()).hexdigest()
+    # The CSV holds the formula name escaped, never as a formula cell.
+    text = out.read_text()
+    assert "'=HYPERLINK(1)" in text and "\n=HYPERLINK" not in text
+
+
+def test_no_process_outlives_its_sandbox(batch):
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        assert b"segtutor-escape-marker" not in cmdline
+
+
+def test_probe_flood_is_cut_at_the_cap(batch):
+    _, rows, _ = batch
+    assert "iou: output past" in rows["flood"]["notes"]
+
+
 def test_batch_time(batch):
     _, _, elapsed = batch
-    # 15 submissions, two of them deliberately slow (timeouts); keep the file under ~3 minutes.
-    assert elapsed < 150
+    # 24 submissions, two of them deliberately slow (timeouts); keep the file under ~4 minutes.
+    assert elapsed < 240

@@ -139,9 +139,13 @@ def cmd_grade(args) -> int:
     def save(result) -> None:
         with lock:
             store.add(row_of(result))
-            write_feedback(feedback, result)
-            if args.results_json:
-                write_results_json(out.parent / "results", result)
+            try:
+                write_feedback(feedback, result)
+                if args.results_json:
+                    write_results_json(out.parent / "results", result)
+            except Exception as exc:  # the row is saved; a feedback bug must not stop the batch
+                print(f"segtutor grade: feedback for {result.student} failed ({type(exc).__name__}: {exc})",
+                      file=sys.stderr)
             done.append(result)
             flag = f"  flags: {', '.join(result.flags)}" if result.flags else ""
             print(f"  {result.student:<20} {result.total:>6g} / {sum(result.max_points.values()):g}  "

@@ -221,7 +221,7 @@ def feedback_text(result: SubmissionResult) -> str:
         detail = result.details.get(name, {})
         state = detail.get("state", "no answer")
         head = f"{name}: {score:g} / {max_points:g}"
-        if state in ("missing", "no answer"):
+        if state in ("missing", "no answer", "forbidden"):
             lines.append(f"{head}  ({detail.get('message', 'no answer')})")
             continue
         if state == "not attempted":
