@@ -20,8 +20,14 @@ The same spec serves two masters:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
+import math
+import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -44,6 +50,15 @@ __all__ = [
 
 #: Groups of checks, in the order a report shows them.
 GROUPS = ("fixed", "random", "edge")
+
+#: Seconds one call of a student's function may take inside ``check``.
+CALL_TIME_LIMIT = 10.0
+#: Seconds one ``check`` may take in all; later cases are reported as not run.
+CHECK_TIME_LIMIT = 60.0
+#: Most random cases one ``check`` accepts.
+MAX_N_RANDOM = 1000
+#: Characters of what the student's function printed that a report shows.
+OUTPUT_SHOWN = 1000
 
 
 class BadReturn(ValueError):
@@ -380,7 +395,8 @@ class Exercise:
         return found
 
     # -- the student-side check ---------------------------------------------
-    def run(self, func: Callable, *, seed=None, n_random: int | None = None, verbose: bool = True, file=None):
+    def run(self, func: Callable, *, seed=None, n_random: int | None = None, verbose: bool = True, file=None,
+            time_limit: float = CALL_TIME_LIMIT):
         """Run every public check of this exercise on ``func``.
 
         See :func:`check`; this is the same with the spec at hand.
@@ -395,9 +411,18 @@ class Exercise:
             if verbose:
                 print(result.report, file=file or sys.stdout)
             return result
+        n_random = self.n_random if n_random is None else _check_n_random(n_random)
+        time_limit = _check_seconds(time_limit, "time_limit")
         rng = np.random.default_rng(seed)
-        cases = self.cases(rng, self.n_random if n_random is None else n_random)
-        outcomes = [run_student(func, case) for _, case in cases]
+        cases = self.cases(rng, n_random)
+        printed = _CappedText()
+        deadline = time.monotonic() + CHECK_TIME_LIMIT
+        outcomes = []
+        for _, case in cases:
+            if time.monotonic() > deadline:
+                outcomes.append(("error", f"TimeoutError: not run, check() ran past its {CHECK_TIME_LIMIT:g} s limit"))
+            else:
+                outcomes.append(run_student(func, case, time_limit=time_limit, output=printed))
         scored = self.score(cases, outcomes)
         result = CheckResult(
             name=self.name,
@@ -410,20 +435,93 @@ class Exercise:
             hint=scored["failure"]["hint"] if scored["failure"] else None,
         )
         result.report = _report(self, scored)
+        if printed.total:
+            shown = printed.text()
+            more = f" (first {len(shown)} shown)" if printed.total > len(shown) else ""
+            result.report += f"\nYour function printed {printed.total} characters during the checks{more}:\n{shown}"
         if verbose:
             print(result.report, file=file or sys.stdout)
         return result
 
 
-def run_student(func: Callable, case: Case) -> tuple[str, Any]:
-    """Call ``func`` on a copy of the case's inputs; never raise."""
+class _CallTimeout(BaseException):
+    """Raised in the student's function when its call runs past the time limit."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None):
+    """Interrupt the block after ``seconds`` (main thread on Unix; else no limit).
+
+    SIGALRM raises :class:`_CallTimeout`, a BaseException, so ``except
+    Exception`` in the student's code does not swallow it; the timer re-fires
+    every 0.5 s in case a first one is caught anyway.
+    """
+    usable = (seconds is not None and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _CallTimeout()
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds), 0.5)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class _CappedText(io.TextIOBase):
+    """A text sink that keeps the first ``cap`` characters and counts the rest."""
+
+    def __init__(self, cap: int = OUTPUT_SHOWN):
+        self.cap, self.kept, self.total = cap, [], 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text) -> int:
+        text = str(text)
+        room = self.cap - sum(len(t) for t in self.kept)
+        if room > 0:
+            self.kept.append(text[:room])
+        self.total += len(text)
+        return len(text)
+
+    def text(self) -> str:
+        return "".join(self.kept)
+
+
+def run_student(func: Callable, case: Case, *, time_limit: float | None = None, output=None) -> tuple[str, Any]:
+    """Call ``func`` on a copy of the case's inputs; never raise.
+
+    Parameters
+    ----------
+    time_limit : float, optional
+        Seconds before the call is interrupted (reported as a TimeoutError).
+    output : text stream, optional
+        Where the function's printing goes (``check`` passes a capped sink).
+    """
     args, kwargs = case.copy_args()
+    redirect = (contextlib.redirect_stdout(output), contextlib.redirect_stderr(output)) if output else ()
     try:
         # A student's division by zero should be judged by its result, not
         # spill RuntimeWarnings over the report.
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
+        with contextlib.ExitStack() as stack:
+            for r in redirect:
+                stack.enter_context(r)
+            stack.enter_context(warnings.catch_warnings())
+            stack.enter_context(np.errstate(all="ignore"))
             warnings.simplefilter("ignore")
-            value = func(*args, **kwargs)
+            with _time_limit(time_limit):
+                value = func(*args, **kwargs)
+    except _CallTimeout:
+        return "error", f"TimeoutError: the call took longer than {time_limit:g} s (an endless loop?)"
+    except SystemExit as exc:
+        return "error", f"SystemExit: your function called sys.exit({exc.code!r}); return a value instead"
     except NotImplementedError as exc:
         return "error", f"NotImplementedError: {exc}"
     except Exception as exc:
@@ -432,6 +530,20 @@ def run_student(func: Callable, case: Case) -> tuple[str, Any]:
         return "value", to_plain(value)
     except BadReturn as exc:
         return "bad", str(exc)
+
+
+def _check_n_random(n_random) -> int:
+    if isinstance(n_random, bool) or not isinstance(n_random, int | np.integer) or not 0 <= n_random <= MAX_N_RANDOM:
+        raise ValueError(f"n_random must be an integer from 0 to {MAX_N_RANDOM}, got {n_random!r}; "
+                         "the default is the exercise's own number.")
+    return int(n_random)
+
+
+def _check_seconds(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number) or not math.isfinite(value) \
+            or not 0 < value <= 3600:
+        raise ValueError(f"{name} must be a number of seconds in (0, 3600], got {value!r}.")
+    return float(value)
 
 
 def _error_hint(error: str) -> str:
@@ -617,7 +729,8 @@ def get_exercise(name: str) -> Exercise:
     return _REGISTRY[name]
 
 
-def check(name: str, func: Callable, *, seed=None, n_random: int | None = None, verbose: bool = True, file=None):
+def check(name: str, func: Callable, *, seed=None, n_random: int | None = None, verbose: bool = True, file=None,
+          time_limit: float = CALL_TIME_LIMIT):
     """Check a function you wrote and print a short report.
 
     Runs the exercise's worked examples, random inputs compared with the
@@ -626,7 +739,15 @@ def check(name: str, func: Callable, *, seed=None, n_random: int | None = None, 
     input, the expected value, what came back and, when it recognises a
     classic mistake, names it. A function that still raises
     ``NotImplementedError`` is reported as not attempted. ``check`` never
-    raises because of a bug in your function.
+    raises because of a bug in your function: an exception, ``sys.exit``, or a
+    call running past ``time_limit`` seconds is reported as a failed check,
+    and whatever the function prints is collected and shown (cut short) below
+    the report. The whole check stops running new cases after
+    :data:`CHECK_TIME_LIMIT` seconds.
+
+    Under nbgrader's autograder (``NBGRADER_EXECUTION`` set), a check that does
+    not pass raises ``AssertionError`` with the same report, so nbgrader
+    scores the cell 0; elsewhere it never raises for your function.
 
     Parameters
     ----------
@@ -637,9 +758,11 @@ def check(name: str, func: Callable, *, seed=None, n_random: int | None = None, 
     seed : int, optional
         Seed for the random cases; fresh ones each call by default.
     n_random : int, optional
-        Number of random cases (the exercise's default otherwise).
+        Number of random cases, 0 to 1000 (the exercise's default otherwise).
     verbose : bool
         Print the report (default True).
+    time_limit : float
+        Seconds one call of ``func`` may take (default 10).
 
     Returns
     -------
@@ -661,6 +784,9 @@ def check(name: str, func: Callable, *, seed=None, n_random: int | None = None, 
         return None
     spec = get_exercise(name)
     start = time.perf_counter()
-    result = spec.run(func, seed=seed, n_random=n_random, verbose=verbose, file=file)
+    result = spec.run(func, seed=seed, n_random=n_random, verbose=verbose, file=file, time_limit=time_limit)
     result.seconds = time.perf_counter() - start
+    if os.environ.get("NBGRADER_EXECUTION") and not result.passed:
+        # nbgrader scores a test cell by whether it raises.
+        raise AssertionError(result.report)
     return result
