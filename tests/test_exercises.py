@@ -194,7 +194,7 @@ def test_shape_mismatch_edge_case_requires_an_error():
 
     result = quiet("iou", no_check, seed=0)
     assert not result.passed and result.n_passed == result.n_total - 1
-    assert result.failure["group"] == "edge" and "raise" in result.hint
+    assert result.failure.group == "edge" and "raise" in result.hint
 
 
 def test_function_that_always_raises_earns_nothing():
@@ -307,7 +307,7 @@ def test_check_time_limit_stops_a_sleeping_or_looping_function():
     for func in (sleepy, loops):
         start = _time.monotonic()
         result = check("iou", func, n_random=0, verbose=False, time_limit=0.2)
-        assert not result.passed and "TimeoutError" in str(result.failure["got"])
+        assert not result.passed and "TimeoutError" in str(result.failure.got)
         # bounded by the limit per call, not by the function (30 s per call unbounded)
         assert _time.monotonic() - start < 25
 
@@ -316,7 +316,7 @@ def test_check_reports_sys_exit_inside_the_function():
     import sys as _sys
 
     result = check("iou", lambda pred, truth: _sys.exit(3), verbose=False)
-    assert not result.passed and "SystemExit" in str(result.failure["got"])
+    assert not result.passed and "SystemExit" in str(result.failure.got)
 
 
 def test_check_caps_what_the_function_prints(capsys):

@@ -67,7 +67,7 @@ def deserved(student: str, name: str, func) -> float:
     spec = get_exercise(name)
     cases = spec.grading_cases(case_seed(SEED, student, name))
     scored = spec.score(cases, [run_student(func, c) for _, c in cases])
-    return round(POINTS[name] * scored["fraction"], 2)
+    return round(POINTS[name] * scored.fraction, 2)
 
 
 def constant(value):
@@ -176,14 +176,18 @@ def test_suspicious_code_is_flagged(batch):
 def test_feedback_and_results_json(batch):
     out, rows, _ = batch
     text = (out.parent / "feedback" / "honest_partial.tiny.txt").read_text()
-    assert "iou: " in text and "first failed check (edge): two empty masks" in text
-    assert "expected: 1.0" in text and "got:      nan" in text
-    assert "bounding_box: 0 / 2  (not attempted)" in text
+    # the same report check() prints, with the points
+    n = len(get_exercise("iou").grading_cases([0]))
+    assert f"iou: 1.9 / 2 points. {n - 1} of {n} checks passed." in text
+    assert "First failed check (edge): two empty masks" in text
+    assert "expected:  1.0" in text and "got:       nan" in text
+    assert "bounding_box: 0 / 2 points. not attempted yet" in text
     assert "not JSON" not in text
     bad = (out.parent / "feedback" / "not_json.tiny.txt").read_text()
     assert "could not be read as a notebook" in bad
     results = json.loads((out.parent / "results" / "honest_full" / "results.json").read_text())
     assert results["score"] == 6 and [t["max_score"] for t in results["tests"]] == [2, 2, 2]
+    assert results["tests"][1]["output"].startswith(f"iou: 2 / 2 points. all {n} checks passed. Well done!")
 
 
 def test_rerun_skips_graded_submissions_unless_forced(batch, tmp_path, capsys):

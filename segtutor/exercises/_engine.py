@@ -35,6 +35,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .results import GROUPS, CaseResult, ExerciseResult, Outcome, describe_case, show_value  # noqa: F401
+
 __all__ = [
     "Case",
     "Exercise",
@@ -47,9 +49,6 @@ __all__ = [
     "to_plain",
     "default_compare",
 ]
-
-#: Groups of checks, in the order a report shows them.
-GROUPS = ("fixed", "random", "edge")
 
 #: Seconds one call of a student's function may take inside ``check``.
 CALL_TIME_LIMIT = 10.0
@@ -283,72 +282,64 @@ class Exercise:
             return False
 
     # -- scoring ------------------------------------------------------------
-    def judge(self, case: Case, outcome: tuple[str, Any]) -> dict:
+    def judge(self, case: Case, outcome: tuple[str, Any], group: str = "fixed") -> CaseResult:
         """Judge one outcome of the student's function on ``case``.
 
         ``outcome`` is ``("value", plain array)``, ``("error", "TypeName: message")``
-        or ``("bad", message)``. Returns a dict with ``passed``, ``expected``,
-        ``got`` (both printable) and ``hint``.
+        or ``("bad", message)``.
         """
         kind_ref, ref = self.expected(case)
         kind, got = outcome
-        row = {"passed": False, "expected": ref, "got": got, "kind": kind, "expected_kind": kind_ref, "hint": None}
-        if kind_ref == "error":
-            row["expected"] = f"an error (the reference raises {ref})"
-            row["passed"] = kind == "error" and not str(got).startswith("NotImplementedError")
-            if not row["passed"]:
-                row["hint"] = (
+        row = CaseResult(group, case, Outcome(kind), got, ref, Outcome(kind_ref))
+        if row.expected_outcome == Outcome.ERROR:
+            row.expected = f"an error (the reference raises {ref})"
+            row.passed = row.outcome == Outcome.ERROR and not row.not_attempted
+            if not row.passed:
+                row.hint = (
                     "these inputs are invalid, so the function should raise an error "
                     "(a ValueError saying what was wrong) instead of returning a value"
                 )
             return row
-        if kind == "value":
-            row["passed"] = self.matches(ref, got, case.args)
-            if not row["passed"]:
-                row["hint"] = self.diagnose(case, ref, got, mistakes=False)
-        elif kind == "bad":
-            row["hint"] = str(got)
+        if row.outcome == Outcome.VALUE:
+            row.passed = self.matches(ref, got, case.args)
+            if not row.passed:
+                row.hint = self.diagnose(case, ref, got, mistakes=False)
+        elif row.outcome == Outcome.BAD:
+            row.hint = str(got)
         else:
-            row["hint"] = _error_hint(str(got))
+            row.hint = _error_hint(str(got))
         return row
 
-    def score(self, cases: list[tuple[str, Case]], outcomes: list[tuple[str, Any]]) -> dict:
-        """Score outcomes on cases: fraction passed, and the first failure.
+    def score(self, cases: list[tuple[str, Case]], outcomes: list[tuple[str, Any]]) -> ExerciseResult:
+        """Judge outcomes on cases: the passed fraction, and the failure to show.
 
         Cases that expect an error count only when at least one case with a
         value passes, so a function that always raises earns nothing.
         """
-        rows = [dict(self.judge(c, o), group=g, case=c) for (g, c), o in zip(cases, outcomes)]
-        attempted = not all(r["kind"] == "error" and str(r["got"]).startswith("NotImplementedError") for r in rows)
-        value_ok = any(r["passed"] and r["expected_kind"] == "value" for r in rows)
-        if not value_ok:
+        rows = [self.judge(c, o, g) for (g, c), o in zip(cases, outcomes)]
+        attempted = not all(r.not_attempted for r in rows)
+        if not any(r.passed and r.expected_outcome == Outcome.VALUE for r in rows):
             for r in rows:
-                r["passed"] = False if r["expected_kind"] == "error" else r["passed"]
-        n_passed = sum(r["passed"] for r in rows)
-        failure = next((r for r in rows if not r["passed"]), None)
+                if r.expected_outcome == Outcome.ERROR:
+                    r.passed = False
+        failure = next((r for r in rows if not r.passed), None)
         # One case can fit two mistakes (on some inputs recall equals Dice);
         # the mistake that explains the most failures wins, and the report
         # shows the first failure it explains.
-        failed_values = [r for r in rows if not r["passed"] and r["kind"] == "value" and r["expected_kind"] == "value"]
+        failed_values = [r for r in rows if not r.passed and r.outcome == Outcome.VALUE
+                         and r.expected_outcome == Outcome.VALUE]
         if failure is not None and failed_values and self.mistakes:
             counts = {m: 0 for m in self.mistakes}
             for r in failed_values:
-                for m in self._matching_mistakes(r["case"], r["expected"], r["got"]):
+                for m in self._matching_mistakes(r.case, r.expected, r.got):
                     counts[m] += 1
             best = max(counts, key=counts.get)
             # A wrong constant can equal a mistake's output on one case by
             # chance; a real mistake explains most failures.
             if counts[best] and counts[best] * 2 >= len(failed_values):
-                failure = next(r for r in failed_values if best in self._matching_mistakes(r["case"], r["expected"], r["got"]))
-                failure["hint"] = best
-        return {
-            "rows": rows,
-            "n_passed": n_passed,
-            "n_total": len(rows),
-            "fraction": n_passed / len(rows) if rows else 0.0,
-            "attempted": attempted,
-            "failure": failure,
-        }
+                failure = next(r for r in failed_values if best in self._matching_mistakes(r.case, r.expected, r.got))
+                failure.hint = best
+        return ExerciseResult(self.name, self.function, self.signature, rows, attempted, failure)
 
     def diagnose(self, case: Case, expected: np.ndarray, got: np.ndarray, *, mistakes: bool = True) -> str | None:
         """Name the probable mistake behind a wrong value, or return None.
@@ -423,18 +414,19 @@ class Exercise:
                 outcomes.append(("error", f"TimeoutError: not run, check() ran past its {CHECK_TIME_LIMIT:g} s limit"))
             else:
                 outcomes.append(run_student(func, case, time_limit=time_limit, output=printed))
-        scored = self.score(cases, outcomes)
+        judged = self.score(cases, outcomes)
         result = CheckResult(
             name=self.name,
-            passed=scored["n_passed"] == scored["n_total"],
-            score=scored["fraction"],
-            n_passed=scored["n_passed"],
-            n_total=scored["n_total"],
-            attempted=scored["attempted"],
-            failure=scored["failure"],
-            hint=scored["failure"]["hint"] if scored["failure"] else None,
+            passed=judged.passed,
+            score=judged.fraction,
+            n_passed=judged.n_passed,
+            n_total=judged.n_total,
+            attempted=judged.attempted,
+            failure=judged.failure,
+            hint=judged.failure.hint if judged.failure else None,
+            result=judged,
         )
-        result.report = _report(self, scored)
+        result.report = judged.format()
         if printed.total:
             shown = printed.text()
             more = f" (first {len(shown)} shown)" if printed.total > len(shown) else ""
@@ -570,12 +562,15 @@ class CheckResult:
     n_passed, n_total : int
     attempted : bool
         False while the function still raises ``NotImplementedError``.
-    failure : dict or None
-        The first failed check (group, case, expected, got, hint).
+    failure : CaseResult or None
+        The failed check the report details (group, case, expected, got, hint).
     hint : str or None
         The probable mistake behind that failure.
     report : str
-        The printed report; ``print(result)`` shows it again.
+        The printed report (:meth:`ExerciseResult.format`); ``print(result)``
+        shows it again.
+    result : ExerciseResult or None
+        Every case, judged.
     """
 
     name: str
@@ -584,9 +579,10 @@ class CheckResult:
     n_passed: int
     n_total: int
     attempted: bool
-    failure: dict | None
+    failure: CaseResult | None
     hint: str | None
     report: str = ""
+    result: ExerciseResult | None = None
 
     def __str__(self) -> str:
         return self.report
@@ -598,83 +594,6 @@ class CheckResult:
         # check() already printed the report; showing the object again below
         # it would only repeat it.
         pass
-
-
-# -- formatting ------------------------------------------------------------
-
-def _show(value) -> str:
-    if isinstance(value, np.ndarray):
-        if value.ndim == 0:
-            return _show(value.item())
-        note, dtype = "", value.dtype
-        if value.dtype == bool:
-            value, note = value.astype(np.uint8), " (True shown as 1)"
-        with np.printoptions(threshold=120, edgeitems=4, linewidth=70, precision=4, suppress=True):
-            text = np.array2string(value, separator=", ")
-        prefix = f"array of shape {value.shape}, dtype {dtype}{note}:\n" if value.ndim >= 2 else ""
-        return prefix + text
-    if isinstance(value, float):
-        text = f"{value:.6g}"
-        return text if any(c in text for c in ".ein") else text + ".0"
-    return str(value)
-
-
-def _indent(text: str, pad: str) -> str:
-    lines = text.splitlines() or [""]
-    return lines[0] + "".join("\n" + pad + line for line in lines[1:])
-
-
-def _signature_names(spec: Exercise, n: int) -> list[str]:
-    inner = spec.signature.strip().strip("()")
-    names = [p.split("=")[0].strip() for p in inner.split(",") if p.strip()]
-    return (names + [f"arg{i}" for i in range(len(names), n)])[:n]
-
-
-def describe_case(spec: Exercise, case: Case) -> str:
-    names = _signature_names(spec, len(case.args))
-    parts = [f"{n} = {_indent(_show(a), ' ' * (len(n) + 3))}" for n, a in zip(names, case.args)]
-    parts += [f"{k} = {_show(v)}" for k, v in case.kwargs.items()]
-    return "\n".join(parts)
-
-
-def _report(spec: Exercise, scored: dict) -> str:
-    rows = scored["rows"]
-    if not scored["attempted"]:
-        return (
-            f"{spec.name}: not attempted yet. Write {spec.function}{spec.signature} in the cell above, "
-            "replacing `raise NotImplementedError`, then run this cell again. "
-            "(The rest of the notebook works without it.)"
-        )
-    lines = []
-    if scored["n_passed"] == scored["n_total"]:
-        lines.append(f"{spec.name}: all {scored['n_total']} checks passed. Well done!")
-    else:
-        lines.append(f"{spec.name}: {scored['n_passed']} of {scored['n_total']} checks passed.")
-    for group in GROUPS:
-        in_group = [r for r in rows if r["group"] == group]
-        if in_group:
-            ok = sum(r["passed"] for r in in_group)
-            mark = "ok" if ok == len(in_group) else "FAILED"
-            label = {"fixed": "worked examples", "random": "random inputs vs the reference", "edge": "edge cases"}[group]
-            lines.append(f"  {label:<32}{ok:>3}/{len(in_group):<3} {mark}")
-    failure = scored["failure"]
-    if failure:
-        case = failure["case"]
-        title = f"First failed check ({failure['group']})"
-        lines.append(f"{title}{': ' + case.note if case.note else ''}")
-        pad = " " * 4
-        lines.append(pad + "input:     " + _indent(describe_case(spec, case), pad + " " * 11))
-        lines.append(pad + "expected:  " + _indent(_show(failure["expected"]), pad + " " * 11))
-        if failure["kind"] == "value":
-            got = _show(failure["got"])
-        elif failure["kind"] == "bad":
-            got = "(not a number)"
-        else:
-            got = f"an error: {str(failure['got'])[:200]}"
-        lines.append(pad + "got:       " + _indent(got, pad + " " * 11))
-        if failure["hint"]:
-            lines.append(pad + "hint:      " + failure["hint"])
-    return "\n".join(lines)
 
 
 # -- the registry ------------------------------------------------------------

@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the instructor's source notebooks or their folder (default: notebooks/)")
     gr.add_argument("--out", required=True, help="gradebook CSV (new, or one this command wrote); feedback/ goes beside it")
     gr.add_argument("--jobs", type=int, default=1, help="submissions graded at once, 1 to 64 (default 1)")
+    gr.add_argument("--scheduler", default=None,
+                    help="run the jobs on Dask: 'local' (a LocalCluster of --jobs workers) or a scheduler "
+                         "address tcp://host:8786 (needs segtutor[dask])")
     gr.add_argument("--timeout", type=float, default=900, help="seconds per notebook (default 900)")
     gr.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell (default 120)")
     gr.add_argument("--probe-timeout", type=float, default=30, help="seconds per exercise probe (default 30)")
@@ -96,6 +99,13 @@ def cmd_grade(args) -> int:
         return _fail(f"--jobs must be from 1 to 64, got {args.jobs}.")
     if args.seed is not None and not 0 <= args.seed < 2**63:
         return _fail(f"--seed must be 0 or more, got {args.seed}.")
+    if args.scheduler is not None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            return _fail("--scheduler needs the distributed package: pip install 'segtutor[dask]'.")
+        if args.scheduler != "local" and "://" not in args.scheduler:
+            return _fail(f"--scheduler must be 'local' or an address such as tcp://host:8786, got {args.scheduler!r}.")
     if args.no_network and not args.unsandboxed:
         return _fail("--no-network is for --unsandboxed runs; the sandbox always cuts the network.")
     try:
@@ -154,8 +164,11 @@ def cmd_grade(args) -> int:
     try:
         start = time.monotonic()
         mode = "sandboxed" if options.sandbox else "UNSANDBOXED (good faith)"
-        print(f"Grading {len(submissions)} submission(s), seed {seed}, {args.jobs} at a time, {mode} ...", flush=True)
-        grade_batch(submissions, sources, options, jobs=args.jobs, skip=already, on_result=save)
+        where = f" on Dask ({args.scheduler})" if args.scheduler else ""
+        print(f"Grading {len(submissions)} submission(s), seed {seed}, {args.jobs} at a time{where}, {mode} ...",
+              flush=True)
+        grade_batch(submissions, sources, options, jobs=args.jobs, skip=already, on_result=save,
+                    scheduler=args.scheduler)
         skipped = len(submissions) - len(done)
         if not done:
             store.save()

@@ -45,14 +45,14 @@ from pathlib import Path
 from .assignment import Assignment, read_assignment
 from .flags import forbidden_uses, suspicious_code
 from .probe import decode_outcome, parse_probe_output, probe_source
+from .results import Status, SubmissionResult
 
 __all__ = ["GradeOptions", "SubmissionResult", "Submission", "Job", "grade_submission", "grade_batch",
            "build_job", "run_job", "score_job", "collect_submissions", "student_id", "case_seed",
            "MAX_NOTEBOOK_BYTES", "load_sources"]
 
 #: Result statuses, from best to worst.
-STATUSES = ("ok", "incomplete", "timeout", "memory limit", "kernel died", "invalid notebook",
-            "unknown assignment", "internal error")
+STATUSES = tuple(str(s) for s in Status)
 
 #: Larger submissions are not read (status ``invalid notebook``).
 MAX_NOTEBOOK_BYTES = 32 << 20
@@ -114,32 +114,6 @@ class GradeOptions:
         for folder in self.data:
             if not Path(folder).is_dir():
                 raise FileNotFoundError(f"data folder {folder} does not exist; pass existing folders to --data.")
-
-
-@dataclass
-class SubmissionResult:
-    """One gradebook row plus the per-exercise details for feedback."""
-
-    student: str
-    notebook: str
-    scores: dict
-    max_points: dict
-    status: str
-    notes: list
-    flags: list
-    sha256: str
-    seed: int
-    details: dict = field(default_factory=dict)
-    seconds: float = 0.0
-    sandbox: str = "bwrap"
-
-    @property
-    def total(self) -> float:
-        return round(sum(self.scores.values()), 2)
-
-    @property
-    def possible(self) -> float:
-        return round(sum(self.max_points.values()), 2)
 
 
 @dataclass(frozen=True)
@@ -273,12 +247,24 @@ class Job:
     started: float = 0.0
 
 
+def _exercises(assignment: Assignment | None, message: str = "not graded") -> dict:
+    from segtutor.exercises import get_exercise
+    from segtutor.exercises.results import ExerciseResult
+
+    out = {}
+    for e in (assignment.exercises if assignment else ()):
+        spec = get_exercise(e.name)
+        out[e.name] = ExerciseResult(e.name, e.function, spec.signature, problem="no answer", message=message,
+                                     points=e.points, score=0.0)
+    return out
+
+
 def _result(sub: Submission, notebook: str, status: str, notes, options: GradeOptions, sha: str = "",
-            max_points=None, started: float | None = None) -> SubmissionResult:
-    max_points = dict(max_points or {})
+            assignment: Assignment | None = None, started: float | None = None) -> SubmissionResult:
     seconds = round(time.monotonic() - started, 2) if started else 0.0
-    return SubmissionResult(sub.student, notebook, dict.fromkeys(max_points, 0.0), max_points, status, list(notes),
-                            [], sha, options.seed, {}, seconds, "bwrap" if options.sandbox else "none")
+    return SubmissionResult(sub.student, notebook, _exercises(assignment, f"not graded ({status})"),
+                            Status.parse(status), list(notes), [], sha, options.seed, seconds,
+                            "bwrap" if options.sandbox else "none")
 
 
 def build_job(sub: Submission, sources: dict[str, Assignment], options: GradeOptions) -> Job | SubmissionResult:
@@ -295,22 +281,21 @@ def build_job(sub: Submission, sources: dict[str, Assignment], options: GradeOpt
         return _result(sub, sub.path.name, "unknown assignment",
                        [f"{sub.path.name} matches none of the source notebooks {sorted(sources)}"], options,
                        started=started)
-    max_points = {e.name: e.points for e in assignment.exercises}
     try:
         with open(sub.path, "rb") as f:
             raw = f.read(MAX_NOTEBOOK_BYTES + 1)
     except OSError as exc:
         return _result(sub, assignment.filename, "invalid notebook", [f"could not read the file: {exc}"], options,
-                       max_points=max_points, started=started)
+                       assignment=assignment, started=started)
     sha = hashlib.sha256(raw).hexdigest()
     if len(raw) > MAX_NOTEBOOK_BYTES:
         return _result(sub, assignment.filename, "invalid notebook",
-                       [f"the file is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB"], options, sha, max_points, started)
+                       [f"the file is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB"], options, sha, assignment, started)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return _result(sub, assignment.filename, "invalid notebook", ["the file is not UTF-8 text"], options, sha,
-                       max_points, started)
+                       assignment, started)
     nonce = secrets.token_hex(16)
     cases, probes = {}, []
     for entry in assignment.exercises:
@@ -437,11 +422,10 @@ def run_job(job: Job, options: GradeOptions) -> dict:
 def score_job(job: Job, run: dict, options: GradeOptions) -> SubmissionResult:
     """Score a run's probe output against the references, in this process."""
     from segtutor.exercises import get_exercise
+    from segtutor.exercises.results import ExerciseResult
 
     assignment = job.assignment
-    status = str(run.get("status", "internal error"))
-    if status not in STATUSES:
-        status = "internal error"
+    status = Status.parse(run.get("status", "internal error"))
     notes = [str(run["detail"])[:400]] if run.get("detail") else []
     if run.get("timeouts"):
         notes.append(f"{int(run['timeouts'])} cell(s) ran past the {options.cell_timeout:g} s limit")
@@ -451,7 +435,7 @@ def score_job(job: Job, run: dict, options: GradeOptions) -> SubmissionResult:
     cells = _code_cells(job.text)
     rules = {e.name: (e.function, tuple(get_exercise(e.name).forbids)) for e in assignment.exercises}
     forbidden = forbidden_uses(cells, rules)
-    scores, details = {}, {}
+    exercises = {}
     probe_text = run.get("probes", {}) if isinstance(run.get("probes"), dict) else {}
     for entry in assignment.exercises:
         spec = get_exercise(entry.name)
@@ -461,43 +445,39 @@ def score_job(job: Job, run: dict, options: GradeOptions) -> SubmissionResult:
         if entry.name in truncated:
             notes.append(f"{entry.name}: output past {options.probe_cap} bytes was cut off")
         inside = [name for name, used_inside in forbidden.get(entry.name, []) if used_inside]
+        problem = None
         if inside:
-            scores[entry.name] = 0.0
-            details[entry.name] = {"state": "forbidden", "message": f"{entry.function} uses {', '.join(inside)}, "
-                                   "which this exercise forbids: write it yourself"}
+            problem, message = "forbidden", (f"{entry.function} uses {', '.join(inside)}, which this exercise "
+                                             "forbids: write it yourself")
             notes.append(f"{entry.name}: uses {', '.join(inside)} (forbidden), scored 0")
-            continue
-        if -1 in found:
-            scores[entry.name] = 0.0
-            details[entry.name] = {"state": "missing", "message": f"no function called {entry.function} was found"}
+        elif -1 in found:
+            problem, message = "missing", f"no function called {entry.function} was found"
             notes.append(f"{entry.name}: function {entry.function} not found")
-            continue
-        if not found:
-            scores[entry.name] = 0.0
-            details[entry.name] = {"state": "no answer", "message": "the probe returned nothing"}
+        elif not found:
+            problem, message = "no answer", "no answer came back from the probe"
             notes.append(f"{entry.name}: no answer came back from the probe")
+        if problem:
+            exercises[entry.name] = ExerciseResult(entry.name, entry.function, spec.signature, problem=problem,
+                                                   message=message, points=entry.points, score=0.0)
             continue
         outcomes = [decode_outcome(found.get(i)) for i in range(len(ex_cases))]
-        scored = spec.score(ex_cases, outcomes)
-        scores[entry.name] = round(entry.points * scored["fraction"], 2)
-        state = "not attempted" if not scored["attempted"] else "graded"
-        details[entry.name] = {"state": state, "n_passed": scored["n_passed"], "n_total": scored["n_total"],
-                               "failure": scored["failure"], "spec": spec}
-        if state == "not attempted":
+        judged = spec.score(ex_cases, outcomes)
+        judged.points, judged.score = entry.points, round(entry.points * judged.fraction, 2)
+        exercises[entry.name] = judged
+        if not judged.attempted:
             notes.append(f"{entry.name}: not attempted")
         if any(isinstance(found.get(i), dict) and found[i].get("conflict") for i in range(len(ex_cases))):
             notes.append(f"{entry.name}: conflicting answers for one case count as wrong")
-    if status == "ok" and any(d["state"] in ("missing", "no answer") for d in details.values()):
-        status = "incomplete"
+    if status == Status.OK and any(e.problem in ("missing", "no answer") for e in exercises.values()):
+        status = Status.INCOMPLETE
     flags = suspicious_code(cells, _reference_rules(assignment))
     for exercise, hits in forbidden.items():
         flags.append(f"forbidden call: {exercise} ({', '.join(name for name, _ in hits)})")
     if not options.sandbox:
         notes.append("graded without a sandbox (--unsandboxed)")
-    return SubmissionResult(job.submission.student, assignment.filename, scores,
-                            {e.name: e.points for e in assignment.exercises}, status, notes, sorted(set(flags)),
-                            job.sha256, options.seed, details, round(time.monotonic() - job.started, 2),
-                            "bwrap" if options.sandbox else "none")
+    return SubmissionResult(job.submission.student, assignment.filename, exercises, status, notes,
+                            sorted(set(flags)), job.sha256, options.seed,
+                            round(time.monotonic() - job.started, 2), "bwrap" if options.sandbox else "none")
 
 
 def _reference_rules(assignment: Assignment) -> dict[str, tuple[str, tuple]]:
@@ -536,40 +516,105 @@ def grade_submission(sub, sources: dict[str, Assignment], options: GradeOptions)
     return score_job(job, run_job(job, options), options)
 
 
+def _run_remote(job: Job, options: GradeOptions) -> dict:
+    """What a Dask worker runs: the sandboxed runner only; scoring stays with the grader."""
+    return run_job(job, options)
+
+
 def grade_batch(subs, sources: dict[str, Assignment], options: GradeOptions, *, jobs: int = 1, skip=None,
-                on_result=None) -> list[SubmissionResult]:
+                on_result=None, scheduler: str | None = None) -> list[SubmissionResult]:
     """Grade many submissions, ``jobs`` at a time; one failure never stops the rest.
 
     Parameters
     ----------
     subs : list of Submission or path
+    jobs : int
+        Submissions run at once (threads here, or the workers of a local
+        Dask cluster).
     skip : callable ``(Submission, sha256) -> bool``, optional
         Return True for submissions already graded.
     on_result : callable ``SubmissionResult -> None``, optional
         Called as each submission finishes (to save the gradebook as it grows).
+    scheduler : str, optional
+        ``"local"``: run the jobs on a Dask ``LocalCluster`` of ``jobs``
+        single-threaded worker processes; or the address of a Dask scheduler
+        (``tcp://host:8786``) whose workers have segtutor and bubblewrap
+        installed and see the submissions' folders at the same paths. Each
+        worker runs the same sandbox; reading the files, drawing the cases
+        and scoring stay in this process. Needs ``pip install segtutor[dask]``.
     """
     subs = [s if isinstance(s, Submission) else
             Submission(student_id(Path(s), sources), Path(s), Path(s).parent if Path(s).name in sources else None)
             for s in subs]
     todo = [s for s in subs if not (skip and s.path.is_file() and skip(s, _sha256(s.path)))]
-    if todo:
-        from .sandbox import grading_package
+    if not todo:
+        return []
 
-        grading_package()  # build it once, before the threads start
-
-    def one(s: Submission) -> SubmissionResult:
-        try:
-            r = grade_submission(s, sources, options)
-        except Exception as exc:  # a bug of ours must not stop the batch either
-            r = SubmissionResult(s.student, s.path.name, {}, {}, "internal error",
-                                 [f"{type(exc).__name__}: {exc}"[:300]], [], "", options.seed,
-                                 sandbox="bwrap" if options.sandbox else "none")
+    def finish(r: SubmissionResult) -> SubmissionResult:
         if on_result:
             on_result(r)
         return r
 
+    def failed(s: Submission, exc: BaseException) -> SubmissionResult:
+        # a bug of ours must not stop the batch either
+        return _result(s, s.path.name, "internal error", [f"{type(exc).__name__}: {exc}"[:300]], options)
+
+    if scheduler is not None:
+        return _grade_on_dask(todo, sources, options, jobs, scheduler, finish, failed)
+
+    from .sandbox import grading_package
+
+    grading_package()  # build it once, before the threads start
+
+    def one(s: Submission) -> SubmissionResult:
+        try:
+            r = grade_submission(s, sources, options)
+        except Exception as exc:
+            r = failed(s, exc)
+        return finish(r)
+
     with ThreadPoolExecutor(max_workers=max(1, int(jobs))) as pool:
         return list(pool.map(one, todo))
+
+
+def _grade_on_dask(todo, sources, options, jobs, scheduler, finish, failed) -> list[SubmissionResult]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise ImportError("grading on Dask needs the distributed package: pip install 'segtutor[dask]'.") from None
+    results = []
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=max(1, int(jobs)), threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=40)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        futures = {}
+        for s in todo:
+            try:
+                job = build_job(s, sources, options)
+            except Exception as exc:
+                results.append(finish(failed(s, exc)))
+                continue
+            if isinstance(job, SubmissionResult):
+                results.append(finish(job))
+                continue
+            # pure=False: two identical notebooks are still two runs.
+            futures[client.submit(_run_remote, job, options, pure=False)] = (s, job)
+        for future in as_completed(list(futures)):
+            s, job = futures.pop(future)
+            try:
+                r = score_job(job, future.result(), options)
+            except Exception as exc:
+                r = failed(s, exc)
+            results.append(finish(r))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return results
 
 
 def load_sources(paths) -> dict[str, Assignment]:

@@ -21,7 +21,6 @@ return) get a leading ``'`` (OWASP, "CSV Injection").
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import fcntl
 import io
 import json
@@ -33,7 +32,7 @@ import numpy as np
 
 from .._files import atomic_write_text
 
-from .grade import SubmissionResult
+from .results import SubmissionResult
 
 __all__ = ["read_gradebook", "write_gradebook", "write_feedback", "write_results_json", "atomic_write",
            "FIXED_COLUMNS", "GradebookStore", "GradebookLocked", "csv_safe"]
@@ -159,20 +158,8 @@ def read_gradebook(path) -> list[dict]:
 
 
 def row_of(result: SubmissionResult) -> dict:
-    row = {"student": result.student, "notebook": result.notebook}
-    row.update({k: f"{v:g}" for k, v in result.scores.items()})
-    row.update({
-        "total": f"{result.total:g}",
-        "max": f"{sum(result.max_points.values()):g}",
-        "status": result.status,
-        "flags": "; ".join(result.flags),
-        "notes": "; ".join(result.notes),
-        "seed": str(result.seed),
-        "sandbox": getattr(result, "sandbox", "bwrap"),
-        "sha256": result.sha256,
-        "graded_at": _dt.datetime.now().isoformat(timespec="seconds"),
-    })
-    return row
+    """The gradebook row of a result (see :meth:`SubmissionResult.to_row`)."""
+    return result.to_row()
 
 
 def write_gradebook(path, rows: list[dict]) -> None:
@@ -191,56 +178,9 @@ def write_gradebook(path, rows: list[dict]) -> None:
     atomic_write(path, buf.getvalue())
 
 
-def _show(value) -> str:
-    from segtutor.exercises._engine import _show as show
-
-    return show(value)
-
-
 def feedback_text(result: SubmissionResult) -> str:
-    """A report the student can read: score per exercise and the first failed case."""
-    from segtutor.exercises._engine import describe_case
-
-    lines = [
-        f"Feedback for {result.student}: {result.notebook}",
-        f"Total: {result.total:g} / {sum(result.max_points.values()):g}    status: {result.status}",
-        "",
-    ]
-    if result.status not in ("ok", "incomplete"):
-        explain = {
-            "timeout": "the notebook ran past the time limit, so it was stopped",
-            "memory limit": "the notebook used more memory than allowed, so it was stopped",
-            "kernel died": "the kernel stopped (sys.exit, os._exit or a crash) before grading finished",
-            "invalid notebook": "the file could not be read as a notebook; re-download it from JupyterLab",
-            "unknown assignment": "the file name matches no assignment",
-            "internal error": "the grader failed on this submission; your instructor will look at it",
-        }
-        lines += [f"Note: {explain.get(result.status, result.status)}.", ""]
-    for name, max_points in result.max_points.items():
-        score = result.scores.get(name, 0.0)
-        detail = result.details.get(name, {})
-        state = detail.get("state", "no answer")
-        head = f"{name}: {score:g} / {max_points:g}"
-        if state in ("missing", "no answer", "forbidden"):
-            lines.append(f"{head}  ({detail.get('message', 'no answer')})")
-            continue
-        if state == "not attempted":
-            lines.append(f"{head}  (not attempted)")
-            continue
-        lines.append(f"{head}  ({detail['n_passed']} of {detail['n_total']} checks passed)")
-        failure = detail.get("failure")
-        if failure:
-            pad = "    "
-            lines.append(pad + f"first failed check ({failure['group']})" + (f": {failure['case'].note}" if failure["case"].note else ""))
-            lines.append(pad + "input:    " + describe_case(detail["spec"], failure["case"]).replace("\n", "\n" + pad + " " * 10))
-            lines.append(pad + "expected: " + _show(failure["expected"]).replace("\n", "\n" + pad + " " * 10))
-            got = _show(failure["got"]) if failure["kind"] == "value" else str(failure["got"])
-            lines.append(pad + "got:      " + got.replace("\n", "\n" + pad + " " * 10))
-            if failure.get("hint"):
-                lines.append(pad + "hint:     " + failure["hint"])
-    if result.notes:
-        lines += ["", "Notes: " + "; ".join(result.notes)]
-    return "\n".join(lines) + "\n"
+    """A report the student can read (see :meth:`SubmissionResult.to_feedback`)."""
+    return result.to_feedback()
 
 
 def _safe_name(text: str) -> str:
@@ -256,21 +196,7 @@ def write_feedback(folder, result: SubmissionResult) -> Path:
 
 def write_results_json(folder, result: SubmissionResult) -> Path:
     """Write Gradescope-style ``folder/<student>/results.json``."""
-    tests = []
-    for name, max_points in result.max_points.items():
-        detail = result.details.get(name, {})
-        tests.append({
-            "name": name,
-            "score": result.scores.get(name, 0.0),
-            "max_score": max_points,
-            "output": (f"{detail['n_passed']} of {detail['n_total']} checks passed"
-                       if "n_passed" in detail else detail.get("state", "no answer")),
-        })
-    payload = {
-        "score": result.total,
-        "output": f"status: {result.status}" + (f" ({'; '.join(result.notes)})" if result.notes else ""),
-        "tests": tests,
-    }
     path = Path(folder) / _safe_name(result.student) / "results.json"
-    atomic_write(path, json.dumps(payload, indent=1, default=lambda o: float(o) if isinstance(o, np.generic) else str(o)) + "\n")
+    atomic_write(path, json.dumps(result.to_gradescope(), indent=1,
+                                  default=lambda o: float(o) if isinstance(o, np.generic) else str(o)) + "\n")
     return path

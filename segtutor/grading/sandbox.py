@@ -260,11 +260,6 @@ class GradingPackage:
             by_file.setdefault(dest / rel, {})[obj.__name__] = dotted
         for file, names in by_file.items():
             _strip_functions(file, names)
-        # The coins annotations are read from two folders above the package.
-        coins = self.source.parent / "datasets" / "coins" / "coins_instances.json"
-        if coins.is_file():
-            (self.path / "datasets" / "coins").mkdir(parents=True, exist_ok=True)
-            shutil.copy(coins, self.path / "datasets" / "coins" / coins.name)
         compileall.compile_dir(str(dest), quiet=1, workers=1)
         return hidden
 
