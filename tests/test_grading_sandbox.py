@@ -181,3 +181,59 @@ def test_release_refuses_to_write_over_sources(tmp_path, capsys):
     assert (src / "tiny.ipynb").read_text() == before
     err = capsys.readouterr().err
     assert "holds the source notebook tiny.ipynb" in err and "holds old_source.ipynb" in err
+
+
+def test_without_bwrap_grade_stops_with_one_line_naming_the_fix(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on it
+    sandbox_problem.cache_clear()
+    try:
+        out = tmp_path / "g.csv"
+        assert _grade(tmp_path, "--out", str(out)) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1
+        assert "apt-get install bubblewrap" in err and "--unsandboxed" in err
+        assert not out.exists()
+    finally:
+        monkeypatch.undo()
+        sandbox_problem.cache_clear()
+
+
+@needs_sandbox
+def test_a_killed_grader_loses_at_most_the_row_in_progress(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from segtutor.grading.gradebook import GradebookStore
+
+    out = tmp_path / "g.csv"
+    names = ("honest_full", "honest_partial", "untouched")
+    cmd = [sys.executable, "-m", "segtutor.grading.cli", "grade", *[str(STUDENTS / f"{n}.ipynb") for n in names],
+           "--source", str(SOURCE), "--out", str(out), "--seed", "3", "--cell-timeout", "20", "--timeout", "120",
+           "--memory", "1024"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    grader = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = out.with_name(out.name + ".store.json")
+    deadline = time.monotonic() + 300
+    while not store.exists() and time.monotonic() < deadline and grader.poll() is None:
+        time.sleep(0.2)
+    from segtutor.grading.runner import descendants
+
+    sandboxes = descendants(grader.pid)
+    grader.send_signal(signal.SIGKILL)
+    grader.wait()
+    # bwrap --die-with-parent: the sandbox in progress dies with the grader.
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{p}").exists() for p in sandboxes) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in sandboxes if Path(f"/proc/{p}").exists()]
+    first = GradebookStore(out).rows
+    assert 1 <= len(first) <= len(names)
+    # The rerun resumes: the saved rows are kept, the others are graded.
+    assert main(cmd[3:]) == 0
+    rows = GradebookStore(out).rows
+    assert {k[0] for k in rows} == set(names)
+    for key, row in first.items():
+        assert rows[key]["graded_at"] == row["graded_at"]
+    assert rows[("honest_full", "tiny.ipynb")]["total"] == "6"
