@@ -237,3 +237,15 @@ def test_a_killed_grader_loses_at_most_the_row_in_progress(tmp_path):
     for key, row in first.items():
         assert rows[key]["graded_at"] == row["graded_at"]
     assert rows[("honest_full", "tiny.ipynb")]["total"] == "6"
+
+
+def test_a_symlinked_submission_is_not_graded_as_its_target(tmp_path):
+    from segtutor.grading.grade import build_job
+
+    (tmp_path / "mallory").mkdir()
+    (tmp_path / "mallory" / "tiny.ipynb").symlink_to(STUDENTS / "honest_full.ipynb")
+    sources = load_sources([SOURCE])
+    (sub,) = collect_submissions([tmp_path / "mallory"], sources)
+    result = build_job(sub, sources, GradeOptions(seed=1))
+    assert result.status == "invalid notebook" and result.total == 0
+    assert "symbolic link" in result.notes[0]

@@ -120,8 +120,8 @@ class GradeOptions:
 class Submission:
     """One notebook to grade and the student it belongs to.
 
-    ``folder`` is the student's own folder when the submission came from
-    one (visible read-only in the sandbox), else None.
+    ``folder`` is the student's own folder when a command-line argument
+    named it (visible read-only at ``/submission`` in the sandbox), else None.
     """
 
     student: str
@@ -172,8 +172,9 @@ def collect_submissions(args, sources: dict[str, Assignment]) -> list[Submission
         if not arg.exists():
             raise FileNotFoundError(f"submission {arg} does not exist; check the path.")
         if arg.is_file():
-            folder = arg.parent if arg.name in sources else None
-            subs.append(Submission(student_id(arg, sources), arg, folder))
+            # A bare file shows no folder in the sandbox: its parent may hold
+            # other students' files.
+            subs.append(Submission(student_id(arg, sources), arg, None))
         elif any((arg / name).is_file() for name in sources):
             subs += student_folder(arg)
         else:
@@ -281,6 +282,11 @@ def build_job(sub: Submission, sources: dict[str, Assignment], options: GradeOpt
         return _result(sub, sub.path.name, "unknown assignment",
                        [f"{sub.path.name} matches none of the source notebooks {sorted(sources)}"], options,
                        started=started)
+    if sub.path.is_symlink():
+        # A link could make another student's file count as this one's.
+        return _result(sub, assignment.filename, "invalid notebook",
+                       ["the submission is a symbolic link; submit the notebook file itself"], options,
+                       assignment=assignment, started=started)
     try:
         with open(sub.path, "rb") as f:
             raw = f.read(MAX_NOTEBOOK_BYTES + 1)
@@ -509,7 +515,7 @@ def grade_submission(sub, sources: dict[str, Assignment], options: GradeOptions)
     """
     if not isinstance(sub, Submission):
         path = Path(sub)
-        sub = Submission(student_id(path, sources), path, path.parent if path.name in sources else None)
+        sub = Submission(student_id(path, sources), path, None)
     job = build_job(sub, sources, options)
     if isinstance(job, SubmissionResult):
         return job
@@ -543,8 +549,7 @@ def grade_batch(subs, sources: dict[str, Assignment], options: GradeOptions, *, 
         worker runs the same sandbox; reading the files, drawing the cases
         and scoring stay in this process. Needs ``pip install segtutor[dask]``.
     """
-    subs = [s if isinstance(s, Submission) else
-            Submission(student_id(Path(s), sources), Path(s), Path(s).parent if Path(s).name in sources else None)
+    subs = [s if isinstance(s, Submission) else Submission(student_id(Path(s), sources), Path(s), None)
             for s in subs]
     todo = [s for s in subs if not (skip and s.path.is_file() and skip(s, _sha256(s.path)))]
     if not todo:
