@@ -249,3 +249,24 @@ def test_a_symlinked_submission_is_not_graded_as_its_target(tmp_path):
     result = build_job(sub, sources, GradeOptions(seed=1))
     assert result.status == "invalid notebook" and result.total == 0
     assert "symbolic link" in result.notes[0]
+
+
+@needs_sandbox
+def test_course_notebooks_01_and_02_grade_full_and_blank_in_the_sandbox(tmp_path):
+    """The real notebooks: the sources (solutions) score full marks, their releases 0."""
+    from segtutor.grading.release import release
+
+    sources = [ROOT / "notebooks" / "01_images_as_arrays.ipynb", ROOT / "notebooks" / "02_classical_segmentation.ipynb"]
+    solution = tmp_path / "subs" / "solution"
+    solution.mkdir(parents=True)
+    for src in sources:
+        shutil.copy(src, solution / src.name)
+    release(sources, tmp_path / "subs" / "blank", log=lambda *a: None)
+    out = tmp_path / "out" / "g.csv"
+    assert main(["grade", str(tmp_path / "subs"), "--source", *map(str, sources), "--out", str(out), "--jobs", "2",
+                 "--seed", "11", "--cell-timeout", "60", "--timeout", "300", "--memory", "2048"]) == 0
+    rows = GradebookStore(out).rows
+    assert len(rows) == 4
+    for (student, notebook), row in rows.items():
+        assert row["status"] == "ok", row
+        assert row["total"] == (row["max"] if student == "solution" else "0"), row

@@ -436,7 +436,10 @@ def score_job(job: Job, run: dict, options: GradeOptions) -> SubmissionResult:
     if run.get("timeouts"):
         notes.append(f"{int(run['timeouts'])} cell(s) ran past the {options.cell_timeout:g} s limit")
     if run.get("cell_errors"):
-        notes.append(f"{int(run['cell_errors'])} cell(s) raised an error")
+        held = int(run.get("held_back") or 0)
+        why = (f", {held} of them calling a course function held back while grading (and the cells after them "
+               "that needed its result); this does not change the score") if held else ""
+        notes.append(f"{int(run['cell_errors'])} cell(s) raised an error{why}")
     truncated = run.get("truncated") if isinstance(run.get("truncated"), list) else []
     cells = _code_cells(job.text)
     rules = {e.name: (e.function, tuple(get_exercise(e.name).forbids)) for e in assignment.exercises}

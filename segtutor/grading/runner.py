@@ -46,6 +46,8 @@ from pathlib import Path
 PROBE_MARK = "# segtutor grading probe:"
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_DUMPABLE = 4
+#: Text of the error a held-back reference raises in the grading sandbox.
+HELD_BACK = "is not available while grading"
 
 
 def _become_subreaper() -> None:
@@ -163,11 +165,14 @@ class _Capture:
         self.size = dict.fromkeys(probe_cells.values(), 0)
         self.truncated: set[str] = set()
         self.errors: set[int] = set()
+        self.held_back: set[int] = set()
 
     def add(self, msg: dict, cell_index: int) -> None:
         kind = msg.get("msg_type")
         if kind == "error":
             self.errors.add(cell_index)
+            if HELD_BACK in str(msg.get("content", {}).get("evalue", "")):
+                self.held_back.add(cell_index)
             return
         name = self.probe_cells.get(cell_index)
         if name is None or kind != "stream" or msg.get("content", {}).get("name") != "stdout":
@@ -271,6 +276,7 @@ def _run(job: dict) -> dict:
         result["peak_rss_mb"] = round(watchdog.peak / 2**20, 1)
         result["timeouts"] = Client.timeouts
         result["cell_errors"] = sum(1 for i in capture.errors if i < n_student)
+        result["held_back"] = sum(1 for i in capture.held_back if i < n_student)
         result["probes"] = {name: "".join(parts) for name, parts in capture.text.items()}
         result["truncated"] = sorted(capture.truncated)
     finally:

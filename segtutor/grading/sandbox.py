@@ -186,6 +186,7 @@ def sandbox_problem() -> str | None:
 # -- the answer-free package ------------------------------------------------------
 
 def _stub(name: str, dotted: str) -> str:
+    # runner.HELD_BACK is the phrase the runner recognises in these errors.
     return (f"def {name}(*args, **kwargs):\n"
             f"    raise RuntimeError({dotted + ' is not available while grading: write the exercise yourself'!r})\n")
 
