@@ -25,6 +25,7 @@ from segtutor.grading.cli import main
 from segtutor.grading.flags import suspicious_code
 from segtutor.grading.grade import GradeOptions, case_seed, grade_submission, load_sources
 from segtutor.grading.probe import decode_outcome, parse_probe_output
+from segtutor.grading.sandbox import sandbox_problem
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "submissions" / "source" / "tiny.ipynb"
@@ -115,6 +116,9 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
+    if sandbox_problem() is not None:
+        # Several attacks signal every process they can see: never run them outside the sandbox.
+        pytest.skip(f"no grading sandbox: {sandbox_problem()}")
     out = tmp_path_factory.mktemp("grades") / "gradebook.csv"
     start = time.monotonic()
     assert main(["grade", str(STUDENTS), "--out", str(out), "--results-json", *ARGS]) == 0
