@@ -34,6 +34,7 @@ _SUBMODULES = {
     "exercises",
     "grading",
     "interpret",
+    "learning",
     "metrics",
     "models",
     "viz",
