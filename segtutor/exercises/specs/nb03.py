@@ -250,6 +250,10 @@ register(
         function="my_softmax_cross_entropy",
         signature="(logits, labels)",
         reference=_xent,
+        hides=("segtutor.learning.softmax_cross_entropy",),
+        forbids=("keras.losses.sparse_categorical_crossentropy", "keras.losses.SparseCategoricalCrossentropy",
+                 "tensorflow.keras.losses.sparse_categorical_crossentropy",
+                 "tensorflow.nn.sparse_softmax_cross_entropy_with_logits"),
         fixed=[
             Case((np.array([[2.0, 1.0, 0.1]]), np.array([0])),
                  "softmax gives p = (0.659, 0.242, 0.099); the loss is -log(0.659) = 0.417"),
@@ -312,6 +316,7 @@ register(
         function="my_gradient_step",
         signature="(w, x, y, learning_rate)",
         reference=_step,
+        hides=("segtutor.learning.gradient_step", "segtutor.learning.mse_gradient"),
         fixed=[
             Case((np.array([0.5]), X1, Y1, 0.05),
                  "the notebook's example: the gradient is -14, so w moves from 0.5 to 0.5 + 0.05 * 14 = 1.2"),
@@ -350,6 +355,8 @@ register(
         function="my_dense_relu",
         signature="(x, weights, bias)",
         reference=_dense,
+        hides=("segtutor.learning.dense_relu",),
+        forbids=("keras.layers.Dense", "tensorflow.keras.layers.Dense"),
         fixed=[
             Case((np.array([[1.0, 2.0]]), np.array([[1.0, -1.0], [1.0, -1.0]]), np.array([0.0, 0.5])),
                  "unit 0: 1 + 2 + 0 = 3; unit 1: -1 - 2 + 0.5 = -2.5, and the ReLU makes it 0"),
