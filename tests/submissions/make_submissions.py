@@ -82,10 +82,22 @@ def student(released, replace: dict[int, str] | None = None, insert: dict[int, l
     return nb
 
 
+def _stable_ids(nb, prefix: str):
+    """Cell ids from the position, so regenerating changes only what changed."""
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"{prefix}-{i}"[:64]
+    return nb
+
+
+def _write(nb, path: Path) -> None:
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in path.parent.name + "-" + path.stem)
+    nbformat.write(_stable_ids(nb, stem), path)
+
+
 def main() -> None:
     src = source_notebook()
     (HERE / "source").mkdir(exist_ok=True)
-    nbformat.write(src, HERE / "source" / "tiny.ipynb")
+    _write(src, HERE / "source" / "tiny.ipynb")
     rel = release_notebook(src, name="tiny.ipynb")
     # cell indices in the release: 3 fraction solution, 4 check, 6 iou, 7 check, 9 box, 10 check
     F, FC, I, IC, B, BC = 3, 4, 6, 7, 9, 10
@@ -161,17 +173,22 @@ while True:
     chunks.append(np.ones(2**24))  # 128 MiB at a time, until something gives''']})
     subs["memory_mmap"] = student(rel, {F: body(FRACTION), I: body(IOU), B: body(BOX)}, insert={11: [
         '''# shared mappings escape RLIMIT_DATA; the harness's watchdog must stop this one.
-# The loop swallows the cell timeout's interrupt, so on a loaded machine the
-# memory limit, not the cell timeout, ends it: the test cannot race.
+# It swallows the cell timeout's interrupt and, once over the limit, holds the
+# memory until it is killed: on a loaded machine the memory limit, not the
+# cell timeout or a watchdog that was slow to look, ends it. No race.
 import mmap
+import time
 import numpy as np
-m = mmap.mmap(-1, 16 << 30)
+m = mmap.mmap(-1, 4 << 30)
 pages = np.frombuffer(m, dtype=np.uint8)
 start = 0
-while start < len(pages):
+while True:
     try:
-        pages[start:start + (256 << 20):4096] = 1   # touch one byte per page, 256 MiB at a time, at C speed
-        start += 256 << 20
+        if start < len(pages):
+            pages[start:start + (256 << 20):4096] = 1   # touch one byte per page, 256 MiB at a time, at C speed
+            start += 256 << 20
+        else:
+            time.sleep(0.05)
     except KeyboardInterrupt:
         pass''']})
     subs["edited_checks"] = student(rel, {
@@ -194,19 +211,19 @@ while start < len(pages):
     out = HERE / "students"
     out.mkdir(exist_ok=True)
     for name, nb in subs.items():
-        nbformat.write(nb, out / f"{name}.ipynb")
+        _write(nb, out / f"{name}.ipynb")
     (out / "not_json.ipynb").write_text('{"cells": [ this is not JSON\n')
     # Folder layout (attack class 6): mallory's folder holds her own (blank)
     # notebook plus copies that try to claim honest_full's and untouched's rows.
     mallory = out / "mallory"
     (mallory / "honest_full").mkdir(parents=True, exist_ok=True)
-    nbformat.write(student(rel), mallory / "tiny.ipynb")
-    nbformat.write(student(rel), mallory / "honest_full" / "tiny.ipynb")
-    nbformat.write(student(rel, {F: body(FRACTION), I: body(IOU), B: body(BOX)}), mallory / "untouched.ipynb")
+    _write(student(rel), mallory / "tiny.ipynb")
+    _write(student(rel), mallory / "honest_full" / "tiny.ipynb")
+    _write(student(rel, {F: body(FRACTION), I: body(IOU), B: body(BOX)}), mallory / "untouched.ipynb")
     # A student folder whose name is a spreadsheet formula.
     formula = out / "=HYPERLINK(1)"
     formula.mkdir(exist_ok=True)
-    nbformat.write(student(rel, {F: body(FRACTION)}), formula / "tiny.ipynb")
+    _write(student(rel, {F: body(FRACTION)}), formula / "tiny.ipynb")
 
 
 def issue7_attacks(rel, F, I, B) -> dict:
