@@ -23,7 +23,8 @@ PATTERNS = (
     ("exit call", r"\b(sys\s*\.\s*exit|os\s*\.\s*_exit|os\s*\.\s*kill|quit\s*\(|exit\s*\()"),
     ("process or shell", r"\b(subprocess|os\s*\.\s*(system|popen|fork|exec\w*|spawn\w*)|multiprocessing|pty)\b|^\s*!"),
     ("file write", r"open\s*\([^)]*['\"][wax+]|\.write_(text|bytes)\s*\(|shutil\.|os\s*\.\s*(remove|unlink|rename|replace|chmod)"),
-    ("dynamic code", r"\b(exec|eval|compile|__import__)\s*\(|importlib|marshal|pickle|ctypes"),
+    # (?<![\w.]): model.compile(...) and re.compile(...) are not dynamic code.
+    ("dynamic code", r"(?<![\w.])(exec|eval|compile|__import__)\s*\(|importlib|marshal|pickle|ctypes"),
     ("grader names", r"segtutor\s*\.\s*(grading|exercises)|_segtutor_probe|CheckResult"),
     ("monkeypatch", r"\bsetattr\s*\(|\bbuiltins\b|__builtins__|__class__\s*="),
 )
