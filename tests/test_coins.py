@@ -18,7 +18,7 @@ from segtutor.datasets.coins import Coins, coins_annotation_path, load_coins
 
 REPO = Path(__file__).resolve().parents[1]
 COINS_DIR = REPO / "datasets" / "coins"
-JSON_PATH = COINS_DIR / "coins_instances.json"
+JSON_PATH = COINS_DIR.parents[1] / "segtutor" / "data" / "coins_instances.json"
 CSV_PATH = COINS_DIR / "coins_shapes.csv"
 
 

@@ -234,7 +234,7 @@ def test_shape_mismatch_edge_case_requires_an_error():
 
     result = quiet("iou", no_check, seed=0)
     assert not result.passed and result.n_passed == result.n_total - 1
-    assert result.failure["group"] == "edge" and "raise" in result.hint
+    assert result.failure.group == "edge" and "raise" in result.hint
 
 
 def test_function_that_always_raises_earns_nothing():
@@ -327,3 +327,69 @@ def test_exercise_cells_metadata_is_the_agreed_one():
 def test_exercise_cells_rejects_bad_input(name, source, points, words):
     with pytest.raises(ValueError, match=words):
         exercise_cells(name, source, points)
+
+
+# -- check() is bounded: time, exits, output, arguments ----------------------------
+
+def test_check_time_limit_stops_a_sleeping_or_looping_function():
+    import time as _time
+
+    def sleepy(pred, truth):
+        _time.sleep(30)
+
+    def loops(pred, truth):
+        while True:
+            try:
+                pass
+            except Exception:  # a broad except does not swallow the time limit
+                pass
+
+    for func in (sleepy, loops):
+        start = _time.monotonic()
+        result = check("iou", func, n_random=0, verbose=False, time_limit=0.2)
+        assert not result.passed and "TimeoutError" in str(result.failure.got)
+        # bounded by the limit per call, not by the function (30 s per call unbounded)
+        assert _time.monotonic() - start < 25
+
+
+def test_check_reports_sys_exit_inside_the_function():
+    import sys as _sys
+
+    result = check("iou", lambda pred, truth: _sys.exit(3), verbose=False)
+    assert not result.passed and "SystemExit" in str(result.failure.got)
+
+
+def test_check_caps_what_the_function_prints(capsys):
+    def chatty(image, threshold):
+        print("x" * 1_000_000)
+        return float((np.asarray(image) > threshold).mean())
+
+    result = check("fraction_above", chatty)
+    out = capsys.readouterr().out
+    assert result.passed and len(out) < 5000
+    assert "Your function printed" in out and "(first 1000 shown)" in out
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"n_random": 10**9}, "n_random must be an integer from 0 to 1000"),
+    ({"n_random": -1}, "n_random"),
+    ({"n_random": 2.5}, "n_random"),
+    ({"time_limit": 0}, "time_limit"),
+    ({"time_limit": float("nan")}, "time_limit"),
+])
+def test_check_refuses_bad_arguments(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        check("iou", lambda p, t: 1.0, verbose=False, **kwargs)
+
+
+def test_check_raises_under_nbgrader_only_when_a_check_fails(monkeypatch):
+    from segtutor.arrays import fraction_above
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert check("fraction_above", fraction_above, verbose=False).passed
+    with pytest.raises(AssertionError, match="not attempted yet"):
+        def stub(image, threshold):
+            raise NotImplementedError
+        check("fraction_above", stub, verbose=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    assert check("fraction_above", stub, verbose=False).passed is False

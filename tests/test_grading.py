@@ -9,6 +9,7 @@ defines on the same hidden cases: a cheat must not beat that.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import shutil
 import time
@@ -24,6 +25,7 @@ from segtutor.grading.cli import main
 from segtutor.grading.flags import suspicious_code
 from segtutor.grading.grade import GradeOptions, case_seed, grade_submission, load_sources
 from segtutor.grading.probe import decode_outcome, parse_probe_output
+from segtutor.grading.sandbox import sandbox_problem
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "submissions" / "source" / "tiny.ipynb"
@@ -66,7 +68,7 @@ def deserved(student: str, name: str, func) -> float:
     spec = get_exercise(name)
     cases = spec.grading_cases(case_seed(SEED, student, name))
     scored = spec.score(cases, [run_student(func, c) for _, c in cases])
-    return round(POINTS[name] * scored["fraction"], 2)
+    return round(POINTS[name] * scored.fraction, 2)
 
 
 def constant(value):
@@ -94,18 +96,40 @@ EXPECTED = {
                        "bounding_box": constant((0, 0, 0, 0))}, "ok"),
     "renamed": ({"fraction_above": fraction_above, "iou": None, "bounding_box": bounding_box}, "incomplete"),
     "not_json": (NOTHING, "invalid notebook"),
+    # issue 7, class 1: forged transcripts gain nothing over what the function computes
+    "forge_stack": (NOTHING, "ok"),
+    "forge_stdout": (dict.fromkeys(POINTS, constant(1.0)), "ok"),
+    # class 1c and 3: nothing to read in the sandbox, so the solution cells are never found
+    "read_solutions": (NOTHING, "incomplete"),
+    # class 2: the references are stubs in the sandbox; regionprops is forbidden for bounding_box
+    "hidden_reference": (NOTHING, "ok"),
+    # class 4 and 5: the grader and the other students are out of reach
+    "attack_grader": (CORRECT, "ok"),
+    "fork_escape": (CORRECT, "ok"),
+    # class 6: mallory's nested copies claim nobody else's row; a formula name is escaped
+    "mallory": (NOTHING, "ok"),
+    "=HYPERLINK(1)": ({"fraction_above": fraction_above, "iou": None, "bounding_box": None}, "ok"),
+    # class 7: my_iou's first call prints past the probe's byte cap, so its answers are cut off
+    "flood": ({"fraction_above": fraction_above, "iou": None, "bounding_box": bounding_box}, "incomplete"),
 }
 
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
+    if sandbox_problem() is not None:
+        # Several attacks signal every process they can see: never run them outside the sandbox.
+        pytest.skip(f"no grading sandbox: {sandbox_problem()}")
     out = tmp_path_factory.mktemp("grades") / "gradebook.csv"
     start = time.monotonic()
     assert main(["grade", str(STUDENTS), "--out", str(out), "--results-json", *ARGS]) == 0
     elapsed = time.monotonic() - start
+    return out, read_rows(out), elapsed
+
+
+def read_rows(out):
     with open(out, newline="") as f:
-        rows = {r["student"]: r for r in csv.DictReader(f)}
-    return out, rows, elapsed
+        # A spreadsheet-formula name is stored with a leading quote.
+        return {r["student"][1:] if r["student"][:2] == "'=" else r["student"]: r for r in csv.DictReader(f)}
 
 
 def test_every_submission_gets_a_row(batch):
@@ -143,6 +167,9 @@ def test_the_reference_scores_are_not_trivial(batch):
 
 def test_suspicious_code_is_flagged(batch):
     _, rows, _ = batch
+    assert "uses reference: fraction_above" in rows["hidden_reference"]["flags"]
+    assert "forbidden call: bounding_box (skimage.measure.regionprops)" in rows["hidden_reference"]["flags"]
+    assert "bounding_box: uses skimage.measure.regionprops (forbidden), scored 0" in rows["hidden_reference"]["notes"]
     assert "input transformers" in rows["input_transformer"]["flags"]
     assert "comparison override" in rows["always_equal"]["flags"]
     assert "exit call" in rows["os_exit"]["flags"]
@@ -153,32 +180,37 @@ def test_suspicious_code_is_flagged(batch):
 def test_feedback_and_results_json(batch):
     out, rows, _ = batch
     text = (out.parent / "feedback" / "honest_partial.tiny.txt").read_text()
-    assert "iou: " in text and "first failed check (edge): two empty masks" in text
-    assert "expected: 1.0" in text and "got:      nan" in text
-    assert "bounding_box: 0 / 2  (not attempted)" in text
+    # the same report check() prints, with the points
+    n = len(get_exercise("iou").grading_cases([0]))
+    assert f"iou: 1.9 / 2 points. {n - 1} of {n} checks passed." in text
+    assert "First failed check (edge): two empty masks" in text
+    assert "expected:  1.0" in text and "got:       nan" in text
+    assert "bounding_box: 0 / 2 points. not attempted yet" in text
     assert "not JSON" not in text
     bad = (out.parent / "feedback" / "not_json.tiny.txt").read_text()
     assert "could not be read as a notebook" in bad
     results = json.loads((out.parent / "results" / "honest_full" / "results.json").read_text())
     assert results["score"] == 6 and [t["max_score"] for t in results["tests"]] == [2, 2, 2]
+    assert results["tests"][1]["output"].startswith(f"iou: 2 / 2 points. all {n} checks passed. Well done!")
 
 
 def test_rerun_skips_graded_submissions_unless_forced(batch, tmp_path, capsys):
     out, rows, _ = batch
     copy = tmp_path / "gradebook.csv"
     shutil.copy(out, copy)
+    shutil.copy(out.with_name(out.name + ".store.json"), tmp_path / "gradebook.csv.store.json")
     start = time.monotonic()
-    assert main(["grade", str(STUDENTS), "--out", str(copy), *ARGS]) == 0
+    # --keep-failed: the rows that ended in timeout or kernel died are not retried.
+    assert main(["grade", str(STUDENTS), "--out", str(copy), "--keep-failed", *ARGS]) == 0
     assert time.monotonic() - start < 10
     assert f"skipped {len(EXPECTED)}" in capsys.readouterr().out
     assert main(["grade", str(STUDENTS / "honest_full.ipynb"), "--out", str(copy), "--force", *ARGS]) == 0
-    with open(copy, newline="") as f:
-        regraded = {r["student"]: r for r in csv.DictReader(f)}
+    regraded = read_rows(copy)
     assert set(regraded) == set(rows)
     assert regraded["honest_full"]["total"] == "6"
 
 
-def test_network_is_cut_with_no_network(tmp_path):
+def test_network_is_cut_with_no_network_when_unsandboxed(tmp_path):
     if shutil.which("unshare") is None:
         pytest.skip("unshare is not installed")
     nb = nbformat.read(STUDENTS / "honest_full.ipynb", as_version=4)
@@ -192,7 +224,8 @@ def test_network_is_cut_with_no_network(tmp_path):
     path = tmp_path / "netcheck.ipynb"
     nbformat.write(nb, path)
     sources = load_sources([SOURCE])
-    options = GradeOptions(seed=SEED, cell_timeout=10, probe_timeout=10, notebook_timeout=60, no_network=True)
+    options = GradeOptions(seed=SEED, cell_timeout=10, probe_timeout=10, notebook_timeout=60, no_network=True,
+                           sandbox=False)
     result = grade_submission(path, sources, options)
     assert result.status == "ok", result.notes
     assert result.scores["fraction_above"] == 2.0
@@ -203,14 +236,17 @@ def test_probe_output_parsing_ignores_forgeries():
     text = "\n".join([
         "0" * 32 + ' 0 {"value": 1.0, "shape": [], "kind": "f"}',  # wrong nonce
         nonce + ' 0 {"value": 0.5, "shape": [], "kind": "f"}',
-        nonce + ' 0 {"value": 1.0, "shape": [], "kind": "f"}',  # a second line for case 0 is ignored
+        nonce + ' 0 {"value": 1.0, "shape": [], "kind": "f"}',  # a second, different line: case 0 is wrong
+        nonce + ' 5 {"value": 2.0, "shape": [], "kind": "f"}',
+        nonce + ' 5 {"kind": "f", "shape": [], "value": 2.0}',  # the same answer twice is one answer
         nonce + " 1 not json",
         nonce + ' 2 {"value": [[1, 2]], "shape": [2], "kind": "i"}',  # shape lies
         nonce + ' 3 {"value": ["a"], "shape": [1], "kind": "f"}',
         nonce + ' 4 {"__reduce__": "os.system"}',
     ])
     found = parse_probe_output(text, nonce)
-    assert decode_outcome(found[0])[1] == 0.5
+    assert decode_outcome(found[0]) == ("bad", "conflicting answers for this case were printed")
+    assert decode_outcome(found[5])[1] == 2.0
     assert 1 not in found
     assert decode_outcome(found[2])[0] == "bad"
     assert decode_outcome(found[3])[0] == "bad"
@@ -227,7 +263,32 @@ def test_flags_are_hints_on_text():
     assert {"../ path", "file write", "uses reference: iou"} <= set(flags)
 
 
+def test_every_row_is_sandboxed_and_hashed(batch):
+    out, rows, _ = batch
+    assert {r["sandbox"] for r in rows.values()} == {"bwrap"}
+    for name in ("honest_full", "forge_stack"):
+        assert rows[name]["sha256"] == hashlib.sha256((STUDENTS / f"{name}.ipynb").read_bytes()).hexdigest()
+    assert rows["mallory"]["sha256"] == hashlib.sha256((STUDENTS / "mallory" / "tiny.ipynb").read_bytes()).hexdigest()
+    # The CSV holds the formula name escaped, never as a formula cell.
+    text = out.read_text()
+    assert "'=HYPERLINK(1)" in text and "\n=HYPERLINK" not in text
+
+
+def test_no_process_outlives_its_sandbox(batch):
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        assert b"segtutor-escape-marker" not in cmdline
+
+
+def test_probe_flood_is_cut_at_the_cap(batch):
+    _, rows, _ = batch
+    assert "iou: output past" in rows["flood"]["notes"]
+
+
 def test_batch_time(batch):
     _, _, elapsed = batch
-    # 15 submissions, two of them deliberately slow (timeouts); keep the file under ~3 minutes.
-    assert elapsed < 150
+    # 24 submissions, two of them deliberately slow (timeouts); keep the file under ~4 minutes.
+    assert elapsed < 240

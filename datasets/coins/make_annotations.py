@@ -37,7 +37,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 SHAPES_CSV = HERE / "coins_shapes.csv"
-JSON_PATH = HERE / "coins_instances.json"
+#: The packaged annotations (loaded with importlib.resources); this folder keeps the source CSV.
+JSON_PATH = HERE.parents[1] / "segtutor" / "data" / "coins_instances.json"
 
 HEIGHT, WIDTH = 303, 384
 # 96 vertices keep the polygon within 0.02 px of the ellipse for the largest

@@ -36,6 +36,7 @@ too. Use ``compare=`` when equality is too strict (see the Otsu spec). Then
 make the notebook's two cells with :func:`segtutor.exercises.authoring.exercise_cells`.
 """
 
+from .results import CaseResult, ExerciseResult, Outcome
 from ._engine import (
     BadReturn,
     Case,
@@ -60,4 +61,7 @@ __all__ = [
     "to_plain",
     "default_compare",
     "BadReturn",
+    "Outcome",
+    "CaseResult",
+    "ExerciseResult",
 ]

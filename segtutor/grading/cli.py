@@ -9,10 +9,13 @@ Release the course's notebooks for students::
 Grade a folder of submissions (``subs/alice/02_classical_segmentation.ipynb``
 or ``subs/alice.ipynb``) against the source notebooks::
 
-    segtutor grade subs/*/*.ipynb --source notebooks/ --out grades/gradebook.csv --jobs 2
+    segtutor grade subs/ --source notebooks/ --out grades/gradebook.csv --jobs 2
 
-Writes ``grades/gradebook.csv``, ``grades/feedback/<student>.<notebook>.txt``
-and, with ``--results-json``, ``grades/results/<student>/results.json``.
+Writes ``grades/gradebook.csv`` (and its store ``gradebook.csv.store.json``),
+``grades/feedback/<student>.<notebook>.txt`` and, with ``--results-json``,
+``grades/results/<student>/results.json``. Every option is checked before
+anything is written; a bad one stops the command with one line on stderr
+and exit status 2.
 """
 
 from __future__ import annotations
@@ -39,34 +42,33 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--force", action="store_true", help="overwrite edited copies (instructor folders only)")
 
     gr = sub.add_parser("grade", help="grade submissions into a gradebook")
-    gr.add_argument("submissions", nargs="+", help="submitted notebooks, or folders searched for *.ipynb")
+    gr.add_argument("submissions", nargs="+",
+                    help="one per student: a notebook (alice.ipynb), a student's folder (alice/), "
+                         "or a class folder holding them")
     gr.add_argument("--source", nargs="+", default=["notebooks"],
                     help="the instructor's source notebooks or their folder (default: notebooks/)")
-    gr.add_argument("--out", required=True, help="gradebook CSV; feedback/ goes beside it")
-    gr.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    gr.add_argument("--out", required=True, help="gradebook CSV (new, or one this command wrote); feedback/ goes beside it")
+    gr.add_argument("--jobs", type=int, default=1, help="submissions graded at once, 1 to 64 (default 1)")
+    gr.add_argument("--scheduler", default=None,
+                    help="run the jobs on Dask: 'local' (a LocalCluster of --jobs workers) or a scheduler "
+                         "address tcp://host:8786 (needs segtutor[dask])")
     gr.add_argument("--timeout", type=float, default=900, help="seconds per notebook (default 900)")
     gr.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell (default 120)")
     gr.add_argument("--probe-timeout", type=float, default=30, help="seconds per exercise probe (default 30)")
-    gr.add_argument("--memory", type=int, default=4096, help="memory limit per kernel in MiB (default 4096)")
+    gr.add_argument("--memory", type=int, default=4096, help="memory limit per kernel in MiB, 256 or more (default 4096)")
     gr.add_argument("--seed", type=int, default=None,
-                    help="seed of the hidden cases (default: a random one, recorded in the gradebook)")
-    gr.add_argument("--data", nargs="*", default=[], help="public data folders linked into each run's folder")
+                    help="seed of the hidden cases, 0 or more (default: the gradebook's, else a random one)")
+    gr.add_argument("--data", nargs="*", default=[], help="public data folders visible read-only to each run")
+    gr.add_argument("--unsandboxed", action="store_true",
+                    help="grade without the bubblewrap sandbox (good faith only; recorded on every row)")
     gr.add_argument("--no-network", action="store_true",
-                    help="run kernels in a user namespace with only loopback (needs unshare)")
+                    help="with --unsandboxed: run kernels in a user namespace with only loopback (needs unshare)")
     gr.add_argument("--class-mode", action="store_true", help="run notebooks in class mode, not fast mode")
     gr.add_argument("--force", action="store_true", help="regrade submissions already in the gradebook")
+    gr.add_argument("--keep-failed", action="store_true",
+                    help="do not regrade rows whose status was kernel died, internal error or timeout")
     gr.add_argument("--results-json", action="store_true", help="also write Gradescope-style results.json files")
     return parser
-
-
-def _expand(paths) -> list[Path]:
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out += sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts)
-        else:
-            out.append(p)
-    return out
 
 
 def cmd_release(args) -> int:
@@ -82,37 +84,63 @@ def cmd_release(args) -> int:
     return 0
 
 
-def cmd_grade(args) -> int:
-    from .grade import GradeOptions, grade_batch, load_sources, student_id
-    from .gradebook import read_gradebook, row_of, write_feedback, write_gradebook, write_results_json
+def _fail(message: str) -> int:
+    print(f"segtutor grade: {message}", file=sys.stderr)
+    return 2
 
+
+def cmd_grade(args) -> int:
+    from .grade import GradeOptions, collect_submissions, grade_batch, load_sources
+    from .gradebook import GradebookLocked, GradebookStore, row_of, write_feedback, write_results_json
+    from .sandbox import sandbox_problem
+
+    # Everything is checked before anything is written.
+    if not 1 <= args.jobs <= 64:
+        return _fail(f"--jobs must be from 1 to 64, got {args.jobs}.")
+    if args.seed is not None and not 0 <= args.seed < 2**63:
+        return _fail(f"--seed must be 0 or more, got {args.seed}.")
+    if args.scheduler is not None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            return _fail("--scheduler needs the distributed package: pip install 'segtutor[dask]'.")
+        if args.scheduler != "local" and "://" not in args.scheduler:
+            return _fail(f"--scheduler must be 'local' or an address such as tcp://host:8786, got {args.scheduler!r}.")
+    if args.no_network and not args.unsandboxed:
+        return _fail("--no-network is for --unsandboxed runs; the sandbox always cuts the network.")
     try:
         sources = load_sources(args.source)
-    except ValueError as exc:
-        print(f"segtutor grade: {exc}", file=sys.stderr)
-        return 1
-    if args.jobs < 1 or args.timeout <= 0:
-        print("segtutor grade: --jobs must be at least 1 and --timeout positive.", file=sys.stderr)
-        return 1
-    out = Path(args.out)
-    rows = {(r["student"], r["notebook"]): r for r in read_gradebook(out)}
-    seed = args.seed if args.seed is not None else secrets.randbits(31)
-    options = GradeOptions(
-        seed=seed, cell_timeout=args.cell_timeout, probe_timeout=args.probe_timeout,
-        notebook_timeout=args.timeout, memory_limit_mb=args.memory, no_network=args.no_network,
-        fast=not args.class_mode, data=args.data,
-    )
-    submissions = _expand(args.submissions)
+        submissions = collect_submissions(args.submissions, sources)
+        store = GradebookStore(args.out)
+        seed = args.seed if args.seed is not None else (store.seed if store.seed is not None else secrets.randbits(31))
+        options = GradeOptions(
+            seed=seed, cell_timeout=args.cell_timeout, probe_timeout=args.probe_timeout,
+            notebook_timeout=args.timeout, memory_limit_mb=args.memory, no_network=args.no_network,
+            fast=not args.class_mode, data=args.data, sandbox=not args.unsandboxed,
+        )
+        options.validate()
+    except (ValueError, FileNotFoundError) as exc:
+        msg = str(exc).replace("cell_timeout", "--cell-timeout").replace("probe_timeout", "--probe-timeout")
+        msg = msg.replace("notebook_timeout", "--timeout").replace("memory_limit_mb", "--memory").replace("seed must", "--seed must")
+        return _fail(msg)
+    if not submissions:
+        return _fail("no submissions found in " + " ".join(args.submissions) + "; check the paths.")
+    if options.sandbox:
+        problem = sandbox_problem()
+        if problem:
+            return _fail(problem)
+    try:
+        store.lock()
+    except GradebookLocked as exc:
+        return _fail(str(exc))
+    store.seed = seed
+    out = store.csv_path
 
-    def already(path: Path, sha: str) -> bool:
+    def already(sub, sha: str) -> bool:
         if args.force:
             return False
-        key_names = [path.name] if path.name in sources else list(sources)
-        for name in key_names:
-            row = rows.get((student_id(path, sources), name))
-            if row and row.get("sha256") == sha and row.get("status") != "internal error":
-                return True
-        return False
+        names = [sub.path.name] if sub.path.name in sources else list(sources)
+        return any(store.done(sub.student, name, sha, retry=not args.keep_failed) for name in names)
 
     lock = threading.Lock()
     feedback = out.parent / "feedback"
@@ -120,25 +148,35 @@ def cmd_grade(args) -> int:
 
     def save(result) -> None:
         with lock:
-            rows[(result.student, result.notebook)] = row_of(result)
-            write_gradebook(out, list(rows.values()))
-            write_feedback(feedback, result)
-            if args.results_json:
-                write_results_json(out.parent / "results", result)
+            store.add(row_of(result))
+            try:
+                write_feedback(feedback, result)
+                if args.results_json:
+                    write_results_json(out.parent / "results", result)
+            except Exception as exc:  # the row is saved; a feedback bug must not stop the batch
+                print(f"segtutor grade: feedback for {result.student} failed ({type(exc).__name__}: {exc})",
+                      file=sys.stderr)
             done.append(result)
             flag = f"  flags: {', '.join(result.flags)}" if result.flags else ""
             print(f"  {result.student:<20} {result.total:>6g} / {sum(result.max_points.values()):g}  "
                   f"{result.status:<16} {result.seconds:5.1f} s{flag}", flush=True)
 
-    start = time.monotonic()
-    print(f"Grading {len(submissions)} submission(s), seed {seed}, {args.jobs} at a time ...", flush=True)
-    grade_batch(submissions, sources, options, jobs=args.jobs, skip=already, on_result=save)
-    skipped = len(submissions) - len(done)
-    if not done:
-        write_gradebook(out, list(rows.values()))
-    elapsed = time.monotonic() - start
-    print(f"Graded {len(done)}, skipped {skipped} already graded (use --force to regrade), "
-          f"in {elapsed:.1f} s. Gradebook: {out}")
+    try:
+        start = time.monotonic()
+        mode = "sandboxed" if options.sandbox else "UNSANDBOXED (good faith)"
+        where = f" on Dask ({args.scheduler})" if args.scheduler else ""
+        print(f"Grading {len(submissions)} submission(s), seed {seed}, {args.jobs} at a time{where}, {mode} ...",
+              flush=True)
+        grade_batch(submissions, sources, options, jobs=args.jobs, skip=already, on_result=save,
+                    scheduler=args.scheduler)
+        skipped = len(submissions) - len(done)
+        if not done:
+            store.save()
+        elapsed = time.monotonic() - start
+        print(f"Graded {len(done)}, skipped {skipped} already graded (use --force to regrade), "
+              f"in {elapsed:.1f} s. Gradebook: {out}")
+    finally:
+        store.unlock()
     return 0
 
 

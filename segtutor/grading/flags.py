@@ -7,9 +7,10 @@ probe cells, comparison in the grader's own process).
 
 from __future__ import annotations
 
+import ast
 import re
 
-__all__ = ["suspicious_code", "PATTERNS"]
+__all__ = ["suspicious_code", "PATTERNS", "reached_names", "forbidden_uses"]
 
 #: (flag, regular expression) pairs searched in every code cell.
 PATTERNS = (
@@ -22,14 +23,15 @@ PATTERNS = (
     ("exit call", r"\b(sys\s*\.\s*exit|os\s*\.\s*_exit|os\s*\.\s*kill|quit\s*\(|exit\s*\()"),
     ("process or shell", r"\b(subprocess|os\s*\.\s*(system|popen|fork|exec\w*|spawn\w*)|multiprocessing|pty)\b|^\s*!"),
     ("file write", r"open\s*\([^)]*['\"][wax+]|\.write_(text|bytes)\s*\(|shutil\.|os\s*\.\s*(remove|unlink|rename|replace|chmod)"),
-    ("dynamic code", r"\b(exec|eval|compile|__import__)\s*\(|importlib|marshal|pickle|ctypes"),
+    # (?<![\w.]): model.compile(...) and re.compile(...) are not dynamic code.
+    ("dynamic code", r"(?<![\w.])(exec|eval|compile|__import__)\s*\(|importlib|marshal|pickle|ctypes"),
     ("grader names", r"segtutor\s*\.\s*(grading|exercises)|_segtutor_probe|CheckResult"),
     ("monkeypatch", r"\bsetattr\s*\(|\bbuiltins\b|__builtins__|__class__\s*="),
 )
 _COMPILED = tuple((flag, re.compile(rx, re.M)) for flag, rx in PATTERNS)
 
 
-def suspicious_code(sources, references: dict[str, tuple[str, str]] | None = None) -> list[str]:
+def suspicious_code(sources, references: dict[str, tuple] | None = None) -> list[str]:
     """Flags raised by a submission's code cells.
 
     Parameters
@@ -37,10 +39,11 @@ def suspicious_code(sources, references: dict[str, tuple[str, str]] | None = Non
     sources : list of str
         The code cells' sources, in order.
     references : dict, optional
-        ``{exercise: (function name, reference dotted path)}``. A cell that
-        defines the function and mentions the reference (its module path or
-        its last name, e.g. ``threshold_otsu``) gets the flag
-        ``"uses reference: <exercise>"``.
+        ``{exercise: (function name, dotted name or tuple of them)}``: the
+        course's own implementations of each exercise. A submission whose
+        exercise function reaches one (resolved through imports, aliases, ``getattr`` and
+        ``importlib.import_module`` with constant names; see
+        :func:`reached_names`) gets ``"uses reference: <exercise>"``.
 
     Returns
     -------
@@ -61,15 +64,167 @@ def suspicious_code(sources, references: dict[str, tuple[str, str]] | None = Non
         for flag, rx in _COMPILED:
             if rx.search(text):
                 flags.add(flag)
-        for exercise, (function, reference) in (references or {}).items():
-            if re.search(rf"def\s+{re.escape(function)}\s*\(", text) and isinstance(reference, str):
-                module, _, name = reference.replace(":", ".").rpartition(".")
-                called = rf"(\.\s*{re.escape(name)}\b|\bimport\b[^\n]*\b{re.escape(name)}\b)"
-                if module in text or re.search(called, _strip_def(text, function)):
-                    flags.add(f"uses reference: {exercise}")
+    if references:
+        reached = reached_names([s for s in sources if isinstance(s, str)])
+        for exercise, (function, names) in references.items():
+            names = (names,) if isinstance(names, str) else tuple(names)
+            inside = [r for r, where in reached if where == function]
+            if any(_same_function(r, n) for r in inside for n in names):
+                flags.add(f"uses reference: {exercise}")
     return sorted(flags)
 
 
-def _strip_def(text: str, function: str) -> str:
-    # The function's own name may contain the reference's (my_iou vs iou).
-    return re.sub(rf"\b{re.escape(function)}\b", "", text)
+
+# -- names a submission reaches, resolved through imports ------------------------
+
+def _parse(source: str):
+    """AST of a cell; IPython magics and shell lines are blanked first."""
+    lines = [("pass" if line.lstrip().startswith(("%", "!")) else line) for line in source.splitlines()]
+    try:
+        return ast.parse("\n".join(lines))
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+
+
+def _const_str(node) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+class _Resolver:
+    """Aliases from ``import``, ``from ... import`` and ``name = dotted`` across cells."""
+
+    def __init__(self, trees):
+        self.alias: dict[str, str] = {}
+        self.star: list[str] = []
+        for tree in trees:
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    for a in node.names:
+                        if a.asname:
+                            self.alias[a.asname] = a.name
+                        else:
+                            root = a.name.split(".")[0]
+                            self.alias.setdefault(root, root)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    for a in node.names:
+                        if a.name == "*":
+                            self.star.append(node.module)
+                        else:
+                            self.alias[a.asname or a.name] = f"{node.module}.{a.name}"
+        # Assignments may chain (g = skimage.color; h = g.rgb2gray): two passes.
+        for _ in range(2):
+            for tree in trees:
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                        dotted = self.dotted(node.value)
+                        if dotted:
+                            self.alias[node.targets[0].id] = dotted
+
+    def dotted(self, node) -> str | None:
+        if isinstance(node, ast.Name):
+            return self.alias.get(node.id)
+        if isinstance(node, ast.Attribute):
+            base = self.dotted(node.value)
+            return f"{base}.{node.attr}" if base else None
+        if isinstance(node, ast.Call):
+            func = self.dotted(node.func) or (node.func.id if isinstance(node.func, ast.Name) else None)
+            if func in ("getattr", "builtins.getattr") and len(node.args) >= 2:
+                base, attr = self.dotted(node.args[0]), _const_str(node.args[1])
+                return f"{base}.{attr}" if base and attr else None
+            if func in ("importlib.import_module", "__import__", "builtins.__import__") and node.args:
+                return _const_str(node.args[0])
+        return None
+
+    def candidates(self, node) -> list[str]:
+        dotted = self.dotted(node)
+        if dotted:
+            return [dotted]
+        if isinstance(node, ast.Name) and self.star:
+            return [f"{m}.{node.id}" for m in self.star]
+        return []
+
+
+def reached_names(sources) -> list[tuple[str, str | None]]:
+    """Dotted names a submission's code reaches, with the function each is in.
+
+    Resolves ``import``/``from`` aliases, ``x = module.attr`` assignments,
+    ``getattr(module, "name")`` and ``importlib.import_module("name")`` with
+    constant strings. Names built at run time are not resolved (see TRUST.md).
+
+    Returns
+    -------
+    list of (dotted name, enclosing top-level function name or None)
+
+    Examples
+    --------
+    >>> ("skimage.color.rgb2gray", "f") in reached_names(["import skimage.color as c\\ndef f(x):\\n    return c.rgb2gray(x)"])
+    True
+    """
+    trees = [t for t in (_parse(s) for s in sources if isinstance(s, str)) if t is not None]
+    resolver = _Resolver(trees)
+    found: list[tuple[str, str | None]] = []
+
+    def visit(node, function):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) and function is None:
+            name = getattr(node, "name", None)
+            for child in ast.iter_child_nodes(node):
+                visit(child, name)
+            return
+        if isinstance(node, ast.Name | ast.Attribute | ast.Call):
+            for dotted in resolver.candidates(node):
+                found.append((dotted, function))
+        for child in ast.iter_child_nodes(node):
+            visit(child, function)
+
+    for tree in trees:
+        for stmt in tree.body:
+            # ``my_f = lambda ...`` at top level is that function too.
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Lambda) and isinstance(stmt.targets[0], ast.Name):
+                visit(stmt.value.body, stmt.targets[0].id)
+            else:
+                visit(stmt, None)
+    return found
+
+
+def _same_function(dotted: str, target: str) -> bool:
+    # skimage.color.colorconv.rgb2gray is skimage.color.rgb2gray: same
+    # top-level package and same final name.
+    if dotted == target:
+        return True
+    d, t = dotted.split("."), target.split(".")
+    return len(d) >= 2 and d[0] == t[0] and d[-1] == t[-1]
+
+
+def forbidden_uses(sources, rules: dict[str, tuple[str, tuple]]) -> dict[str, list[tuple[str, bool]]]:
+    """Forbidden functions a submission reaches, per exercise.
+
+    Parameters
+    ----------
+    sources : list of str
+        Code cells.
+    rules : dict
+        ``{exercise: (student function name, forbidden dotted names)}``.
+
+    Returns
+    -------
+    dict
+        ``{exercise: [(forbidden name, reached inside the student's function)]}``,
+        only exercises with a hit.
+
+    Examples
+    --------
+    >>> src = ["from skimage import color\\ndef my_gray(rgb):\\n    return color.rgb2gray(rgb)"]
+    >>> forbidden_uses(src, {"to_grayscale": ("my_gray", ("skimage.color.rgb2gray",))})
+    {'to_grayscale': [('skimage.color.rgb2gray', True)]}
+    """
+    reached = reached_names(sources)
+    out: dict[str, list[tuple[str, bool]]] = {}
+    for exercise, (function, forbidden) in rules.items():
+        hits = {}
+        for target in forbidden:
+            for dotted, where in reached:
+                if _same_function(dotted, target):
+                    hits[target] = hits.get(target, False) or where == function
+        if hits:
+            out[exercise] = sorted(hits.items())
+    return out

@@ -8,12 +8,18 @@ For each submission, :func:`grade_submission`:
    instructor's ``--seed``, or a random one recorded in the gradebook),
    mixed with the student identity so classmates get different cases;
 3. runs the submission with probe cells appended in a child process
-   (:mod:`segtutor.grading.runner`): a fresh kernel in a temporary folder,
-   timeouts per cell and per notebook, a memory limit;
-4. reads back only plain text (JSON lines tagged with a per-submission
-   nonce) and scores it here, in the grader's process, against the
-   reference implementation run on the same inputs. Nothing a submission
-   produced is ever unpickled or executed here.
+   (:mod:`segtutor.grading.runner`) inside a bubblewrap sandbox
+   (:mod:`segtutor.grading.sandbox`): a fresh kernel that sees only the
+   submission, a copy of the package without reference implementations and
+   the data folders; timeouts per cell and per notebook, a memory limit;
+4. reads back at most a fixed number of bytes of plain text (JSON lines
+   tagged with a per-submission nonce) and scores it here, in the grader's
+   process, against the reference implementation run on the same inputs.
+   Conflicting answers for one case make that case wrong. Nothing a
+   submission produced is ever unpickled or executed here.
+
+The three steps are separate functions: :func:`build_job`, :func:`run_job`
+and :func:`score_job`; :func:`grade_submission` chains them.
 
 One bad submission never stops the batch: every failure becomes a status.
 """
@@ -22,29 +28,34 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import secrets
 import shlex
-import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from .assignment import Assignment, read_assignment
-from .flags import suspicious_code
+from .flags import forbidden_uses, suspicious_code
 from .probe import decode_outcome, parse_probe_output, probe_source
+from .results import Status, SubmissionResult
 
-__all__ = ["GradeOptions", "SubmissionResult", "grade_submission", "grade_batch", "student_id", "case_seed"]
+__all__ = ["GradeOptions", "SubmissionResult", "Submission", "Job", "grade_submission", "grade_batch",
+           "build_job", "run_job", "score_job", "collect_submissions", "student_id", "case_seed",
+           "MAX_NOTEBOOK_BYTES", "load_sources"]
 
 #: Result statuses, from best to worst.
-STATUSES = ("ok", "incomplete", "timeout", "memory limit", "kernel died", "invalid notebook",
-            "unknown assignment", "internal error")
+STATUSES = tuple(str(s) for s in Status)
+
+#: Larger submissions are not read (status ``invalid notebook``).
+MAX_NOTEBOOK_BYTES = 32 << 20
 
 
 @dataclass
@@ -59,13 +70,20 @@ class GradeOptions:
         Seconds for each student cell, each probe cell and the whole run.
     memory_limit_mb : int
         RLIMIT_DATA of the kernel and the watchdog's resident-memory limit.
+    sandbox : bool
+        Run each submission in a bubblewrap sandbox (default). False is
+        good-faith grading: the kernel runs as the grading user and can see
+        what that user sees; the gradebook records it on every row.
     no_network : bool
-        Run the kernel in a user namespace whose only network is loopback
-        (``unshare -rn``), so a submission cannot reach the network.
+        Without the sandbox only: run the kernel in a user namespace whose
+        only network is loopback (``unshare -rn``). The sandbox always cuts
+        the network.
     fast : bool
         Run notebooks in the course's fast mode (``SEGTUTOR_FAST=1``).
     data : list of path
-        Public data folders linked into each submission's folder.
+        Public data folders visible (read-only) in each submission's folder.
+    probe_cap : int
+        Bytes of stdout kept per probe; the rest is dropped unread.
     """
 
     seed: int = 0
@@ -73,40 +91,111 @@ class GradeOptions:
     probe_timeout: float = 30
     notebook_timeout: float = 900
     memory_limit_mb: int = 4096
+    sandbox: bool = True
     no_network: bool = False
     fast: bool = True
     data: list = field(default_factory=list)
+    probe_cap: int = 1 << 20
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first option out of range."""
+        for name in ("cell_timeout", "probe_timeout", "notebook_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+                    or not 0 < value <= 86400:
+                raise ValueError(f"{name} must be a number of seconds in (0, 86400], got {value!r}.")
+        if isinstance(self.memory_limit_mb, bool) or not isinstance(self.memory_limit_mb, int) \
+                or not 256 <= self.memory_limit_mb <= 1 << 20:
+            raise ValueError(f"memory_limit_mb must be an integer from 256 to 1048576 MiB, got {self.memory_limit_mb!r}.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed must be an integer from 0 to 2**63 - 1, got {self.seed!r}.")
+        if not isinstance(self.probe_cap, int) or not 1024 <= self.probe_cap <= 1 << 28:
+            raise ValueError(f"probe_cap must be 1024 to 2**28 bytes, got {self.probe_cap!r}.")
+        for folder in self.data:
+            if not Path(folder).is_dir():
+                raise FileNotFoundError(f"data folder {folder} does not exist; pass existing folders to --data.")
 
 
-@dataclass
-class SubmissionResult:
-    """One gradebook row plus the per-exercise details for feedback."""
+@dataclass(frozen=True)
+class Submission:
+    """One notebook to grade and the student it belongs to.
+
+    ``folder`` is the student's own folder when a command-line argument
+    named it (visible read-only at ``/submission`` in the sandbox), else None.
+    """
 
     student: str
-    notebook: str
-    scores: dict
-    max_points: dict
-    status: str
-    notes: list
-    flags: list
-    sha256: str
-    seed: int
-    details: dict = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def total(self) -> float:
-        return round(sum(self.scores.values()), 2)
+    path: Path
+    folder: Path | None = None
 
 
 def student_id(path: Path, sources: dict[str, Assignment]) -> str:
-    """The student a submission belongs to.
+    """The student a single notebook path belongs to.
 
     ``subs/alice/02_classical.ipynb`` (file named like a source notebook)
     belongs to ``alice``; ``subs/alice.ipynb`` belongs to ``alice``.
     """
     path = Path(path)
     return path.parent.name if path.name in sources else path.stem
+
+
+def collect_submissions(args, sources: dict[str, Assignment]) -> list[Submission]:
+    """The submissions named by the command line's arguments, one identity each.
+
+    Each argument is one of:
+
+    - a notebook file: ``alice.ipynb`` is ``alice``'s; a file named like a
+      source notebook (``alice/tiny.ipynb``) belongs to its folder's name;
+    - a student's folder, holding notebooks named like the source notebooks
+      (``alice/`` with ``alice/tiny.ipynb``): the folder's name; only files
+      directly in it and named like a source count, so nothing nested can
+      claim another student's row;
+    - a class folder, holding such files and folders: each is one student.
+
+    Raises
+    ------
+    FileNotFoundError
+        For a path that does not exist.
+    ValueError
+        When two submissions claim the same (student, notebook) row.
+    """
+    subs: list[Submission] = []
+
+    def student_folder(folder: Path) -> list[Submission]:
+        found = [folder / name for name in sorted(sources) if (folder / name).is_file()]
+        if not found and len(sources) == 1:
+            notebooks = sorted(folder.glob("*.ipynb"))
+            found = notebooks if len(notebooks) == 1 else []
+        return [Submission(folder.name, p, folder) for p in found]
+
+    for arg in map(Path, args):
+        if not arg.exists():
+            raise FileNotFoundError(f"submission {arg} does not exist; check the path.")
+        if arg.is_file():
+            # A bare file shows no folder in the sandbox: its parent may hold
+            # other students' files.
+            subs.append(Submission(student_id(arg, sources), arg, None))
+        elif any((arg / name).is_file() for name in sources):
+            subs += student_folder(arg)
+        else:
+            for child in sorted(arg.iterdir()):
+                if child.name.startswith(".") or child.is_symlink():
+                    continue
+                if child.is_file() and child.suffix == ".ipynb":
+                    subs.append(Submission(child.stem, child, None))
+                elif child.is_dir():
+                    subs += student_folder(child)
+    seen: dict[tuple[str, str], Path] = {}
+    for sub in subs:
+        assignment = _match_assignment(sub.path, sources)
+        key = (sub.student, assignment.filename if assignment else sub.path.name)
+        if key in seen:
+            raise ValueError(
+                f"{seen[key]} and {sub.path} both claim student {sub.student!r}, notebook {key[1]!r}; "
+                "give each student one folder or one file name."
+            )
+        seen[key] = sub.path
+    return subs
 
 
 def case_seed(batch_seed: int, student: str, exercise: str) -> list[int]:
@@ -130,10 +219,10 @@ def _match_assignment(path: Path, sources: dict[str, Assignment]) -> Assignment 
     return None
 
 
-def _submission_sources(path: Path) -> list[str]:
+def _code_cells(text: str) -> list[str]:
     """Code cell sources of a submission, read as plain JSON (for the flags)."""
     try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
+        nb = json.loads(text)
         cells = nb.get("cells", []) if isinstance(nb, dict) else []
         out = []
         for cell in cells:
@@ -145,62 +234,284 @@ def _submission_sources(path: Path) -> list[str]:
         return []
 
 
-def _runner_command(options: GradeOptions) -> list[str]:
+@dataclass
+class Job:
+    """Everything needed to run and score one submission."""
+
+    submission: Submission
+    assignment: Assignment
+    text: str
+    sha256: str
+    nonce: str
+    cases: dict
+    payload: dict
+    started: float = 0.0
+
+
+def _exercises(assignment: Assignment | None, message: str = "not graded") -> dict:
+    from segtutor.exercises import get_exercise
+    from segtutor.exercises.results import ExerciseResult
+
+    out = {}
+    for e in (assignment.exercises if assignment else ()):
+        spec = get_exercise(e.name)
+        out[e.name] = ExerciseResult(e.name, e.function, spec.signature, problem="no answer", message=message,
+                                     points=e.points, score=0.0)
+    return out
+
+
+def _result(sub: Submission, notebook: str, status: str, notes, options: GradeOptions, sha: str = "",
+            assignment: Assignment | None = None, started: float | None = None) -> SubmissionResult:
+    seconds = round(time.monotonic() - started, 2) if started else 0.0
+    return SubmissionResult(sub.student, notebook, _exercises(assignment, f"not graded ({status})"),
+                            Status.parse(status), list(notes), [], sha, options.seed, seconds,
+                            "bwrap" if options.sandbox else "none")
+
+
+def build_job(sub: Submission, sources: dict[str, Assignment], options: GradeOptions) -> Job | SubmissionResult:
+    """Read the submission once (bytes hashed as graded) and draw its cases.
+
+    Returns a finished :class:`SubmissionResult` instead when there is
+    nothing to run (unknown assignment, unreadable or oversized file).
+    """
+    from segtutor.exercises import get_exercise
+
+    started = time.monotonic()
+    assignment = _match_assignment(sub.path, sources)
+    if assignment is None:
+        return _result(sub, sub.path.name, "unknown assignment",
+                       [f"{sub.path.name} matches none of the source notebooks {sorted(sources)}"], options,
+                       started=started)
+    if sub.path.is_symlink():
+        # A link could make another student's file count as this one's.
+        return _result(sub, assignment.filename, "invalid notebook",
+                       ["the submission is a symbolic link; submit the notebook file itself"], options,
+                       assignment=assignment, started=started)
+    try:
+        with open(sub.path, "rb") as f:
+            raw = f.read(MAX_NOTEBOOK_BYTES + 1)
+    except OSError as exc:
+        return _result(sub, assignment.filename, "invalid notebook", [f"could not read the file: {exc}"], options,
+                       assignment=assignment, started=started)
+    sha = hashlib.sha256(raw).hexdigest()
+    if len(raw) > MAX_NOTEBOOK_BYTES:
+        return _result(sub, assignment.filename, "invalid notebook",
+                       [f"the file is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB"], options, sha, assignment, started)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _result(sub, assignment.filename, "invalid notebook", ["the file is not UTF-8 text"], options, sha,
+                       assignment, started)
+    nonce = secrets.token_hex(16)
+    cases, probes = {}, []
+    for entry in assignment.exercises:
+        cases[entry.name] = get_exercise(entry.name).grading_cases(case_seed(options.seed, sub.student, entry.name))
+        probes.append({
+            "exercise": entry.name,
+            "source": probe_source(entry.name, entry.function, [c for _, c in cases[entry.name]], nonce),
+        })
+    payload = {
+        "notebook": text,
+        "filename": assignment.filename,
+        "probes": probes,
+        "cell_timeout": options.cell_timeout,
+        "probe_timeout": options.probe_timeout,
+        "notebook_timeout": options.notebook_timeout,
+        "memory_limit_mb": options.memory_limit_mb,
+        "probe_cap": options.probe_cap,
+        "env": {"SEGTUTOR_FAST": "1" if options.fast else "0", "MPLBACKEND": "Agg"},
+    }
+    return Job(sub, assignment, text, sha, nonce, cases, payload, started)
+
+
+def _runner_command(job: Job, options: GradeOptions) -> tuple[list[str], dict]:
+    from .sandbox import WORKDIR, bwrap_command, grading_package
+
+    package = grading_package().path
     python = [sys.executable, "-m", "segtutor.grading.runner"]
+    if options.sandbox:
+        job.payload["workdir"] = WORKDIR
+        cmd = bwrap_command(python, package=package, data=options.data, student_dir=job.submission.folder,
+                            env=job.payload["env"])
+        return cmd, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    job.payload["data"] = [str(Path(d).resolve()) for d in options.data]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(package)
     if not options.no_network:
-        return python
+        return python, env
     # The kernel talks to the runner over TCP on 127.0.0.1, so both live in
     # the new network namespace, which has loopback and nothing else.
     script = "ip link set lo up && exec " + " ".join(shlex.quote(p) for p in python)
-    return ["unshare", "--user", "--map-root-user", "--net", "sh", "-c", script]
+    return ["unshare", "--user", "--map-root-user", "--net", "sh", "-c", script], env
 
 
-def _run_child(job: dict, options: GradeOptions) -> dict:
-    env = dict(os.environ)
-    # The grading process's own imports must resolve in the child.
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(__file__).resolve().parents[2])] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-    )
+def _read_capped(stream, cap: int, out: dict) -> None:
+    """Read at most ``cap`` bytes; drain and drop the rest."""
+    buf = bytearray()
+    while True:
+        block = stream.read(1 << 16)
+        if not block:
+            break
+        if len(buf) < cap:
+            buf += block[: cap - len(buf)]
+        else:
+            out["overflow"] = True
+    out["data"] = bytes(buf)
+
+
+def _tail(path: Path, n: int = 2000) -> str:
     try:
-        proc = subprocess.Popen(
-            _runner_command(options),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return {"status": "internal error", "detail": f"could not start the runner: {exc}", "probes": {}}
-    try:
-        stdout, stderr = proc.communicate(json.dumps(job), timeout=options.notebook_timeout + 60)
-    except subprocess.TimeoutExpired:
-        # The runner leads its own session: end it and whatever it started.
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - n))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def run_job(job: Job, options: GradeOptions) -> dict:
+    """Run the job's runner (sandboxed unless ``options.sandbox`` is False); never raises.
+
+    Returns the runner's result dict, or one made here when the runner gave
+    none (status ``timeout``, ``kernel died`` or ``internal error``).
+    """
+    cmd, env = _runner_command(job, options)
+    cap = 8 * options.probe_cap * max(1, len(job.payload["probes"])) + (1 << 20)
+    with tempfile.TemporaryFile() as err:
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env,
+                                    start_new_session=True)
+        except OSError as exc:
+            return {"status": "internal error", "detail": f"could not start the runner: {exc}", "probes": {}}
+        out: dict = {}
+        reader = threading.Thread(target=_read_capped, args=(proc.stdout, cap, out), daemon=True)
+        reader.start()
+        try:
+            proc.stdin.write(json.dumps(job.payload).encode())
+            proc.stdin.close()
         except OSError:
             pass
-        proc.communicate()
+        try:
+            proc.wait(timeout=options.notebook_timeout + 60)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        if timed_out:
+            # Killing bwrap kills the sandbox's init (--die-with-parent) and,
+            # with it, every process in its PID namespace.
+            try:
+                os.killpg(proc.pid, 9)
+            except OSError:
+                proc.kill()
+            proc.wait()
+        reader.join(timeout=30)
+        err.seek(0)
+        stderr_tail = _tail(Path(f"/proc/self/fd/{err.fileno()}"))
+    if timed_out:
         return {"status": "timeout", "detail": "the runner did not finish", "probes": {}}
-    lines = stdout.strip().splitlines()
+    if out.get("overflow"):
+        return {"status": "internal error", "detail": "the runner's result was larger than its cap", "probes": {}}
+    lines = out.get("data", b"").decode("utf-8", "replace").strip().splitlines()
     try:
         result = json.loads(lines[-1])
         if not isinstance(result, dict):
             raise ValueError
         return result
-    except (ValueError, IndexError):
-        tail = (stderr or "").strip().splitlines()[-3:]
-        return {"status": "internal error", "detail": " | ".join(tail)[:400], "probes": {}}
+    except (ValueError, IndexError, RecursionError):
+        tail = " | ".join(stderr_tail.strip().splitlines()[-3:])[:400]
+        if options.sandbox and not tail.startswith("bwrap:"):
+            return {"status": "kernel died", "probes": {},
+                    "detail": "the sandbox ended without a result (a process in it stopped the runner)"}
+        return {"status": "internal error", "detail": tail, "probes": {}}
 
 
-def grade_submission(path, sources: dict[str, Assignment], options: GradeOptions) -> SubmissionResult:
+def score_job(job: Job, run: dict, options: GradeOptions) -> SubmissionResult:
+    """Score a run's probe output against the references, in this process."""
+    from segtutor.exercises import get_exercise
+    from segtutor.exercises.results import ExerciseResult
+
+    assignment = job.assignment
+    status = Status.parse(run.get("status", "internal error"))
+    notes = [str(run["detail"])[:400]] if run.get("detail") else []
+    if run.get("timeouts"):
+        notes.append(f"{int(run['timeouts'])} cell(s) ran past the {options.cell_timeout:g} s limit")
+    if run.get("cell_errors"):
+        held = int(run.get("held_back") or 0)
+        why = (f", {held} of them calling a course function held back while grading (and the cells after them "
+               "that needed its result); this does not change the score") if held else ""
+        notes.append(f"{int(run['cell_errors'])} cell(s) raised an error{why}")
+    truncated = run.get("truncated") if isinstance(run.get("truncated"), list) else []
+    cells = _code_cells(job.text)
+    rules = {e.name: (e.function, tuple(get_exercise(e.name).forbids)) for e in assignment.exercises}
+    forbidden = forbidden_uses(cells, rules)
+    exercises = {}
+    probe_text = run.get("probes", {}) if isinstance(run.get("probes"), dict) else {}
+    for entry in assignment.exercises:
+        spec = get_exercise(entry.name)
+        text = probe_text.get(entry.name)
+        found = parse_probe_output(text, job.nonce) if isinstance(text, str) else {}
+        ex_cases = job.cases[entry.name]
+        if entry.name in truncated:
+            notes.append(f"{entry.name}: output past {options.probe_cap} bytes was cut off")
+        inside = [name for name, used_inside in forbidden.get(entry.name, []) if used_inside]
+        problem = None
+        if inside:
+            problem, message = "forbidden", (f"{entry.function} uses {', '.join(inside)}, which this exercise "
+                                             "forbids: write it yourself")
+            notes.append(f"{entry.name}: uses {', '.join(inside)} (forbidden), scored 0")
+        elif -1 in found:
+            problem, message = "missing", f"no function called {entry.function} was found"
+            notes.append(f"{entry.name}: function {entry.function} not found")
+        elif not found:
+            problem, message = "no answer", "no answer came back from the probe"
+            notes.append(f"{entry.name}: no answer came back from the probe")
+        if problem:
+            exercises[entry.name] = ExerciseResult(entry.name, entry.function, spec.signature, problem=problem,
+                                                   message=message, points=entry.points, score=0.0)
+            continue
+        outcomes = [decode_outcome(found.get(i)) for i in range(len(ex_cases))]
+        judged = spec.score(ex_cases, outcomes)
+        judged.points, judged.score = entry.points, round(entry.points * judged.fraction, 2)
+        exercises[entry.name] = judged
+        if not judged.attempted:
+            notes.append(f"{entry.name}: not attempted")
+        if any(isinstance(found.get(i), dict) and found[i].get("conflict") for i in range(len(ex_cases))):
+            notes.append(f"{entry.name}: conflicting answers for one case count as wrong")
+    if status == Status.OK and any(e.problem in ("missing", "no answer") for e in exercises.values()):
+        status = Status.INCOMPLETE
+    flags = suspicious_code(cells, _reference_rules(assignment))
+    for exercise, hits in forbidden.items():
+        # Only inside the exercise's own function: the notebooks use these
+        # libraries elsewhere on purpose (notebook 03 builds a Keras model).
+        inside = [name for name, used_inside in hits if used_inside]
+        if inside:
+            flags.append(f"forbidden call: {exercise} ({', '.join(inside)})")
+    if not options.sandbox:
+        notes.append("graded without a sandbox (--unsandboxed)")
+    return SubmissionResult(job.submission.student, assignment.filename, exercises, status, notes,
+                            sorted(set(flags)), job.sha256, options.seed,
+                            round(time.monotonic() - job.started, 2), "bwrap" if options.sandbox else "none")
+
+
+def _reference_rules(assignment: Assignment) -> dict[str, tuple[str, tuple]]:
+    from segtutor.exercises import get_exercise
+
+    out = {}
+    for e in assignment.exercises:
+        spec = get_exercise(e.name)
+        names = tuple(spec.hidden_names()) + ((spec.reference,) if isinstance(spec.reference, str) else ())
+        out[e.name] = (e.function, names)
+    return out
+
+
+def grade_submission(sub, sources: dict[str, Assignment], options: GradeOptions) -> SubmissionResult:
     """Grade one submission; never raises for anything the submission did.
 
     Parameters
     ----------
-    path : path
-        The submitted notebook.
+    sub : Submission or path
+        The submitted notebook (a path gets its identity from
+        :func:`student_id`).
     sources : dict
         ``{source file name: Assignment}`` from :func:`read_assignment`.
     options : GradeOptions
@@ -209,110 +520,113 @@ def grade_submission(path, sources: dict[str, Assignment], options: GradeOptions
     -------
     SubmissionResult
     """
-    from segtutor.exercises import get_exercise
-
-    path = Path(path)
-    start = time.monotonic()
-    student = student_id(path, sources)
-    assignment = _match_assignment(path, sources)
-    sha = _sha256(path) if path.is_file() else ""
-    if assignment is None:
-        return SubmissionResult(student, path.name, {}, {}, "unknown assignment",
-                                [f"{path.name} matches none of the source notebooks {sorted(sources)}"],
-                                [], sha, options.seed)
-    max_points = {e.name: e.points for e in assignment.exercises}
-    specs = {e.name: get_exercise(e.name) for e in assignment.exercises}
-    nonce = secrets.token_hex(16)
-    cases = {}
-    probes = []
-    for entry in assignment.exercises:
-        cases[entry.name] = specs[entry.name].grading_cases(case_seed(options.seed, student, entry.name))
-        probes.append({
-            "exercise": entry.name,
-            "source": probe_source(entry.name, entry.function, [c for _, c in cases[entry.name]], nonce),
-        })
-    job = {
-        "submission": str(path.resolve()),
-        "filename": assignment.filename,
-        "probes": probes,
-        "cell_timeout": options.cell_timeout,
-        "probe_timeout": options.probe_timeout,
-        "notebook_timeout": options.notebook_timeout,
-        "memory_limit_mb": options.memory_limit_mb,
-        "data": [str(Path(d).resolve()) for d in options.data],
-        "env": {"SEGTUTOR_FAST": "1" if options.fast else "0", "MPLBACKEND": "Agg"},
-    }
-    run = _run_child(job, options)
-    status = str(run.get("status", "internal error"))
-    if status not in STATUSES:
-        status = "internal error"
-    notes = [str(run["detail"])] if run.get("detail") else []
-    if run.get("timeouts"):
-        notes.append(f"{run['timeouts']} cell(s) ran past the {options.cell_timeout:g} s limit")
-    if run.get("cell_errors"):
-        notes.append(f"{run['cell_errors']} cell(s) raised an error")
-    scores, details = {}, {}
-    probe_text = run.get("probes", {}) if isinstance(run.get("probes"), dict) else {}
-    for entry in assignment.exercises:
-        spec = specs[entry.name]
-        text = probe_text.get(entry.name)
-        found = parse_probe_output(text, nonce) if isinstance(text, str) else {}
-        ex_cases = cases[entry.name]
-        if -1 in found:
-            scores[entry.name] = 0.0
-            details[entry.name] = {"state": "missing", "message": f"no function called {entry.function} was found"}
-            notes.append(f"{entry.name}: function {entry.function} not found")
-            continue
-        if not found:
-            scores[entry.name] = 0.0
-            details[entry.name] = {"state": "no answer", "message": "the probe returned nothing"}
-            notes.append(f"{entry.name}: no answer came back from the probe")
-            continue
-        outcomes = [decode_outcome(found.get(i)) for i in range(len(ex_cases))]
-        scored = spec.score(ex_cases, outcomes)
-        scores[entry.name] = round(entry.points * scored["fraction"], 2)
-        state = "not attempted" if not scored["attempted"] else "graded"
-        details[entry.name] = {"state": state, "n_passed": scored["n_passed"], "n_total": scored["n_total"],
-                               "failure": scored["failure"], "spec": spec}
-        if state == "not attempted":
-            notes.append(f"{entry.name}: not attempted")
-    if status == "ok" and any(d["state"] in ("missing", "no answer") for d in details.values()):
-        status = "incomplete"
-    references = {
-        e.name: (e.function, specs[e.name].reference) for e in assignment.exercises
-        if isinstance(specs[e.name].reference, str)
-    }
-    flags = suspicious_code(_submission_sources(path), references) if sha else []
-    return SubmissionResult(student, assignment.filename, scores, max_points, status, notes, flags, sha,
-                            options.seed, details, round(time.monotonic() - start, 2))
+    if not isinstance(sub, Submission):
+        path = Path(sub)
+        sub = Submission(student_id(path, sources), path, None)
+    job = build_job(sub, sources, options)
+    if isinstance(job, SubmissionResult):
+        return job
+    return score_job(job, run_job(job, options), options)
 
 
-def grade_batch(paths, sources: dict[str, Assignment], options: GradeOptions, *, jobs: int = 1, skip=None,
-                on_result=None) -> list[SubmissionResult]:
+def _run_remote(job: Job, options: GradeOptions) -> dict:
+    """What a Dask worker runs: the sandboxed runner only; scoring stays with the grader."""
+    return run_job(job, options)
+
+
+def grade_batch(subs, sources: dict[str, Assignment], options: GradeOptions, *, jobs: int = 1, skip=None,
+                on_result=None, scheduler: str | None = None) -> list[SubmissionResult]:
     """Grade many submissions, ``jobs`` at a time; one failure never stops the rest.
 
     Parameters
     ----------
-    skip : callable ``(path, sha256) -> bool``, optional
+    subs : list of Submission or path
+    jobs : int
+        Submissions run at once (threads here, or the workers of a local
+        Dask cluster).
+    skip : callable ``(Submission, sha256) -> bool``, optional
         Return True for submissions already graded.
     on_result : callable ``SubmissionResult -> None``, optional
         Called as each submission finishes (to save the gradebook as it grows).
+    scheduler : str, optional
+        ``"local"``: run the jobs on a Dask ``LocalCluster`` of ``jobs``
+        single-threaded worker processes; or the address of a Dask scheduler
+        (``tcp://host:8786``) whose workers have segtutor and bubblewrap
+        installed and see the submissions' folders at the same paths. Each
+        worker runs the same sandbox; reading the files, drawing the cases
+        and scoring stay in this process. Needs ``pip install segtutor[dask]``.
     """
-    paths = [Path(p) for p in paths]
-    todo = [p for p in paths if not (skip and p.is_file() and skip(p, _sha256(p)))]
+    subs = [s if isinstance(s, Submission) else Submission(student_id(Path(s), sources), Path(s), None)
+            for s in subs]
+    todo = [s for s in subs if not (skip and s.path.is_file() and skip(s, _sha256(s.path)))]
+    if not todo:
+        return []
 
-    def one(p: Path) -> SubmissionResult:
-        try:
-            r = grade_submission(p, sources, options)
-        except Exception as exc:  # a bug of ours must not stop the batch either
-            r = SubmissionResult(student_id(p, sources), p.name, {}, {}, "internal error",
-                                 [f"{type(exc).__name__}: {exc}"[:300]], [], "", options.seed)
+    def finish(r: SubmissionResult) -> SubmissionResult:
         if on_result:
             on_result(r)
         return r
 
+    def failed(s: Submission, exc: BaseException) -> SubmissionResult:
+        # a bug of ours must not stop the batch either
+        return _result(s, s.path.name, "internal error", [f"{type(exc).__name__}: {exc}"[:300]], options)
+
+    if scheduler is not None:
+        return _grade_on_dask(todo, sources, options, jobs, scheduler, finish, failed)
+
+    from .sandbox import grading_package
+
+    grading_package()  # build it once, before the threads start
+
+    def one(s: Submission) -> SubmissionResult:
+        try:
+            r = grade_submission(s, sources, options)
+        except Exception as exc:
+            r = failed(s, exc)
+        return finish(r)
+
     with ThreadPoolExecutor(max_workers=max(1, int(jobs))) as pool:
         return list(pool.map(one, todo))
+
+
+def _grade_on_dask(todo, sources, options, jobs, scheduler, finish, failed) -> list[SubmissionResult]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise ImportError("grading on Dask needs the distributed package: pip install 'segtutor[dask]'.") from None
+    results = []
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=max(1, int(jobs)), threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=40)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        futures = {}
+        for s in todo:
+            try:
+                job = build_job(s, sources, options)
+            except Exception as exc:
+                results.append(finish(failed(s, exc)))
+                continue
+            if isinstance(job, SubmissionResult):
+                results.append(finish(job))
+                continue
+            # pure=False: two identical notebooks are still two runs.
+            futures[client.submit(_run_remote, job, options, pure=False)] = (s, job)
+        for future in as_completed(list(futures)):
+            s, job = futures.pop(future)
+            try:
+                r = score_job(job, future.result(), options)
+            except Exception as exc:
+                r = failed(s, exc)
+            results.append(finish(r))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return results
 
 
 def load_sources(paths) -> dict[str, Assignment]:

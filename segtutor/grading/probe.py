@@ -9,7 +9,9 @@ applies it to inputs the harness drew, and prints one line per case::
 where the JSON is plain data: ``{"value": nested list, "shape": [...],
 "kind": "f"|"i"|"b"}``, ``{"error": "TypeName: message"}``, ``{"bad": why}``
 or ``{"missing": true}``. Nothing is pickled either way. The nonce is fresh
-per submission, so lines printed by the student's own cells are ignored.
+per submission, so lines printed by the student's own cells are ignored;
+a function that finds the nonce and prints answers of its own only makes
+the case conflict, which scores as wrong (see :func:`parse_probe_output`).
 The harness compares the values with the reference in its own process
 (:func:`decode_outcome` then :meth:`segtutor.exercises.Exercise.score`).
 """
@@ -105,10 +107,15 @@ def probe_source(exercise: str, function: str, cases, nonce: str) -> str:
 def parse_probe_output(text: str, nonce: str) -> dict[int, dict]:
     """Read ``{case index: payload}`` from a probe cell's stdout.
 
-    Lines without the nonce, too long or not valid JSON objects are skipped;
-    the first line for an index wins.
+    Every byte the kernel printed is untrusted: the student's function runs
+    in the same process as the probe and can find its nonce and print lines
+    of its own. So lines without the nonce, too long or not valid JSON
+    objects are skipped, and when two lines for one case differ the case
+    gets ``{"bad": ..., "conflict": True}``, which scores as wrong: printing
+    extra answers can only lose points.
     """
     found: dict[int, dict] = {}
+    raw_seen: dict[int, str] = {}
     for line in text.splitlines():
         if not line.startswith(nonce + " ") or len(line) > MAX_LINE:
             continue
@@ -118,8 +125,14 @@ def parse_probe_output(text: str, nonce: str) -> dict[int, dict]:
             payload = json.loads(raw)
         except (ValueError, RecursionError):
             continue
-        if isinstance(payload, dict) and index not in found:
-            found[index] = payload
+        if not isinstance(payload, dict):
+            continue
+        canonical = json.dumps(payload, sort_keys=True)
+        if index not in found:
+            found[index], raw_seen[index] = payload, canonical
+        elif raw_seen[index] != canonical:
+            found[index] = {"bad": "conflicting answers for this case were printed", "conflict": True}
+            raw_seen[index] = ""
     return found
 
 

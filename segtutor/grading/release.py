@@ -175,6 +175,31 @@ def _read_record(folder: Path) -> dict:
     return {"version": 1, "notebooks": {}}
 
 
+def _is_source(path: Path) -> bool:
+    """True for a notebook that still has solution regions (an instructor's source)."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:
+        return False
+    return bool(solution_lines(nb))
+
+
+def _refuse_source_target(folder: Path, paths) -> None:
+    """Never write student copies over, or next to, the instructor's sources."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--to {folder} is a file; pass a folder for the student copies.")
+    resolved = folder.resolve()
+    for src in paths:
+        if Path(src).resolve().parent == resolved:
+            raise ValueError(f"--to {folder} holds the source notebook {Path(src).name}; "
+                             "release into a different folder (e.g. release/).")
+    if folder.is_dir():
+        for nb in sorted(folder.glob("*.ipynb")):
+            if _is_source(nb):
+                raise ValueError(f"--to {folder} holds {nb.name}, a source notebook with solutions; "
+                                 "release into a different folder (e.g. release/).")
+
+
 def release(sources, to, *, update: bool = False, force: bool = False, now=None, log=print) -> dict:
     """Release student copies of source notebooks into a folder.
 
@@ -213,6 +238,7 @@ def release(sources, to, *, update: bool = False, force: bool = False, now=None,
     if not paths:
         raise ValueError("no source notebooks given; pass .ipynb files or a folder that holds them.")
     folder = Path(to)
+    _refuse_source_target(folder, paths)
     folder.mkdir(parents=True, exist_ok=True)
     record = _read_record(folder)
     entries = record["notebooks"]

@@ -5,23 +5,28 @@ a result (JSON) on stdout. It never imports the exercise references and
 never compares anything: it only executes, and hands back the text the probe
 cells printed. The grader parses and scores that text in its own process.
 
+In the default mode the grader starts it inside a bubblewrap sandbox
+(:mod:`segtutor.grading.sandbox`) as the PID namespace's init, so no
+process of the submission can signal it, and everything dies with it.
+
 What it does, in order:
 
-1. makes a temporary folder holding only the submission (and links to the
-   public data folders the job names);
-2. reads the notebook (not JSON, or not a notebook: status
-   ``invalid notebook``), drops its outputs and appends the probe cells;
-3. makes itself a *child subreaper*, so that processes the kernel starts
-   stay its descendants even if they double-fork, and sets ``RLIMIT_DATA``
-   (inherited by the kernel) so that a memory bomb ends in ``MemoryError``
-   instead of taking the machine down; ``RLIMIT_AS`` is not used because it
-   breaks TensorFlow, which reserves large address ranges;
-4. starts a kernel there with stdout and stderr sent to /dev/null, executes
-   every cell with a per-cell timeout (interrupting the kernel and going
-   on), a longer notebook deadline, and a watchdog that kills the kernel and
-   everything it started if their resident memory exceeds the limit;
-5. kills every remaining descendant, deletes the folder, and prints the
-   result.
+1. makes itself non-dumpable (its memory, environment and file descriptors
+   are closed to the kernel), a *child subreaper*, and sets ``RLIMIT_DATA``
+   (inherited by the kernel) so that a memory bomb ends in ``MemoryError``;
+   ``RLIMIT_AS`` is not used because it breaks TensorFlow, which reserves
+   large address ranges;
+2. reads the notebook from the job (not JSON, or not a notebook: status
+   ``invalid notebook``), keeps only its code cells' sources and appends the
+   probe cells, in memory only: the run notebook is never written to disk;
+3. starts a kernel in the working folder (the sandbox's empty tmpfs, or a
+   temporary folder with links to the data folders) with stdout and stderr
+   sent to /dev/null, executes every cell with a per-cell timeout
+   (interrupting the kernel and going on), a longer notebook deadline, and
+   a watchdog that kills the kernel and everything it started if their
+   resident memory exceeds the limit; it keeps only the probes' stdout, cut
+   at a byte cap, and which student cells raised;
+4. kills every remaining descendant and prints the result.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ from pathlib import Path
 
 PROBE_MARK = "# segtutor grading probe:"
 _PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_DUMPABLE = 4
+#: Text of the error a held-back reference raises in the grading sandbox.
+HELD_BACK = "is not available while grading"
 
 
 def _become_subreaper() -> None:
@@ -141,15 +149,53 @@ class _Watchdog(threading.Thread):
         self._stop.set()
 
 
+class _Capture:
+    """What the runner keeps of the kernel's output: little, and bounded.
+
+    Student cells: only whether they raised. Probe cells: their stdout, cut
+    at ``cap`` bytes per probe (the rest is dropped as it arrives, never
+    stored), so a submission that prints gigabytes costs neither the
+    runner's nor the grader's memory.
+    """
+
+    def __init__(self, probe_cells: dict[int, str], cap: int):
+        self.probe_cells = probe_cells
+        self.cap = int(cap)
+        self.text = {name: [] for name in probe_cells.values()}
+        self.size = dict.fromkeys(probe_cells.values(), 0)
+        self.truncated: set[str] = set()
+        self.errors: set[int] = set()
+        self.held_back: set[int] = set()
+
+    def add(self, msg: dict, cell_index: int) -> None:
+        kind = msg.get("msg_type")
+        if kind == "error":
+            self.errors.add(cell_index)
+            if HELD_BACK in str(msg.get("content", {}).get("evalue", "")):
+                self.held_back.add(cell_index)
+            return
+        name = self.probe_cells.get(cell_index)
+        if name is None or kind != "stream" or msg.get("content", {}).get("name") != "stdout":
+            return
+        text = msg["content"].get("text", "")
+        room = self.cap - self.size[name]
+        if len(text) > room:
+            self.truncated.add(name)
+            text = text[:max(room, 0)]
+        if text:
+            self.text[name].append(text)
+            self.size[name] += len(text)
+
+
 def _run(job: dict) -> dict:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
-    result: dict = {"status": "ok", "detail": "", "probes": {}, "cell_errors": 0, "timeouts": 0}
+    result: dict = {"status": "ok", "detail": "", "probes": {}, "cell_errors": 0, "timeouts": 0, "truncated": []}
     started = time.monotonic()
     try:
-        nb = nbformat.reads(Path(job["submission"]).read_text(encoding="utf-8", errors="strict"), as_version=4)
+        nb = nbformat.reads(job["notebook"], as_version=4)
         if not isinstance(nb.get("cells"), list):
             raise ValueError("no list of cells")
     except Exception as exc:
@@ -158,28 +204,30 @@ def _run(job: dict) -> dict:
 
     cells = []
     for cell in nb.cells:
-        # Only code and markdown cells, with their sources; everything else
-        # the student wrote (outputs, metadata, attachments) stays behind.
-        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown"):
+        # Only code cells' sources; everything else the student wrote
+        # (outputs, metadata, attachments) stays behind.
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
-        if cell["cell_type"] == "code":
-            cells.append(nbformat.v4.new_code_cell(source))
-    probe_index = {}
+        cells.append(nbformat.v4.new_code_cell(source))
+    n_student = len(cells)
+    probe_cells = {}
     for probe in job["probes"]:
-        probe_index[probe["exercise"]] = len(cells)
+        probe_cells[len(cells)] = probe["exercise"]
         cells.append(nbformat.v4.new_code_cell(probe["source"]))
+    # The run notebook (probe cells, their nonce and cases) lives only in
+    # this process's memory, which the kernel cannot read (not dumpable).
     run_nb = nbformat.v4.new_notebook(cells=cells)
+    capture = _Capture(probe_cells, job.get("probe_cap", 1 << 20))
 
-    workdir = Path(tempfile.mkdtemp(prefix="segtutor-grade-"))
+    own_dir = job.get("workdir") is None
+    workdir = Path(tempfile.mkdtemp(prefix="segtutor-grade-")) if own_dir else Path(job["workdir"])
     try:
-        for data in job.get("data", []):
-            data = Path(data)
-            (workdir / data.name).symlink_to(data.resolve())
-        name = Path(job.get("filename") or "submission.ipynb").name
-        nbformat.write(run_nb, workdir / name)
-
+        if own_dir:
+            for data in job.get("data", []):
+                data = Path(data)
+                (workdir / data.name).symlink_to(data.resolve())
         cell_timeout = job["cell_timeout"]
         probe_timeout = job["probe_timeout"]
 
@@ -189,6 +237,13 @@ def _run(job: dict) -> dict:
             async def _async_handle_timeout(self, timeout, cell=None):
                 Client.timeouts += 1
                 return await super()._async_handle_timeout(timeout, cell)
+
+            def output(self, outs, msg, display_id, cell_index):
+                capture.add(msg, cell_index)
+                return None
+
+            def handle_comm_msg(self, outs, msg, cell_index):
+                return None
 
         client = Client(
             run_nb,
@@ -200,6 +255,7 @@ def _run(job: dict) -> dict:
             kernel_name="python3",
             startup_timeout=60,
             iopub_timeout=10,
+            record_timing=False,
             resources={"metadata": {"path": str(workdir)}},
         )
         watchdog = _Watchdog(job["notebook_timeout"], int(job["memory_limit_mb"]) * 2**20)
@@ -219,18 +275,13 @@ def _run(job: dict) -> dict:
         result["execute_s"] = round(time.monotonic() - t0, 3)
         result["peak_rss_mb"] = round(watchdog.peak / 2**20, 1)
         result["timeouts"] = Client.timeouts
-        for cell in run_nb.cells[: min(probe_index.values(), default=len(run_nb.cells))]:
-            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-                result["cell_errors"] += 1
-        for exercise, index in probe_index.items():
-            text = "".join(
-                o.get("text", "")
-                for o in run_nb.cells[index].get("outputs", [])
-                if o.get("output_type") == "stream" and o.get("name") == "stdout"
-            )
-            result["probes"][exercise] = text
+        result["cell_errors"] = sum(1 for i in capture.errors if i < n_student)
+        result["held_back"] = sum(1 for i in capture.held_back if i < n_student)
+        result["probes"] = {name: "".join(parts) for name, parts in capture.text.items()}
+        result["truncated"] = sorted(capture.truncated)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if own_dir:
+            shutil.rmtree(workdir, ignore_errors=True)
     result["runner_s"] = round(time.monotonic() - started, 3)
     return result
 
@@ -241,13 +292,28 @@ def subprocess_devnull():
     return subprocess.DEVNULL
 
 
+def _not_dumpable() -> None:
+    # A non-dumpable process's /proc/<pid>/mem, environ, fd/ and cmdline are
+    # closed to processes without CAP_SYS_PTRACE: the kernel (same user id in
+    # the sandbox, no capabilities) can neither read the probes and nonce
+    # from this process's memory nor write to its result pipe.
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except Exception:
+        pass
+
+
 def main() -> int:
+    _not_dumpable()
     job = json.loads(sys.stdin.read())
     _become_subreaper()
     limit = int(job["memory_limit_mb"]) * 2**20
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     env = job.get("env", {})
     os.environ.update({str(k): str(v) for k, v in env.items()})
+    if job.get("workdir"):
+        os.chdir(job["workdir"])
     out = sys.stdout
     # Nothing the kernel or a library prints may mix with the result line.
     sys.stdout = sys.stderr

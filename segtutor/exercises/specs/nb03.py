@@ -40,6 +40,8 @@ register(
         function="my_conv2d",
         signature="(image, kernel)",
         reference=_conv,
+        hides=("segtutor.convolution.conv2d", "segtutor.convolution.convolve2d", "segtutor.convolution.filter_image"),
+        forbids=("scipy.signal.correlate2d", "scipy.signal.correlate", "scipy.ndimage.correlate"),
         fixed=[
             Case((np.arange(16.0).reshape(4, 4), np.ones((2, 2))), "a 2×2 sum: the first output is 0+1+4+5 = 10"),
             Case((np.arange(12.0).reshape(3, 4), np.array([[1.0, -1.0]])), "a 1×2 kernel: shape (3, 3), every value -1"),
@@ -88,6 +90,8 @@ register(
         function="my_max_pool2d",
         signature="(image, size=2)",
         reference=_pool,
+        hides=("segtutor.convolution.max_pool2d",),
+        forbids=("skimage.measure.block_reduce",),
         fixed=[
             Case((np.arange(16.0).reshape(4, 4),), "2×2 windows of a 4×4 ramp: [[5, 7], [13, 15]]"),
             Case((np.array([[-1.0, -2.0], [-3.0, -4.0]]),), "all negative: the max is -1, not 0"),
@@ -125,6 +129,7 @@ register(
         function="my_conv_output_size",
         signature="(n, kernel, stride=1, padding=0, dilation=1)",
         reference=_size,
+        hides=("segtutor.convolution.conv_output_size",),
         fixed=[
             Case((32, 5), "LeNet: 32 pixels, 5×5 kernel, no padding: 28"),
             Case((28, 3), "padding 1 keeps 28", kwargs={"padding": 1}),
@@ -183,6 +188,7 @@ register(
         function="my_receptive_field",
         signature="(layers)",
         reference=_rf,
+        hides=("segtutor.convolution.receptive_field", "segtutor.convolution.receptive_field_table"),
         fixed=[
             Case((np.array([[3, 1]]),), "one 3×3 convolution sees 3 pixels"),
             Case((np.array([[3, 1], [3, 1], [3, 1]]),), "three stacked 3×3 convolutions see 7 (VGG's argument)"),
@@ -244,6 +250,10 @@ register(
         function="my_softmax_cross_entropy",
         signature="(logits, labels)",
         reference=_xent,
+        hides=("segtutor.learning.softmax_cross_entropy",),
+        forbids=("keras.losses.sparse_categorical_crossentropy", "keras.losses.SparseCategoricalCrossentropy",
+                 "tensorflow.keras.losses.sparse_categorical_crossentropy",
+                 "tensorflow.nn.sparse_softmax_cross_entropy_with_logits"),
         fixed=[
             Case((np.array([[2.0, 1.0, 0.1]]), np.array([0])),
                  "softmax gives p = (0.659, 0.242, 0.099); the loss is -log(0.659) = 0.417"),
@@ -306,6 +316,7 @@ register(
         function="my_gradient_step",
         signature="(w, x, y, learning_rate)",
         reference=_step,
+        hides=("segtutor.learning.gradient_step", "segtutor.learning.mse_gradient"),
         fixed=[
             Case((np.array([0.5]), X1, Y1, 0.05),
                  "the notebook's example: the gradient is -14, so w moves from 0.5 to 0.5 + 0.05 * 14 = 1.2"),
@@ -344,6 +355,8 @@ register(
         function="my_dense_relu",
         signature="(x, weights, bias)",
         reference=_dense,
+        hides=("segtutor.learning.dense_relu",),
+        forbids=("keras.layers.Dense", "tensorflow.keras.layers.Dense"),
         fixed=[
             Case((np.array([[1.0, 2.0]]), np.array([[1.0, -1.0], [1.0, -1.0]]), np.array([0.0, 0.5])),
                  "unit 0: 1 + 2 + 0 = 3; unit 1: -1 - 2 + 0.5 = -2.5, and the ReLU makes it 0"),

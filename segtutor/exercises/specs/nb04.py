@@ -28,6 +28,7 @@ register(
         function="my_grad_cam",
         signature="(activations, gradients)",
         reference=_cam,
+        hides=("segtutor.interpret.grad_cam_from_gradients",),
         fixed=[
             Case((A, G), "weights (2, -1): 2·eye - ones is 1 on the diagonal, -1 elsewhere, then ReLU"),
             Case((A, -G), "weights (-2, 1): the diagonal goes negative and ReLU removes it"),

@@ -75,6 +75,7 @@ register(
         function="my_encoder_block",
         signature="(x, filters, seed=0)",
         reference=encoder_block,
+        hides=("segtutor.models.unet.encoder_block",),
         fixed=[
             Case((X4, 3, 0), "a 4x4 input with 2 channels, 3 filters: output (1, 2, 2, 3)"),
             Case((np.ones((1, 2, 2, 1)), 1, 7), "a 2x2 input pools to one pixel"),
@@ -116,6 +117,7 @@ register(
         function="my_decoder_block",
         signature="(x, skip, filters, seed=0)",
         reference=decoder_block,
+        hides=("segtutor.models.unet.decoder_block",),
         fixed=[
             Case((np.linspace(-1, 1, 8).reshape(1, 2, 2, 2), np.linspace(1, -1, 16).reshape(1, 4, 4, 1), 2, 0),
                  "2x2 input, 4x4 skip: output (1, 4, 4, 2)"),

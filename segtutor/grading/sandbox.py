@@ -1,0 +1,276 @@
+"""The sandbox each submission runs in: bubblewrap, and a package without answers.
+
+:func:`sandbox_problem` says in one line why a sandbox cannot start here
+(``bwrap`` missing, user namespaces disabled), or returns None.
+:class:`GradingPackage` is a copy of ``segtutor`` for the kernel to import:
+it lacks the exercise specs and has every reference implementation a spec
+names (and the functions it declares in ``hides``) replaced by a stub that
+raises, so a student's function can only score by computing the answer.
+:func:`bwrap_command` wraps the runner in a bubblewrap sandbox with
+
+- new user, PID, IPC, network (loopback only), UTS and cgroup namespaces,
+  ``--die-with-parent`` and ``--new-session``; the runner's tree dies with
+  the sandbox's init, so a double-forked helper cannot outlive it;
+- no capabilities, a non-root user id, a private size-limited ``/tmp``, an
+  empty private ``HOME`` and an empty, size-limited working folder;
+- read-only: the system's ``/usr``, a few files of ``/etc``, the Python
+  installation and its environment, the package copy, the declared data
+  folders and the student's own folder. Nothing else: not the gradebook,
+  other submissions, the source notebooks, the project checkout, or
+  ``/proc`` of any process outside the sandbox.
+
+Example
+-------
+>>> isinstance(sandbox_problem(), (str, type(None)))
+True
+"""
+
+from __future__ import annotations
+
+import ast
+import atexit
+import compileall
+import functools
+import inspect
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+__all__ = ["sandbox_problem", "GradingPackage", "bwrap_command", "HOME", "WORKDIR", "PACKAGE_DIR", "FIX"]
+
+#: Paths inside the sandbox.
+HOME = "/home/student"
+WORKDIR = "/segtutor-run"
+PACKAGE_DIR = "/opt/segtutor-grading"
+STUDENT_DIR = "/submission"
+#: User id the runner and kernel have inside the sandbox (never 0).
+SANDBOX_UID = 1000
+
+FIX = ("install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap), "
+       "or pass --unsandboxed to grade in good faith without a sandbox")
+
+_ETC_FILES = ("ld.so.cache", "ld.so.conf", "nsswitch.conf", "hosts", "localtime", "passwd", "group",
+              "mime.types", "ssl", "fonts", "ca-certificates", "alternatives", "os-release")
+
+
+def _bwrap() -> str | None:
+    return shutil.which("bwrap")
+
+
+def _system_binds() -> list[str]:
+    """``/usr`` and friends read-only; merged-usr symlinks kept as symlinks."""
+    args = []
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+        path = Path(top)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), top]
+        elif path.is_dir():
+            args += ["--ro-bind", top, top]
+    for name in _ETC_FILES:
+        path = Path("/etc") / name
+        if path.exists():
+            args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+def _python_binds() -> list[str]:
+    """The interpreter, its standard library and the environment, read-only."""
+    roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent}
+    stdlib = sysconfig.get_paths().get("stdlib")
+    if stdlib:
+        roots.add(Path(stdlib).resolve())
+    args = []
+    for root in sorted(roots, key=lambda p: len(p.parts)):
+        if str(root).startswith(("/usr/", "/bin", "/lib")) or root == Path("/usr"):
+            continue  # already bound with the system
+        if any(root != r and str(root).startswith(str(r) + os.sep) for r in roots):
+            continue  # inside another root
+        args += ["--ro-bind", str(root), str(root)]
+    # A venv's python may be a symlink to the base interpreter; bind the path it is called by.
+    if Path(sys.prefix) != Path(sys.prefix).resolve():
+        args += ["--ro-bind", str(Path(sys.prefix).resolve()), sys.prefix]
+    return args
+
+
+def bwrap_command(inner: list[str], *, package: Path, data=(), student_dir: Path | None = None,
+                  env: dict | None = None, workdir_mb: int = 512, tmp_mb: int = 256) -> list[str]:
+    """The ``bwrap`` command that runs ``inner`` in a fresh sandbox.
+
+    Parameters
+    ----------
+    inner : list of str
+        The command to run inside (the runner); it becomes the PID
+        namespace's init.
+    package : Path
+        Folder holding the answer-free ``segtutor`` copy (see :class:`GradingPackage`).
+    data : sequence of path
+        Public data folders, bound read-only at ``/segtutor-run/<name>``.
+    student_dir : Path, optional
+        The student's own folder, bound read-only at ``/submission``.
+    env : dict, optional
+        The whole environment inside (nothing else is inherited).
+    workdir_mb, tmp_mb : int
+        Sizes of the working folder and ``/tmp`` (memory-backed).
+    """
+    bwrap = _bwrap()
+    if bwrap is None:
+        raise FileNotFoundError(f"bwrap is not installed: {FIX}.")
+    args = [
+        bwrap,
+        "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts",
+        "--unshare-cgroup-try", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+        "--hostname", "grading", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+        # ``inner`` is the PID namespace's init: no process in the sandbox
+        # can signal it, and when it exits the kernel kills every other one.
+        "--as-pid-1",
+        "--clearenv",
+        # The private folders first: a Python environment that lives under
+        # /tmp or /home (a CI clone) is bound on top of them afterwards.
+        "--size", str(int(tmp_mb) << 20), "--tmpfs", "/tmp",
+        "--size", str(64 << 20), "--tmpfs", HOME,
+        "--size", str(int(workdir_mb) << 20), "--tmpfs", WORKDIR,
+        "--proc", "/proc", "--dev", "/dev",
+        "--size", str(64 << 20), "--tmpfs", "/dev/shm",
+        *_system_binds(),
+        *_python_binds(),
+        "--ro-bind", str(Path(package).resolve()), PACKAGE_DIR,
+    ]
+    for folder in data:
+        folder = Path(folder).resolve()
+        args += ["--ro-bind", str(folder), f"{WORKDIR}/{folder.name}"]
+    if student_dir is not None:
+        args += ["--ro-bind", str(Path(student_dir).resolve()), STUDENT_DIR]
+    base_env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": HOME,
+        "USER": "student",
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": PACKAGE_DIR,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "TMPDIR": "/tmp",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+    base_env.update({str(k): str(v) for k, v in (env or {}).items()})
+    for key, value in base_env.items():
+        args += ["--setenv", key, value]
+    args += ["--chdir", WORKDIR, *inner]
+    return args
+
+
+@functools.lru_cache(maxsize=1)
+def sandbox_problem() -> str | None:
+    """Why a sandbox cannot start on this machine, in one line; None if it can."""
+    bwrap = _bwrap()
+    if bwrap is None:
+        return f"bubblewrap (bwrap) is not installed: {FIX}."
+    with tempfile.TemporaryDirectory(prefix="segtutor-sbx-") as empty:
+        cmd = bwrap_command([sys.executable, "-c", "import json, numpy"], package=Path(empty))
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"bwrap could not start ({exc}): {FIX}."
+    if proc.returncode != 0:
+        why = (proc.stderr.strip().splitlines() or ["no message"])[-1][:200]
+        return (f"bwrap cannot start a sandbox here ({why}); user namespaces may be disabled: enable them "
+                "(sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 24.04+ allow bwrap in AppArmor) "
+                "or pass --unsandboxed to grade in good faith without a sandbox.")
+    return None
+
+
+# -- the answer-free package ------------------------------------------------------
+
+def _stub(name: str, dotted: str) -> str:
+    # runner.HELD_BACK is the phrase the runner recognises in these errors.
+    return (f"def {name}(*args, **kwargs):\n"
+            f"    raise RuntimeError({dotted + ' is not available while grading: write the exercise yourself'!r})\n")
+
+
+def _strip_functions(path: Path, names: dict[str, str]) -> None:
+    """Replace top-level functions ``names`` (name -> dotted path) in ``path`` by stubs."""
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    spans = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names:
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            spans.append((first - 1, node.end_lineno, node.name))
+    missing = set(names) - {s[2] for s in spans}
+    if missing:
+        raise ValueError(f"{path}: functions {sorted(missing)} to hide were not found at the top level.")
+    for start, end, name in sorted(spans, reverse=True):
+        lines[start:end] = [_stub(name, names[name])]
+    text = "".join(lines)
+    compile(text, str(path), "exec")
+    path.write_text(text, encoding="utf-8")
+
+
+def hidden_functions() -> dict[str, str]:
+    """``{dotted path: exercise}`` of every package function a spec hides."""
+    from segtutor.exercises import exercise_names, get_exercise
+
+    out = {}
+    for name in exercise_names():
+        for dotted in get_exercise(name).hidden_names():
+            out[dotted] = name
+    return out
+
+
+class GradingPackage:
+    """A copy of ``segtutor`` without exercise specs or reference implementations.
+
+    Built once per batch in a folder the grader owns; ``path`` goes first on
+    the kernel's ``PYTHONPATH`` (bound read-only at ``/opt/segtutor-grading``).
+    """
+
+    def __init__(self, root: Path | None = None):
+        import segtutor
+
+        self.source = Path(segtutor.__file__).resolve().parent
+        self._tmp = None
+        if root is None:
+            self._tmp = tempfile.mkdtemp(prefix="segtutor-package-")
+            root = Path(self._tmp)
+            atexit.register(self.cleanup)
+        self.path = Path(root)
+        self.hidden = self._build()
+
+    def _build(self) -> dict[str, str]:
+        dest = self.path / "segtutor"
+        shutil.copytree(self.source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "specs"))
+        specs = dest / "exercises" / "specs"
+        specs.mkdir()
+        (specs / "__init__.py").write_text(
+            '"""Held back while grading: the specs name the reference implementations."""\n\n'
+            "GRADING_COPY = True\n\n\ndef load_all() -> None:\n    pass\n",
+            encoding="utf-8",
+        )
+        by_file: dict[Path, dict[str, str]] = {}
+        hidden = hidden_functions()
+        for dotted in hidden:
+            module_name, _, attr = dotted.rpartition(".")
+            obj = getattr(__import__(module_name, fromlist=[attr]), attr)
+            file = Path(inspect.getsourcefile(obj)).resolve()
+            rel = file.relative_to(self.source)
+            by_file.setdefault(dest / rel, {})[obj.__name__] = dotted
+        for file, names in by_file.items():
+            _strip_functions(file, names)
+        compileall.compile_dir(str(dest), quiet=1, workers=1)
+        return hidden
+
+    def cleanup(self) -> None:
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+
+@functools.lru_cache(maxsize=1)
+def grading_package() -> GradingPackage:
+    """The process's one :class:`GradingPackage` (built on first use)."""
+    return GradingPackage()
