@@ -231,6 +231,7 @@ def save(model, record: dict, name: str, folder) -> None:
     card = {"architecture": RECIPES[name], "normalisation": "normalise_percentile(image, 1, 99)",
             "training": record, "command": "python -m segtutor.models.train_nuclei --out segtutor/models/weights"}
     atomic_write_text(folder / f"{name}_nuclei.json", json.dumps(card, indent=2) + "\n")
+    os.chmod(folder / f"{name}_nuclei.json", 0o644)  # package data: readable by every user of a shared install
 
 
 def main(argv=None) -> int:
