@@ -195,15 +195,17 @@ def predict_probability(model, image, *, stride: int | None = None, test_time_au
     return np.mean(back, axis=0)[crop].astype(np.float32)
 
 
-def segment_nuclei(image, *, model="unet", threshold: float = 0.5, instances: bool = True) -> np.ndarray:
+def segment_nuclei(image, *, model="deeplab", threshold: float = 0.5, instances: bool = True) -> np.ndarray:
     """Segment the nuclei of a 2-D fluorescence image with a course model, in one call.
 
     Parameters
     ----------
     image : array_like, shape (H, W)
         A DNA-stained (DAPI, Hoechst) widefield image, any size and dtype.
-    model : {"unet", "deeplab"} or keras.Model
-        A shipped model's name, or a model you trained.
+    model : {"deeplab", "unet"} or keras.Model
+        A shipped model's name, or a model you trained. The DeepLabv3+ is the
+        default because it scored higher on a real expert-labelled image
+        (Dice 0.931 against the U-Net's 0.902; ``weights/README.md``).
     threshold : float
         Probability above which a pixel is nucleus.
     instances : bool
