@@ -1,0 +1,154 @@
+"""From head outputs to instances: class-specific NMS and mask pasting.
+
+At test time every proposal gets ``K`` class scores and ``K`` refined boxes.
+Each class keeps its own boxes above a small score threshold and runs its
+own NMS (IoU 0.5), so a circle never suppresses an overlapping square; the
+best ``max_detections`` over all classes remain. The mask head then runs on
+those final boxes (not on the proposals, as in the paper) and the 28 x 28
+mask of the predicted class is **pasted** back: resampled to the box's size
+in the image and thresholded at 0.5.
+
+Examples
+--------
+>>> m = np.zeros((1, 28, 28), np.float32); m[0, :, :14] = 1.0   # left half of the box
+>>> pasted = paste_masks(m, np.array([[2.0, 4.0, 10.0, 12.0]]), (16, 16))
+>>> pasted.shape, int(pasted[0].sum()), pasted[0, 2:10, 4:12].any(axis=0).nonzero()[0].tolist()
+((1, 16, 16), 32, [0, 1, 2, 3])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..boxes import _check_boxes
+from .box_coding import clip_boxes_tf, decode_boxes_tf
+
+__all__ = ["select_detections", "paste_masks", "detect", "Detections"]
+
+
+def select_detections(proposals, proposal_valid, class_probs, box_deltas, config):
+    """Class-specific NMS over refined boxes (TensorFlow, batched, static shapes).
+
+    Parameters
+    ----------
+    proposals : (B, P, 4) float32
+    proposal_valid : (B, P) bool
+    class_probs : (B, P, K+1) softmax scores, column 0 the background
+    box_deltas : (B, P, K+1, 4)
+    config : MaskRCNNConfig
+
+    Returns
+    -------
+    boxes (B, D, 4), scores (B, D), class_ids (B, D) int32 in 1..K, n_valid (B,)
+    """
+    import tensorflow as tf
+
+    k = config.num_classes
+    refs = tf.broadcast_to(proposals[:, :, None, :], tf.shape(box_deltas[:, :, 1:, :]))
+    boxes = decode_boxes_tf(box_deltas[:, :, 1:, :], refs)  # (B, P, K, 4)
+    size = float(config.image_size)
+    boxes = clip_boxes_tf(boxes, size, size)
+    scores = tf.where(proposal_valid[..., None], class_probs[:, :, 1:], 0.0)  # (B, P, K)
+    d = config.max_detections
+    # clip_boxes=False: TensorFlow would otherwise clip our pixel boxes to [0, 1].
+    out_boxes, out_scores, out_classes, n_valid = tf.image.combined_non_max_suppression(
+        boxes, scores, max_output_size_per_class=d, max_total_size=d, iou_threshold=config.detection_nms_iou,
+        score_threshold=config.detection_min_score, clip_boxes=False, pad_per_class=False,
+    )
+    del k
+    return out_boxes, out_scores, tf.cast(out_classes, tf.int32) + 1, n_valid
+
+
+def paste_masks(masks, boxes, image_shape, threshold: float = 0.5) -> np.ndarray:
+    """Resample box-relative masks into full-image masks.
+
+    Parameters
+    ----------
+    masks : array, shape (N, m, m)
+        Probabilities on an ``m x m`` grid spanning each box (bin centres).
+    boxes : array, shape (N, 4)
+        ``(y1, x1, y2, x2)`` float boxes in pixels.
+    image_shape : (H, W)
+    threshold : float
+        Pixels whose interpolated probability is at least this are in.
+
+    Returns
+    -------
+    ndarray of bool, shape (N, H, W)
+        Pixels outside the box are never set.
+    """
+    p = np.asarray(masks, dtype=np.float32)
+    b = _check_boxes(boxes).astype(np.float64)
+    if p.ndim != 3 or p.shape[0] != b.shape[0] or p.shape[1] != p.shape[2]:
+        raise ValueError(f"masks should have shape (N, m, m) with one square mask per box, got {p.shape} "
+                         f"for {b.shape[0]} boxes.")
+    h, w = (int(v) for v in tuple(image_shape)[:2])
+    m = p.shape[1]
+    out = np.zeros((p.shape[0], h, w), bool)
+    for i, ((y1, x1, y2, x2), prob) in enumerate(zip(b, p)):
+        if y2 - y1 <= 0 or x2 - x1 <= 0:
+            continue
+        rows = np.arange(max(int(np.floor(y1)), 0), min(int(np.ceil(y2)), h))
+        cols = np.arange(max(int(np.floor(x1)), 0), min(int(np.ceil(x2)), w))
+        if rows.size == 0 or cols.size == 0:
+            continue
+        # Pixel centres in mask-grid index coordinates (cell centres at 0 .. m-1).
+        u = np.clip((rows + 0.5 - y1) / (y2 - y1) * m - 0.5, 0, m - 1)
+        v = np.clip((cols + 0.5 - x1) / (x2 - x1) * m - 0.5, 0, m - 1)
+        u0, v0 = np.floor(u).astype(int), np.floor(v).astype(int)
+        u1, v1 = np.minimum(u0 + 1, m - 1), np.minimum(v0 + 1, m - 1)
+        fu, fv = (u - u0)[:, None], (v - v0)[None, :]
+        value = ((1 - fu) * (1 - fv) * prob[u0][:, v0] + (1 - fu) * fv * prob[u0][:, v1]
+                 + fu * (1 - fv) * prob[u1][:, v0] + fu * fv * prob[u1][:, v1])
+        out[i, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] = value >= threshold
+    return out
+
+
+class Detections(dict):
+    """One image's instances: ``boxes`` (K, 4) float, ``class_ids`` (K,), ``scores`` (K,), ``masks`` (K, H, W)."""
+
+    def __repr__(self) -> str:
+        return f"Detections({len(self['scores'])} instances, classes {self['class_ids'].tolist()})"
+
+
+def detect(model, images, *, batch_size: int = 8, score_threshold: float = 0.0) -> list:
+    """Run a trained model and return full-image instance masks.
+
+    Parameters
+    ----------
+    model : segtutor.maskrcnn.model.MaskRCNN
+    images : array, shape (N, S, S, 3) or (S, S, 3)
+        Floats in [0, 1], ``S = model.config.image_size``.
+    batch_size : int
+    score_threshold : float
+        Drop detections scoring below this (evaluation keeps them all).
+
+    Returns
+    -------
+    list of Detections, one per image, highest score first.
+    """
+    imgs = np.asarray(images, dtype=np.float32)
+    if imgs.ndim == 3:
+        imgs = imgs[None]
+    s = model.config.image_size
+    if imgs.ndim != 4 or imgs.shape[1:] != (s, s, 3):
+        raise ValueError(
+            f"images should have shape (N, {s}, {s}, 3) for this model, got {np.asarray(images).shape}. "
+            "Resize or pad the images to the model's image_size."
+        )
+    results = []
+    for start in range(0, imgs.shape[0], batch_size):
+        chunk = imgs[start:start + batch_size]
+        n_real = chunk.shape[0]
+        if n_real < batch_size:  # pad to one static batch shape: one trace only
+            chunk = np.concatenate([chunk, np.zeros((batch_size - n_real, s, s, 3), np.float32)])
+        out = {k: np.asarray(v) for k, v in model.predict_step_fn(chunk).items()}
+        for i in range(n_real):
+            n = int(out["n_valid"][i])
+            keep = out["scores"][i, :n] >= score_threshold
+            boxes = out["boxes"][i, :n][keep]
+            results.append(Detections(
+                boxes=boxes, class_ids=out["class_ids"][i, :n][keep], scores=out["scores"][i, :n][keep],
+                masks=paste_masks(out["masks"][i, :n][keep], boxes, (s, s)),
+            ))
+    return results
