@@ -33,7 +33,7 @@ import numpy as np
 
 from ..boxes import boxes_to_xywh, masks_to_boxes
 
-__all__ = ["coco_ap", "precision_recall", "plot_precision_recall"]
+__all__ = ["coco_ap", "precision_recall", "plot_precision_recall", "average_precision"]
 
 
 def _encode(mask):
@@ -175,3 +175,49 @@ def plot_precision_recall(pr: dict, class_names=None, *, title: str | None = Non
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def average_precision(scores, is_true_positive, n_truth) -> float:
+    """COCO's 101-point interpolated AP of one class at one IoU threshold.
+
+    Parameters
+    ----------
+    scores : array, shape (D,)
+        Detection scores.
+    is_true_positive : array of bool, shape (D,)
+        Whether each detection matched a ground-truth instance (each instance
+        matches at most one detection, the highest-scoring one).
+    n_truth : int
+        Number of ground-truth instances, at least 1.
+
+    Returns
+    -------
+    float
+        Detections are sorted by decreasing score (ties keep their order);
+        precision is made non-increasing from the right (the "envelope");
+        AP is the mean, over recall levels 0, 0.01, ..., 1, of the envelope
+        at the first rank reaching that recall (0 where it is never reached).
+
+    Examples
+    --------
+    >>> round(average_precision([0.9, 0.8, 0.7], [True, False, True], n_truth=2), 4)
+    0.835
+    """
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    tp = np.asarray(is_true_positive).reshape(-1)
+    if tp.shape != s.shape:
+        raise ValueError(f"scores and is_true_positive should have the same length, got {s.shape[0]} and {tp.shape[0]}.")
+    if isinstance(n_truth, bool) or not isinstance(n_truth, (int, np.integer)) or n_truth < 1:
+        raise ValueError(f"n_truth should be a positive integer (AP is undefined without ground truth), got {n_truth!r}.")
+    if int(tp.astype(bool).sum()) > n_truth:
+        raise ValueError(f"{int(tp.sum())} true positives cannot match only {n_truth} ground-truth instances.")
+    order = np.argsort(-s, kind="mergesort")
+    hits = tp.astype(bool)[order]
+    tps, fps = np.cumsum(hits), np.cumsum(~hits)
+    recall = tps / n_truth
+    precision = tps / np.maximum(tps + fps, 1)
+    envelope = np.maximum.accumulate(precision[::-1])[::-1] if precision.size else precision
+    levels = np.linspace(0, 1, 101)
+    first = np.searchsorted(recall, levels, side="left")
+    values = np.where(first < recall.size, envelope[np.minimum(first, max(recall.size - 1, 0))] if recall.size else 0.0, 0.0)
+    return float(np.mean(values))
