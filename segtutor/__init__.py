@@ -12,6 +12,7 @@ viz          image grids, overlays, contours and error views
 widgets      interactive visualisers (pure compute plus thin ipywidgets)
 exercises    ``check(...)`` for the graded exercises
 models       the course's Keras models
+maskrcnn     Mask R-CNN, module by module (notebooks 08-10)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ _SUBMODULES = {
     "exercises",
     "grading",
     "interpret",
+    "maskrcnn",
     "metrics",
     "models",
     "viz",

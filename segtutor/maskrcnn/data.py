@@ -143,12 +143,16 @@ def training_dataset(batch: dict, *, batch_size: int = 8, seed: int = 0, flip: b
     if n < batch_size:
         raise ValueError(f"{n} images cannot fill a batch of {batch_size}; make more images or lower batch_size.")
     width = batch["images"].shape[2]
-    ds = tf.data.Dataset.from_tensor_slices({k: batch[k] for k in ("images", "boxes", "class_ids", "masks")})
+    # Images travel as uint8 (a quarter of the memory: 2,000 images of 128 x 128 take 98 MB instead of 393 MB)
+    # and become floats again per batch; the rounding, at most 1/510, is far below the images' own noise.
+    arrays = {k: batch[k] for k in ("boxes", "class_ids", "masks")}
+    arrays["images"] = np.round(batch["images"] * 255).astype(np.uint8)
+    ds = tf.data.Dataset.from_tensor_slices(arrays)
     ds = ds.shuffle(min(n, 4096), seed=seed, reshuffle_each_iteration=True).repeat()
 
     def augment(item, flip_seed):
         masks = tf.cast(item["masks"], tf.float32)
-        images, boxes = item["images"], item["boxes"]
+        images, boxes = tf.cast(item["images"], tf.float32) / 255.0, item["boxes"]
         if flip:
             do = tf.random.stateless_uniform([], seed=flip_seed) < 0.5
             flipped = tf.stack([boxes[:, 0], width - boxes[:, 3], boxes[:, 2], width - boxes[:, 1]], axis=1)
