@@ -33,7 +33,7 @@ import numpy as np
 
 from ..boxes import boxes_to_xywh, masks_to_boxes
 
-__all__ = ["coco_ap", "precision_recall", "plot_precision_recall", "average_precision"]
+__all__ = ["coco_ap", "precision_recall", "plot_precision_recall", "average_precision", "error_cases"]
 
 
 def _encode(mask):
@@ -221,3 +221,47 @@ def average_precision(scores, is_true_positive, n_truth) -> float:
     first = np.searchsorted(recall, levels, side="left")
     values = np.where(first < recall.size, envelope[np.minimum(first, max(recall.size - 1, 0))] if recall.size else 0.0, 0.0)
     return float(np.mean(values))
+
+
+def error_cases(predictions, truths, *, score_threshold: float = 0.5, iou_threshold: float = 0.5) -> list[dict]:
+    """Sort each image's mistakes into the usual kinds, for looking at failures.
+
+    Predictions scoring below ``score_threshold`` are ignored. A true object is
+    **missed** when no prediction overlaps its mask with IoU >= ``iou_threshold``,
+    and **confused** when the best such prediction has another class. A
+    prediction is **merged** when it overlaps two or more true objects with
+    IoU >= 0.2 each (one mask over touching objects), and a **false positive**
+    when it overlaps no object with IoU >= ``iou_threshold``.
+
+    Returns
+    -------
+    list of dict, one per image
+        ``missed``, ``confused``: indices of true objects; ``merged``,
+        ``false_positive``: indices of kept predictions; ``kept``: indices of
+        the predictions above the score threshold.
+    """
+    preds = _check_records(predictions, "predictions", True)
+    gts = _check_records(truths, "truths", False)
+    if len(preds) != len(gts):
+        raise ValueError(f"give one prediction per truth image: {len(preds)} predictions, {len(gts)} truths.")
+    out = []
+    for (pm, pc, ps), (gm, gc, _) in zip(preds, gts):
+        kept = np.flatnonzero(ps >= score_threshold)
+        pm, pc = pm[kept], pc[kept]
+        p = pm.reshape(len(pm), -1).astype(np.float64)
+        g = gm.reshape(len(gm), -1).astype(np.float64)
+        inter = p @ g.T
+        union = p.sum(1)[:, None] + g.sum(1)[None, :] - inter
+        iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        missed, confused = [], []
+        for j in range(len(gm)):
+            col = iou[:, j] if len(pm) else np.zeros(0)
+            if col.size == 0 or col.max() < iou_threshold:
+                missed.append(j)
+            elif pc[int(col.argmax())] != gc[j]:
+                confused.append(j)
+        merged = [int(i) for i in range(len(pm)) if (iou[i] >= 0.2).sum() >= 2] if len(gm) else []
+        false_pos = [int(i) for i in range(len(pm)) if not len(gm) or iou[i].max() < iou_threshold]
+        out.append({"missed": missed, "confused": confused, "merged": merged, "false_positive": false_pos,
+                    "kept": kept})
+    return out

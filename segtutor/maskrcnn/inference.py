@@ -23,7 +23,7 @@ import numpy as np
 from ..boxes import _check_boxes
 from .box_coding import clip_boxes_tf, decode_boxes_tf
 
-__all__ = ["select_detections", "paste_masks", "detect", "Detections"]
+__all__ = ["select_detections", "paste_masks", "detect", "detect_tiled", "Detections"]
 
 
 def select_detections(proposals, proposal_valid, class_probs, box_deltas, config):
@@ -152,3 +152,65 @@ def detect(model, images, *, batch_size: int = 8, score_threshold: float = 0.0) 
                 masks=paste_masks(out["masks"][i, :n][keep], boxes, (s, s)),
             ))
     return results
+
+
+def detect_tiled(model, image, *, stride: int | None = None, score_threshold: float = 0.5,
+                 iou_threshold: float = 0.3) -> Detections:
+    """Detect objects in an image larger than the model's input, tile by tile.
+
+    The image is cut into overlapping ``S x S`` tiles (``S = model.config.image_size``, default overlap half a
+    tile), each tile is run through :func:`detect`, and the detections are moved back into the image. A detection
+    whose box touches a tile edge that lies inside the image is probably a cut object and is dropped (another tile
+    sees it whole); duplicates across tiles are then removed by class-agnostic NMS on the boxes.
+
+    Parameters
+    ----------
+    model : MaskRCNN
+    image : array, shape (H, W, 3) or (H, W)
+        Floats in [0, 1]; a gray image is repeated into three channels. It is padded with its edge values up to
+        a whole number of tiles.
+    stride : int, optional
+        Tile step; defaults to ``S // 2``.
+    score_threshold, iou_threshold : float
+
+    Returns
+    -------
+    Detections
+        Boxes, classes, scores and (H, W) masks in the image's own coordinates.
+    """
+    from .proposals import nms
+
+    img = np.asarray(image, dtype=np.float32)
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=-1)
+    if img.ndim != 3 or img.shape[-1] != 3 or img.size == 0:
+        raise ValueError(f"image should have shape (H, W, 3) or (H, W), got {np.asarray(image).shape}.")
+    s = model.config.image_size
+    stride = s // 2 if stride is None else int(stride)
+    if not 1 <= stride <= s:
+        raise ValueError(f"stride should be between 1 and the tile size {s}, got {stride}.")
+    h, w = img.shape[:2]
+    ph = max(s, int(np.ceil((h - s) / stride)) * stride + s)
+    pw = max(s, int(np.ceil((w - s) / stride)) * stride + s)
+    padded = np.pad(img, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge")
+    origins = [(y, x) for y in range(0, ph - s + 1, stride) for x in range(0, pw - s + 1, stride)]
+    tiles = np.stack([padded[y:y + s, x:x + s] for y, x in origins])
+    boxes, ids, scores, masks = [], [], [], []
+    for (y, x), det in zip(origins, detect(model, tiles, score_threshold=score_threshold)):
+        for box, c, p, m in zip(det["boxes"], det["class_ids"], det["scores"], det["masks"]):
+            inner = [(box[0] <= 1 and y > 0), (box[1] <= 1 and x > 0),
+                     (box[2] >= s - 1 and y + s < h), (box[3] >= s - 1 and x + s < w)]
+            if any(inner):
+                continue
+            full = np.zeros((ph, pw), bool)
+            full[y:y + s, x:x + s] = m
+            boxes.append(box + np.array([y, x, y, x], np.float32))
+            ids.append(c)
+            scores.append(p)
+            masks.append(full[:h, :w])
+    if not boxes:
+        return Detections(boxes=np.zeros((0, 4), np.float32), class_ids=np.zeros(0, np.int32),
+                          scores=np.zeros(0, np.float32), masks=np.zeros((0, h, w), bool))
+    keep = nms(np.array(boxes), np.array(scores), iou_threshold)
+    return Detections(boxes=np.array(boxes)[keep], class_ids=np.array(ids)[keep], scores=np.array(scores)[keep],
+                      masks=np.array(masks)[keep])

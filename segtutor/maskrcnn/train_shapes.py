@@ -43,7 +43,8 @@ def train_shapes(steps: int = 1200, *, seed: int = 0, n_train: int = 2000, batch
     Parameters
     ----------
     steps : int
-        Optimiser steps (one "epoch" of Keras is 100 steps, or ``steps`` if fewer).
+        Optimiser steps. One Keras "epoch" (a point on the loss curves) is 100 steps, or 50 for runs under 500
+        steps; the last epoch is cut short so the total is exactly ``steps``.
     seed : int
         Seeds the data, the weights and the sampling.
     n_train : int
@@ -81,11 +82,13 @@ def train_shapes(steps: int = 1200, *, seed: int = 0, n_train: int = 2000, batch
     model = MaskRCNN(config)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=int(steps))
     model.compile(optimizer=keras.optimizers.Adam(schedule, global_clipnorm=5.0), jit_compile=False)
-    per_epoch = min(100, int(steps))
+    per_epoch = min(100 if steps >= 500 else 50, int(steps))
     epochs = math.ceil(int(steps) / per_epoch)
+    if steps % per_epoch:
+        raise ValueError(f"steps should be a multiple of {per_epoch} (one point of the loss curves), got {steps}.")
     start = time.perf_counter()
     history = model.fit(dataset, steps_per_epoch=per_epoch, epochs=epochs, callbacks=callbacks or [],
-                        verbose=verbose)
+                        verbose=verbose, shuffle=False)
     return model, history, time.perf_counter() - start
 
 
