@@ -338,3 +338,55 @@ def test_coco_ap_perfect_empty_and_shifted():
     pr = precision_recall(perfect, truth)
     assert pr["precision"].shape == (101,)
     np.testing.assert_allclose(pr["precision"], 1.0)
+
+
+def test_error_cases_hand_built():
+    from segtutor.maskrcnn.evaluate import error_cases
+
+    truth = np.zeros((3, 20, 20), bool)
+    truth[0, 0:5, 0:5] = True     # found, right class
+    truth[1, 10:15, 0:5] = True   # found as the wrong class
+    truth[2, 10:20, 10:20] = True  # missed
+    pred = np.zeros((4, 20, 20), bool)
+    pred[0] = truth[0]
+    pred[1] = truth[1]
+    pred[2, 0:5, 12:18] = True     # matches nothing: false positive
+    pred[3] = truth[0] | truth[1]  # low score: ignored
+    cases = error_cases([{"masks": pred, "class_ids": np.array([1, 1, 2, 2]), "scores": np.array([0.9, 0.8, 0.7, 0.1])}],
+                        [{"masks": truth, "class_ids": np.array([1, 2, 1])}])[0]
+    assert cases["missed"] == [2] and cases["confused"] == [1]
+    assert cases["false_positive"] == [2] and cases["merged"] == []
+    merged = error_cases([{"masks": pred[3:], "class_ids": np.array([1]), "scores": np.array([0.9])}],
+                         [{"masks": truth[:2], "class_ids": np.array([1, 1])}])[0]
+    assert merged["merged"] == [0]
+
+
+def test_detect_tiled_returns_image_sized_masks(tiny_model):
+    from segtutor.maskrcnn.inference import detect_tiled
+
+    image = np.random.default_rng(0).random((50, 70)).astype(np.float32)
+    found = detect_tiled(tiny_model, image, score_threshold=0.0)
+    assert found["masks"].shape[1:] == (50, 70)
+    assert len(found["boxes"]) == len(found["scores"]) == len(found["class_ids"])
+    with pytest.raises(ValueError, match="stride"):
+        detect_tiled(tiny_model, image, stride=0)
+
+
+def test_average_precision_matches_pycocotools():
+    from segtutor.maskrcnn.evaluate import average_precision
+
+    # Four objects of one class, five detections: the matches are unambiguous (disjoint squares).
+    truth = np.zeros((4, 40, 40), bool)
+    for k in range(4):
+        truth[k, 10 * k:10 * k + 8, 2:10] = True
+    pred = np.zeros((5, 40, 40), bool)
+    pred[0], pred[1], pred[3] = truth[2], truth[0], truth[3]
+    pred[2, 0:8, 20:28] = True
+    pred[4, 30:38, 20:28] = True
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    ours = average_precision(scores, [True, True, False, True, False], 4)
+    theirs = coco_ap([{"masks": pred, "class_ids": np.ones(5, int), "scores": scores}],
+                     [{"masks": truth, "class_ids": np.ones(4, int)}])["AP50"]
+    assert ours == pytest.approx(theirs, abs=1e-9)
+    with pytest.raises(ValueError, match="n_truth"):
+        average_precision([0.5], [True], 0)
