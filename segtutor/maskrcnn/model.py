@@ -75,6 +75,9 @@ class MaskRCNN(keras.Model):
                                                    config.anchor_ratios))
         self.trackers = {name: keras.metrics.Mean(name=name) for name in (*LOSS_NAMES, "loss")}
         self._predict_fn = None
+        # The four parts are functional models, so every weight exists already; tell Keras, which would
+        # otherwise refuse save_weights() until model(...) has been called.
+        self.built = True
 
     # -- building blocks ---------------------------------------------------------------------------
     def rpn_outputs(self, features):

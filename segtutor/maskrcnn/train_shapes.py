@@ -144,9 +144,10 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     model, _, seconds = train_shapes(args.steps, seed=args.seed, n_train=args.n_train, batch_size=args.batch_size,
                                      learning_rate=args.lr)
-    scores = evaluate_on_shapes(model)
+    # Save first: a failure while scoring must not lose minutes of training.
     model.save_weights(out / "shapes.weights.h5")
     (out / "shapes.config.json").write_text(json.dumps(model.config.to_dict(), indent=1) + "\n")
+    scores = evaluate_on_shapes(model)
     m, b = scores["mask"], scores["box"]
     card = _CARD.format(params=model.count_params(), n_train=args.n_train, seed=args.seed, steps=args.steps,
                         batch_size=args.batch_size, lr=args.lr, minutes=seconds / 60,
