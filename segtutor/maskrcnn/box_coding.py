@@ -22,7 +22,7 @@ Examples
 >>> boxes = np.array([[2.0, 1.0, 12.0, 21.0]])
 >>> deltas = encode_boxes(boxes, anchors)
 >>> np.round(deltas, 3)
-array([[ 2.   ,  6.   ,  0.   ,  3.466]], dtype=float32)
+array([[2.   , 6.   , 0.   , 3.466]], dtype=float32)
 >>> np.allclose(decode_boxes(deltas, anchors), boxes)
 True
 """

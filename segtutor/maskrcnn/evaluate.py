@@ -19,7 +19,7 @@ Examples
 >>> m = np.zeros((1, 16, 16), bool); m[0, 2:8, 3:9] = True
 >>> truth = [{"masks": m, "class_ids": np.array([1])}]
 >>> pred = [{"masks": m, "class_ids": np.array([1]), "scores": np.array([0.9])}]
->>> coco_ap(pred, truth)["AP"]
+>>> round(coco_ap(pred, truth)["AP"], 6)
 1.0
 """
 

@@ -43,7 +43,6 @@ def select_detections(proposals, proposal_valid, class_probs, box_deltas, config
     """
     import tensorflow as tf
 
-    k = config.num_classes
     refs = tf.broadcast_to(proposals[:, :, None, :], tf.shape(box_deltas[:, :, 1:, :]))
     boxes = decode_boxes_tf(box_deltas[:, :, 1:, :], refs)  # (B, P, K, 4)
     size = float(config.image_size)
@@ -55,7 +54,6 @@ def select_detections(proposals, proposal_valid, class_probs, box_deltas, config
         boxes, scores, max_output_size_per_class=d, max_total_size=d, iou_threshold=config.detection_nms_iou,
         score_threshold=config.detection_min_score, clip_boxes=False, pad_per_class=False,
     )
-    del k
     return out_boxes, out_scores, tf.cast(out_classes, tf.int32) + 1, n_valid
 
 
