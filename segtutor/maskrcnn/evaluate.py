@@ -231,7 +231,9 @@ def error_cases(predictions, truths, *, score_threshold: float = 0.5, iou_thresh
     and **confused** when the best such prediction has another class. A
     prediction is **merged** when it overlaps two or more true objects with
     IoU >= 0.2 each (one mask over touching objects), and a **false positive**
-    when it overlaps no object with IoU >= ``iou_threshold``.
+    when it overlaps no object with IoU >= ``iou_threshold``. An object found
+    once with its class and once more with another is not confused: the
+    second detection is a duplicate, which costs precision, not recall.
 
     Returns
     -------
@@ -255,10 +257,10 @@ def error_cases(predictions, truths, *, score_threshold: float = 0.5, iou_thresh
         iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
         missed, confused = [], []
         for j in range(len(gm)):
-            col = iou[:, j] if len(pm) else np.zeros(0)
-            if col.size == 0 or col.max() < iou_threshold:
+            hits = iou[:, j] >= iou_threshold if len(pm) else np.zeros(0, bool)
+            if not hits.any():
                 missed.append(j)
-            elif pc[int(col.argmax())] != gc[j]:
+            elif not (pc[hits] == gc[j]).any():
                 confused.append(j)
         merged = [int(i) for i in range(len(pm)) if (iou[i] >= 0.2).sum() >= 2] if len(gm) else []
         false_pos = [int(i) for i in range(len(pm)) if not len(gm) or iou[i].max() < iou_threshold]
