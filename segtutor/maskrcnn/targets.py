@@ -5,8 +5,9 @@ Detectron does, so the heads see perfect boxes from the first step) are
 matched to the ground truth by IoU. A proposal is **positive** at IoU >= 0.5
 with some object, and then learns that object's class, its box deltas and
 its mask; otherwise it is **negative** and learns "background". A fixed
-number of RoIs per image is sampled: the first third of the slots hold
-positives, the rest negatives (He et al. 2017 sample 512 RoIs, up to a
+number of RoIs per image is sampled: the first ``roi_positive_fraction`` of
+the slots hold positives (a third by default, half for the shipped shapes
+model), the rest negatives (He et al. 2017 sample 512 RoIs, up to a
 quarter positive, and fill the rest with negatives; matterport 200 and a
 third). Keeping the positives in fixed slots lets the mask head, the most
 expensive part, run on those slots only.
