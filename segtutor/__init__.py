@@ -11,7 +11,11 @@ metrics      pixel accuracy, IoU, Dice, confusion matrix, instance matching
 viz          image grids, overlays, contours and error views
 widgets      interactive visualisers (pure compute plus thin ipywidgets)
 exercises    ``check(...)`` for the graded exercises
-models       the course's Keras models
+models       the course's Keras models (CNN, U-Net, DeepLabv3+) and trained weights
+dense        dense prediction: upsampling, transposed convolution, FCN conversion
+losses       cross-entropy, Dice and focal losses, in NumPy and for Keras
+training     a live loss plot for Keras and a fit helper
+instances    from a mask to instances: distance transform and watershed
 maskrcnn     Mask R-CNN, module by module (notebooks 08-10)
 """
 
@@ -29,15 +33,20 @@ _SUBMODULES = {
     "boxes",
     "classical",
     "convolution",
-    "modes",
     "datasets",
+    "dense",
     "environment",
     "exercises",
     "grading",
+    "instances",
     "interpret",
+    "learning",
+    "losses",
     "maskrcnn",
     "metrics",
     "models",
+    "modes",
+    "training",
     "viz",
     "widgets",
 }

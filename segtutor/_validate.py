@@ -18,6 +18,7 @@ __all__ = [
     "check_positive_int",
     "check_in_range",
     "check_choice",
+    "check_bool",
 ]
 
 
@@ -118,3 +119,14 @@ def check_choice(value, name: str, choices) -> str:
     if value not in choices:
         raise ValueError(f"{name} should be one of {sorted(choices)}, got {value!r}.")
     return value
+
+
+def check_bool(value, name: str) -> bool:
+    """Check that ``value`` is a real boolean (NumPy's included).
+
+    Truthiness is not enough: the string ``'False'`` is truthy, so a flag
+    passed as text would silently mean the opposite.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} should be True or False, got {_describe(value)}. Write {name}=False, not {name}='False'.")

@@ -38,7 +38,8 @@ __all__ = [
     "window_from_level",
 ]
 
-#: ITU-R BT.709 luma weights for (R, G, B), as used by ``skimage.color.rgb2gray``.
+#: scikit-image's ``rgb2gray`` weights for (R, G, B). They are close to, but not
+#: exactly, ITU-R BT.709's luma coefficients (0.2126, 0.7152, 0.0722).
 LUMA_WEIGHTS = (0.2125, 0.7154, 0.0721)
 
 
@@ -144,11 +145,14 @@ def fraction_above(image, threshold) -> float:
 
 
 def to_grayscale(rgb) -> np.ndarray:
-    """Convert an RGB image to luminance with the ITU-R BT.709 weights.
+    """Convert an RGB image to gray: luma with scikit-image's weights.
 
-    ``Y = 0.2125 R + 0.7154 G + 0.0721 B``, the same weights and scaling as
-    ``skimage.color.rgb2gray``. Green counts most because the eye is most
-    sensitive to it.
+    ``Y' = 0.2125 R + 0.7154 G + 0.0721 B``, the same weights and scaling as
+    ``skimage.color.rgb2gray``; ITU-R BT.709 rounds them slightly differently
+    (0.2126, 0.7152, 0.0722). Applied to the gamma-encoded values of an
+    ordinary (sRGB) image, the result is **luma**, not the physical
+    luminance, which would need linear values. Green counts most because the
+    eye is most sensitive to it.
 
     Parameters
     ----------

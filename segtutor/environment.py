@@ -11,6 +11,7 @@ import os
 import platform
 import random
 import sys
+import warnings
 
 import numpy as np
 
@@ -38,6 +39,10 @@ def quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    # Keras warns that shuffle=True is ignored for a tf.data.Dataset on every
+    # fit call; the course's datasets shuffle themselves, so the warning only
+    # puzzles students.
+    warnings.filterwarnings("ignore", message=r".*`shuffle=True` was passed.*", category=UserWarning)
 
 
 def import_tensorflow():

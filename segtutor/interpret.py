@@ -46,10 +46,15 @@ __all__ = [
     "feature_map_picture",
     "first_layer_filters",
     "filters_picture",
+    "show_filters",
+    "strongest_channels",
     "grad_cam_from_gradients",
     "grad_cam",
     "saliency_map",
     "match_kernels",
+    "random_match_baseline",
+    "show_heatmaps",
+    "shift_equivariance",
     "grad_cam_tf_keras_vis",
     "saliency_tf_keras_vis",
     "overlay_heatmap",
@@ -185,6 +190,22 @@ def colourise(x, cmap: str = "viridis") -> np.ndarray:
     return _lut(cmap)[index]
 
 
+def strongest_channels(activation, n: int) -> np.ndarray:
+    """Indices of the ``n`` channels with the largest peak activation, strongest first.
+
+    Examples
+    --------
+    >>> a = np.zeros((2, 2, 4)); a[0, 0] = [1, 5, 0, 3]
+    >>> strongest_channels(a, 2).tolist()
+    [1, 3]
+    """
+    a = as_array(activation, "activation")
+    if a.ndim != 3:
+        raise ValueError(f"activation should be (H, W, C), got shape {a.shape}. Pass one image, not a batch.")
+    n = min(check_positive_int(n, "n"), a.shape[-1])
+    return np.argsort(-a.max(axis=(0, 1)), kind="stable")[:n]
+
+
 def channel_mosaic(activation, *, columns: int | None = None, gap: int = 1) -> np.ndarray:
     """All channels of an activation side by side, each scaled to [0, 1].
 
@@ -234,8 +255,10 @@ def feature_map_picture(activation, channel: int | None = None, *, size: int = 3
     Parameters
     ----------
     activation : array_like, shape (H, W, C)
-    channel : int or None
-        A channel index, or None for the grid of all channels.
+    channel : int, sequence of int, or None
+        A channel index, a list of channels for a grid of just those (for
+        example from :func:`strongest_channels`), or None for the grid of
+        all channels.
     size : int
         Rough side of the picture in pixels; maps are enlarged by whole
         factors (nearest neighbour) so each activation cell stays a square.
@@ -259,6 +282,12 @@ def feature_map_picture(activation, channel: int | None = None, *, size: int = 3
     size = check_positive_int(size, "size", minimum=16)
     if channel is None:
         tile = channel_mosaic(a)
+    elif isinstance(channel, (list, tuple, np.ndarray)):
+        picked = np.asarray(channel)
+        if picked.ndim != 1 or picked.size == 0 or not np.issubdtype(picked.dtype, np.integer) \
+                or picked.min() < 0 or picked.max() >= a.shape[-1]:
+            raise ValueError(f"channel should list integers in 0..{a.shape[-1] - 1}, got {channel!r}.")
+        tile = channel_mosaic(a[..., picked])
     else:
         if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)) or not 0 <= channel < a.shape[-1]:
             raise ValueError(f"channel should be an integer in 0..{a.shape[-1] - 1}, got {channel!r}.")
@@ -327,6 +356,62 @@ def filters_picture(kernels, *, cell: int = 14, columns: int = 8) -> np.ndarray:
         y, x = gap + r * (kh * cell + gap), gap + q * (kw * cell + gap)
         out[y : y + kh * cell, x : x + kw * cell] = tile
     return (out * 255 + 0.5).astype(np.uint8)
+
+
+def show_filters(kernels, *, columns: int = 8, panel_size: float = 0.95, names=None):
+    """Draw 2-D kernels as a numbered grid with a colour bar: red positive, blue negative.
+
+    Each kernel is divided by its own largest absolute weight, so the colour
+    bar runs from -1 to 1 and says how strong a weight is *relative to the
+    other weights of its filter*.
+
+    Parameters
+    ----------
+    kernels : array_like, shape (kh, kw, 1, C_out) or (kh, kw, C_out)
+        Several input channels are averaged.
+    columns : int
+    panel_size : float
+        Inches per kernel.
+    names : sequence of str, optional
+        Panel titles; ``"0"``, ``"1"``, ... (the filter numbers) by default.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = show_filters(np.random.default_rng(0).normal(size=(3, 3, 1, 4)), columns=4)
+    >>> [ax.get_title() for ax in fig.axes[:4]]
+    ['0', '1', '2', '3']
+    """
+    from .viz import _bare, _new_figure
+
+    k = as_array(kernels, "kernels").astype(np.float32)
+    if k.ndim == 4:
+        k = k.mean(axis=2)
+    if k.ndim != 3:
+        raise ValueError(f"kernels should be (kh, kw, C_out) or (kh, kw, C_in, C_out), got {k.shape}.")
+    c = k.shape[-1]
+    names = [str(i) for i in range(c)] if names is None else [str(n) for n in names]
+    if len(names) != c:
+        raise ValueError(f"got {len(names)} names for {c} kernels; give one per kernel.")
+    columns = min(check_positive_int(columns, "columns"), c)
+    rows = math.ceil(c / columns)
+    fig = _new_figure(panel_size * columns + 0.9, (panel_size + 0.2) * rows)
+    axes = fig.subplots(rows, columns, squeeze=False)
+    image = None
+    for i, ax in enumerate(axes.flat):
+        _bare(ax)
+        if i >= c:
+            ax.set_visible(False)
+            continue
+        scale = float(np.abs(k[..., i]).max()) or 1.0
+        image = ax.imshow(k[..., i] / scale, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
+        ax.set_title(names[i], fontsize=9)
+    bar = fig.colorbar(image, ax=axes, shrink=0.9, pad=0.02)
+    bar.set_label("weight / largest |weight|")
+    return fig
 
 
 # ---------------------------------------------------------------------------
@@ -411,6 +496,14 @@ def match_kernels(kernels, candidates=None) -> list[tuple[str, float]]:
     kernel and its negative match equally (a learned filter's sign is
     arbitrary: the next layer can flip it).
 
+    Removing the mean has two consequences to keep in mind. A kernel's mean
+    (how much it keeps of the local brightness) is ignored, so report it
+    separately. And a blur cannot be found: a box blur minus its mean is
+    zero everywhere, and a Gaussian blur minus its mean is a central bump,
+    like the identity or a Laplacian. Random kernels also score about 0.5
+    (see :func:`random_match_baseline`), so a similarity means something
+    only well above that.
+
     Parameters
     ----------
     kernels : array_like, shape (k, k, 1, C) or (k, k, C)
@@ -456,8 +549,40 @@ def match_kernels(kernels, candidates=None) -> list[tuple[str, float]]:
     return out
 
 
+def random_match_baseline(n_kernels: int = 2000, *, size: int = 3, seed: int = 0, candidates=None) -> np.ndarray:
+    """Similarities :func:`match_kernels` gives to random kernels: the chance level.
+
+    Parameters
+    ----------
+    n_kernels : int
+        How many random kernels to draw (independent standard normal
+        weights).
+    size : int
+        Kernel side.
+    seed : int
+    candidates : dict, optional
+        As in :func:`match_kernels`.
+
+    Returns
+    -------
+    ndarray of float, shape (n_kernels,)
+        The best similarity of each random kernel.
+
+    Examples
+    --------
+    >>> baseline = random_match_baseline(500)
+    >>> 0.4 < float(baseline.mean()) < 0.6
+    True
+    """
+    n_kernels = check_positive_int(n_kernels, "n_kernels")
+    size = check_positive_int(size, "size")
+    seed = check_positive_int(seed, "seed", minimum=0)
+    kernels = np.random.default_rng(seed).normal(size=(size, size, n_kernels))
+    return np.array([similarity for _, similarity in match_kernels(kernels, candidates)])
+
+
 def grad_cam(model, images, class_index=None, *, layer_name: str | None = None, score_layer: str = "logits",
-             upsample: bool = True) -> np.ndarray:
+             upsample: bool = True, scale: bool = True) -> np.ndarray:
     """Grad-CAM heatmaps (Selvaraju et al. 2017), computed with ``tf.GradientTape``.
 
     For class ``c`` and conv activations ``A`` (H', W', K)::
@@ -465,7 +590,11 @@ def grad_cam(model, images, class_index=None, *, layer_name: str | None = None, 
         alpha_k = mean over (i, j) of d y_c / d A_ijk
         cam     = ReLU(sum_k alpha_k A_k)
 
-    then each map is scaled to [0, 1] by its min and max.
+    then, with ``scale=True``, each map is scaled to [0, 1] by its own min
+    and max. Scaled maps show *where* the evidence is, not how much: a map
+    whose raw peak is 0.1 and one whose peak is 10 look equally bright. Use
+    ``scale=False`` to compare strengths. The ReLU keeps only evidence *for*
+    the class; evidence against it is set to 0.
 
     Parameters
     ----------
@@ -480,10 +609,13 @@ def grad_cam(model, images, class_index=None, *, layer_name: str | None = None, 
         output if there is no such layer.
     upsample : bool
         Resize (bilinear) to the input size; otherwise keep (H', W').
+    scale : bool
+        Scale each map to [0, 1] on its own (the default, for display), or
+        return the raw ``ReLU(sum_k alpha_k A_k)`` in units of the class score.
 
     Returns
     -------
-    ndarray, shape (N, H, W) (or (N, H', W')), float32 in [0, 1]
+    ndarray, shape (N, H, W) (or (N, H', W')), float32, in [0, 1] if ``scale``
     """
     from .environment import import_tensorflow
 
@@ -497,7 +629,9 @@ def grad_cam(model, images, class_index=None, *, layer_name: str | None = None, 
         chosen = tf.gather(scores, idx, axis=1, batch_dims=1)
     grads = tape.gradient(chosen, feature).numpy()
     feature = feature.numpy()
-    cam = np.stack([normalise(grad_cam_from_gradients(a, g)) for a, g in zip(feature, grads)])
+    cam = np.stack([grad_cam_from_gradients(a, g) for a, g in zip(feature, grads)])
+    if scale:
+        cam = np.stack([normalise(c) for c in cam])
     if upsample:
         cam = tf.image.resize(cam[..., None], x.shape[1:3], method="bilinear").numpy()[..., 0]
     return cam.astype(np.float32)
@@ -587,13 +721,17 @@ def saliency_tf_keras_vis(model, images, class_index=None) -> np.ndarray:
     return np.asarray(sal, np.float32)
 
 
-def overlay_heatmap(image, heatmap, *, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
+def overlay_heatmap(image, heatmap, *, alpha: float = 0.5, cmap: str = "inferno") -> np.ndarray:
     """Blend a [0, 1] heatmap over a grayscale or RGB image: (H, W, 3) float in [0, 1].
+
+    The default colour map, ``inferno``, is perceptually uniform: equal steps
+    of the heatmap look like equal steps of brightness. ``jet``, common in
+    older papers, is not; its bright yellow and cyan bands invent edges.
 
     Examples
     --------
-    >>> overlay_heatmap(np.zeros((4, 4)), np.ones((4, 4)), alpha=1.0)[0, 0].round(2).tolist()
-    [0.5, 0.0, 0.0]
+    >>> [round(float(v), 2) for v in overlay_heatmap(np.zeros((4, 4)), np.ones((4, 4)), alpha=1.0)[0, 0]]
+    [0.99, 1.0, 0.64]
     """
     img = as_array(image, "image").astype(np.float32)
     if img.ndim == 3 and img.shape[-1] == 1:
@@ -606,3 +744,137 @@ def overlay_heatmap(image, heatmap, *, alpha: float = 0.5, cmap: str = "jet") ->
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha should be in [0, 1], got {alpha}.")
     return (1 - alpha) * rgb + alpha * colourise(heat, cmap)
+
+
+def show_heatmaps(images, heatmaps, titles=None, *, label: str = "heatmap", ncols: int = 4,
+                  panel_size: float = 2.2, cmap: str = "inferno", alpha: float = 0.6):
+    """Heatmaps over their images, with one colour bar for the whole grid.
+
+    Parameters
+    ----------
+    images : array_like, shape (N, H, W) or (N, H, W, 1)
+        Grayscale images.
+    heatmaps : array_like, shape (N, H, W)
+        Values in [0, 1] (for example Grad-CAM maps scaled per map).
+    titles : sequence of str, optional
+    label : str
+        Text of the colour bar: say what the colours measure.
+    ncols : int
+    panel_size : float
+        Inches per panel.
+    cmap : str
+        A perceptually uniform Matplotlib colour map.
+    alpha : float
+        Opacity of the heatmap over the image.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = show_heatmaps(np.zeros((2, 8, 8)), np.ones((2, 8, 8)))
+    >>> len(fig.axes)   # two panels and the colour bar
+    3
+    """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    from .viz import _bare, _new_figure
+
+    imgs = as_array(images, "images").astype(np.float32)
+    if imgs.ndim == 4 and imgs.shape[-1] == 1:
+        imgs = imgs[..., 0]
+    heat = as_array(heatmaps, "heatmaps").astype(np.float32)
+    if imgs.ndim != 3 or heat.shape != imgs.shape:
+        raise ValueError(
+            f"images and heatmaps should both be (N, H, W) of one shape, got {imgs.shape} and {heat.shape}. "
+            "Enlarge the maps to the image size first (grad_cam(..., upsample=True))."
+        )
+    n = len(imgs)
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"got {len(titles)} titles for {n} images; give one per image.")
+    ncols = min(check_positive_int(ncols, "ncols"), n)
+    nrows = -(-n // ncols)
+    fig = _new_figure(panel_size * ncols + 0.8, panel_size * nrows)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        _bare(ax)
+        if i >= n:
+            ax.set_visible(False)
+            continue
+        ax.imshow(overlay_heatmap(imgs[i], heat[i], alpha=alpha, cmap=cmap), interpolation="nearest")
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=9)
+    bar = fig.colorbar(ScalarMappable(Normalize(0, 1), cmap=cmap), ax=axes, shrink=0.85, pad=0.02)
+    bar.set_label(label)
+    return fig
+
+
+def shift_equivariance(extractor, image, shift, jumps, *, canvas: int = 96, corner: int = 24,
+                       margin: int = 16, atol: float = 1e-4) -> list[dict]:
+    """Does moving the input move each layer's feature map? Test one shift.
+
+    The image is pasted on a black ``canvas`` × ``canvas`` square at
+    ``(corner, corner)`` and again moved by ``shift``. A layer whose cells
+    are ``jump`` input pixels apart can only follow a shift that is a
+    multiple of its jump: then its map moves by ``shift / jump`` cells and
+    the values are the same. For any other shift the layer sees the input
+    on a different grid and the map *changes* (Azulay & Weiss 2019; Zhang
+    2019). Cells within ``margin`` input pixels of the canvas border, where
+    zero padding differs, are left out.
+
+    Parameters
+    ----------
+    extractor : keras.Model
+        From :func:`segtutor.models.cnn.feature_extractor` with
+        ``any_size=True``.
+    image : array_like, shape (H, W)
+        The object to move, smaller than the canvas.
+    shift : (int, int)
+        Down and right, in input pixels, non-negative.
+    jumps : dict of str to int
+        Each layer's jump (:func:`segtutor.models.cnn.receptive_fields`).
+    canvas, corner, margin : int
+        Canvas side, where the unmoved image goes, border left out.
+    atol : float
+        Tolerance for "the same values".
+
+    Returns
+    -------
+    list of dict
+        Per layer: ``layer``, ``jump``, ``cells`` (the shift in cells,
+        rounded when not whole), ``whole`` (shift a multiple of the jump),
+        ``same`` (maps equal after moving by ``cells``) and
+        ``difference`` (largest change, relative to the map's largest value).
+    """
+    img = as_array(image, "image").astype(np.float32)
+    if img.ndim == 3 and img.shape[-1] == 1:
+        img = img[..., 0]
+    if img.ndim != 2:
+        raise ValueError(f"image should be (H, W), got shape {img.shape}.")
+    dy, dx = (check_positive_int(v, "shift", minimum=0) for v in shift)
+    h, w = img.shape
+    if corner + max(h + dy, w + dx) + margin > canvas:
+        raise ValueError(f"a {h}x{w} image moved by {(dy, dx)} does not fit the {canvas}-px canvas; "
+                         "use a larger canvas or a smaller shift.")
+    a = np.zeros((canvas, canvas), np.float32)
+    b = np.zeros((canvas, canvas), np.float32)
+    a[corner:corner + h, corner:corner + w] = img
+    b[corner + dy:corner + dy + h, corner + dx:corner + dx + w] = img
+    maps_a, maps_b = activations(extractor, a), activations(extractor, b)
+    rows = []
+    for name in maps_a:
+        if name not in jumps:
+            raise ValueError(f"jumps has no entry for layer {name!r}; pass the jumps of every extracted layer.")
+        j = int(jumps[name])
+        cy, cx = round(dy / j), round(dx / j)
+        lo, hi = margin // j, (corner + max(h, w) + margin) // j
+        ra = maps_a[name][lo:hi, lo:hi]
+        rb = maps_b[name][lo + cy:hi + cy, lo + cx:hi + cx]
+        scale = float(np.abs(ra).max()) or 1.0
+        rows.append({
+            "layer": name, "jump": j, "cells": (cy, cx), "whole": dy % j == 0 and dx % j == 0,
+            "same": bool(np.allclose(ra, rb, atol=atol)), "difference": float(np.abs(ra - rb).max() / scale),
+        })
+    return rows

@@ -49,6 +49,12 @@ SIZES = MappingProxyType(
             "n_test": (None, 128),
         },
         "04": {"epochs": (30, 1), "batch_size": (32, 32), "n_train": (None, 256), "n_test": (None, 128)},
+        "05": {"cnn_epochs": (15, 1), "n_train": (None, 256)},
+        # 06 and 07 train on make_nuclei(vary=True): 300 steps of 8 patches is about 2 minutes on 2 cores.
+        "06": {"n_train": (300, 8), "n_val": (12, 2), "image_size": (256, 64), "patch": (128, 64),
+               "depth": (4, 2), "width": (8, 8), "epochs": (6, 1), "steps": (50, 2), "compare_steps": (60, 1)},
+        "07": {"n_train": (300, 8), "n_val": (12, 2), "image_size": (256, 64), "patch": (128, 64),
+               "unet_depth": (4, 2), "epochs": (4, 1), "steps": (50, 1)},
         "08": {"n_images": (8, 4)},
         "09": {"n_images": (8, 2)},
         "10": {

@@ -47,6 +47,8 @@ __all__ = [
     "FN_COLOR",
     "as_rgb",
     "instance_colors",
+    "label_rgb",
+    "LABELS_NOTE",
     "show_grid",
     "overlay_mask",
     "draw_contours",
@@ -110,6 +112,47 @@ def instance_colors(n: int) -> np.ndarray:
     """
     n = _validate.check_positive_int(n, "n", minimum=0)
     return _label_colors(np.arange(1, n + 1))
+
+
+#: The note :func:`show_grid` writes under a label-image panel.
+LABELS_NOTE = "black: background (0); one colour per label"
+
+
+def label_rgb(labels) -> np.ndarray:
+    """Colour a label image: background (label 0) black, each label its own colour.
+
+    A label image holds *names*, not amounts: label 7 is not "more" than
+    label 3. So it is drawn with a qualitative palette (the colours of
+    :func:`instance_colors`, the same as in :func:`overlay_mask` and
+    :func:`draw_contours`), never with a ramp such as ``viridis`` that
+    suggests an order, and label 0, the background, is black.
+
+    Parameters
+    ----------
+    labels : array_like of int or bool, shape (H, W)
+        0 for background, positive integers for regions or objects.
+
+    Returns
+    -------
+    ndarray of float64, shape (H, W, 3)
+        RGB in [0, 1].
+
+    Examples
+    --------
+    >>> out = label_rgb(np.array([[0, 1, 2]]))
+    >>> out[0, 0].tolist(), bool((out[0, 1] != out[0, 2]).any())
+    ([0.0, 0.0, 0.0], True)
+    """
+    arr = _validate.as_array(labels, "labels")
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    arr = _validate.check_mask(arr, "labels", ndim=2).astype(np.int64, copy=False)
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"labels contains the negative label {int(arr.min())}; labels are 0 or positive.")
+    out = np.zeros(arr.shape + (3,), np.float64)
+    where = arr > 0
+    out[where] = _colour_labels(arr, where, None)
+    return out
 
 
 def _color(value, name: str) -> np.ndarray:
@@ -232,7 +275,8 @@ def _bare(ax) -> None:
         spine.set_visible(False)
 
 
-def show_grid(images, titles=None, *, ncols: int = 4, cmap="gray", panel_size: float = 2.5, suptitle=None):
+def show_grid(images, titles=None, *, ncols: int = 4, cmap="gray", panel_size: float = 2.5, suptitle=None,
+              colorbar=False):
     """Show images side by side in a grid.
 
     Parameters
@@ -246,12 +290,17 @@ def show_grid(images, titles=None, *, ncols: int = 4, cmap="gray", panel_size: f
     ncols : int
         Number of columns; the grid gets as many rows as needed.
     cmap : str or sequence of str
-        Colormap for grayscale images and label maps (ignored for RGB); one
-        name for all, or one per image (e.g. ``["gray", "tab20"]``).
+        Colormap for grayscale images (ignored for RGB); one name for all, or
+        one per image (e.g. ``["gray", "magma"]``). ``"labels"`` draws a label
+        image with :func:`label_rgb` (background black, one qualitative colour
+        per label) and writes :data:`LABELS_NOTE` under it.
     panel_size : float
         Width and height of each panel in inches.
     suptitle : str, optional
         Title above the whole grid.
+    colorbar : bool or sequence of bool
+        Draw a colour bar next to grayscale panels (all, or one flag per
+        image), so that the colours can be read as numbers.
 
     Returns
     -------
@@ -261,6 +310,8 @@ def show_grid(images, titles=None, *, ncols: int = 4, cmap="gray", panel_size: f
     --------
     >>> fig = show_grid([np.eye(4), np.ones((4, 4))], titles=["eye", "ones"])
     >>> len(fig.axes)
+    2
+    >>> len(show_grid([np.eye(4)], colorbar=True).axes)   # the panel and its colour bar
     2
     """
     if isinstance(images, np.ndarray):
@@ -283,6 +334,9 @@ def show_grid(images, titles=None, *, ncols: int = 4, cmap="gray", panel_size: f
     cmaps = [cmap] * n if isinstance(cmap, str) or cmap is None else list(cmap)
     if len(cmaps) != n:
         raise ValueError(f"got {len(cmaps)} colormaps for {n} images; give one name, or one per image.")
+    bars = [bool(colorbar)] * n if isinstance(colorbar, (bool, np.bool_)) else [bool(b) for b in colorbar]
+    if len(bars) != n:
+        raise ValueError(f"got {len(bars)} colorbar flags for {n} images; give one bool, or one per image.")
     ncols = min(_validate.check_positive_int(ncols, "ncols"), n)
     nrows = -(-n // ncols)
     fig = _new_figure(panel_size * ncols, panel_size * nrows + (0.3 if suptitle else 0.0))
@@ -297,9 +351,14 @@ def show_grid(images, titles=None, *, ncols: int = 4, cmap="gray", panel_size: f
             arr = arr[..., 0]
         if arr.ndim == 3:
             ax.imshow(as_rgb(arr, f"images[{i}]"), interpolation="nearest")
+        elif cmaps[i] == "labels":
+            ax.imshow(label_rgb(arr), interpolation="nearest")
+            ax.set_xlabel(LABELS_NOTE, fontsize=8)
         else:
             shown = arr.astype(np.uint8) if arr.dtype == bool else arr
-            ax.imshow(shown, cmap=cmaps[i], interpolation="nearest")
+            im = ax.imshow(shown, cmap=cmaps[i], interpolation="nearest")
+            if bars[i]:
+                fig.colorbar(im, ax=ax, shrink=0.8, pad=0.02)
         if titles is not None:
             ax.set_title(str(titles[i]), fontsize=10)
     if suptitle:

@@ -108,3 +108,19 @@ def test_short_training_learns_something():
     assert len(result.history["loss"]) == 3
     assert result.history["loss"][-1] < result.history["loss"][0]
     assert result.test_accuracy > 0.3  # chance is 0.1
+
+
+def test_epoch_log_prints_one_line_per_epoch_and_the_curves_are_labelled(capsys):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = cnn.build_cnn(filters=(4,))
+    cnn.compile_cnn(model, epochs=3, steps_per_epoch=1)
+    x, y = np.zeros((8, 28, 28, 1), "float32"), np.arange(8) % 10
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0, validation_data=(x, y),
+                        callbacks=[cnn.epoch_log()])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("epoch 1/3  loss ") and "val_accuracy" in lines[2]
+    fig = cnn.plot_history(history)
+    assert [ax.get_xlabel() for ax in fig.axes] == ["epoch", "epoch"]
+    assert all(ax.get_ylabel() for ax in fig.axes)

@@ -43,7 +43,32 @@ def bounding_box(mask):
     return (ys.min(), xs.min(), ys.max() + 1, xs.max() + 1)
 
 
+def softmax_cross_entropy(logits, labels):
+    from scipy.special import logsumexp
+
+    z, y = np.asarray(logits, float), np.asarray(labels)
+    if y.min() < 0 or y.max() >= z.shape[1]:
+        raise ValueError("label out of range")
+    return float(np.mean(logsumexp(z, axis=1) - z[np.arange(len(y)), y]))
+
+
+def gradient_step(w, x, y, learning_rate):
+    w, x, y = np.asarray(w, float), np.asarray(x, float), np.asarray(y, float)
+    errors = x @ w - y
+    return w - learning_rate * 2 * x.T @ errors / len(y)
+
+
+def dense_relu(x, weights, bias):
+    x, weights = np.asarray(x, float), np.asarray(weights, float)
+    if x.shape[1] != weights.shape[0]:
+        raise ValueError("x and weights do not fit")
+    return np.maximum(x @ weights + bias, 0)
+
+
 HONEST = {
+    "softmax_cross_entropy": softmax_cross_entropy,
+    "gradient_step": gradient_step,
+    "dense_relu": dense_relu,
     "fraction_above": lambda image, t: np.mean(np.asarray(image) > t),
     "to_grayscale": rgb2gray,
     "bounding_box": bounding_box,
@@ -106,7 +131,22 @@ BUGS = [
     ("fraction_above", lambda im, t: np.mean(np.asarray(im) >= t), ">="),
     ("fraction_above", lambda im, t: np.count_nonzero(np.asarray(im) > t), "number of pixels"),
     ("otsu_threshold", lambda im: float(np.mean(im)), "mean grey level"),
+    ("softmax_cross_entropy", lambda z, y: softmax_cross_entropy(z, y) * len(y), "summed over the batch"),
+    ("softmax_cross_entropy", lambda z, y: softmax_cross_entropy(z, y) / np.log(10), "log10"),
+    ("gradient_step", lambda w, x, y, lr: 2 * np.asarray(w, float) - gradient_step(w, x, y, lr), "stepped uphill"),
+    ("dense_relu", lambda x, w, b: np.asarray(x) @ np.asarray(w) + b, "forgot the ReLU"),
 ]
+
+
+def test_learning_exercises_hold_the_values_their_notes_state():
+    xent = get_exercise("softmax_cross_entropy")
+    values = [float(xent.expected(c)[1]) for c in xent.fixed]
+    assert values == pytest.approx([0.4170, np.log(4), (0.0067 + 5.0067) / 2, 1000.0], abs=1e-4)
+    step = get_exercise("gradient_step")
+    outs = [to_plain(step.expected(c)[1]).tolist() for c in step.fixed]
+    assert outs[0] == pytest.approx([1.2]) and outs[1] == pytest.approx([2.0]) and outs[2] == pytest.approx([0.5, -0.5])
+    dense = get_exercise("dense_relu")
+    assert to_plain(dense.expected(dense.fixed[0])[1]).tolist() == [[3.0, 0.0]]
 
 
 @pytest.mark.parametrize("name, func, words", BUGS, ids=[b[2] for b in BUGS])

@@ -66,6 +66,41 @@ def test_agrees_with_tf_keras_vis(course_model):
                                atol=1e-3)
 
 
+def test_grad_cam_raw_maps_keep_their_strength(course_model):
+    # scale=False returns ReLU(sum_k alpha_k A_k) itself; scale=True divides each map by its own range.
+    x = RNG.random((3, 28, 28, 1)).astype("float32")
+    raw = I.grad_cam(course_model, x, [1, 5, 7], upsample=False, scale=False)
+    scaled = I.grad_cam(course_model, x, [1, 5, 7], upsample=False)
+    assert raw.min() >= 0
+    for i in range(3):
+        if raw[i].max() > raw[i].min():
+            np.testing.assert_allclose(scaled[i], (raw[i] - raw[i].min()) / np.ptp(raw[i]), atol=1e-5)
+    assert not np.allclose(raw.max(axis=(1, 2)), 1.0)  # raw peaks are in score units, not all 1
+
+
+def test_matcher_chance_level_and_blind_spot():
+    from segtutor.convolution import kernel_preset
+
+    baseline = I.random_match_baseline(2000, seed=0)
+    # Random 3x3 kernels already look "about 0.5" like some preset: that is chance, not learning.
+    assert 0.45 < baseline.mean() < 0.58 and np.percentile(baseline, 95) > 0.7
+    # Removing the mean makes a box blur invisible: it matches nothing.
+    assert I.match_kernels(kernel_preset("box blur 3×3")[..., None]) == [("flat", 0.0)]
+
+
+def test_strongest_channels_and_numbered_filters():
+    a = np.zeros((3, 3, 5)); a[1, 1] = [0.1, 3, 2, 0, 5]
+    assert I.strongest_channels(a, 3).tolist() == [4, 1, 2]
+    pic = I.feature_map_picture(a, [4, 1], size=60)
+    assert pic.shape == (24, 56, 3)   # two 3x3 tiles and a 1-px gap, enlarged 8 times
+    with pytest.raises(ValueError, match="channel should list integers"):
+        I.feature_map_picture(a, [7])
+    fig = I.show_filters(RNG.normal(size=(3, 3, 1, 5)), columns=3)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()][:5]
+    assert titles == ["0", "1", "2", "3", "4"]
+    assert fig.axes[-1].get_ylabel() == "weight / largest |weight|"   # the colour bar says what it measures
+
+
 def test_grad_cam_defaults_to_predicted_class_and_upsamples(course_model):
     x = RNG.random((2, 28, 28, 1)).astype("float32")
     predicted = np.asarray(course_model(x, training=False)).argmax(-1)
@@ -125,7 +160,7 @@ def test_filters_picture_and_first_layer(course_model):
 
 def test_overlay_and_as_batch():
     out = I.overlay_heatmap(np.zeros((4, 4)), np.ones((4, 4)), alpha=1.0)
-    np.testing.assert_allclose(out[0, 0], I._lut("jet")[255], atol=1e-6)
+    np.testing.assert_allclose(out[0, 0], I._lut("inferno")[255], atol=1e-6)  # perceptually uniform, not jet
     with pytest.raises(ValueError, match="same height and width"):
         I.overlay_heatmap(np.zeros((4, 4)), np.ones((3, 4)))
     assert I.as_batch(np.zeros((5, 5, 3)), channels=1).shape == (1, 5, 5, 1)
@@ -167,3 +202,20 @@ def test_grad_cam_exercise_spec():
     assert check("grad_cam", honest, verbose=False, seed=0).passed
     wrong = check("grad_cam", lambda a, g: (a * g.mean(axis=(0, 1))).sum(-1), verbose=False, seed=0)
     assert not wrong.passed and "ReLU" in wrong.report
+
+
+def test_equivariance_only_for_shifts_that_are_multiples_of_the_jump(course_model):
+    # Azulay & Weiss (2019), Zhang (2019): after a stride-2 pool, a 3-px shift is not a shift of the map.
+    names = ["conv1", "pool1", "conv2", "pool2"]
+    jumps = {r["layer"]: r["jump"] for r in cnn.receptive_fields(course_model)}
+    extractor = cnn.feature_extractor(course_model, names, any_size=True)
+    digit = RNG.random((28, 28)).astype("float32")
+    whole = I.shift_equivariance(extractor, digit, (8, 16), jumps)
+    assert all(r["same"] and r["whole"] for r in whole)
+    assert [r["cells"] for r in whole] == [(8, 16), (4, 8), (4, 8), (2, 4)]
+    broken = {r["layer"]: r for r in I.shift_equivariance(extractor, digit, (3, 3), jumps)}
+    assert broken["conv1"]["same"] and broken["conv1"]["whole"]       # jump 1: every shift is whole
+    for name in ("pool1", "conv2", "pool2"):
+        assert not broken[name]["whole"] and not broken[name]["same"] and broken[name]["difference"] > 0.05
+    with pytest.raises(ValueError, match="does not fit"):
+        I.shift_equivariance(extractor, digit, (60, 0), jumps)

@@ -64,3 +64,27 @@ def test_no_saved_errors_and_only_checked_outputs(notebook):
 def test_sizes_come_from_the_course_table(notebook):
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
     assert "SEGTUTOR_FAST" not in code and "os.environ" not in code, "read sizes via segtutor.modes.sizes"
+
+
+def test_exercises_are_numbered_by_notebook_with_their_points():
+    # "### Exercise N.k: title (P points)" right before each solution cell; N is the notebook
+    # number without its leading zero, k counts 1, 2, ... and P is the check cell's points.
+    import re
+
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        number = int(path.stem[:2])
+        headings, k = [], 0
+        for i, cell in enumerate(nb.cells):
+            if not cell.metadata.get("nbgrader", {}).get("solution"):
+                continue
+            k += 1
+            before = next(c for c in reversed(nb.cells[:i]) if c.cell_type == "markdown")
+            found = re.findall(r"^### Exercise (\d+)\.(\d+): .+ \((\d+(?:\.\d+)?) points?\)\s*$", before.source, re.M)
+            assert found, f"{path.name}: no '### Exercise {number}.{k}: title (P points)' heading before {cell.source[:40]!r}"
+            n, kk, points = found[-1]
+            check_cell = nb.cells[i + 1]
+            assert (int(n), int(kk)) == (number, k), f"{path.name}: heading says {n}.{kk}, expected {number}.{k}"
+            assert float(points) == check_cell.metadata["nbgrader"]["points"], f"{path.name} exercise {n}.{kk}: points differ"
+            headings.append(kk)
+        assert headings, f"{path.name} has no exercise"

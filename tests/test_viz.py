@@ -268,3 +268,24 @@ def test_figures_display_themselves_in_notebooks_without_pyplot():
     png = fig._repr_png_()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert plt.get_fignums() == before
+
+
+def test_label_rgb_background_black_and_one_colour_per_label():
+    labels = np.array([[0, 1, 2], [2, 0, 7]])
+    out = viz.label_rgb(labels)
+    assert out.shape == (2, 3, 3)
+    np.testing.assert_array_equal(out[labels == 0], 0.0)
+    np.testing.assert_allclose(out[0, 1], viz.instance_colors(1)[0])
+    np.testing.assert_allclose(out[0, 2], out[1, 0])              # one label, one colour
+    assert not np.allclose(out[0, 1], out[0, 2])
+    with pytest.raises(ValueError, match="negative label"):
+        viz.label_rgb(np.array([[0, -1]]))
+
+
+def test_show_grid_labels_panels_and_colorbars():
+    fig = viz.show_grid([np.eye(4, dtype=int) * 3, np.eye(4)], cmap=["labels", "magma"], colorbar=[False, True])
+    assert len(fig.axes) == 3                                     # two panels and one colour bar
+    assert fig.axes[0].get_xlabel() == viz.LABELS_NOTE
+    np.testing.assert_array_equal(fig.axes[0].images[0].get_array()[0, 1], 0.0)   # background drawn black
+    with pytest.raises(ValueError, match="colorbar flags"):
+        viz.show_grid([np.eye(4)] * 2, colorbar=[True])

@@ -109,7 +109,7 @@ def read_image(path, *, as_gray: bool = False) -> np.ndarray:
         array = array[..., :3]
     if as_gray:
         if array.ndim == 3:
-            array = array @ np.array([0.2125, 0.7154, 0.0721], np.float32)  # Rec. 709 luma, as skimage
+            array = array @ np.array([0.2125, 0.7154, 0.0721], np.float32)  # luma with skimage's rgb2gray weights
         return np.clip(array, 0, 1).astype(np.float32)
     if array.ndim == 2:
         array = np.repeat(array[..., None], 3, axis=2)

@@ -16,12 +16,22 @@ widefield microscope, made by a small image-formation model:
 3. **Brightness**: per-nucleus lognormal brightness (DNA content and stain
    uptake vary), a domed profile (thicker in the middle), and chromatin-like
    texture from band-pass filtered noise.
-4. **Debris**: a few small bright specks that are *not* labelled.
-5. **Optics**: uneven illumination (vignette times a linear ramp), then
+   A fraction of nuclei can be *condensed* (mitotic or apoptotic): smaller,
+   several times brighter, often saturated, and labelled like the others.
+4. **Out of focus**: nuclei above or below the focal plane show as dim,
+   strongly blurred glow. They are *not* labelled, as in expert annotations
+   of widefield images, which outline only the in-focus nuclei.
+5. **Debris**: a few small bright specks that are *not* labelled.
+6. **Optics**: uneven illumination (vignette times a linear ramp), then
    blur by a Gaussian approximation of the point-spread function
    (Zhang, Zerubia and Olivo-Marin 2007).
-6. **Camera**: Poisson shot noise at a chosen photon count plus Gaussian
+7. **Camera**: Poisson shot noise at a chosen photon count plus Gaussian
    read noise, then scaling to [0, 1] with mild saturation.
+
+``vary=True`` draws the density, size, brightness spread, background,
+glow, blur and noise of every image from wide ranges instead (domain
+randomisation; Tobin et al. 2017). A network trained on such images has seen
+many microscopes, so it transfers better to a real one; see notebook 06.
 
 See ``datasets/README.md`` for what is *not* modelled.
 
@@ -42,7 +52,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import ndimage as ndi
 
-from .._validate import check_in_range, check_positive_int
+from .._validate import check_bool, check_in_range, check_positive_int
 
 __all__ = ["make_nuclei", "NucleiData"]
 
@@ -51,6 +61,27 @@ _MIN_GAP = 0.8  # centres closer than this fraction of r_i + r_j are rejected
 _CLUSTER_MEAN = 4.0  # mean nuclei per cluster
 _BACKGROUND = 0.05  # autofluorescence, relative to a typical nucleus
 _FULL_SCALE = 1.6  # a typical nucleus sits at 1 / 1.6 of the output range
+_CONDENSED_SHRINK = (0.45, 0.75)  # radius of a condensed nucleus, relative to its draw
+_CONDENSED_GAIN = (2.5, 6.0)  # and its brightness
+_GLOW_BLUR = (0.6, 1.0)  # PSF sigma of an out-of-focus nucleus, in units of its radius
+
+
+class _Params(NamedTuple):
+    """What one image is drawn with (fixed, or drawn per image when ``vary=True``)."""
+
+    n_expected: float
+    clustering: float
+    mean_radius: float
+    photons: float
+    read_noise: float
+    blur: float
+    debris: float
+    background: float
+    out_of_focus: float  # expected out-of-focus nuclei, like n_expected
+    condensed: float  # fraction of in-focus nuclei that are condensed
+    spread: float  # sigma of log-brightness across nuclei
+    texture: float  # strength of the chromatin texture
+    unevenness: float  # how strongly the illumination varies across the field
 
 
 class NucleiData(NamedTuple):
@@ -117,16 +148,20 @@ def _rasterise_nucleus(rng, cy, cx, radius, size):
     return y1, x1, rho.astype(np.float32)
 
 
-def _illumination(rng, size):
-    """A smooth multiplicative field: off-centre vignette times a linear ramp."""
+def _illumination(rng, size, unevenness=1.0):
+    """A smooth multiplicative field: off-centre vignette times a linear ramp.
+
+    ``unevenness`` scales both; at 2.5 one corner gets a few times less light
+    than another, as in many real widefield images.
+    """
     coords = (np.arange(size, dtype=np.float32) + 0.5) / size - 0.5
     centre = rng.uniform(-0.25, 0.25, 2)
     r2 = (coords[:, None] - centre[0]) ** 2 + (coords[None, :] - centre[1]) ** 2
-    ramp = rng.uniform(-0.3, 0.3, 2)
-    field = (1.0 - rng.uniform(0.15, 0.5) * r2 / 0.5) * (
+    ramp = unevenness * rng.uniform(-0.3, 0.3, 2)
+    field = (1.0 - min(unevenness * rng.uniform(0.15, 0.5), 0.9) * r2 / 0.5) * (
         1.0 + ramp[0] * coords[:, None] + ramp[1] * coords[None, :]
     )
-    return field.astype(np.float32)
+    return np.maximum(field, 0.15).astype(np.float32)
 
 
 def _chromatin_bank(rng, size):
@@ -148,8 +183,51 @@ def _crop(rng, bank, size):
     return np.rot90(bank[y : y + size, x : x + size], int(rng.integers(4)))
 
 
-def _one_image(rng, bank, size, n_expected, clustering, mean_radius, photons, read_noise, blur, debris):
-    centres, radii = _place_nuclei(rng, size, n_expected, clustering, mean_radius)
+def _draw_params(rng, fixed: _Params, size: int) -> _Params:
+    """Per-image parameters for ``vary=True``: wide ranges around real widefield images."""
+    mean_radius = size * rng.uniform(0.02, 0.05)
+    area = np.pi * mean_radius**2
+    coverage = rng.uniform(0.05, 0.35)  # fraction of pixels nuclei would cover before thinning
+    return _Params(
+        n_expected=coverage * size * size / area,
+        clustering=rng.uniform(0.0, 1.0),
+        mean_radius=mean_radius,
+        photons=float(np.exp(rng.uniform(np.log(30), np.log(2000)))),
+        read_noise=rng.uniform(0.0, 6.0),
+        blur=mean_radius * rng.uniform(0.05, 0.3),  # labelled nuclei may be somewhat out of focus
+        debris=rng.uniform(0.0, 3.0),
+        background=rng.uniform(0.02, 0.5),
+        out_of_focus=(rng.uniform(0.0, 0.25) if rng.random() < 0.7 else 0.0) * size * size / area,
+        condensed=rng.uniform(0.0, 0.15) if rng.random() < 0.7 else 0.0,
+        spread=rng.uniform(0.15, 0.7),
+        texture=rng.uniform(0.05, 0.3),
+        unevenness=rng.uniform(0.5, 2.5),
+    )
+
+
+def _glow(rng, size, p: _Params) -> np.ndarray:
+    """Unlabelled out-of-focus nuclei: domed discs, dimmer, blurred far more than the focal plane."""
+    n = rng.poisson(p.out_of_focus)
+    glow = np.zeros((size, size), np.float32)
+    if n == 0:
+        return glow
+    for cy, cx, radius, level in zip(rng.uniform(0, size, n), rng.uniform(0, size, n),
+                                     p.mean_radius * np.exp(rng.normal(0.0, 0.25, n)),
+                                     rng.uniform(0.05, 0.45, n)):
+        y1, y2 = max(int(cy - radius), 0), min(int(cy + radius) + 2, size)
+        x1, x2 = max(int(cx - radius), 0), min(int(cx + radius) + 2, size)
+        yy, xx = np.ogrid[y1:y2, x1:x2]
+        r2 = ((yy + 0.5 - cy) ** 2 + (xx + 0.5 - cx) ** 2) / radius**2
+        glow[y1:y2, x1:x2] += np.where(r2 < 1, level * (0.7 + 0.3 * (1 - r2)), 0).astype(np.float32)
+    # Defocus blurs in proportion to the object: a nucleus a few microns off
+    # the focal plane loses its edge entirely, not by a pixel or two.
+    return ndi.gaussian_filter(glow, max(p.blur, p.mean_radius * rng.uniform(*_GLOW_BLUR)))
+
+
+def _one_image(rng, bank, size, p: _Params):
+    centres, radii = _place_nuclei(rng, size, p.n_expected, p.clustering, p.mean_radius)
+    condensed = rng.random(len(radii)) < p.condensed
+    radii = np.where(condensed, radii * rng.uniform(*_CONDENSED_SHRINK, len(radii)), radii)
     labels = np.zeros((size, size), np.int32)
     depth = np.full((size, size), np.inf, np.float32)  # rho of the owning nucleus
     for k, ((cy, cx), radius) in enumerate(zip(centres, radii), start=1):
@@ -168,27 +246,30 @@ def _one_image(rng, bank, size, n_expected, clustering, mean_radius, photons, re
     labels = relabel[labels].astype(np.int32)
     n_nuclei = int(present.sum()) - 1
 
-    brightness = np.concatenate([[0.0], np.exp(rng.normal(0.0, 0.3, n_nuclei))]).astype(np.float32)
+    brightness = np.exp(rng.normal(0.0, p.spread, n_nuclei)).astype(np.float32)
+    gain = np.where(condensed[present[1:]], rng.uniform(*_CONDENSED_GAIN, len(radii))[present[1:]], 1.0)
+    brightness = np.concatenate([[0.0], brightness * gain]).astype(np.float32)
     inside = labels > 0
     rho = np.where(inside, np.minimum(depth, 1.0), 1.0)
     profile = 0.7 + 0.3 * (1.0 - rho**2)  # domed: thicker, so brighter, in the middle
-    texture = np.clip(1.0 + 0.3 * _crop(rng, bank, size), 0.2, None)
+    texture = np.clip(1.0 + p.texture * _crop(rng, bank, size), 0.2, None)
     signal = brightness[labels] * profile * texture
 
     # Debris: small bright specks, deliberately left out of the labels. A
     # point source becomes a speck of the PSF's size once blurred below.
-    n_specks = rng.poisson(debris)
+    n_specks = rng.poisson(p.debris)
     if n_specks:
         ys, xs = rng.integers(0, size, (2, n_specks))
         signal[ys, xs] += rng.uniform(2.0, 8.0, n_specks).astype(np.float32)
 
-    clean = (_BACKGROUND + signal) * _illumination(rng, size)
-    sigma = blur * rng.uniform(0.8, 1.25)
+    clean = (p.background + signal) * _illumination(rng, size, p.unevenness)
+    sigma = p.blur * rng.uniform(0.8, 1.25)
     if sigma > 0:
         clean = ndi.gaussian_filter(clean, sigma)
-    counts = rng.poisson(photons * np.clip(clean, 0, None)).astype(np.float32)
-    counts += np.float32(read_noise) * rng.standard_normal(counts.shape, dtype=np.float32)
-    image = np.clip(counts / (photons * _FULL_SCALE), 0.0, 1.0)
+    clean += _glow(rng, size, p)
+    counts = rng.poisson(p.photons * np.clip(clean, 0, None)).astype(np.float32)
+    counts += np.float32(p.read_noise) * rng.standard_normal(counts.shape, dtype=np.float32)
+    image = np.clip(counts / (p.photons * _FULL_SCALE), 0.0, 1.0)
     return image, labels
 
 
@@ -203,6 +284,10 @@ def make_nuclei(
     read_noise: float = 3.0,
     blur: float = 1.2,
     debris: float = 3.0,
+    background: float = _BACKGROUND,
+    out_of_focus: float = 0.0,
+    condensed: float = 0.0,
+    vary: bool = False,
     seed: int = 0,
 ) -> NucleiData:
     """Make fluorescence-microscopy-like images of nuclei with instance labels.
@@ -232,6 +317,20 @@ def make_nuclei(
         (each image varies it by -20% to +25%); 0 for no blur.
     debris : float
         Mean number of unlabelled bright specks per image.
+    background : float
+        Background fluorescence relative to a typical nucleus, in [0, 1].
+    out_of_focus : float
+        Expected out-of-focus nuclei per 100x100 pixels, in [0, 40]: dim,
+        blurred glow that is *not* labelled. 0 (the default) adds none.
+    condensed : float in [0, 1]
+        Fraction of nuclei that are condensed (mitotic or apoptotic):
+        smaller and several times brighter, and labelled.
+    vary : bool
+        If True, ignore the appearance parameters above (all but ``size``
+        and ``seed``) and draw them for every image from wide ranges
+        (domain randomisation): radius 2-5 % of ``size``, nuclei covering
+        5-35 % of the image, background 0.02-0.5, 30-2,000 photons, blur
+        0.05-0.3 of the radius, up to 2.5 times as uneven illumination, glow, and condensed nuclei in about 70 % of the images.
     seed : int
         Seed of the random generator; the same seed gives identical arrays.
 
@@ -269,15 +368,20 @@ def make_nuclei(
     read_noise = check_in_range(read_noise, "read_noise", 0.0, 1e4)
     blur = check_in_range(blur, "blur", 0.0, 5.0)
     debris = check_in_range(debris, "debris", 0.0, 1000.0)
+    background = check_in_range(background, "background", 0.0, 1.0)
+    out_of_focus = check_in_range(out_of_focus, "out_of_focus", 0.0, 40.0)
+    condensed = check_in_range(condensed, "condensed", 0.0, 1.0)
+    vary = check_bool(vary, "vary")
     seed = check_positive_int(seed, "seed", minimum=0)
 
     rng = np.random.default_rng(seed)
-    n_expected = density * size * size / 1e4
+    per_area = size * size / 1e4
+    fixed = _Params(density * per_area, clustering, mean_radius, photons, read_noise, blur, debris,
+                    background, out_of_focus * per_area, condensed, 0.3, 0.3, 1.0)
     images = np.empty((n_images, size, size), np.float32)
     labels = np.empty((n_images, size, size), np.int32)
     bank = _chromatin_bank(rng, size)
     for i in range(n_images):
-        images[i], labels[i] = _one_image(
-            rng, bank, size, n_expected, clustering, mean_radius, photons, read_noise, blur, debris
-        )
+        params = _draw_params(rng, fixed, size) if vary else fixed
+        images[i], labels[i] = _one_image(rng, bank, size, params)
     return NucleiData(images, labels > 0, labels)

@@ -30,21 +30,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_array, check_mask, check_positive_int
+from .._validate import as_array, check_bool, check_mask, check_positive_int
 
-__all__ = ["segmentation_dataset", "AUGMENTATIONS"]
+__all__ = ["segmentation_dataset", "AUGMENTATIONS", "DEFAULT_AUGMENTATIONS"]
 
-#: The augmentations ``augment`` can name; ``augment=True`` means all of them.
-AUGMENTATIONS = ("flip", "rotate", "crop", "colour")
+#: The augmentations ``augment`` can name; ``augment=True`` means :data:`DEFAULT_AUGMENTATIONS`.
+AUGMENTATIONS = ("flip", "rotate", "crop", "colour", "intensity")
+DEFAULT_AUGMENTATIONS = ("flip", "rotate", "crop", "colour")
 
 CROP_SCALE = (0.6, 1.0)  # side of the random crop, as a fraction of the image side
 BRIGHTNESS_DELTA = 0.1
 CONTRAST_RANGE = (0.8, 1.2)
+# "intensity": microscopes differ in gain, exposure and the stain's response,
+# so a nucleus that is bright in one image is dim in the next.
+GAIN_RANGE = (0.35, 1.4)  # multiplies the image (log-uniform)
+GAMMA_RANGE = (0.67, 1.5)  # |x| ** gamma, sign kept (log-uniform)
+OFFSET_DELTA = 0.1
 
 
 def _check_augment(augment) -> tuple[str, ...]:
     if augment is True:
-        return AUGMENTATIONS
+        return DEFAULT_AUGMENTATIONS
     if augment is False or augment is None:
         return ()
     names = (augment,) if isinstance(augment, str) else tuple(augment)
@@ -79,6 +85,12 @@ def _check_arrays(images, masks):
         )
     if images.shape[0] == 0:
         raise ValueError("images is empty (N = 0); expected at least one image.")
+    if np.issubdtype(images.dtype, np.floating) and not np.isfinite(images).all():
+        bad = int((~np.isfinite(images)).reshape(len(images), -1).any(axis=1).sum())
+        raise ValueError(
+            f"images contain NaN or infinite values ({bad} of {len(images)} images); a network trained on them "
+            "learns NaN. Find where they come from, or replace them: np.nan_to_num(images)."
+        )
     return images, masks
 
 
@@ -90,6 +102,8 @@ def segmentation_dataset(
     augment=True,
     seed: int = 0,
     shuffle: bool = True,
+    patch_size: int | None = None,
+    repeat: bool = False,
 ):
     """Build a batched ``tf.data.Dataset`` of (image, mask) pairs.
 
@@ -103,17 +117,25 @@ def segmentation_dataset(
     batch_size : int
         Images per batch; the last batch may be smaller.
     augment : bool or sequence of str
-        ``True`` for all of ``("flip", "rotate", "crop", "colour")``, ``False``
-        for none, or a selection. ``flip``: left-right and up-down, each with
+        ``True`` for ``("flip", "rotate", "crop", "colour")``, ``False``
+        for none, or a selection from :data:`AUGMENTATIONS`. ``flip``: left-right and up-down, each with
         probability 1/2. ``rotate``: a multiple of 90 degrees (only 0 or 180
         for non-square images, so shapes stay fixed). ``crop``: a random
         crop of 60-100 % of the side, resized back (image bilinear, mask
         nearest-neighbour). ``colour``: brightness +-0.1 and contrast x0.8 to
-        x1.2, image only.
+        x1.2, image only. ``intensity`` (not in ``True``; for fluorescence
+        images normalised by percentiles): gain x0.35 to x1.4, gamma 0.67 to
+        1.5 and an offset of +-0.1, image only, unclipped.
     seed : int
         Makes shuffling and augmentation reproducible.
     shuffle : bool
         Shuffle the whole data set anew each epoch.
+    patch_size : int, optional
+        Cut a random patch_size x patch_size window from each (augmented)
+        image and mask: training on patches is cheaper per step, and a fully
+        convolutional network then runs on whole images.
+    repeat : bool
+        Repeat the data set forever (for ``fit`` with ``steps_per_epoch``).
 
     Returns
     -------
@@ -142,6 +164,8 @@ def segmentation_dataset(
     batch_size = check_positive_int(batch_size, "batch_size")
     seed = check_positive_int(seed, "seed", minimum=0)
     chosen = _check_augment(augment)
+    shuffle = check_bool(shuffle, "shuffle")
+    repeat = check_bool(repeat, "repeat")
 
     tf = import_tensorflow()
     image_array = images.astype(np.float32, copy=False)
@@ -153,12 +177,19 @@ def segmentation_dataset(
     if squeeze_mask:
         mask_array = mask_array[..., None]
     n, height, width, channels = image_array.shape
+    if patch_size is not None:
+        patch_size = check_positive_int(patch_size, "patch_size")
+        if patch_size > min(height, width):
+            raise ValueError(
+                f"patch_size={patch_size} is larger than the {height}x{width} images; "
+                f"use at most {min(height, width)}, or None for whole images."
+            )
     clip = bool(image_array.min() >= 0.0 and image_array.max() <= 1.0)
     square = height == width
 
     def augment_pair(image, mask, element_seed):
         seeds = tf.random.experimental.stateless_split(
-            tf.stack([element_seed, tf.constant(seed, tf.int64)]), num=8
+            tf.stack([element_seed, tf.constant(seed, tf.int64)]), num=13
         )
 
         def coin(i):
@@ -189,8 +220,19 @@ def segmentation_dataset(
             image = tf.image.stateless_random_contrast(image, *CONTRAST_RANGE, seeds[7])
             if clip:
                 image = tf.clip_by_value(image, 0.0, 1.0)
+        if "intensity" in chosen:
+            log_uniform = lambda i, bounds: tf.exp(  # noqa: E731
+                tf.random.stateless_uniform([], seeds[i], *np.log(bounds).astype(np.float32)))
+            gamma = log_uniform(8, GAMMA_RANGE)
+            image = tf.sign(image) * tf.abs(image) ** gamma * log_uniform(9, GAIN_RANGE)
+            image += tf.random.stateless_uniform([], seeds[10], -OFFSET_DELTA, OFFSET_DELTA)
         image.set_shape((height, width, channels))
         mask.set_shape((height, width, 1))
+        if patch_size is not None:
+            top = tf.random.stateless_uniform([], seeds[11], 0, height - patch_size + 1, dtype=tf.int32)
+            left = tf.random.stateless_uniform([], seeds[12], 0, width - patch_size + 1, dtype=tf.int32)
+            image = image[top:top + patch_size, left:left + patch_size]
+            mask = mask[top:top + patch_size, left:left + patch_size]
         return image, mask
 
     def finish(image, mask):
@@ -201,7 +243,9 @@ def segmentation_dataset(
     dataset = tf.data.Dataset.from_tensor_slices((image_array, mask_array))
     if shuffle:
         dataset = dataset.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    if chosen:
+    if repeat:
+        dataset = dataset.repeat()
+    if chosen or patch_size is not None:
         randoms = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
         dataset = tf.data.Dataset.zip((dataset, randoms)).map(
             lambda pair, r: augment_pair(pair[0], pair[1], r), num_parallel_calls=tf.data.AUTOTUNE

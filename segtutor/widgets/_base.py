@@ -14,7 +14,7 @@ import io
 
 import numpy as np
 
-__all__ = ["Visualiser", "to_png_bytes", "to_rgb_uint8", "figure_to_rgb"]
+__all__ = ["Visualiser", "to_png_bytes", "to_rgb_uint8", "figure_to_rgb", "side_by_side"]
 
 
 def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
@@ -168,3 +168,30 @@ def _escape(text: str) -> str:
     import html
 
     return html.escape(text)
+
+
+def side_by_side(panels, *, gap: int = 8, background: int = 255) -> np.ndarray:
+    """Place RGB or grayscale panels left to right, top-aligned, with white gaps.
+
+    Parameters
+    ----------
+    panels : sequence of ndarray, each (H_i, W_i) or (H_i, W_i, 3)
+        Floats in [0, 1] or uint8.
+    gap : int
+        Pixels between panels.
+
+    Returns
+    -------
+    ndarray of uint8, shape (max H_i, sum W_i + gaps, 3)
+    """
+    tiles = [to_rgb_uint8(p) for p in panels]
+    if not tiles:
+        raise ValueError("panels is empty; give at least one image.")
+    height = max(t.shape[0] for t in tiles)
+    width = sum(t.shape[1] for t in tiles) + gap * (len(tiles) - 1)
+    out = np.full((height, width, 3), background, np.uint8)
+    x = 0
+    for t in tiles:
+        out[: t.shape[0], x : x + t.shape[1]] = t
+        x += t.shape[1] + gap
+    return out

@@ -65,7 +65,8 @@ def window_view(image, low, high, bins: int = 64) -> np.ndarray:
     lo, hi, _ = slider_range(arr)
     counts, edges = histogram(arr, bins=bins, value_range=(lo, hi + (1.0 if arr.dtype == np.uint8 else 0.0)))
 
-    fig = Figure(figsize=(8.0, 3.2), dpi=80)
+    # Constrained layout makes room for the twin axis's label on the right; tight_layout clipped it.
+    fig = Figure(figsize=(8.0, 3.2), dpi=80, layout="constrained")
     FigureCanvasAgg(fig)
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1.0]})
     left.imshow(windowed, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
@@ -86,7 +87,6 @@ def window_view(image, low, high, bins: int = 64) -> np.ndarray:
     mapping.set_ylabel("shown as", fontsize=9, color="tab:red")
     mapping.tick_params(labelsize=8, colors="tab:red")
     right.set_title("histogram, window (orange), mapping (red)", fontsize=10)
-    fig.tight_layout()
     return figure_to_rgb(fig)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 from .. import Case, Exercise, register
 from . import _random
 
-BT709 = np.array([0.2125, 0.7154, 0.0721])
+SKIMAGE_GRAY = np.array([0.2125, 0.7154, 0.0721])  # rgb2gray's weights; BT.709's are 0.2126, 0.7152, 0.0722
 
 
 def _scaled(rgb):
@@ -74,11 +74,11 @@ register(
             "this is the plain mean of the channels: weight them 0.2125 R + 0.7154 G + 0.0721 B":
                 lambda rgb: _scaled(rgb).mean(axis=-1),
             "the weights are applied in BGR order: channel 0 is red, so it gets 0.2125":
-                lambda rgb: _scaled(rgb) @ BT709[::-1],
-            "these are the BT.601 weights (0.299, 0.587, 0.114); this course uses BT.709 as skimage does":
+                lambda rgb: _scaled(rgb) @ SKIMAGE_GRAY[::-1],
+            "these are the BT.601 weights (0.299, 0.587, 0.114); this course uses scikit-image's rgb2gray weights (0.2125, 0.7154, 0.0721)":
                 lambda rgb: _scaled(rgb) @ np.array([0.299, 0.587, 0.114]),
             "a uint8 image should be scaled to [0, 1]: divide by 255":
-                lambda rgb: np.asarray(rgb).astype(np.float64) @ BT709,
+                lambda rgb: np.asarray(rgb).astype(np.float64) @ SKIMAGE_GRAY,
         },
     )
 )

@@ -203,3 +203,161 @@ register(
         },
     )
 )
+
+
+# -- how a network learns -------------------------------------------------------
+def _xent(logits, labels):
+    from segtutor.learning import softmax_cross_entropy
+
+    return softmax_cross_entropy(logits, labels)
+
+
+def _xent_sum(logits, labels):
+    from segtutor.learning import softmax_cross_entropy
+
+    return softmax_cross_entropy(logits, labels) * len(labels)
+
+
+def _xent_no_softmax(logits, labels):
+    chosen = np.asarray(logits, float)[np.arange(len(labels)), labels]
+    if np.any(chosen <= 0):
+        return float("nan")  # the log of a non-positive score: no student output looks like this
+    return float(np.mean(-np.log(chosen)))
+
+
+def _xent_log10(logits, labels):
+    return _xent(logits, labels) / np.log(10)
+
+
+def _xent_positive(logits, labels):
+    return -_xent(logits, labels)
+
+
+def _xent_case(rng):
+    n, c = int(rng.integers(1, 9)), int(rng.integers(2, 11))
+    return Case(((rng.normal(size=(n, c)) * 3).round(2), rng.integers(0, c, size=n)))
+
+
+register(
+    Exercise(
+        name="softmax_cross_entropy",
+        function="my_softmax_cross_entropy",
+        signature="(logits, labels)",
+        reference=_xent,
+        fixed=[
+            Case((np.array([[2.0, 1.0, 0.1]]), np.array([0])),
+                 "softmax gives p = (0.659, 0.242, 0.099); the loss is -log(0.659) = 0.417"),
+            Case((np.array([[0.0, 0.0, 0.0, 0.0]]), np.array([3])), "equal scores over 4 classes: -log(1/4) = log 4 = 1.386"),
+            Case((np.array([[5.0, 0.0], [0.0, 5.0]]), np.array([0, 0])),
+                 "the mean of a confident right answer (0.0067) and a confident wrong one (5.0067)"),
+            Case((np.array([[1000.0, 0.0]]), np.array([1])),
+                 "huge scores: exp(1000) overflows. Subtract each row's maximum first; the loss is 1000"),
+        ],
+        random_case=_xent_case,
+        edge=[
+            Case((np.array([[3.0, 3.0]]), np.array([2])), "a label outside 0..C-1 should raise a ValueError"),
+        ],
+        mistakes={
+            "you summed over the batch; the loss is the mean over examples": _xent_sum,
+            "you took -log of the raw scores; apply the softmax first": _xent_no_softmax,
+            "you used log10; cross-entropy uses the natural log (np.log)": _xent_log10,
+            "the sign is wrong: the loss is -log p, a positive number": _xent_positive,
+        },
+    )
+)
+
+
+def _step(w, x, y, learning_rate):
+    from segtutor.learning import gradient_step
+
+    return gradient_step(w, x, y, learning_rate)
+
+
+def _step_plus(w, x, y, learning_rate):
+    from segtutor.learning import mse_gradient
+
+    return np.asarray(w, float) + learning_rate * np.asarray(mse_gradient(w, x, y))
+
+
+def _step_no_two(w, x, y, learning_rate):
+    from segtutor.learning import mse_gradient
+
+    return np.asarray(w, float) - learning_rate * np.asarray(mse_gradient(w, x, y)) / 2
+
+
+def _step_sum(w, x, y, learning_rate):
+    from segtutor.learning import mse_gradient
+
+    return np.asarray(w, float) - learning_rate * np.asarray(mse_gradient(w, x, y)) * len(y)
+
+
+def _step_case(rng):
+    n, d = int(rng.integers(1, 9)), int(rng.integers(1, 4))
+    x = rng.normal(size=(n, d)).round(2)
+    return Case((rng.normal(size=d).round(2), x, rng.normal(size=n).round(2), float(rng.choice([0.01, 0.1, 0.5]))))
+
+
+X1 = np.array([[1.0], [2.0], [3.0]])
+Y1 = np.array([2.0, 4.0, 6.0])
+
+register(
+    Exercise(
+        name="gradient_step",
+        function="my_gradient_step",
+        signature="(w, x, y, learning_rate)",
+        reference=_step,
+        fixed=[
+            Case((np.array([0.5]), X1, Y1, 0.05),
+                 "the notebook's example: the gradient is -14, so w moves from 0.5 to 0.5 + 0.05 * 14 = 1.2"),
+            Case((np.array([2.0]), X1, Y1, 0.05), "w = 2 fits y = 2x exactly: the gradient is 0 and w stays 2"),
+            Case((np.array([1.0, -1.0]), np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0.0, 0.0]), 0.5),
+                 "two weights: predictions (1, -1), errors (1, -1), gradient (1, -1), new w (0.5, -0.5)"),
+        ],
+        random_case=_step_case,
+        edge=[
+            Case((np.array([0.0]), np.array([[2.0]]), np.array([1.0]), 0.1), "a single example"),
+        ],
+        mistakes={
+            "you stepped uphill: subtract learning_rate * gradient, do not add it": _step_plus,
+            "the derivative of e**2 is 2 * e: you dropped the factor 2": _step_no_two,
+            "you summed the errors; the loss is a mean, so divide the sum by N": _step_sum,
+        },
+    )
+)
+
+
+def _dense(x, weights, bias):
+    from segtutor.learning import dense_relu
+
+    return dense_relu(x, weights, bias)
+
+
+def _dense_case(rng):
+    n, d_in, d_out = (int(v) for v in rng.integers(1, 7, size=3))
+    return Case((rng.normal(size=(n, d_in)).round(2), rng.normal(size=(d_in, d_out)).round(2),
+                 rng.normal(size=d_out).round(2)))
+
+
+register(
+    Exercise(
+        name="dense_relu",
+        function="my_dense_relu",
+        signature="(x, weights, bias)",
+        reference=_dense,
+        fixed=[
+            Case((np.array([[1.0, 2.0]]), np.array([[1.0, -1.0], [1.0, -1.0]]), np.array([0.0, 0.5])),
+                 "unit 0: 1 + 2 + 0 = 3; unit 1: -1 - 2 + 0.5 = -2.5, and the ReLU makes it 0"),
+            Case((np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[2.0], [3.0]]), np.array([1.0])),
+                 "a batch of two inputs: one row of output per input, (3, 4)"),
+        ],
+        random_case=_dense_case,
+        edge=[
+            Case((np.ones((1, 3)), np.ones((2, 4)), np.ones(4)), "weights with the wrong number of rows should raise"),
+        ],
+        mistakes={
+            "you forgot the ReLU: negative sums become 0": lambda x, w, b: np.asarray(x) @ np.asarray(w) + np.asarray(b),
+            "you forgot the bias": lambda x, w, b: np.maximum(np.asarray(x) @ np.asarray(w), 0),
+            "you applied the ReLU before adding the bias": lambda x, w, b: np.maximum(np.asarray(x) @ np.asarray(w), 0) + np.asarray(b),
+        },
+    )
+)

@@ -1,0 +1,213 @@
+"""The course's trained segmentation models: load them, and segment a new image in one call.
+
+The weights in ``segtutor/models/weights/`` were trained only on images from
+:func:`segtutor.datasets.make_nuclei` (``vary=True``), by
+``python -m segtutor.models.train_nuclei``; ``weights/README.md`` is their
+data card. Each weights file has a JSON file beside it with the
+architecture's arguments and how the images were normalised, so loading
+never guesses.
+
+Segment your own 2-D fluorescence image of nuclei::
+
+    from segtutor.models.pretrained import segment_nuclei
+    labels = segment_nuclei(image)                   # (H, W) int32, one label per nucleus
+    mask = segment_nuclei(image, instances=False)    # (H, W) bool
+
+The image may have any size and dtype (uint8, uint16, float); it is
+normalised by its own 1st and 99th percentiles, as in training, and padded
+to a multiple of the network's stride.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import numpy as np
+
+from .._validate import as_array, check_bool, check_choice, check_in_range
+
+__all__ = [
+    "MODELS",
+    "load_model",
+    "model_card",
+    "normalise_percentile",
+    "pad_to_multiple",
+    "predict_probability",
+    "segment_nuclei",
+]
+
+#: Trained models shipped with the course.
+MODELS = ("unet", "deeplab")
+
+_MAX_SIDE = 8192  # beyond this a laptop runs out of memory; tile the image instead
+
+
+def normalise_percentile(image, low: float = 1.0, high: float = 99.0) -> np.ndarray:
+    """Scale an image so its ``low`` and ``high`` percentiles become 0 and 1.
+
+    Microscopes differ in gain, exposure and bit depth; percentiles make two
+    images of the same sample comparable, and a few saturated pixels cannot
+    squash the rest (as dividing by the maximum would). The 99th percentile,
+    not the 99.8th, because bright condensed (mitotic) nuclei can fill the top
+    0.5 % of a real image and would push ordinary nuclei down to a quarter of
+    the range. Values are clipped to [-0.5, 2] to bound what the network sees.
+
+    Examples
+    --------
+    >>> x = np.arange(1000, dtype=np.uint16).reshape(25, 40)
+    >>> y = normalise_percentile(x)
+    >>> y.dtype, round(float(np.percentile(y, 1)), 6), round(float(np.percentile(y, 99)), 6)
+    (dtype('float32'), 0.0, 1.0)
+    """
+    x = as_array(image, "image")
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool) or np.iscomplexobj(x):
+        raise TypeError(f"image should hold real numbers, got dtype {x.dtype}.")
+    x = x.astype(np.float32)
+    if x.size == 0:
+        raise ValueError("image is empty.")
+    if not np.isfinite(x).all():
+        raise ValueError(
+            "image contains NaN or infinite values; replace them first, for example np.nan_to_num(image)."
+        )
+    low = check_in_range(low, "low", 0.0, 100.0)
+    high = check_in_range(high, "high", 0.0, 100.0)
+    if low >= high:
+        raise ValueError(f"low ({low}) should be below high ({high}).")
+    lo, hi = np.percentile(x, [low, high])
+    return np.clip((x - lo) / max(hi - lo, 1e-6), -0.5, 2.0).astype(np.float32)
+
+
+def pad_to_multiple(image, multiple: int) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """Pad an (H, W, ...) image at the bottom and right, by reflection, to a multiple of ``multiple``.
+
+    Returns
+    -------
+    padded : ndarray
+    crop : tuple of slice
+        ``prediction[crop]`` cuts a prediction on ``padded`` back to (H, W).
+
+    Examples
+    --------
+    >>> padded, crop = pad_to_multiple(np.zeros((30, 17)), 16)
+    >>> padded.shape, padded[crop].shape
+    ((32, 32), (30, 17))
+    """
+    x = np.asarray(image)
+    if x.ndim < 2:
+        raise ValueError(f"image should be at least 2-D (H, W), got shape {x.shape}.")
+    h, w = x.shape[:2]
+    ph, pw = -h % multiple, -w % multiple
+    pad = [(0, ph), (0, pw)] + [(0, 0)] * (x.ndim - 2)
+    mode = "reflect" if ph < h and pw < w else "symmetric"
+    return np.pad(x, pad, mode=mode), (slice(0, h), slice(0, w))
+
+
+def _weights_dir():
+    return resources.files("segtutor.models") / "weights"
+
+
+def model_card(name: str = "unet") -> dict:
+    """The JSON card of a shipped model: architecture arguments, normalisation, training record."""
+    name = check_choice(name, "name", MODELS)
+    card = _weights_dir() / f"{name}_nuclei.json"
+    if not card.is_file():
+        raise FileNotFoundError(
+            f"the trained {name} is missing from the package ({card}); reinstall segtutor, or make it with "
+            "`python -m segtutor.models.train_nuclei`."
+        )
+    return json.loads(card.read_text())
+
+
+def load_model(name: str = "unet"):
+    """Build a shipped model and load its trained weights.
+
+    Parameters
+    ----------
+    name : {"unet", "deeplab"}
+
+    Returns
+    -------
+    keras.Model
+        Accepts (N, H, W, 1) images normalised with :func:`normalise_percentile`.
+    """
+    from . import deeplab, unet
+
+    card = model_card(name)
+    build = unet.build_unet if name == "unet" else deeplab.build_deeplab
+    model = build((None, None, 1), **card["architecture"])
+    with resources.as_file(_weights_dir() / f"{name}_nuclei.weights.h5") as path:
+        try:
+            model.load_weights(path)
+        except (ValueError, OSError) as exc:
+            raise ValueError(
+                f"the weights file {path.name} does not match the {name} architecture in its card ({exc}). "
+                "Make both again with `python -m segtutor.models.train_nuclei`."
+            ) from exc
+    return model
+
+
+def predict_probability(model, image, *, stride: int | None = None) -> np.ndarray:
+    """Foreground probability of every pixel of one 2-D image.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A one-class (sigmoid) segmentation model such as :func:`load_model` returns.
+    image : array_like, shape (H, W)
+        Raw intensities, any dtype; normalised here.
+    stride : int, optional
+        Total downsampling of the model (default: 16, enough for the course's
+        U-Net of depth 4 and DeepLabv3+ at output stride 16).
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W)
+    """
+    x = as_array(image, "image")
+    if x.ndim == 3 and x.shape[-1] == 1:
+        x = x[..., 0]
+    if x.ndim != 2:
+        raise ValueError(
+            f"image should be one 2-D grayscale image (H, W), got shape {x.shape}. For RGB, pick the nuclear "
+            "channel (image[..., 2] for a blue DAPI stain); for a stack, call this once per plane."
+        )
+    if max(x.shape) > _MAX_SIDE:
+        raise ValueError(f"image is {x.shape[0]}x{x.shape[1]}; split images larger than {_MAX_SIDE} px into tiles.")
+    if min(x.shape) < 8:
+        raise ValueError(f"image is only {x.shape[0]}x{x.shape[1]} pixels; nuclei need at least 8x8.")
+    stride = 16 if stride is None else int(stride)
+    padded, crop = pad_to_multiple(normalise_percentile(x), stride)
+    prob = np.asarray(model(padded[None, ..., None], training=False))[0, ..., 0]
+    return prob[crop].astype(np.float32)
+
+
+def segment_nuclei(image, *, model="unet", threshold: float = 0.5, instances: bool = True) -> np.ndarray:
+    """Segment the nuclei of a 2-D fluorescence image with a course model, in one call.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+        A DNA-stained (DAPI, Hoechst) widefield image, any size and dtype.
+    model : {"unet", "deeplab"} or keras.Model
+        A shipped model's name, or a model you trained.
+    threshold : float
+        Probability above which a pixel is nucleus.
+    instances : bool
+        True: split touching nuclei (:func:`segtutor.instances.split_instances`)
+        and return labels; False: return the boolean mask.
+
+    Returns
+    -------
+    ndarray
+        (H, W) int32 labels 0..K, or (H, W) bool.
+    """
+    from ..instances import split_instances
+
+    threshold = check_in_range(threshold, "threshold", 1e-6, 1 - 1e-6)
+    instances = check_bool(instances, "instances")
+    net = load_model(model) if isinstance(model, str) else model
+    prob = predict_probability(net, image)
+    if not instances:
+        return prob > threshold
+    return split_instances(prob, threshold)
