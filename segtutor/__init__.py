@@ -16,6 +16,7 @@ dense        dense prediction: upsampling, transposed convolution, FCN conversio
 losses       cross-entropy, Dice and focal losses, in NumPy and for Keras
 training     a live loss plot for Keras and a fit helper
 instances    from a mask to instances: distance transform and watershed
+maskrcnn     Mask R-CNN, module by module (notebooks 08-10)
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ _SUBMODULES = {
     "interpret",
     "learning",
     "losses",
+    "maskrcnn",
     "metrics",
     "models",
     "modes",

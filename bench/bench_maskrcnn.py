@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Benchmarks of notebooks 08-10: Mask R-CNN training to the targets, step and inference time, widgets.
+
+Run from the repository root::
+
+    MPLBACKEND=Agg .venv/bin/python bench/bench_maskrcnn.py [--steps 1200] [--skip-training]
+
+Training is the shipped recipe (``segtutor.maskrcnn.train_shapes``: 2,000
+fresh ``shapes`` images at 128 x 128, batch 8, Adam 1e-3 with cosine decay,
+from scratch). Every 300 steps a callback scores COCO mask AP on the 500
+held-out images; that scoring is excluded from the training time, so "time
+to targets" is the ``fit`` time (first trace included) at the first
+checkpoint where mask AP50 >= 0.95 and mask AP >= 0.80. Step time is the
+median wall time of one training batch after the first epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+TARGET_AP50, TARGET_AP = 0.95, 0.80
+
+
+def _median_ms(fn, repeats: int) -> float:
+    times = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        fn(i)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def lines_per_module() -> list[tuple[str, int]]:
+    folder = Path(__file__).resolve().parents[1] / "segtutor" / "maskrcnn"
+    return [(p.name, sum(1 for _ in p.open(encoding="utf-8"))) for p in sorted(folder.glob("*.py"))]
+
+
+def bench_training(steps: int = 1200, every: int = 300) -> dict:
+    import keras
+
+    from segtutor.maskrcnn.train_shapes import evaluate_on_shapes, train_shapes
+
+    class Probe(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.fit_seconds, self.batch_times, self.checkpoints = 0.0, [], []
+            self._step, self._last = 0, None
+
+        def on_train_begin(self, logs=None):
+            self._last = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.perf_counter()
+            self.batch_times.append(now - self._last)
+            self.fit_seconds += now - self._last
+            self._step += 1
+            if self._step % every == 0:
+                scores = evaluate_on_shapes(self.model, 500)
+                self.checkpoints.append((self._step, self.fit_seconds, scores["mask"]["AP50"], scores["mask"]["AP"]))
+            self._last = time.perf_counter()  # scoring time is not training time
+
+    probe = Probe()
+    model, _, _ = train_shapes(steps, callbacks=[probe], verbose=0)
+    final = evaluate_on_shapes(model, 500)
+    reached = next(((s, t) for s, t, ap50, ap in probe.checkpoints if ap50 >= TARGET_AP50 and ap >= TARGET_AP), None)
+    return {"model": model, "final": final, "fit_seconds": probe.fit_seconds, "checkpoints": probe.checkpoints,
+            "step_ms": 1000 * statistics.median(probe.batch_times[100:] or probe.batch_times), "reached": reached,
+            "first_step_s": probe.batch_times[0]}
+
+
+def bench_widgets(model=None, repeats: int = 20) -> dict:
+    from segtutor.datasets import make_shapes
+    from segtutor.maskrcnn.pictures import anchor_match_picture
+    from segtutor.widgets.anchors import LEVELS, AnchorExplorer
+
+    data = make_shapes(8, size=128, seed=8)
+    explorer = AnchorExplorer(data.images, data.boxes)
+    levels = list(LEVELS)
+    out = {"anchor explorer: compute per change (ms)": _median_ms(
+        lambda i: anchor_match_picture(data.images[i % 8], data.boxes[i % 8], size=32, ratios=(0.5, 1, 2),
+                                       stride=LEVELS[levels[i % 3]]), repeats),
+        "anchor explorer: level change incl. PNG (ms)": _median_ms(
+            lambda i: setattr(explorer.level, "value", levels[i % 3]), repeats)}
+    if model is not None:
+        from segtutor.widgets.stages import STAGES, StageBrowser
+
+        browser = StageBrowser(model, data.images)
+        start = time.perf_counter()
+        browser.image_index.value = 1  # uncached: runs the model's inspect once
+        out["stage browser: new image, uncached (ms)"] = (time.perf_counter() - start) * 1000
+        out["stage browser: stage change (ms)"] = _median_ms(
+            lambda i: setattr(browser.stage, "value", STAGES[i % len(STAGES)]), repeats)
+    return out
+
+
+def run(steps: int = 1200, skip_training: bool = False) -> list[dict]:
+    """Rows for ``bench/run.py``."""
+    rows = []
+    model = None
+    if not skip_training:
+        t = bench_training(steps)
+        model, final = t["model"], t["final"]
+        marks = "; ".join(f"{s} steps {sec:.0f} s: AP50 {a50:.3f} AP {ap:.3f}" for s, sec, a50, ap in t["checkpoints"])
+        rows.append({"benchmark": "Mask R-CNN: training time to targets (class mode)",
+                     "value": t["reached"][1] if t["reached"] else None, "unit": "s", "target": "<= 180 s",
+                     "note": (f"first reached at {t['reached'][0]} steps" if t["reached"] else "NOT reached")
+                     + f"; checkpoints: {marks}"})
+        rows.append({"benchmark": f"Mask R-CNN: fit {steps} steps", "value": t["fit_seconds"], "unit": "s",
+                     "target": "", "note": f"first step incl. tracing {t['first_step_s']:.1f} s"})
+        rows.append({"benchmark": "Mask R-CNN: training step, batch 8", "value": t["step_ms"], "unit": "ms",
+                     "target": "", "note": "median after the first 100 steps"})
+        rows.append({"benchmark": "Mask R-CNN: inference per image", "value": 1000 * final["seconds_per_image"],
+                     "unit": "ms", "target": "", "note": "batches of 8, mask pasting included"})
+        for kind in ("mask", "box"):
+            s = final[kind]
+            rows.append({"benchmark": f"Mask R-CNN: {kind} AP / AP50 / AP75, 500 held-out shapes", "value": s["AP"],
+                         "unit": "AP", "target": ">= 0.80 (AP), >= 0.95 (AP50)" if kind == "mask" else "",
+                         "note": f"AP50 {s['AP50']:.3f}, AP75 {s['AP75']:.3f}, after {steps} steps"})
+    for key, value in bench_widgets(model).items():
+        rows.append({"benchmark": key.replace(" (ms)", ""), "value": value, "unit": "ms",
+                     "target": "<= 40 ms" if "compute" in key else "", "note": "median of 20" if "uncached" not in key
+                     else "1 run"})
+    lines = lines_per_module()
+    rows.append({"benchmark": "segtutor.maskrcnn: lines per module", "value": max(n for _, n in lines), "unit": "lines",
+                 "target": "<= ~400 each", "note": ", ".join(f"{name} {n}" for name, n in lines)})
+    return rows
+
+
+def main() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from run import format_table
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=1200)
+    parser.add_argument("--skip-training", action="store_true")
+    args = parser.parse_args()
+    print(format_table(run(args.steps, args.skip_training)))
+
+
+if __name__ == "__main__":
+    main()

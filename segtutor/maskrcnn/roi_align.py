@@ -1,0 +1,229 @@
+"""RoIAlign (He et al. 2017): a fixed-size feature crop for every region.
+
+Each region of interest (RoI) is split into ``n x n`` bins; each bin's value
+is the mean of ``sampling_ratio**2`` **bilinear** samples taken at the
+centres of equal sub-bins. Nothing is rounded, so a feature crop lines up
+with its box to a fraction of a pixel; that is what makes 28 x 28 masks
+sharp. RoIPool (Fast R-CNN, Girshick 2015) instead rounds the box to whole
+feature cells and takes the maximum per bin; :func:`roi_pool` keeps it for
+the ablation in notebook 10.
+
+Coordinates. A box is in image pixels (pixel ``i`` spans ``[i, i + 1)``);
+on a level of stride ``s`` it spans ``box / s`` cells, and cell ``j`` has
+its centre at ``j + 0.5``. Bilinear interpolation is between cell centres.
+A sample point within one cell outside the map is clamped to the border,
+and points further out read 0 (the rule of Detectron2's ``ROIAlign`` with
+``aligned=True``).
+
+``tf.image.crop_and_resize`` is **not** RoIAlign as written: it maps a
+normalised coordinate ``y`` to index ``y * (H - 1)`` and samples the crop's
+corners. :func:`crop_at_bin_centres` converts the coordinates so that it
+samples the sub-bin centres instead (as in the tensorpack FasterRCNN
+example; see tensorflow/tensorflow#26278), after padding the map by one
+replicated cell for the clamping rule. :func:`roi_align_numpy` is the slow,
+literal reference the tests compare with.
+
+Each RoI is read from one pyramid level, chosen by its size as in FPN (Lin
+et al. 2017, eq. 1): ``k = floor(k0 + log2(sqrt(area) / s0))`` clipped to
+the levels there are, here with ``s0 = 32`` pixels at level ``k0 = 3``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "bilinear_sample",
+    "roi_align_numpy",
+    "crop_at_bin_centres",
+    "assign_levels",
+    "multilevel_roi_features",
+    "roi_pool_single",
+]
+
+#: FPN level assignment: RoIs of sqrt(area) = CANONICAL_SIZE pixels go to level CANONICAL_LEVEL.
+CANONICAL_SIZE = 32.0
+CANONICAL_LEVEL = 3
+
+
+def bilinear_sample(feature, y, x) -> np.ndarray:
+    """Bilinear interpolation of a feature map at one point, in cell-centre coordinates.
+
+    Parameters
+    ----------
+    feature : array, shape (H, W) or (H, W, C)
+    y, x : float
+        Index coordinates: ``(0, 0)`` is the centre of cell ``[0, 0]``.
+        Points within one cell outside the map are clamped to the border;
+        further out the value is 0.
+
+    Returns
+    -------
+    value : float or ndarray of shape (C,)
+
+    Examples
+    --------
+    >>> f = np.array([[0.0, 1.0], [2.0, 3.0]])
+    >>> float(bilinear_sample(f, 0.5, 0.5))    # the mean of the four cells
+    1.5
+    >>> float(bilinear_sample(f, 0.0, 0.25))
+    0.25
+    """
+    f = np.asarray(feature, dtype=np.float64)
+    if f.ndim not in (2, 3) or f.shape[0] < 1 or f.shape[1] < 1:
+        raise ValueError(f"feature should have shape (H, W) or (H, W, C), got {f.shape}.")
+    for name, v in (("y", y), ("x", x)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+            raise ValueError(f"{name} should be a finite number, got {v!r}.")
+    h, w = f.shape[:2]
+    if y < -1 or y > h or x < -1 or x > w:
+        return np.zeros(f.shape[2:]) if f.ndim == 3 else 0.0
+    y = min(max(float(y), 0.0), h - 1.0)
+    x = min(max(float(x), 0.0), w - 1.0)
+    y0, x0 = int(np.floor(y)), int(np.floor(x))
+    y1, x1 = min(y0 + 1, h - 1), min(x0 + 1, w - 1)
+    ly, lx = y - y0, x - x0
+    return ((1 - ly) * (1 - lx) * f[y0, x0] + (1 - ly) * lx * f[y0, x1]
+            + ly * (1 - lx) * f[y1, x0] + ly * lx * f[y1, x1])
+
+
+def roi_align_numpy(feature, box, output_size: int = 7, sampling_ratio: int = 2) -> np.ndarray:
+    """Slow, literal RoIAlign of one box on one feature map (the reference).
+
+    Parameters
+    ----------
+    feature : array, shape (H, W, C)
+    box : 4 floats
+        ``(y1, x1, y2, x2)`` in **feature-map** cells (image pixels / stride).
+    output_size : int
+        Bins per side.
+    sampling_ratio : int
+        Samples per bin side; 1 samples exactly the bin centres.
+
+    Returns
+    -------
+    ndarray of float64, shape (output_size, output_size, C)
+    """
+    f = np.asarray(feature, dtype=np.float64)
+    if f.ndim != 3:
+        raise ValueError(f"feature should have shape (H, W, C), got {f.shape}.")
+    y1, x1, y2, x2 = (float(v) for v in np.asarray(box, dtype=np.float64).reshape(4))
+    n, r = int(output_size), int(sampling_ratio)
+    bin_h, bin_w = (y2 - y1) / n, (x2 - x1) / n
+    out = np.zeros((n, n, f.shape[2]))
+    for i in range(n):
+        for j in range(n):
+            acc = np.zeros(f.shape[2])
+            for a in range(r):
+                for b in range(r):
+                    # Continuous coordinates; minus 0.5 turns them into cell-centre index coordinates.
+                    yy = y1 + (i + (a + 0.5) / r) * bin_h - 0.5
+                    xx = x1 + (j + (b + 0.5) / r) * bin_w - 0.5
+                    acc += bilinear_sample(f, yy, xx)
+            out[i, j] = acc / (r * r)
+    return out
+
+
+def crop_at_bin_centres(feature_maps, boxes, box_indices, n_samples: int, method: str = "bilinear"):
+    """``n_samples x n_samples`` bilinear samples at the sub-bin centres of each box.
+
+    Parameters
+    ----------
+    feature_maps : float32 tensor, shape (B, H, W, C)
+    boxes : float32 tensor, shape (N, 4)
+        ``(y1, x1, y2, x2)`` in cells of these maps.
+    box_indices : int32 tensor, shape (N,)
+        Which map each box reads.
+    n_samples : int
+    method : "bilinear" or "nearest"
+        "nearest" reads the cell that contains each sample point: for a binary
+        mask, whether the point is covered (used for the mask targets).
+
+    Returns
+    -------
+    float32 tensor, shape (N, n_samples, n_samples, C)
+    """
+    import tensorflow as tf
+
+    h = tf.cast(tf.shape(feature_maps)[1], tf.float32)
+    w = tf.cast(tf.shape(feature_maps)[2], tf.float32)
+    # One replicated cell on each side: samples up to one cell outside are clamped to the border.
+    padded = tf.pad(feature_maps, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
+    y1, x1, y2, x2 = tf.unstack(boxes, axis=-1)
+    step_y, step_x = (y2 - y1) / n_samples, (x2 - x1) / n_samples
+    # First and last sample, in index coordinates of the padded map: continuous - 0.5 + 1.
+    first_y, last_y = y1 + 0.5 * step_y + 0.5, y2 - 0.5 * step_y + 0.5
+    first_x, last_x = x1 + 0.5 * step_x + 0.5, x2 - 0.5 * step_x + 0.5
+    normalised = tf.stack([first_y / (h + 1), first_x / (w + 1), last_y / (h + 1), last_x / (w + 1)], axis=-1)
+    return tf.image.crop_and_resize(padded, normalised, box_indices, [n_samples, n_samples], method=method)
+
+
+def assign_levels(boxes, n_levels: int = 3, first_level: int = 2):
+    """FPN level of each box (in image pixels): an int32 tensor of level indices 0..n_levels-1."""
+    import tensorflow as tf
+
+    area = tf.maximum(boxes[..., 2] - boxes[..., 0], 0.0) * tf.maximum(boxes[..., 3] - boxes[..., 1], 0.0)
+    size = tf.sqrt(tf.maximum(area, 1e-6))
+    level = tf.floor(CANONICAL_LEVEL + tf.math.log(size / CANONICAL_SIZE) / np.log(2.0))
+    level = tf.clip_by_value(level, first_level, first_level + n_levels - 1)
+    return tf.cast(level, tf.int32) - first_level
+
+
+def roi_pool_single(feature_maps, boxes, box_indices, output_size: int, sampling_ratio: int):
+    """RoIPool: round the box to whole cells, sample the nearest cells, keep each bin's maximum."""
+    import tensorflow as tf
+
+    y1, x1, y2, x2 = tf.unstack(tf.round(boxes), axis=-1)
+    y2, x2 = tf.maximum(y2, y1 + 1.0), tf.maximum(x2, x1 + 1.0)
+    h = tf.cast(tf.shape(feature_maps)[1], tf.float32)
+    w = tf.cast(tf.shape(feature_maps)[2], tf.float32)
+    m = output_size * sampling_ratio
+    step_y, step_x = (y2 - y1) / m, (x2 - x1) / m
+    # Nearest-cell sampling over the rounded box; index coordinates of the unpadded map.
+    normalised = tf.stack([(y1 + 0.5 * step_y - 0.5) / (h - 1), (x1 + 0.5 * step_x - 0.5) / (w - 1),
+                           (y2 - 0.5 * step_y - 0.5) / (h - 1), (x2 - 0.5 * step_x - 0.5) / (w - 1)], axis=-1)
+    crops = tf.image.crop_and_resize(feature_maps, normalised, box_indices, [m, m], method="nearest")
+    return tf.nn.max_pool2d(crops, sampling_ratio, sampling_ratio, "VALID")
+
+
+def multilevel_roi_features(feature_maps, boxes, strides, output_size: int, sampling_ratio: int = 2,
+                            op: str = "align"):
+    """RoI features from a feature pyramid, each RoI read on its own level.
+
+    Parameters
+    ----------
+    feature_maps : list of float32 tensors (B, H_k, W_k, C)
+        P2, P3, ... finest first.
+    boxes : float32 tensor, shape (B, R, 4)
+        RoIs in image pixels.
+    strides : sequence of int
+        Stride of each level.
+    output_size : int
+    sampling_ratio : int
+    op : "align" or "pool"
+
+    Returns
+    -------
+    float32 tensor, shape (B, R, output_size, output_size, C)
+    """
+    import tensorflow as tf
+
+    batch, rois = tf.shape(boxes)[0], tf.shape(boxes)[1]
+    flat = tf.reshape(boxes, [-1, 4])
+    indices = tf.repeat(tf.range(batch), rois)
+    level = assign_levels(flat, n_levels=len(strides))
+    out = None
+    # Every level crops every box and a one-hot mask keeps the right one: three cheap crops,
+    # but static shapes (no gather of a data-dependent number of boxes).
+    for k, (features, stride) in enumerate(zip(feature_maps, strides)):
+        if op == "align":
+            crops = crop_at_bin_centres(features, flat / stride, indices, output_size * sampling_ratio)
+            crops = tf.nn.avg_pool2d(crops, sampling_ratio, sampling_ratio, "VALID")
+        else:
+            crops = roi_pool_single(features, flat / stride, indices, output_size, sampling_ratio)
+        chosen = tf.cast(tf.equal(level, k), crops.dtype)[:, None, None, None]
+        out = crops * chosen if out is None else out + crops * chosen
+    channels = feature_maps[0].shape[-1]
+    return tf.reshape(out, [batch, rois, output_size, output_size, channels])

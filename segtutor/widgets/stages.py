@@ -1,0 +1,82 @@
+"""Stage browser: step through Mask R-CNN's forward pass on one image.
+
+Every stage is a picture from :func:`segtutor.maskrcnn.pictures.stage_picture`
+of the results of :meth:`MaskRCNN.inspect`, which runs once per image (about
+a second on a CPU) and is cached; moving the stage or the score threshold
+only redraws.
+
+Examples
+--------
+>>> from segtutor.widgets.stages import StageBrowser   # doctest: +SKIP
+>>> StageBrowser(model, images, class_names=data.class_names)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..maskrcnn.pictures import STAGES, stage_picture
+from ._base import Visualiser
+
+__all__ = ["StageBrowser"]
+
+_CAPTIONS = {
+    "input and truth": "The input image with its true boxes (white).",
+    "FPN features": "Mean absolute activation of P2, P3 and P4 (strides 4, 8, 16), each scaled to its maximum.",
+    "RPN objectness": "Per cell, the highest objectness of its anchors on P2, P3 and P4 (dark 0, yellow 1).",
+    "proposals before NMS": "The highest-scoring decoded anchors (green) whose objectness passes the threshold.",
+    "proposals after NMS": "What NMS (IoU 0.7) keeps: far fewer boxes, most objects covered once or twice.",
+    "RoIAlign crops": "The 16 best proposals (cyan) and their 7x7 RoIAlign crops (mean absolute activation).",
+    "detections and masks": "Final detections above the threshold: class, score, box and pasted 28x28 mask.",
+}
+
+
+class StageBrowser(Visualiser):
+    """Browse the stages of a trained :class:`~segtutor.maskrcnn.model.MaskRCNN`.
+
+    Parameters
+    ----------
+    model : MaskRCNN
+    images : array, shape (N, S, S, 3)
+    gt_boxes : sequence of N arrays (K_i, 4), optional
+    class_names : sequence of str, optional
+    """
+
+    css_class = "segtutor-stage-browser"
+    display_width = 780
+
+    def __init__(self, model, images, *, gt_boxes=None, class_names=None) -> None:
+        super().__init__()
+        import ipywidgets as w
+
+        imgs = np.asarray(images, np.float32)
+        s = model.config.image_size
+        if imgs.ndim != 4 or imgs.shape[1:] != (s, s, 3):
+            raise ValueError(f"images should have shape (N, {s}, {s}, 3) for this model, got {imgs.shape}.")
+        self.model, self.images, self.gt_boxes, self.class_names = model, imgs, gt_boxes, class_names
+        self._cache: dict[int, dict] = {}
+        self.image_index = w.IntSlider(value=0, min=0, max=len(imgs) - 1, description="image")
+        self.stage = w.Dropdown(options=list(STAGES), value=STAGES[0], description="stage")
+        self.score = w.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="score ≥")
+        self.caption_text = w.HTML()
+        self._finish_layout([self.image_index, self.stage, self.score], extra=self.caption_text)
+
+    def inspection(self, index: int) -> dict:
+        if index not in self._cache:
+            self._cache[index] = self.model.inspect(self.images[index:index + 1])
+        return self._cache[index]
+
+    def render(self) -> np.ndarray:
+        i = self.image_index.value
+        self.caption_text.value = f"<small>{_CAPTIONS[self.stage.value]}</small>"
+        gt = self.gt_boxes[i] if self.gt_boxes is not None else None
+        return stage_picture(self.inspection(i), 0, self.images[i], self.stage.value,
+                             score_threshold=self.score.value, class_names=self.class_names, gt_boxes=gt,
+                             strides=self.model.config.strides)
+
+    def status(self) -> str:
+        insp = self.inspection(self.image_index.value)
+        n = int(insp["n_valid"][0])
+        above = int((insp["scores"][0][:n] >= self.score.value).sum())
+        return (f"{int(insp['proposal_valid'][0].sum())} proposals after NMS; {n} detections, "
+                f"{above} at score ≥ {self.score.value:.2f}.")
