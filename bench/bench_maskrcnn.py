@@ -22,17 +22,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_cnn import _median_ms  # bench/ is on the path: run.py and these scripts live there
 
 TARGET_AP50, TARGET_AP = 0.95, 0.80
-
-
-def _median_ms(fn, repeats: int) -> float:
-    times = []
-    for i in range(repeats):
-        start = time.perf_counter()
-        fn(i)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def lines_per_module() -> list[tuple[str, int]]:
