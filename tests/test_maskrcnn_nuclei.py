@@ -29,6 +29,11 @@ def test_prepare_nuclei_skips_crowded_crops_and_pads():
     assert batch["skipped"] == sum(c > limit for c in counts)
     assert batch["images"].shape[-1] == 3 and 0 <= batch["images"].min() and batch["images"].max() <= 1
     assert set(np.unique(batch["class_ids"])) <= {0, 1}
+    with pytest.raises(ValueError, match="same shape"):
+        nuclei.prepare_nuclei(images, labels[:, :64])
+    with pytest.raises(ValueError, match="raise max_instances"):
+        i = int(np.argmax(counts))
+        nuclei.prepare_nuclei(images[i:i + 1], labels[i:i + 1], max_instances=1)
 
 
 def test_labels_from_detections_higher_score_wins_and_threshold():
@@ -60,8 +65,14 @@ def test_compare_with_unet_scores_a_perfect_and_an_empty_detector(monkeypatch):
                         "class_ids": np.ones(len(ids), int)})
         return out
 
+    from segtutor.maskrcnn.model import MaskRCNN
+
+    tiny = MaskRCNN(nuclei.nuclei_config(image_size=32, backbone_widths=(4, 4, 4, 4), fpn_channels=4, head_units=8,
+                                         mask_channels=4))
+    with pytest.raises(TypeError, match="MaskRCNN"):
+        nuclei.compare_with_unet(object(), 2)
     monkeypatch.setattr(inference, "detect", perfect)
-    result = nuclei.compare_with_unet(object(), 2)
+    result = nuclei.compare_with_unet(tiny, 2)
     mr = result["rows"][1]
     assert mr["F1@0.5"] == 1.0 and mr["AP50"] > 0.99 and mr["FP"] == 0 and mr["FN"] == 0
     unet = result["rows"][0]
@@ -70,7 +81,7 @@ def test_compare_with_unet_scores_a_perfect_and_an_empty_detector(monkeypatch):
 
     monkeypatch.setattr(inference, "detect", lambda model, imgs, **kw: [
         {"masks": np.zeros((0, 128, 128), bool), "scores": np.zeros(0), "class_ids": np.zeros(0, int)}] * len(imgs))
-    empty = nuclei.compare_with_unet(object(), 2)["rows"][1]
+    empty = nuclei.compare_with_unet(tiny, 2)["rows"][1]
     assert empty["F1@0.5"] == 0.0 and empty["TP"] == 0 and empty["FN"] == mr["TP"]
 
 

@@ -111,9 +111,15 @@ def prepare_nuclei(images, labels, *, max_instances: int = 32) -> dict:
     from .data import prepare_instances
 
     max_instances = check_positive_int(max_instances, "max_instances")
-    masks = [_instances(lab) for lab in np.asarray(labels)]
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim != 3 or labels.shape != images.shape or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"images should be gray crops (N, H, W) and labels integer label images of the same shape, "
+                         f"got {images.shape} and {labels.shape} ({labels.dtype}); nuclei_crops() makes both.")
+    masks = [_instances(lab) for lab in labels]
     keep = [i for i, m in enumerate(masks) if len(m) <= max_instances]
-    batch = prepare_instances(to_rgb(np.asarray(images)[keep]), [masks[i] for i in keep],
+    if not keep:
+        raise ValueError(f"every crop has more than max_instances={max_instances} nuclei; raise max_instances.")
+    batch = prepare_instances(to_rgb(images[keep]), [masks[i] for i in keep],
                               [np.ones(len(masks[i]), np.int32) for i in keep], num_classes=1,
                               max_instances=max_instances)
     batch["skipped"] = len(masks) - len(keep)
@@ -134,6 +140,7 @@ def train_nuclei(steps: int = 600, *, seed: int = 0, n_train: int = 400, learnin
     from .model import MaskRCNN
 
     steps = check_positive_int(steps, "steps")
+    seed = check_positive_int(seed, "seed", minimum=0)
     n_train = check_positive_int(n_train, "n_train", minimum=8)
     learning_rate = check_in_range(learning_rate, "learning_rate", 1e-6, 1.0)
     config = config if config is not None else nuclei_config()
@@ -207,7 +214,12 @@ def compare_with_unet(model, n_images: int = 64, *, seed: int = NUCLEI_EVAL_SEED
     from ..models.pretrained import load_model, predict_probability
     from .inference import detect
 
+    from .model import MaskRCNN
+
+    if not isinstance(model, MaskRCNN):
+        raise TypeError(f"model should be a trained MaskRCNN (load_nuclei_model()), got {type(model).__name__}.")
     n_images = check_positive_int(n_images, "n_images")
+    seed = check_positive_int(seed, "seed", minimum=0)
     images, truth = nuclei_crops(n_images, seed=seed)
     detections = detect(model, to_rgb(images))
     mr_labels = [labels_from_detections(d) for d in detections]
