@@ -390,3 +390,40 @@ def test_average_precision_matches_pycocotools():
     assert ours == pytest.approx(theirs, abs=1e-9)
     with pytest.raises(ValueError, match="n_truth"):
         average_precision([0.5], [True], 0)
+
+
+# -- bad input reaching the model directly (bypassing prepare_instances) ---------------------------------------------
+def test_losses_stay_finite_for_a_zero_area_box_with_a_class(tiny_model):
+    """A labelled slot whose box has zero area (a degenerate annotation fed straight to the model) gives no NaN."""
+    images = np.random.default_rng(1).random((1, 32, 32, 3)).astype(np.float32)
+    boxes = np.zeros((1, 3, 4), np.float32)
+    boxes[0, 1] = [10, 10, 10, 10]  # zero area
+    boxes[0, 2] = [5, 5, 6, 6]      # one pixel
+    ids = np.array([[1, 2, 1]], np.int32)
+    masks = np.zeros((1, 3, 32, 32), np.float32)
+    masks[0, 2, 5, 5] = 1
+    losses = tiny_model.compute_losses({"images": images, "boxes": boxes, "class_ids": ids, "masks": masks})
+    for name, value in losses.items():
+        assert np.isfinite(value.numpy()), name
+
+
+def test_training_on_images_without_instances_keeps_losses_finite():
+    from segtutor.maskrcnn.data import training_dataset
+    from segtutor.maskrcnn.model import MaskRCNN, compile_model
+
+    batch = prepare_instances(np.random.default_rng(0).random((4, 32, 32, 3)), [np.zeros((0, 32, 32), bool)] * 4,
+                              [np.zeros(0, int)] * 4, num_classes=2, max_instances=3)
+    model = compile_model(MaskRCNN(_tiny_config()))
+    logs = model.fit(training_dataset(batch, batch_size=2), steps_per_epoch=2, epochs=1, verbose=0,
+                     shuffle=False).history
+    assert all(np.isfinite(v[-1]) for v in logs.values()), logs
+    assert logs["box_loss"][-1] == 0.0 and logs["mask_loss"][-1] == 0.0
+
+
+@pytest.mark.parametrize("images, match", [(np.full((1, 16, 16, 3), np.nan), "finite"),
+                                           (np.full((1, 16, 16, 3), 255.0), "divide uint8"),
+                                           (np.zeros((1, 16, 16)), "N, H, W, 3")])
+def test_prepare_instances_rejects_bad_images(images, match):
+    with pytest.raises(ValueError, match=match):
+        prepare_instances(images, [np.zeros((0, 16, 16), bool)], [np.zeros(0, int)], num_classes=1,
+                          max_instances=1)

@@ -15,7 +15,9 @@ inference    class-specific NMS, pasting masks into the image
 evaluate     COCO AP with pycocotools, precision-recall plots
 data         checked, padded training batches
 train_shapes the documented command that trains the shipped weights
-weights      loading the shipped weights
+ablation     the ablation of notebook 10 (RoIAlign, true boxes in the proposals)
+nuclei       Mask R-CNN on nuclei crops against the U-Net plus watershed
+weights      loading the shipped weights, float16 storage
 
 TensorFlow is imported only by the modules that need it (``model``, and
 functions with ``_tf`` in their name), so anchors and boxes stay light.

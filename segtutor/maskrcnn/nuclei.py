@@ -1,0 +1,293 @@
+"""Mask R-CNN on ``nuclei`` as instances, against notebook 06's U-Net plus watershed.
+
+Notebook 06 segments nuclei in two steps: a U-Net predicts which pixels are
+nucleus, then a watershed on the distance transform splits touching nuclei
+(:func:`segtutor.instances.split_instances`). Mask R-CNN finds each nucleus
+as an object directly. This module trains it on the same generated images
+and scores both methods on the same held-out crops with the same metrics:
+instance F1 at IoU 0.5 (:func:`segtutor.metrics.match_instances`, one-to-one
+matching, predictions at score >= 0.5) and COCO mask AP50 and AP
+(:func:`segtutor.maskrcnn.evaluate.coco_ap`; the U-Net's instances are
+scored by their mean foreground probability).
+
+The images are 128 x 128 quadrants of ``make_nuclei(size=256, vary=True)``
+images, the scale the shipped U-Net was trained at (nuclei 6-34 pixels
+across), normalised by their own 1st and 99th percentiles as the U-Net's
+inputs are. Crowded crops hold up to about 40 nuclei, so the model keeps
+more detections than for ``shapes``; training crops with more nuclei than
+``max_instances`` are left out (under a tenth of them).
+
+Usage (the shipped ``nuclei.weights.npz``)::
+
+    python -m segtutor.maskrcnn.nuclei --out segtutor/maskrcnn/weights
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .._validate import check_in_range, check_positive_int
+
+__all__ = ["nuclei_config", "nuclei_crops", "to_rgb", "prepare_nuclei", "train_nuclei", "labels_from_detections",
+           "compare_with_unet", "format_comparison", "NUCLEI_EVAL_SEED", "main"]
+
+#: Seed of the held-out nuclei images (training uses small seeds).
+NUCLEI_EVAL_SEED = 2018
+_MAX_CROPS = 4000
+
+
+def nuclei_config(**changes):
+    """Configuration for nuclei: one class, smaller anchors, room for 40 instances per crop.
+
+    Examples
+    --------
+    >>> nuclei_config().anchor_sizes, nuclei_config().max_detections
+    ((8, 16, 32), 64)
+    """
+    from .config import MaskRCNNConfig
+
+    # Nuclei are 6-34 pixels across (median 15): anchors of 8/16/32 on P2-P4 cover them. 48 RoI slots,
+    # a third positive, so a crowded crop still gives the heads 16 nuclei per step.
+    return MaskRCNNConfig(num_classes=1, anchor_sizes=(8, 16, 32), max_instances=32, rois_per_image=48,
+                          roi_positive_fraction=1 / 3, pre_nms_test=1000, post_nms_test=200, max_detections=64,
+                          ).replace(**changes)
+
+
+def nuclei_crops(n_crops: int, *, seed: int = 0):
+    """``n_crops`` 128 x 128 quadrants of ``make_nuclei(size=256, vary=True, seed=seed)`` images.
+
+    Returns
+    -------
+    images : ndarray of float32, shape (n_crops, 128, 128)
+        Raw intensities in [0, 1].
+    labels : ndarray of int32, shape (n_crops, 128, 128)
+        0 background, one id per nucleus (ids need not be consecutive).
+    """
+    from ..datasets import make_nuclei
+
+    n_crops = check_positive_int(n_crops, "n_crops")
+    if n_crops > _MAX_CROPS:
+        raise ValueError(f"n_crops={n_crops} is more than {_MAX_CROPS}; that would take minutes and gigabytes.")
+    seed = check_positive_int(seed, "seed", minimum=0)
+    data = make_nuclei(-(-n_crops // 4), size=256, vary=True, seed=seed)
+    images, labels = [], []
+    for image, label in zip(data.images, data.labels):
+        for y in (0, 128):
+            for x in (0, 128):
+                images.append(image[y:y + 128, x:x + 128])
+                labels.append(label[y:y + 128, x:x + 128])
+    return np.stack(images[:n_crops]).astype(np.float32), np.stack(labels[:n_crops]).astype(np.int32)
+
+
+def to_rgb(images) -> np.ndarray:
+    """Percentile-normalise gray crops (N, H, W) to [0, 1] and repeat them into three channels."""
+    from ..models.pretrained import normalise_percentile
+
+    x = np.asarray(images)
+    if x.ndim != 3 or x.size == 0:
+        raise ValueError(f"images should be a stack of gray images (N, H, W), got shape {x.shape}.")
+    out = np.stack([np.clip(normalise_percentile(im), 0.0, 1.0) for im in x])
+    return np.repeat(out[..., None], 3, axis=-1)
+
+
+def _instances(label: np.ndarray):
+    ids = np.unique(label)
+    ids = ids[ids > 0]
+    return label[None] == ids[:, None, None]
+
+
+def prepare_nuclei(images, labels, *, max_instances: int = 32) -> dict:
+    """Training arrays (:func:`segtutor.maskrcnn.data.prepare_instances`) from crops and label images.
+
+    Crops with more than ``max_instances`` nuclei are skipped; ``skipped`` in the result counts them.
+    """
+    from .data import prepare_instances
+
+    max_instances = check_positive_int(max_instances, "max_instances")
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim != 3 or labels.shape != images.shape or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"images should be gray crops (N, H, W) and labels integer label images of the same shape, "
+                         f"got {images.shape} and {labels.shape} ({labels.dtype}); nuclei_crops() makes both.")
+    masks = [_instances(lab) for lab in labels]
+    keep = [i for i, m in enumerate(masks) if len(m) <= max_instances]
+    if not keep:
+        raise ValueError(f"every crop has more than max_instances={max_instances} nuclei; raise max_instances.")
+    batch = prepare_instances(to_rgb(images[keep]), [masks[i] for i in keep],
+                              [np.ones(len(masks[i]), np.int32) for i in keep], num_classes=1,
+                              max_instances=max_instances)
+    batch["skipped"] = len(masks) - len(keep)
+    return batch
+
+
+def train_nuclei(steps: int = 600, *, seed: int = 0, n_train: int = 400, learning_rate: float = 2e-3,
+                 config=None, callbacks=None, verbose=2):
+    """Train Mask R-CNN from scratch on nuclei crops (batch 8, Adam with cosine decay, clipnorm 5).
+
+    Returns
+    -------
+    model, history, seconds : as :func:`segtutor.maskrcnn.train_shapes.train_shapes`
+    """
+    import keras
+
+    from .data import training_dataset
+    from .model import MaskRCNN
+
+    steps = check_positive_int(steps, "steps")
+    seed = check_positive_int(seed, "seed", minimum=0)
+    n_train = check_positive_int(n_train, "n_train", minimum=8)
+    learning_rate = check_in_range(learning_rate, "learning_rate", 1e-6, 1.0)
+    config = config if config is not None else nuclei_config()
+    keras.utils.set_random_seed(int(seed))
+    batch = prepare_nuclei(*nuclei_crops(n_train, seed=seed), max_instances=config.max_instances)
+    model = MaskRCNN(config)
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
+    model.compile(optimizer=keras.optimizers.Adam(schedule, global_clipnorm=5.0), jit_compile=False)
+    per_epoch = min(50, steps)
+    if steps % per_epoch:
+        raise ValueError(f"steps should be a multiple of {per_epoch} (one point of the loss curves), got {steps}.")
+    start = time.perf_counter()
+    history = model.fit(training_dataset(batch, batch_size=8, seed=seed), steps_per_epoch=per_epoch,
+                        epochs=steps // per_epoch, callbacks=callbacks or [], verbose=verbose, shuffle=False)
+    return model, history, time.perf_counter() - start
+
+
+def labels_from_detections(detections, score_threshold: float = 0.5) -> np.ndarray:
+    """One label image from overlapping instance masks: higher scores paint last, so they win.
+
+    Examples
+    --------
+    >>> m = np.zeros((2, 4, 4), bool); m[0, :2] = True; m[1, 1:3] = True
+    >>> labels_from_detections({"masks": m, "scores": np.array([0.9, 0.6])})[:, 0].tolist()
+    [1, 1, 2, 0]
+    """
+    score_threshold = check_in_range(score_threshold, "score_threshold", 0.0, 1.0)
+    if not isinstance(detections, dict) or "masks" not in detections or "scores" not in detections:
+        raise TypeError("detections should be a dict with 'masks' (K, H, W) and 'scores' (K,), as detect() gives.")
+    masks, scores = np.asarray(detections["masks"], bool), np.asarray(detections["scores"], float).reshape(-1)
+    if masks.ndim != 3 or masks.shape[0] != scores.shape[0]:
+        raise ValueError(f"masks should be (K, H, W) with one score each, got {masks.shape} and {scores.shape}.")
+    out = np.zeros(masks.shape[1:], np.int32)
+    for i in np.argsort(scores, kind="stable"):
+        if scores[i] >= score_threshold:
+            out[masks[i]] = i + 1
+    return out
+
+
+def _scores(pred_labels, truth_labels, predictions):
+    from ..metrics import match_instances
+    from .evaluate import coco_ap
+
+    matches = [match_instances(p, t, 0.5) for p, t in zip(pred_labels, truth_labels)]
+    tp, fp, fn = (sum(getattr(m, k) for m in matches) for k in ("tp", "fp", "fn"))
+    truths = [{"masks": _instances(t), "class_ids": np.ones(len(np.unique(t[t > 0])), int)} for t in truth_labels]
+    ap = coco_ap(predictions, truths, "segm")
+    return {"F1@0.5": 2 * tp / max(2 * tp + fp + fn, 1), "AP50": ap["AP50"], "AP": ap["AP"], "TP": tp, "FP": fp,
+            "FN": fn}
+
+
+def compare_with_unet(model, n_images: int = 64, *, seed: int = NUCLEI_EVAL_SEED, unet="unet") -> dict:
+    """Score Mask R-CNN and U-Net + watershed on the same held-out nuclei crops.
+
+    Parameters
+    ----------
+    model : MaskRCNN
+        Trained on nuclei (:func:`train_nuclei` or the shipped weights).
+    n_images : int
+        Held-out 128 x 128 crops.
+    unet : str or keras.Model
+        A shipped model's name for :func:`segtutor.models.pretrained.load_model`, or a trained U-Net.
+
+    Returns
+    -------
+    dict
+        ``rows``: one dict per method with ``method``, ``F1@0.5`` (pooled over the crops), ``AP50``, ``AP``,
+        ``TP``, ``FP``, ``FN``; and ``n_images``, ``seed``.
+    """
+    from ..instances import split_instances
+    from ..models.pretrained import load_model, predict_probability
+    from .inference import detect
+
+    from .model import MaskRCNN
+
+    if not isinstance(model, MaskRCNN):
+        raise TypeError(f"model should be a trained MaskRCNN (load_nuclei_model()), got {type(model).__name__}.")
+    n_images = check_positive_int(n_images, "n_images")
+    seed = check_positive_int(seed, "seed", minimum=0)
+    images, truth = nuclei_crops(n_images, seed=seed)
+    detections = detect(model, to_rgb(images))
+    mr_labels = [labels_from_detections(d) for d in detections]
+    mr_predictions = [{"masks": d["masks"], "class_ids": np.ones(len(d["scores"]), int), "scores": d["scores"]}
+                      for d in detections]
+
+    net = load_model(unet) if isinstance(unet, str) else unet
+    un_labels, un_predictions = [], []
+    for image in images:
+        prob = predict_probability(net, image)
+        labels = split_instances(prob)
+        masks = _instances(labels)
+        un_labels.append(labels)
+        # Each object's score is its mean foreground probability, so AP can rank the watershed's objects.
+        un_predictions.append({"masks": masks, "class_ids": np.ones(len(masks), int),
+                               "scores": np.array([prob[m].mean() for m in masks])})
+    rows = [{"method": "U-Net + watershed (notebook 06, shipped weights)", **_scores(un_labels, truth, un_predictions)},
+            {"method": "Mask R-CNN", **_scores(mr_labels, truth, mr_predictions)}]
+    return {"rows": rows, "n_images": n_images, "seed": seed}
+
+
+def format_comparison(result: dict) -> str:
+    """A Markdown table of :func:`compare_with_unet`'s result."""
+    if not isinstance(result, dict) or "rows" not in result:
+        raise TypeError("result should be the dict that compare_with_unet returns.")
+    lines = ["| method | instance F1 @ IoU 0.5 | mask AP50 | mask AP | TP | FP | FN |", "|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        lines.append(f"| {r['method']} | {r['F1@0.5']:.3f} | {r['AP50']:.3f} | {r['AP']:.3f} | {r['TP']} | {r['FP']} "
+                     f"| {r['FN']} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    from .weights import save_weights_npz
+
+    parser = argparse.ArgumentParser(prog="python -m segtutor.maskrcnn.nuclei", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", required=True, help="folder for nuclei.weights.npz, nuclei.config.json, NUCLEI.md")
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-train", type=int, default=400)
+    parser.add_argument("--n-eval", type=int, default=64)
+    parser.add_argument("--load-note", default="not recorded", help="what else ran on the machine, for the card")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model, _, seconds = train_nuclei(args.steps, seed=args.seed, n_train=args.n_train)
+    save_weights_npz(model, out / "nuclei.weights.npz")
+    (out / "nuclei.config.json").write_text(json.dumps(model.config.to_dict(), indent=1) + "\n")
+    from .weights import load_model_npz
+
+    result = compare_with_unet(load_model_npz(out / "nuclei.weights.npz", out / "nuclei.config.json"), args.n_eval)
+    command = (f"python -m segtutor.maskrcnn.nuclei --out segtutor/maskrcnn/weights --steps {args.steps} "
+               f"--seed {args.seed} --n-train {args.n_train} --n-eval {args.n_eval}")
+    (out / "NUCLEI.md").write_text(
+        "# Shipped Mask R-CNN weights: `nuclei`\n\n"
+        f"- **Files:** `nuclei.weights.npz` (float16), `nuclei.config.json`; {model.count_params():,} parameters, "
+        "trained from scratch.\n"
+        f"- **Data:** {args.n_train} crops `nuclei_crops({args.n_train}, seed={args.seed})` (128 x 128 quadrants of "
+        "`make_nuclei(size=256, vary=True)`), random horizontal flips;\n  crops with more than "
+        f"{model.config.max_instances} nuclei (`max_instances`) are left out of training.\n"
+        f"- **Training:** {args.steps} steps at batch 8, Adam 2e-3 with cosine decay; {seconds / 60:.1f} min of `fit` "
+        f"on {platform.machine()} CPU (load: {args.load_note}).\n"
+        f"- **Held-out comparison** ({args.n_eval} crops, seed {NUCLEI_EVAL_SEED}):\n\n{format_comparison(result)}\n\n"
+        f"- **Reproduce:** `{command}`\n")
+    print(format_comparison(result))
+    print(f"fit {seconds:.0f} s; wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
