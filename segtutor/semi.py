@@ -328,7 +328,7 @@ def labelled_split(n_images, fraction, *, seed: int = 0) -> tuple[np.ndarray, np
     fraction = check_in_range(fraction, "fraction", 0.0, 1.0)
     if fraction == 0:
         raise ValueError("fraction should be above 0: semi-supervised learning still needs some labelled images.")
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = _seed(seed)
     n_labelled = min(n_images, max(1, round(fraction * n_images)))
     order = np.random.default_rng(seed).permutation(n_images)
     return np.sort(order[:n_labelled]), np.sort(order[n_labelled:])
@@ -361,6 +361,17 @@ def masked_bce_dice(y_true, y_pred):
 
     from .losses import EPSILON
 
+    for name, value in (("y_true", y_true), ("y_pred", y_pred)):
+        if value is None or isinstance(value, (str, bytes)):
+            raise TypeError(f"{name} should be a tensor or array (N, H, W, 1), got {type(value).__name__}.")
+        if isinstance(value, (np.ndarray, list, tuple, numbers.Number)):
+            arr = as_array(value, name)
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"{name} should be real numbers, got dtype {arr.dtype}.")
+            if not np.isfinite(arr).all():
+                raise ValueError(f"{name} contains NaN or infinite values.")
+        elif not hasattr(value, "shape"):
+            raise TypeError(f"{name} should be a tensor or array (N, H, W, 1), got {type(value).__name__}.")
     y_true = ops.cast(ops.convert_to_tensor(y_true), "float32")
     y_pred = ops.cast(ops.convert_to_tensor(y_pred), "float32")
     # Keras may squeeze the channel axis off either tensor before calling a loss.
@@ -437,6 +448,10 @@ def ema_update(teacher, student, decay) -> list:
         if a.shape != b.shape:
             raise ValueError(f"teacher[{i}] has shape {a.shape} and student[{i}] {b.shape}; the models should "
                              "share one architecture.")
+        if not (np.issubdtype(a.dtype, np.number) and np.issubdtype(b.dtype, np.number)) or a.dtype.kind == "c":
+            raise TypeError(f"teacher[{i}] and student[{i}] should be real arrays, got {a.dtype} and {b.dtype}.")
+        if not (np.isfinite(a).all() and np.isfinite(b).all()):
+            raise ValueError(f"teacher[{i}] or student[{i}] holds NaN or infinite weights; the training diverged.")
         out.append(decay * a + (1.0 - decay) * b)
     return out
 
@@ -462,7 +477,10 @@ def build_student(*, depth: int = 3, width: int = 8, seed: int = 0):
     """
     from .models.unet import build_unet
 
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = _seed(seed)
+    width = check_positive_int(width, "width")
+    if width > 128:
+        raise ValueError(f"width should be at most 128 filters for a CPU course model, got {width}.")
     _keras().utils.set_random_seed(seed)
     return build_unet((None, None, 1), depth=depth, width=width)
 
@@ -527,6 +545,24 @@ def _check_model(model, name="model"):
     return model
 
 
+def _seed(seed) -> int:
+    seed = check_positive_int(seed, "seed", minimum=0)
+    if seed >= 2**31:
+        raise ValueError(f"seed should be below 2**31, got {seed}.")
+    return seed
+
+
+def _check_callbacks(callbacks) -> list:
+    keras = _keras()
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks should be a list of keras.callbacks.Callback, got {type(callbacks).__name__}.")
+    for c in callbacks:
+        if not isinstance(c, keras.callbacks.Callback):
+            raise TypeError(f"callbacks should hold keras.callbacks.Callback objects (such as LiveHistory()), got "
+                            f"{type(c).__name__}.")
+    return list(callbacks)
+
+
 def _common(steps, batch_size, patch_size, learning_rate, seed):
     steps = check_positive_int(steps, "steps")
     if steps > 1_000_000:
@@ -535,9 +571,10 @@ def _common(steps, batch_size, patch_size, learning_rate, seed):
     if batch_size > 4096:
         raise ValueError(f"batch_size should be at most 4096, got {batch_size}.")
     patch_size = check_positive_int(patch_size, "patch_size", minimum=8)
+    if patch_size > 4096:
+        raise ValueError(f"patch_size should be at most 4096, got {patch_size}.")
     learning_rate = check_in_range(learning_rate, "learning_rate", 1e-8, 10.0)
-    seed = check_positive_int(seed, "seed", minimum=0)
-    return steps, batch_size, patch_size, learning_rate, seed
+    return steps, batch_size, patch_size, learning_rate, _seed(seed)
 
 
 #: Augmentations of every training batch here: the course recipe (notebook 06).
@@ -601,8 +638,9 @@ def train_supervised(images, targets, *, steps: int, model=None, batch_size: int
     model = build_student(seed=seed) if model is None else _check_model(model)
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
                   loss=masked_bce_dice, jit_compile=False)
+    callbacks = _check_callbacks(callbacks)
     history = model.fit(_batches(x, y, batch_size=batch_size, patch_size=patch_size, seed=seed), epochs=epochs,
-                        steps_per_epoch=steps // epochs, verbose=0, callbacks=list(callbacks))
+                        steps_per_epoch=steps // epochs, verbose=0, callbacks=callbacks)
     return model, history
 
 
@@ -621,6 +659,8 @@ def predict_probabilities(model, images, *, flips: bool = True, batch_size: int 
     x = _check_images(images)
     flips = check_bool(flips, "flips")
     batch_size = check_positive_int(batch_size, "batch_size")
+    if batch_size > 4096:
+        raise ValueError(f"batch_size should be at most 4096, got {batch_size}.")
     axes_list = [(), (2,), (1,), (1, 2)] if flips else [()]
     total = np.zeros(x.shape[:3], np.float64)
     for axes in axes_list:
@@ -684,6 +724,7 @@ def self_training(model, labelled_images, labelled_masks, unlabelled_images, *, 
     if rounds > 20:
         raise ValueError(f"rounds should be at most 20, got {rounds}.")
     steps, batch_size, patch_size, learning_rate, seed = _common(steps, batch_size, patch_size, learning_rate, seed)
+    callbacks = _check_callbacks(callbacks)
     record = []
     repeats = max(1, round(len(xu) / (2 * len(xl))))
     for r in range(rounds):
@@ -726,7 +767,7 @@ def _mean_teacher_class():
             self.rampup_steps = check_positive_int(rampup_steps, "rampup_steps", minimum=0)
             self.decay = check_in_range(decay, "decay", 0.0, 1.0)
             self.noise = check_in_range(noise, "noise", 0.0, 1.0)
-            self.seeds = keras.random.SeedGenerator(check_positive_int(seed, "seed", minimum=0))
+            self.seeds = keras.random.SeedGenerator(_seed(seed))
 
         def call(self, images, training=False):
             return self.teacher(images, training=False)
@@ -836,6 +877,15 @@ def train_mean_teacher(labelled_images, labelled_masks, unlabelled_images, *, st
     teacher : keras.Model
     history : keras.callbacks.History
         ``loss``, ``supervised``, ``consistency`` and ``weight`` per epoch.
+
+    Notes
+    -----
+    What differs from Tarvainen and Valpola (2017): they trained from random
+    weights with dropout and input noise on image classification;
+    :func:`label_efficiency` starts the student (and so the teacher) from the
+    labelled-only model to fit a class-time budget, and the perturbations are
+    intensity changes, noise and a flip that is undone on the output, so that
+    the two predictions compare pixel by pixel.
     """
     keras = _keras()
     steps, batch_size, patch_size, learning_rate, seed = _common(steps, batch_size, patch_size, learning_rate, seed)
@@ -859,7 +909,8 @@ def train_mean_teacher(labelled_images, labelled_masks, unlabelled_images, *, st
     data = tf.data.Dataset.zip((labelled, unlabelled))
     mt.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
                jit_compile=False)
-    history = mt.fit(data, epochs=epochs, steps_per_epoch=steps // epochs, verbose=0, callbacks=list(callbacks))
+    history = mt.fit(data, epochs=epochs, steps_per_epoch=steps // epochs, verbose=0,
+                     callbacks=_check_callbacks(callbacks))
     return mt.teacher, history
 
 
@@ -929,6 +980,8 @@ def label_efficiency(train, test, *, fractions=(0.05, 0.1), methods=METHODS, ste
     steps = check_positive_int(steps, "steps")
     semi_steps = steps if semi_steps is None else check_positive_int(semi_steps, "semi_steps")
     full = check_bool(full, "full")
+    seed = _seed(seed)
+    threshold = _threshold(threshold)
     if log is not None and not callable(log):
         raise TypeError(f"log should be a function such as print, got {type(log).__name__}.")
     for name, split in (("train", train), ("test", test)):
@@ -1010,6 +1063,9 @@ def efficiency_figure(rows, *, title: str = "label efficiency on held-out images
     rows = _sequence(rows, "rows")
     if not all(isinstance(r, dict) and {"method", "fraction", "dice"} <= set(r) for r in rows):
         raise ValueError("rows should be dicts with 'method', 'fraction' and 'dice', as label_efficiency returns.")
+    for r in rows:
+        for key in ("fraction", "dice"):
+            check_in_range(r[key], f"rows' {key!r}", 0.0, 1.0)
     if not isinstance(title, str):
         raise TypeError(f"title should be a string, got {type(title).__name__}.")
     fig = Figure(figsize=(6.4, 4.0), layout="constrained")
