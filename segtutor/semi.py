@@ -1057,8 +1057,7 @@ def efficiency_figure(rows, *, title: str = "label efficiency on held-out images
     >>> fig.axes[0].get_xlabel()
     'labelled fraction of the training images'
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from .viz import _new_figure
 
     rows = _sequence(rows, "rows")
     if not all(isinstance(r, dict) and {"method", "fraction", "dice"} <= set(r) for r in rows):
@@ -1068,8 +1067,7 @@ def efficiency_figure(rows, *, title: str = "label efficiency on held-out images
             check_in_range(r[key], f"rows' {key!r}", 0.0, 1.0)
     if not isinstance(title, str):
         raise TypeError(f"title should be a string, got {type(title).__name__}.")
-    fig = Figure(figsize=(6.4, 4.0), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = _new_figure(6.4, 4.0)  # shows itself once as a PNG in a notebook
     ax = fig.add_subplot()
     full = [r["dice"] for r in rows if r["method"] == "full supervision"]
     if full:
