@@ -46,6 +46,7 @@ _SUBMODULES = {
     "metrics",
     "models",
     "modes",
+    "semi",
     "training",
     "viz",
     "widgets",

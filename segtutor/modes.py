@@ -67,6 +67,11 @@ SIZES = MappingProxyType(
             "n_eval": (200, 16),
             "n_nuclei": (32, 4),
         },
+        # 11 trains U-Nets (depth 3, width 8) on 64-pixel patches of 128-pixel make_nuclei(vary=True) images:
+        # per labelled fraction, `steps` on the labels, then `semi_steps` more for each method (see
+        # bench/bench_semi.py for the same experiment over three seeds).
+        "11": {"n_train": (40, 20), "n_test": (16, 4), "image_size": (128, 64), "patch": (64, 32),
+               "depth": (3, 3), "width": (8, 8), "steps": (250, 2), "semi_steps": (250, 2)},
     }
 )
 
