@@ -43,6 +43,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validate import check_bool
+from .export import semantic_to_instances
 
 __all__ = ["load_checked", "QualityReport", "Problem", "CheckedData", "PROBLEM_KINDS", "channel_count",
            "mask_problems"]
@@ -281,21 +282,6 @@ def mask_problems(mask, n_classes: int) -> list:
     return out
 
 
-def _instances_of(mask: np.ndarray, n_classes: int):
-    """Connected regions of each class: (K, H, W) bool and (K,) int32 classes."""
-    from skimage.measure import label
-
-    masks, ids = [], []
-    for c in range(1, n_classes):
-        regions = label(mask == c, connectivity=1)
-        for r in range(1, int(regions.max()) + 1):
-            masks.append(regions == r)
-            ids.append(c)
-    if not masks:
-        return np.zeros((0, *mask.shape), bool), np.zeros(0, np.int32)
-    return np.stack(masks), np.array(ids, np.int32)
-
-
 def _keep_majority_channels(report: QualityReport, items: dict) -> None:
     """Exclude items whose channel count is not the most common one (ties: the larger count)."""
     counts = Counter(it["image"].shape[-1] for it in items.values())
@@ -415,7 +401,7 @@ def _load_folder(root: Path, classes, keep_empty: bool):
         if found and not keep_empty:
             report.add(name, found[0][0], found[0][1] + "; excluded (keep_empty=True keeps background-only images)")
             continue
-        instances, ids = _instances_of(it["mask"], n_classes)
+        instances, ids = semantic_to_instances(it["mask"], n_classes)
         items[name] = {"image": it["image"], "mask": it["mask"].astype(np.int32), "instances": instances,
                        "class_ids": ids}
     return _finish(report, items, all_names), report
