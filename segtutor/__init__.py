@@ -47,6 +47,7 @@ _SUBMODULES = {
     "models",
     "modes",
     "training",
+    "train_run",
     "viz",
     "widgets",
 }

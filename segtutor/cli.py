@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "help_text"]
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -75,6 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     _add_train(sub)
     return parser
+
+
+def help_text(command: str = "train") -> str:
+    """The ``--help`` text of one subcommand, as ``segtutor COMMAND --help`` prints it.
+
+    Examples
+    --------
+    >>> "--checkpoint-every" in help_text("train")
+    True
+    """
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if not isinstance(command, str) or command not in sub.choices:
+        raise ValueError(f"command should be one of {sorted(sub.choices)}, got {command!r}.")
+    return sub.choices[command].format_help()
 
 
 def cmd_train(args) -> int:

@@ -398,9 +398,11 @@ def _load_folder(root: Path, classes, keep_empty: bool):
         if any(kind == "bad label" for kind, _ in found):
             report.add(name, *found[0])
             continue
-        if found and not keep_empty:
-            report.add(name, found[0][0], found[0][1] + "; excluded (keep_empty=True keeps background-only images)")
-            continue
+        if found:
+            if not keep_empty:
+                report.add(name, found[0][0], found[0][1] + "; excluded (keep_empty=True keeps background-only images)")
+                continue
+            report.add(name, found[0][0], found[0][1] + "; kept as a background-only image (keep_empty=True)")
         instances, ids = semantic_to_instances(it["mask"], n_classes)
         items[name] = {"image": it["image"], "mask": it["mask"].astype(np.int32), "instances": instances,
                        "class_ids": ids}
@@ -517,9 +519,11 @@ def _load_coco(json_path: Path, image_dir, keep_empty: bool):
         if failed:
             report.add(name, "size mismatch" if "decodes to" in failed else "unreadable", failed)
             continue
-        if not masks and not keep_empty:
-            report.add(name, "empty mask", "no object annotated; excluded (keep_empty=True keeps it)")
-            continue
+        if not masks:
+            if not keep_empty:
+                report.add(name, "empty mask", "no object annotated; excluded (keep_empty=True keeps it)")
+                continue
+            report.add(name, "empty mask", "no object annotated; kept as a background-only image (keep_empty=True)")
         instances = np.stack(masks) if masks else np.zeros((0, h, w), bool)
         class_ids = np.array(ids, np.int32)
         semantic = np.zeros((h, w), np.int32)
