@@ -135,8 +135,6 @@ def load_training_data(data, *, image_size: int = 64, n_images: int = 64, seed: 
             made = make_nuclei(n_images, size=image_size, vary=True, seed=seed)
             images = np.stack([normalise_percentile(im) for im in made.images])[..., None].astype(np.float32)
             masks = np.asarray(made.masks, np.int32)
-            from .datasets.export import semantic_to_instances
-
             instances, class_ids = [], []
             for lab in made.labels:
                 ids = np.arange(1, int(lab.max()) + 1)
