@@ -123,8 +123,8 @@ def load_training_data(data, *, image_size: int = 64, n_images: int = 64, seed: 
     if image_size > _MAX_IMAGE_SIZE or image_size % 16:
         raise TrainError(f"--image-size should be a multiple of 16 from 32 to {_MAX_IMAGE_SIZE}, got {image_size}.")
     n_images = check_positive_int(n_images, "n_images", minimum=2)
-    if n_images > 100_000:
-        raise TrainError(f"--n-images should be at most 100000, got {n_images}.")
+    if n_images > 10_000:
+        raise TrainError(f"--n-images should be at most 10000, got {n_images}.")
     seed = check_positive_int(seed, "seed", minimum=0)
     report = None
     if isinstance(data, str) and data in BUILTIN_DATA:
@@ -203,6 +203,8 @@ def batch_indices(step: int, n: int, batch_size: int, seed: int) -> np.ndarray:
     n = check_positive_int(n, "n")
     batch_size = check_positive_int(batch_size, "batch_size")
     seed = check_positive_int(seed, "seed", minimum=0)
+    if n > 100_000_000 or batch_size > 100_000 or step > 10**12:
+        raise ValueError(f"n, batch_size and step should be at most 1e8, 1e5 and 1e12, got {n}, {batch_size}, {step}.")
     flat = np.arange(step * batch_size, (step + 1) * batch_size)
     epochs, positions = flat // n, flat % n
     out = np.empty(batch_size, np.int64)
@@ -343,6 +345,8 @@ def _three_channels(images: np.ndarray) -> np.ndarray:
 
 def find_checkpoint(out) -> Path | None:
     """The last complete checkpoint folder of a run, or None."""
+    if not isinstance(out, (str, Path)):
+        raise TypeError(f"out should be a run folder (str or Path), got {type(out).__name__}.")
     ckdir = Path(out) / "checkpoints"
     latest = ckdir / "latest"
     if not latest.is_file():

@@ -182,6 +182,9 @@ def corrupt_copy(source, target) -> Path:
 
     from PIL import Image
 
+    for name, value in (("source", source), ("target", target)):
+        if not isinstance(value, (str, Path)):
+            raise TypeError(f"{name} should be a folder path (str or Path), got {type(value).__name__}.")
     source, target = Path(source), Path(target)
     if not (source / "images").is_dir():
         raise FileNotFoundError(f"source {str(source)!r} is not an example data set (no images/ folder).")

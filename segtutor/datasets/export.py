@@ -130,7 +130,7 @@ def semantic_to_instances(class_mask, n_classes: int):
     if m.size and (m.min() < 0 or m.max() >= n_classes):
         raise ValueError(f"class_mask holds values outside 0..{n_classes - 1}: {np.unique(m)[:8].tolist()}.")
     masks, ids = [], []
-    for c in range(1, n_classes):
+    for c in np.unique(m[m > 0]).tolist():  # the classes present: n_classes may be large
         regions = label(m == c, connectivity=1)
         for r in range(1, int(regions.max()) + 1):
             masks.append(regions == r)

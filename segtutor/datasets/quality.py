@@ -82,7 +82,11 @@ class QualityReport:
         ``("background", ...)``, and ``classes_from`` says where they came from.
     """
 
-    def __init__(self, source: str, fmt: str):
+    def __init__(self, source, fmt: str):
+        if not isinstance(source, (str, Path)):
+            raise TypeError(f"source should be the folder or file read (str or Path), got {type(source).__name__}.")
+        if fmt not in ("folder", "coco"):
+            raise ValueError(f"fmt should be 'folder' or 'coco', got {fmt!r}.")
         self.source, self.format = str(source), fmt
         self.problems: list[Problem] = []
         self.kept: list[str] = []
@@ -91,6 +95,7 @@ class QualityReport:
         self.classes_from = ""
 
     def add(self, item: str, kind: str, detail: str) -> None:
+        """Record one problem of one item."""
         if kind not in PROBLEM_KINDS:  # a programming error in this module, not the student's
             raise ValueError(f"kind should be one of {PROBLEM_KINDS}, got {kind!r}.")
         self.problems.append(Problem(str(item), kind, detail))
