@@ -43,8 +43,9 @@ def _add_train(sub) -> None:
                     "Writes checkpoints/, metrics.csv, evaluation.json, model.weights.h5 and predictions/ "
                     "(COCO JSON with RLE masks, PNG masks) into --out.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    tr.add_argument("--data", required=True,
-                    help=f"{' or '.join(BUILTIN_DATA)}, a folder with images/ and masks/, or a COCO .json file")
+    tr.add_argument("--data", required=True, default=argparse.SUPPRESS,
+                    help=f"required: {' or '.join(BUILTIN_DATA)}, a folder with images/ and masks/, or a COCO .json "
+                         "file")
     tr.add_argument("--model", choices=MODELS, default=d["model"], help="architecture")
     tr.add_argument("--out", default=d["out"], help="folder of the run")
     tr.add_argument("--steps", type=int, default=d["steps"], help="optimiser steps in all")
