@@ -103,7 +103,7 @@ def cmd_train(args) -> int:
             image_size=args.image_size, n_images=args.n_images, val_fraction=args.val_fraction, width=args.width,
             depth=args.depth, tensorboard=args.tensorboard, resume=args.resume, keep=args.keep,
             progress=not args.no_progress)
-    except (TrainError, ValueError, TypeError, FileNotFoundError) as exc:
+    except TrainError as exc:  # bad input only: a bug in the package keeps its traceback
         print(f"segtutor train: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:

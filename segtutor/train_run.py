@@ -119,13 +119,16 @@ def load_training_data(data, *, image_size: int = 64, n_images: int = 64, seed: 
     TrainError
         Missing path, unknown format, empty data set, or fewer than 2 clean images.
     """
-    image_size = check_positive_int(image_size, "image_size", minimum=32)
+    try:
+        image_size = check_positive_int(image_size, "image_size", minimum=32)
+        n_images = check_positive_int(n_images, "n_images", minimum=2)
+        seed = check_positive_int(seed, "seed", minimum=0)
+    except ValueError as exc:
+        raise TrainError(str(exc)) from None
     if image_size > _MAX_IMAGE_SIZE or image_size % 16:
         raise TrainError(f"--image-size should be a multiple of 16 from 32 to {_MAX_IMAGE_SIZE}, got {image_size}.")
-    n_images = check_positive_int(n_images, "n_images", minimum=2)
     if n_images > 10_000:
         raise TrainError(f"--n-images should be at most 10000, got {n_images}.")
-    seed = check_positive_int(seed, "seed", minimum=0)
     report = None
     if isinstance(data, str) and data in BUILTIN_DATA:
         if data == "nuclei":
@@ -168,7 +171,7 @@ def load_training_data(data, *, image_size: int = 64, n_images: int = 64, seed: 
         for inst, ids in zip(checked.instances, checked.class_ids):
             resized = np.stack([_resize(m.astype(np.uint8), image_size, 0) > 0 for m in inst]) if len(inst) \
                 else np.zeros((0, image_size, image_size), bool)
-            keep = resized.reshape(len(resized), -1).any(axis=1)
+            keep = resized.any(axis=(1, 2))
             instances.append(resized[keep])
             class_ids.append(np.asarray(ids, np.int32)[keep])
         classes, name = tuple(checked.classes), str(data)
@@ -569,6 +572,37 @@ def _write_csv(path: Path, rows: list, columns: list) -> None:
     atomic_write_text(path, buffer.getvalue(), newline="")
 
 
+def _check_options(model, steps, batch_size, checkpoint_every, learning_rate, seed, val_fraction, width, depth, keep,
+                   tensorboard, resume, progress, export, out) -> tuple:
+    model_name = check_choice(model, "model", MODELS)
+    steps = check_positive_int(steps, "steps")
+    if steps > _MAX_STEPS:
+        raise TrainError(f"--steps should be at most {_MAX_STEPS:,}, got {steps}.")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if batch_size > 1024:
+        raise TrainError(f"--batch-size should be at most 1024, got {batch_size}.")
+    checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
+    learning_rate = check_in_range(learning_rate, "learning_rate", 1e-8, 10.0)
+    seed = check_positive_int(seed, "seed", minimum=0)
+    if seed >= 2**31:
+        raise TrainError(f"--seed should be below 2**31, got {seed}.")
+    val_fraction = check_in_range(val_fraction, "val_fraction", 0.01, 0.9)
+    width = check_positive_int(width, "width")
+    depth = check_positive_int(depth, "depth")
+    if width > 256 or depth > 6:
+        raise TrainError(f"--width should be at most 256 and --depth at most 6, got {width} and {depth}.")
+    keep = check_positive_int(keep, "keep")
+    tensorboard, resume = check_bool(tensorboard, "tensorboard"), check_bool(resume, "resume")
+    progress, export = check_bool(progress, "progress"), check_bool(export, "export")
+    if not isinstance(out, (str, Path)):
+        raise TrainError(f"--out should be a folder path, got {out!r}.")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise TrainError(f"--out {str(out)!r} is a file; pass a folder.")
+    return (model_name, steps, batch_size, checkpoint_every, learning_rate, seed, val_fraction, width, depth, keep,
+            tensorboard, resume, progress, export, out)
+
+
 def run_training(data, *, model: str = "unet", out="runs/train", steps: int = 200, batch_size: int = 8,
                  checkpoint_every: int = 50, learning_rate: float = 2e-3, seed: int = 0, image_size: int = 64,
                  n_images: int = 64, val_fraction: float = 0.2, width: int = 8, depth: int = 3,
@@ -621,31 +655,13 @@ def run_training(data, *, model: str = "unet", out="runs/train", steps: int = 20
         For bad input: the message says what to change.
     """
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
-    model_name = check_choice(model, "model", MODELS)
-    steps = check_positive_int(steps, "steps")
-    if steps > _MAX_STEPS:
-        raise TrainError(f"--steps should be at most {_MAX_STEPS:,}, got {steps}.")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    if batch_size > 1024:
-        raise TrainError(f"--batch-size should be at most 1024, got {batch_size}.")
-    checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
-    learning_rate = check_in_range(learning_rate, "learning_rate", 1e-8, 10.0)
-    seed = check_positive_int(seed, "seed", minimum=0)
-    if seed >= 2**31:
-        raise TrainError(f"--seed should be below 2**31, got {seed}.")
-    val_fraction = check_in_range(val_fraction, "val_fraction", 0.01, 0.9)
-    width = check_positive_int(width, "width")
-    depth = check_positive_int(depth, "depth")
-    if width > 256 or depth > 6:
-        raise TrainError(f"--width should be at most 256 and --depth at most 6, got {width} and {depth}.")
-    keep = check_positive_int(keep, "keep")
-    tensorboard, resume = check_bool(tensorboard, "tensorboard"), check_bool(resume, "resume")
-    progress, export = check_bool(progress, "progress"), check_bool(export, "export")
-    if not isinstance(out, (str, Path)):
-        raise TrainError(f"--out should be a folder path, got {out!r}.")
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise TrainError(f"--out {str(out)!r} is a file; pass a folder.")
+    try:
+        checked = _check_options(model, steps, batch_size, checkpoint_every, learning_rate, seed, val_fraction, width,
+                                 depth, keep, tensorboard, resume, progress, export, out)
+    except (TypeError, ValueError) as exc:  # the command prints these as one line: they are the user's to fix
+        raise TrainError(str(exc)) from None
+    (model_name, steps, batch_size, checkpoint_every, learning_rate, seed, val_fraction, width, depth, keep,
+     tensorboard, resume, progress, export, out) = checked
     checkpoint = find_checkpoint(out)
     if resume and checkpoint is None:
         raise TrainError(f"--resume: no checkpoint in {str(out)!r} to resume from; drop --resume to start a run.")

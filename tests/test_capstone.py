@@ -200,6 +200,10 @@ def test_coco_predictions_load_back_with_pycocotools(tmp_path):
     assert ev.stats[0] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="class_ids"):
         write_coco_predictions(path, [{"masks": masks, "class_ids": [1, 5, 1]}], ["a", "b"])
+    # an image without any predicted object is still listed, with no annotation
+    nothing = write_coco_predictions(path, [{"masks": np.zeros((0, 20, 30), bool), "class_ids": []}], ["a"])
+    assert len(nothing["images"]) == 1 and nothing["annotations"] == []
+    assert COCO(str(path)).getAnnIds() == []
     with pytest.raises(TypeError, match="list of dicts"):
         write_coco_predictions(path, {"masks": masks}, ["a"])
 

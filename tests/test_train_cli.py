@@ -204,6 +204,11 @@ def test_bad_input_gives_one_error_line_and_status_2(tmp_path, capsys, runs):
                     "made with other seed")
     _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--image-size", "40"],
                     "multiple of 16")
+    _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--image-size", "16"],
+                    "image_size should be at least 32")
+    _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--steps", "0"], "steps should be at least 1")
+    _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--learning-rate", "nan"],
+                    "learning_rate should be a finite number")
 
 
 def test_an_unknown_option_is_one_line_too(capsys):

@@ -199,7 +199,7 @@ def write_coco_predictions(path, predictions, categories, *, names=None) -> dict
         h, w = masks.shape[1:]
         images.append({"id": i + 1, "file_name": names[i] if names else f"{i:06d}.png", "height": int(h),
                        "width": int(w)})
-        keep = masks.reshape(len(masks), -1).any(axis=1)  # an empty mask has no box and no area
+        keep = masks.any(axis=(1, 2))  # an empty mask has no box and no area
         boxes = boxes_to_xywh(masks_to_boxes(masks[keep])) if keep.any() else np.zeros((0, 4))
         for mask, class_id, score, box in zip(masks[keep], ids[keep], scores[keep], boxes):
             rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
