@@ -48,6 +48,7 @@ _SUBMODULES = {
     "modes",
     "semi",
     "training",
+    "train_run",
     "viz",
     "widgets",
 }

@@ -72,6 +72,10 @@ SIZES = MappingProxyType(
         # bench/bench_semi.py for the same experiment over three seeds).
         "11": {"n_train": (40, 20), "n_test": (16, 4), "image_size": (128, 64), "patch": (64, 32),
                "depth": (3, 3), "width": (8, 8), "steps": (250, 2), "semi_steps": (250, 2)},
+        # 12 trains three small models on the shipped 64 x 64 examples and the coins photograph; the class-mode
+        # run of the whole notebook is timed in README.md (target <= 5 minutes on 2 cores).
+        "12": {"unet_steps": (400, 2), "batch_size": (8, 4), "maskrcnn_steps": (60, 1),
+               "coins_steps": (300, 2), "coins_patch": (96, 64)},
     }
 )
 

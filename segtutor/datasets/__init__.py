@@ -12,6 +12,9 @@ load_coins            the scikit-image coins photograph with its masks
 read_coco, write_coco COCO instance annotations (polygons and RLE)
 read_mask_folder      images paired with PNG masks by file name
 segmentation_dataset  a ``tf.data`` pipeline with image and mask augmented together
+load_checked          your own data set (folder or COCO) with a data-quality report
+example_dataset       the capstone's example data sets; corrupt_copy breaks a copy on purpose
+write_coco_predictions, write_png_masks   export predictions for other tools
 
 See ``datasets/README.md`` for a data card of each data set.
 """
@@ -35,6 +38,12 @@ _WHERE = {
     "write_coco": "coco",
     "read_mask_folder": "folder",
     "segmentation_dataset": "pipeline",
+    "load_checked": "quality",
+    "QualityReport": "quality",
+    "example_dataset": "examples",
+    "corrupt_copy": "examples",
+    "write_coco_predictions": "export",
+    "write_png_masks": "export",
 }
 
 __all__ = list(_WHERE)

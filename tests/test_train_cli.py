@@ -1,0 +1,264 @@
+"""``segtutor train``: help, bad input, checkpoints, kill -9 and resume, reproducibility, exports.
+
+The training runs are real (a tiny U-Net on 32 x 32 shapes) and run in
+subprocesses, as a user would run the command; TensorFlow's op determinism
+stays out of the pytest process.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from segtutor import cli
+from segtutor.train_run import DEFAULTS, batch_indices, find_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny(seed: int = 3, steps: int = 40) -> list:
+    """A 32 x 32, two-level, 4-filter U-Net on 12 shapes images: seconds per run."""
+    return ["--data", "shapes", "--model", "unet", "--steps", str(steps), "--checkpoint-every", "4",
+            "--batch-size", "4", "--n-images", "12", "--image-size", "32", "--depth", "2", "--width", "4",
+            "--seed", str(seed), "--no-progress"]
+
+
+TINY = tiny()
+
+
+def _env():
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               TF_CPP_MIN_LOG_LEVEL="3")
+    return env
+
+
+def _command(*args):
+    return [sys.executable, "-m", "segtutor.cli", "train", *args]
+
+
+def _run(*args):
+    return subprocess.run(_command(*args), capture_output=True, text=True, env=_env(), cwd=ROOT)
+
+
+def _rows(out: Path):
+    with open(out / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        row.pop("seconds")  # wall time is the one column allowed to differ
+    return rows
+
+
+def _assert_same_run(a: Path, b: Path):
+    rows_a, rows_b = _rows(a), _rows(b)
+    assert [r["step"] for r in rows_a] == [r["step"] for r in rows_b]
+    for ra, rb in zip(rows_a, rows_b):
+        for key in ra:
+            assert float(ra[key]) == pytest.approx(float(rb[key]), rel=1e-5, abs=1e-6), (key, ra, rb)
+    eval_a = json.loads((a / "evaluation.json").read_text())
+    eval_b = json.loads((b / "evaluation.json").read_text())
+    assert eval_a.keys() == eval_b.keys()
+    for key in eval_a:
+        assert eval_a[key] == pytest.approx(eval_b[key], rel=1e-5, abs=1e-6), key
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """An uninterrupted run, a second one with the same seed, and one killed with SIGKILL and resumed."""
+    base = tmp_path_factory.mktemp("train")
+    whole = _run(*TINY, "--out", str(base / "whole"), "--tensorboard")
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    again = _run(*TINY, "--out", str(base / "again"))
+    assert again.returncode == 0, again.stderr[-2000:]
+
+    killed = base / "killed"
+    proc = subprocess.Popen(_command(*TINY, "--out", str(killed)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=_env(), cwd=ROOT)
+    try:
+        while find_checkpoint(killed) is None and proc.poll() is None:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    interrupted_at = json.loads((find_checkpoint(killed) / "state.json").read_text())["step"]
+    assert not (killed / "evaluation.json").exists()
+    resumed = _run(*TINY, "--out", str(killed), "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    return {"whole": base / "whole", "again": base / "again", "killed": killed, "interrupted_at": interrupted_at,
+            "resumed_stderr": resumed.stderr, "whole_stdout": whole.stdout}
+
+
+def test_a_killed_run_resumes_and_ends_where_an_uninterrupted_run_ends(runs):
+    assert runs["interrupted_at"] < 40
+    assert f"resuming {runs['killed']} from step {runs['interrupted_at']}" in runs["resumed_stderr"]
+    _assert_same_run(runs["whole"], runs["killed"])
+
+
+def test_same_seed_and_data_give_the_same_metrics(runs):
+    _assert_same_run(runs["whole"], runs["again"])
+    assert len(_rows(runs["whole"])) == 10  # a row per checkpoint, 40 steps / 4
+
+
+def test_a_different_seed_gives_different_metrics(runs, tmp_path):
+    other = _run(*tiny(seed=4), "--out", str(tmp_path / "other"))
+    assert other.returncode == 0, other.stderr[-2000:]
+    assert float(_rows(tmp_path / "other")[0]["loss"]) != float(_rows(runs["whole"])[0]["loss"])
+
+
+def test_checkpoints_are_complete_and_only_the_last_ones_are_kept(runs):
+    folder = find_checkpoint(runs["whole"])
+    assert folder.name == "step-00000040"
+    assert sorted(p.name for p in folder.iterdir()) == ["model.weights.h5", "optimizer.npz", "state.json"]
+    state = json.loads((folder / "state.json").read_text())
+    assert state["step"] == 40 and state["model"] == "unet"
+    assert set(state["rng"]) == {"python", "numpy", "keras", "tensorflow"}
+    kept = sorted(p.name for p in (runs["whole"] / "checkpoints").glob("step-*"))
+    assert kept == ["step-00000036", "step-00000040"]
+    assert not list((runs["whole"] / "checkpoints").glob(".*.tmp"))
+
+
+def test_tensorboard_logs_hold_the_training_scalars(runs):
+    import tensorflow as tf
+
+    files = list((runs["whole"] / "tensorboard").glob("events.out.tfevents.*"))
+    assert files
+    tags = {}
+    for event in tf.compat.v1.train.summary_iterator(str(files[0])):
+        for value in event.summary.value:
+            tags.setdefault(value.tag, []).append(event.step)
+            assert value.metadata.plugin_data.plugin_name == "scalars"
+    assert tags["loss"] == list(range(4, 41, 4))
+    assert "validation/mean_iou" in tags
+
+
+def test_predictions_are_exported_for_other_tools(runs):
+    from pycocotools.coco import COCO
+    from skimage.io import imread
+
+    out = runs["whole"] / "predictions"
+    coco = COCO(str(out / "coco.json"))
+    assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["square", "circle", "triangle"]
+    pngs = sorted((out / "masks").glob("*.png"))
+    assert len(pngs) == len(coco.getImgIds()) >= 1
+    for png, image_id in zip(pngs, sorted(coco.getImgIds())):
+        ids = imread(png)
+        assert ids.shape == (32, 32) and ids.max() <= 3
+        for ann in coco.loadAnns(coco.getAnnIds(imgIds=image_id)):
+            # every exported object is a connected region of its class in the PNG
+            assert (ids[coco.annToMask(ann).astype(bool)] == ann["category_id"]).all()
+    assert "validation: pixel_accuracy" in runs["whole_stdout"]
+
+
+def test_help_lists_every_option_with_its_default(capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["train", "--help"])
+    assert stop.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ("--data", "--model", "--out", "--steps", "--batch-size", "--checkpoint-every", "--learning-rate",
+                   "--seed", "--image-size", "--n-images", "--val-fraction", "--width", "--depth", "--keep",
+                   "--tensorboard", "--resume", "--no-progress"):
+        assert option in text, option
+    for key, value in DEFAULTS.items():
+        assert f"(default: {value})" in text, key
+    assert "{unet,deeplab,maskrcnn}" in text
+
+
+def _one_line_error(capsys, argv, fragment):
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("segtutor train: error:"), err
+    assert "Traceback" not in err
+    assert fragment in lines[0], lines[0]
+
+
+def test_bad_input_gives_one_error_line_and_status_2(tmp_path, capsys, runs):
+    _one_line_error(capsys, ["train", "--data", str(tmp_path / "nowhere")], "no data set at")
+    (tmp_path / "notes.txt").write_text("hello")
+    _one_line_error(capsys, ["train", "--data", str(tmp_path / "notes.txt")], "is not a data set")
+    (tmp_path / "broken.json").write_text("{not json")
+    _one_line_error(capsys, ["train", "--data", str(tmp_path / "broken.json")], "not a JSON file")
+    (tmp_path / "other.json").write_text('{"rows": []}')
+    _one_line_error(capsys, ["train", "--data", str(tmp_path / "other.json")], "not a COCO instances file")
+    (tmp_path / "empty").mkdir()
+    _one_line_error(capsys, ["train", "--data", str(tmp_path / "empty")], "is empty")
+    (tmp_path / "empty2" / "images").mkdir(parents=True)
+    (tmp_path / "empty2" / "masks").mkdir()
+    _one_line_error(capsys, ["train", "--data", str(tmp_path / "empty2")], "the folder is empty")
+    _one_line_error(capsys, ["train", *TINY, "--out", str(runs["whole"]), "--resume", "--model", "maskrcnn"],
+                    "is from a unet run, not maskrcnn")
+    _one_line_error(capsys, ["train", *TINY, "--out", str(runs["whole"])], "already holds a run")
+    _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "fresh"), "--resume"], "no checkpoint")
+    _one_line_error(capsys, ["train", *TINY, "--out", str(runs["whole"]), "--resume", "--seed", "5"],
+                    "made with other seed")
+    _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--image-size", "40"],
+                    "multiple of 16")
+    _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--image-size", "16"],
+                    "image_size should be at least 32")
+    _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--steps", "0"], "steps should be at least 1")
+    _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--learning-rate", "nan"],
+                    "learning_rate should be a finite number")
+
+
+def test_an_unknown_option_is_one_line_too(capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["train", "--data", "shapes", "--model", "resnet"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "invalid choice" in err[0]
+
+
+def test_the_real_command_prints_no_traceback_for_a_missing_path(tmp_path):
+    result = _run("--data", str(tmp_path / "missing"), "--out", str(tmp_path / "run"))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith("segtutor")]
+    assert len(lines) == 1 and "no data set at" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_release_and_grade_still_come_from_the_grading_cli():
+    parser = cli.build_parser()
+    args = parser.parse_args(["release", "notebooks", "--to", "out"])
+    assert args.command == "release" and args.to == "out"
+    args = parser.parse_args(["grade", "subs", "--out", "g.csv"])
+    assert args.command == "grade" and args.jobs == 1
+
+
+def test_the_segtutor_script_points_at_the_new_cli():
+    text = (ROOT / "pyproject.toml").read_text()
+    assert 'segtutor = "segtutor.cli:main"' in text
+
+
+def test_several_accelerators_train_with_mirrored_strategy(monkeypatch):
+    import tensorflow as tf
+
+    from segtutor import train_run
+
+    made = []
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["GPU:0", "GPU:1"])
+    monkeypatch.setattr(tf.distribute, "MirroredStrategy", lambda: made.append("mirrored") or "mirrored")
+    assert train_run._strategy() == "mirrored" and made == ["mirrored"]
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: [])
+    assert train_run._strategy() is tf.distribute.get_strategy()
+
+
+def test_batches_depend_only_on_seed_and_step():
+    a = [batch_indices(s, 10, 4, 0).tolist() for s in range(5)]
+    b = [batch_indices(s, 10, 4, 0).tolist() for s in range(5)]
+    assert a == b
+    # every item once per epoch: 20 items drawn from 10 = two full epochs
+    flat = np.concatenate(a)
+    assert sorted(flat[:10].tolist()) == list(range(10)) and sorted(flat[10:20].tolist()) == list(range(10))
+    assert batch_indices(0, 10, 4, 1).tolist() != a[0]
+    with pytest.raises(ValueError, match="step"):
+        batch_indices(-1, 10, 4, 0)
