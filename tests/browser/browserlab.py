@@ -107,14 +107,18 @@ def release_copies(names, to: Path) -> None:
     release([NOTEBOOKS / n for n in names], to, log=lambda *a, **k: None)
 
 
-def _wait_http(proc: subprocess.Popen, url: str, log_path: Path, what: str, timeout: float = 120) -> None:
+def wait_ready(proc: subprocess.Popen, url: str, log_path: Path, what: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with status {proc.returncode}; see {log_path}")
         try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
+            if url.startswith("tcp:"):  # only wait for the port to accept connections
+                socket.create_connection(("127.0.0.1", int(url[4:])), timeout=2).close()
+            else:
+                with urllib.request.urlopen(url, timeout=2):
+                    pass
+            return
         except OSError:
             time.sleep(0.5)
     stop(proc)
@@ -166,7 +170,7 @@ class Lab:
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=self.root)
         try:
-            _wait_http(self.proc, f"{self.url}/api/status", self.log_path, "JupyterLab")
+            wait_ready(self.proc, f"{self.url}/api/status", self.log_path, "JupyterLab")
         except Exception:
             self.close()
             raise
@@ -265,13 +269,27 @@ def size_for_laptop(page, notebook_height: int = LAPTOP_NOTEBOOK_HEIGHT) -> int:
 
 
 class ConsoleErrors:
-    """Collects the page's console errors and uncaught exceptions."""
+    """Collects the page's console errors and uncaught exceptions.
 
-    def __init__(self, page):
+    ``offline_ok`` lists URL prefixes of internet resources a page may fail
+    to load on an offline machine without anything visible going wrong
+    (Voila's template links Font Awesome from a CDN; our widgets use no
+    icons). Their "Failed to load resource" errors are left out.
+    """
+
+    def __init__(self, page, offline_ok: tuple[str, ...] = ()):
         self.messages: list[str] = []
-        page.on("console", lambda msg: self.messages.append(f"console.{msg.type}: {msg.text}")
-                if msg.type == "error" else None)
+        self.offline_ok = offline_ok
+        page.on("console", self._console)
         page.on("pageerror", lambda exc: self.messages.append(f"uncaught: {exc}"))
+
+    def _console(self, msg) -> None:
+        if msg.type != "error":
+            return
+        url = (msg.location or {}).get("url", "")
+        if msg.text.startswith("Failed to load resource") and url.startswith(self.offline_ok) and self.offline_ok:
+            return
+        self.messages.append(f"console.error: {msg.text} ({url})")
 
     def since(self, start: int) -> list[str]:
         return self.messages[start:]
@@ -330,7 +348,9 @@ JS_ARM = """([widget, imageSel]) => {
   const onKey = () => { if (s.t0 === null) s.t0 = performance.now(); };
   document.addEventListener('keydown', onKey, {capture: true, once: true});
   document.addEventListener('pointerdown', onKey, {capture: true, once: true});
-  const kernel = window.jupyterapp ? window.jupyterapp.shell.currentWidget.sessionContext.session.kernel : null;
+  const panel = window.jupyterapp && window.jupyterapp.shell && window.jupyterapp.shell.currentWidget;
+  const kernel = panel && panel.sessionContext && panel.sessionContext.session
+    ? panel.sessionContext.session.kernel : null;
   const onStatus = (_, status) => {
     if (status === 'busy') { s.busy = true; s.idleAt = null; }
     else if (status === 'idle' && s.busy) s.idleAt = performance.now();

@@ -37,6 +37,8 @@ SHOTS = bl.SCREENSHOTS
 KNOWN = {
     ("segtutor-threshold-watershed", "fits"): "587 px tall, laptop shows 529 px: site branch makes it fit",
     ("segtutor-kernel-playground", "fits"): "566 px tall, laptop shows 529 px: site branch makes it fit",
+    ("segtutor-anchor-explorer", "fits"): "609 px tall, laptop shows 529 px: site branch makes widgets fit",
+    ("segtutor-stage-browser", "fits"): "881 px tall, laptop shows 529 px: site branch makes widgets fit",
     ("segtutor-threshold-watershed", "keyboard"): "needs several key presses to change: site branch fixes it",
     ("segtutor-feature-maps", "keyboard"): "may open on a dead (all-zero) channel: site branch fixes it",
     ("segtutor-feature-maps", "mouse"): "may open on a dead (all-zero) channel: site branch fixes it",
