@@ -247,6 +247,17 @@ def error_outputs(page) -> list[str]:
     return page.evaluate(JS_ERRORS)
 
 
+# Output text of every graded check cell (nbgrader metadata grade: true).
+JS_CHECK_REPORTS = """() => window.jupyterapp.shell.currentWidget.content.widgets
+  .filter(c => c.model.type === 'code' && ((c.model.getMetadata('nbgrader') || {}).grade === true))
+  .map(c => c.node.querySelector('.jp-OutputArea') ? c.node.querySelector('.jp-OutputArea').innerText : '')"""
+
+
+def check_reports(page) -> list[str]:
+    """What each check cell of the open notebook printed."""
+    return page.evaluate(JS_CHECK_REPORTS)
+
+
 def close_notebook(page) -> None:
     """Shut the kernel down (so notebooks do not compete for the CPU) and close the tab unsaved."""
     page.evaluate(JS_CLOSE)
@@ -456,7 +467,8 @@ JS_CONTROLS = """(widget) => {
   for (const el of widget.querySelectorAll(sel)) {
     if (el.closest('[disabled]') || el.disabled) continue;
     const r = el.getBoundingClientRect();
-    if (r.width === 0 && r.height === 0) continue;  // hidden parts of a control
+    // hidden parts of a control, and controls the widget hides (visibility: hidden)
+    if ((r.width === 0 && r.height === 0) || !el.checkVisibility({visibilityProperty: true})) continue;
     el.dataset.segtutorControl = String(out.length);
     el.focus();
     const box = el.closest('.widget-inline-hbox, .widget-box, .widget-hbox') || el;
