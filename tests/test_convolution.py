@@ -272,16 +272,13 @@ HONEST = {"conv2d": _loop_conv2d, "max_pool2d": _loop_pool, "conv_output_size": 
 
 
 @pytest.mark.parametrize("name", sorted(HONEST))
-def test_exercise_honest_solution_passes_quickly(name):
-    import time
-
+def test_exercise_honest_solution_passes(name):
+    # check()'s speed is reported by bench/bench_grading.py; a timed assert would race a busy machine.
     from segtutor.exercises import check
 
-    check(name, HONEST[name], verbose=False, seed=0)  # warm up
-    start = time.perf_counter()
-    result = check(name, HONEST[name], verbose=False, seed=1)
-    assert result.passed, result.report
-    assert time.perf_counter() - start < 1.0
+    for seed in (0, 1):
+        result = check(name, HONEST[name], verbose=False, seed=seed)
+        assert result.passed, result.report
 
 
 @pytest.mark.parametrize(

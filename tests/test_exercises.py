@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 
 import numpy as np
 import pytest
@@ -95,12 +94,8 @@ def test_the_package_reference_passes_its_own_checks(name):
     assert quiet(name, spec.reference_function(), seed=1).passed
 
 
-@pytest.mark.parametrize("name", sorted(HONEST))
-def test_check_is_fast(name):
-    quiet(name, HONEST[name], seed=2)  # warm the imports
-    start = time.perf_counter()
-    quiet(name, HONEST[name], seed=3)
-    assert time.perf_counter() - start < 1.0
+# How fast check() runs is measured by bench/bench_grading.py, not asserted here:
+# a wall-clock bound fails on a busy 2-core machine for reasons that are not bugs.
 
 
 def test_fixed_cases_hold_the_values_their_notes_state():

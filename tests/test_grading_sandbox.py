@@ -224,7 +224,7 @@ def test_a_killed_grader_loses_at_most_the_row_in_progress(tmp_path):
     grader.send_signal(signal.SIGKILL)
     grader.wait()
     # bwrap --die-with-parent: the sandbox in progress dies with the grader.
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # a wait for the kernel to reap them, not a timing claim
     while any(Path(f"/proc/{p}").exists() for p in sandboxes) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [p for p in sandboxes if Path(f"/proc/{p}").exists()]
