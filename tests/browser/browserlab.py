@@ -355,7 +355,8 @@ def arrow_key(handle) -> str:
 # picture" (ipywidgets then sends nothing) apart from "no answer yet".
 JS_ARM = """([widget, imageSel]) => {
   const img = widget.querySelector(imageSel);
-  const s = window.__segtutor = {t0: null, t1: null, before: img ? img.src : null, busy: false, idleAt: null};
+  const s = window.__segtutor = {t0: null, t1: null, changed: false, before: img ? img.src : null,
+                                 busy: false, idleAt: null};
   const onKey = () => { if (s.t0 === null) s.t0 = performance.now(); };
   document.addEventListener('keydown', onKey, {capture: true, once: true});
   document.addEventListener('pointerdown', onKey, {capture: true, once: true});
@@ -372,7 +373,8 @@ JS_ARM = """([widget, imageSel]) => {
                      document.removeEventListener('pointerdown', onKey, {capture: true}); };
   if (!img) return false;
   const obs = new MutationObserver(() => {
-    if (img.src !== s.before && s.t1 === null) {
+    if (img.src !== s.before && !s.changed) {
+      s.changed = true;
       obs.disconnect();
       img.decode().catch(() => null).then(() => requestAnimationFrame(() => { s.t1 = performance.now(); }));
     }
@@ -381,11 +383,12 @@ JS_ARM = """([widget, imageSel]) => {
   return true;
 }"""
 
-# Done when the picture changed, or the kernel went busy and has been idle
-# for a second without the picture changing. Without a kernel handle
-# (Voila), only a changed picture ends the wait.
+# Done when the new picture is painted, or the kernel went busy and has been
+# idle for a second without a new picture arriving (a picture that arrived
+# is always waited for until painted, however slow the machine). Without a
+# kernel handle (Voila), only a new picture ends the wait.
 JS_SETTLED = """() => { const s = window.__segtutor;
-  return s.t1 !== null || (s.idleAt !== null && performance.now() - s.idleAt > 1000); }"""
+  return s.t1 !== null || (!s.changed && s.idleAt !== null && performance.now() - s.idleAt > 1000); }"""
 
 JS_RESULT = "() => { const s = window.__segtutor; s.disarm(); return [s.t0, s.t1]; }"
 
@@ -436,13 +439,22 @@ def drag_and_wait(page, widget, handle, timeout_s: float = 60):
     return None if (t0 is None or t1 is None) else t1 - t0
 
 
-def png_difference(a: bytes, b: bytes) -> int:
-    """Number of pixels that differ between two PNG screenshots (different sizes count as all)."""
+def png_difference(a: bytes, b: bytes, border: int = 2) -> int:
+    """Number of pixels that differ between two PNG screenshots (different sizes count as all).
+
+    ``border`` pixels at each edge are left out: an element's box rarely
+    falls on whole pixels, and its edge rows then pick up its neighbours (the
+    status line under a picture changes with every move).
+    """
     from PIL import Image, ImageChops
 
     ia, ib = Image.open(io.BytesIO(a)).convert("RGB"), Image.open(io.BytesIO(b)).convert("RGB")
     if ia.size != ib.size:
         return max(ia.size[0] * ia.size[1], ib.size[0] * ib.size[1])
+    w, h = ia.size
+    if w > 2 * border and h > 2 * border:
+        box = (border, border, w - border, h - border)
+        ia, ib = ia.crop(box), ib.crop(box)
     diff = ImageChops.difference(ia, ib).convert("L")
     return sum(diff.point(lambda v: 255 if v else 0).histogram()[255:])
 
