@@ -3,6 +3,8 @@
 
     python3 course.py open    # install (first time only) and open the course in JupyterLab
     python3 course.py test    # install (first time only) and run every test, notebooks included
+    python3 course.py demo 02 # serve one widget notebook as a code-free app (Voila), for a projector
+                              # (add --fast for the notebooks' fast mode, --port N for another port)
 
 Both commands are idempotent: the virtual environment in ``.venv`` is created
 once and reinstalled only when ``pyproject.toml`` or the constraints change.
@@ -13,6 +15,7 @@ overwrites a notebook you have edited there.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +27,12 @@ VENV = ROOT / ".venv"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
 STAMP = VENV / ".segtutor-install"
 WORK = ROOT / "work"
+NOTEBOOKS = ROOT / "notebooks"
+
+# JupyterLab's "Would you like to get notified about official Jupyter news?"
+# toast covers the bottom right of widgets and check reports until a student
+# dismisses it, and the news and update checks reach out to the internet.
+NEWS_OFF = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
 
 
 def _python() -> Path:
@@ -66,8 +75,31 @@ def release_work_copies(python: Path) -> None:
     _run(python, "-m", "segtutor.grading.cli", "release", *sources, "--to", WORK, "--update")
 
 
+def write_lab_overrides(prefix: Path) -> Path:
+    """Turn JupyterLab's news and update checks off for the environment at ``prefix``.
+
+    Writes ``PREFIX/share/jupyter/lab/settings/overrides.json``, the file
+    JupyterLab reads for defaults that override its extensions' own; keys
+    already there are kept.
+    """
+    path = Path(prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except ValueError:
+        settings = {}  # a broken file would stop JupyterLab reading any override; replace it
+    if not isinstance(settings, dict):
+        settings = {}
+    for plugin, values in NEWS_OFF.items():
+        current = settings.get(plugin)
+        settings[plugin] = {**(current if isinstance(current, dict) else {}), **values}
+    path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def cmd_open(extra: list[str]) -> int:
     python = ensure_environment()
+    write_lab_overrides(VENV)
     release_work_copies(python)
     args = [python, "-m", "jupyterlab", "--notebook-dir", str(WORK), "00_welcome.ipynb"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -88,8 +120,58 @@ def cmd_test(extra: list[str]) -> int:
     return subprocess.call([str(a) for a in args + extra], cwd=ROOT, env=env)
 
 
+def find_notebook(name: str) -> Path:
+    """The course notebook ``name`` names: "02", "02_classical_segmentation", a file name or a path."""
+    path = Path(name)
+    if path.suffix == ".ipynb" and path.is_file():
+        return path.resolve()
+    stem = path.name.removesuffix(".ipynb")
+    matches = sorted(NOTEBOOKS.glob(f"{stem}.ipynb")) or sorted(NOTEBOOKS.glob(f"{stem}_*.ipynb"))
+    if len(matches) != 1:
+        known = ", ".join(p.stem for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")))
+        raise SystemExit(f"no single course notebook matches {name!r}; give its number or name, one of: {known}")
+    return matches[0]
+
+
+def demo_command(python, notebook: Path, *, port: int = 8866, browser: bool = True) -> list[str]:
+    """The Voila command line that serves ``notebook`` as an app on 127.0.0.1:``port``."""
+    args = [str(python), "-m", "voila", str(notebook), "--Voila.ip=127.0.0.1", f"--port={port}",
+            "--strip_sources=True", "--theme=light", "--show_tracebacks=True",
+            # nbgrader's and Notebook 7's JupyterLab extensions cannot load
+            # outside JupyterLab and fill the page's console with errors.
+            "--VoilaConfiguration.extension_denylist=@jupyter/nbgrader",
+            "--VoilaConfiguration.extension_denylist=@jupyter-notebook/lab-extension"]
+    if not browser:
+        args.append("--no-browser")
+    return args
+
+
+def cmd_demo(extra: list[str]) -> int:
+    """Serve one widget notebook with Voila: outputs and widgets only, no code, on loopback."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="course.py demo", description=cmd_demo.__doc__)
+    parser.add_argument("notebook", help='a course notebook: "02", "02_classical_segmentation" or a path')
+    parser.add_argument("--fast", action="store_true", help="run it in fast mode (tiny data, seconds)")
+    parser.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default %(default)s)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    args = parser.parse_args(extra)
+    if not 0 < args.port < 65536:
+        parser.error(f"--port must be between 1 and 65535, got {args.port}")
+    notebook = find_notebook(args.notebook)
+    python = ensure_environment()
+    env = dict(os.environ, SEGTUTOR_FAST="1" if args.fast else "0")
+    if not args.fast:
+        env.pop("CI", None)  # CI=true would turn fast mode on behind the teacher's back
+    print(f"Voila is running {notebook.name} ({'fast' if args.fast else 'class'} mode; every visit starts "
+          f"a fresh kernel and runs the notebook first). Open http://127.0.0.1:{args.port}/ ; Ctrl+C stops it.",
+          flush=True)
+    cmd = demo_command(python, notebook, port=args.port, browser=not args.no_browser)
+    return subprocess.call(cmd, cwd=notebook.parent, env=env)
+
+
 def main(argv: list[str]) -> int:
-    commands = {"open": cmd_open, "test": cmd_test}
+    commands = {"open": cmd_open, "test": cmd_test, "demo": cmd_demo}
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2
