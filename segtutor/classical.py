@@ -48,7 +48,7 @@ import time
 
 import numpy as np
 
-from ._validate import check_image, check_in_range, check_mask, check_positive_int, check_same_shape
+from ._validate import check_bool, check_image, check_in_range, check_mask, check_positive_int, check_same_shape
 
 __all__ = [
     "METHODS",
@@ -242,6 +242,7 @@ def clean_mask(mask, opening_radius: int = 2, fill_holes: bool = True, min_size:
     m = _bool_mask(mask)
     opening_radius = _nonneg_int(opening_radius, "opening_radius")
     min_size = _nonneg_int(min_size, "min_size")
+    fill_holes = check_bool(fill_holes, "fill_holes")
     if opening_radius:
         m = morphology.opening(m, morphology.disk(opening_radius))
     if fill_holes:
