@@ -20,6 +20,7 @@ __all__ = [
     "check_str",
     "check_model",
     "check_model_input",
+    "check_path",
     "check_image",
     "check_mask",
     "check_same_shape",
@@ -272,3 +273,17 @@ def check_model_input(model, batch: np.ndarray, name: str, *, model_name: str = 
             "or add the channel axis with [..., None]."
         )
     return batch
+
+
+def check_path(value, name: str):
+    """Check that ``value`` is a path (str or os.PathLike) and return it as a :class:`pathlib.Path`."""
+    import os
+    from pathlib import Path
+
+    if isinstance(value, (bytes, bool)) or not isinstance(value, (str, os.PathLike)):
+        raise ArgumentTypeError(
+            f"{name} should be a path (str or pathlib.Path), got {_describe(value)}."
+        )
+    if isinstance(value, str) and not value.strip():
+        raise ValueError(f"{name} is an empty string; expected a path such as 'data/images'.")
+    return Path(value)

@@ -394,9 +394,10 @@ def overlay_mask(image, mask, color=None, alpha: float = 0.4) -> np.ndarray:
     >>> out[0, 0], out[1, 1]
     (array([0.5, 0. , 0. ]), array([0., 0., 0.]))
     """
-    rgb = as_rgb(image)
-    labels = _mask_for(rgb, mask, "mask")
+    # Shapes first: as_rgb makes a float64 copy, 0.9 GB for a 6000x6000 image.
+    labels = _mask_for(_validate.as_array(image, "image"), mask, "mask")
     alpha = _validate.check_in_range(alpha, "alpha", 0.0, 1.0)
+    rgb = as_rgb(image)
     if color is None and _is_binary(labels):
         color = MASK_COLOR
     where = labels > 0
@@ -433,8 +434,8 @@ def draw_contours(image, labels, color=None) -> np.ndarray:
     """
     from skimage.segmentation import find_boundaries
 
+    labels = _mask_for(_validate.as_array(image, "image"), labels, "labels")
     rgb = as_rgb(image)
-    labels = _mask_for(rgb, labels, "labels")
     where = find_boundaries(labels, mode="inner") & (labels > 0)
     rgb[where] = _colour_labels(labels, where, color)
     return rgb
@@ -471,9 +472,9 @@ def error_overlay(image, truth, pred) -> np.ndarray:
     >>> out[0, 1].tolist() == list(FN_COLOR), out[0, 2].tolist() == list(FP_COLOR)
     (True, True)
     """
+    truth = _binary_for(_validate.as_array(image, "image"), truth, "truth")
+    pred = _binary_for(_validate.as_array(image, "image"), pred, "pred")
     rgb = as_rgb(image)
-    truth = _binary_for(rgb, truth, "truth")
-    pred = _binary_for(rgb, pred, "pred")
     out = rgb * _DIM
     out[truth & pred] = TP_COLOR
     out[pred & ~truth] = FP_COLOR
@@ -558,6 +559,9 @@ def _check_boxes(boxes) -> np.ndarray:
         )
     if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
         raise ValueError(f"boxes should hold finite numbers, got {arr.dtype} values {arr[:2].tolist()}...")
+    if np.abs(arr).max() > 2**31:
+        raise ValueError(f"boxes has a coordinate of {np.abs(arr).max():g}, far outside any image; "
+                         "boxes are (y1, x1, y2, x2) in pixels.")
     arr = np.round(arr).astype(np.int64)
     bad = np.flatnonzero((arr[:, 2] <= arr[:, 0]) | (arr[:, 3] <= arr[:, 1]))
     if bad.size:
@@ -638,9 +642,9 @@ def draw_boxes(image, boxes, labels=None, *, color=None, thickness: int = 1) -> 
     >>> out[1, 1], out[3, 4], out[2, 2]
     (array([1., 0., 0.]), array([1., 0., 0.]), array([0., 0., 0.]))
     """
-    rgb = as_rgb(image)
     boxes = _check_boxes(boxes)
     thickness = _validate.check_positive_int(thickness, "thickness")
+    rgb = as_rgb(image)
     n = len(boxes)
     if labels is not None:
         labels = list(labels) if not isinstance(labels, str) else [labels]
@@ -660,7 +664,8 @@ def draw_boxes(image, boxes, labels=None, *, color=None, thickness: int = 1) -> 
     for (y1, x1, y2, x2), c in zip(boxes, colors):
         cols = slice(max(x1, 0), min(x2, width))
         rows = slice(max(y1, 0), min(y2, height))
-        for t in range(thickness):
+        # A line thicker than half the box fills it; more would redraw the same pixels.
+        for t in range(min(thickness, (max(y2 - y1, x2 - x1) + 1) // 2)):
             for y in (y1 + t, y2 - 1 - t):
                 if 0 <= y < height and y1 <= y < y2:
                     rgb[y, cols] = c

@@ -49,6 +49,8 @@ OFFSET_DELTA = 0.1
 
 
 def _check_augment(augment) -> tuple[str, ...]:
+    if isinstance(augment, np.bool_):
+        augment = bool(augment)
     if augment is True:
         return DEFAULT_AUGMENTATIONS
     if augment is False or augment is None:
