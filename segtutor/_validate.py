@@ -21,6 +21,8 @@ __all__ = [
     "check_model",
     "check_model_input",
     "check_path",
+    "check_keras_tensor",
+    "check_cmap",
     "check_image",
     "check_mask",
     "check_same_shape",
@@ -287,3 +289,32 @@ def check_path(value, name: str):
     if isinstance(value, str) and not value.strip():
         raise ValueError(f"{name} is an empty string; expected a path such as 'data/images'.")
     return Path(value)
+
+
+def check_keras_tensor(x, name: str = "x", *, ndim: int = 4):
+    """Check that ``x`` is a Keras/TensorFlow tensor of ``ndim`` dimensions (for model-building blocks)."""
+    import keras
+
+    if not (isinstance(x, keras.KerasTensor) or keras.ops.is_tensor(x)):
+        raise ArgumentTypeError(
+            f"{name} should be a Keras tensor such as keras.Input((64, 64, 1)) or a layer's output, "
+            f"got {_describe(x)}. These blocks build a model; call the finished model on arrays."
+        )
+    if len(x.shape) != ndim:
+        raise ValueError(f"{name} should have {ndim} dimensions (N, H, W, C), got shape {tuple(x.shape)}.")
+    return x
+
+
+def check_cmap(cmap, name: str = "cmap", *, extra: tuple = ()) -> str:
+    """Check a Matplotlib colormap name (or one of ``extra``) before a figure is half drawn."""
+    import matplotlib
+
+    if not isinstance(cmap, str):
+        raise ArgumentTypeError(f"{name} should be a colormap name such as 'gray' or 'viridis', got {_describe(cmap)}.")
+    if cmap not in extra and cmap not in matplotlib.colormaps:
+        also = f" or one of {list(extra)}" if extra else ""
+        raise ValueError(
+            f"{name} {cmap!r} is not a Matplotlib colormap; use a name such as 'gray', 'viridis', 'magma'{also} "
+            "(list(matplotlib.colormaps) shows them all)."
+        )
+    return cmap

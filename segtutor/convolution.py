@@ -538,7 +538,7 @@ def kernel_preset(name: str) -> np.ndarray:
     1.0
     """
     if name not in KERNEL_PRESETS:
-        raise ValueError(f"unknown kernel preset {name!r}; choose one of {sorted(KERNEL_PRESETS)}.")
+        raise ValueError(f"name: unknown kernel preset {name!r}; choose one of {sorted(KERNEL_PRESETS)}.")
     return np.array(KERNEL_PRESETS[name], dtype=np.float64)
 
 

@@ -112,7 +112,8 @@ def transposed_conv2d(image, kernel, stride: int = 2) -> np.ndarray:
     out_h = transposed_output_size(x.shape[0], k.shape[0], stride)
     out_w = transposed_output_size(x.shape[1], k.shape[1], stride)
     if out_h * out_w > _MAX_PIXELS:
-        raise ValueError(f"the output would be {out_h}x{out_w} pixels; this teaching function stops at 4096x4096.")
+        raise ValueError(f"factor {factor} makes the output {out_h}x{out_w} pixels; "
+                         "this teaching function stops at 4096x4096.")
     out = np.zeros((out_h, out_w))
     kh, kw = k.shape
     for i in range(x.shape[0]):
@@ -137,6 +138,8 @@ def bilinear_kernel(size: int) -> np.ndarray:
            [0.0625, 0.1875, 0.1875, 0.0625]])
     """
     size = check_positive_int(size, "size")
+    if size > 4096:
+        raise ValueError(f"size should be at most 4096, got {size:,}; upsampling kernels are 2 x factor wide.")
     factor = (size + 1) // 2
     centre = factor - 1 if size % 2 == 1 else factor - 0.5
     ramp = 1 - np.abs(np.arange(size) - centre) / factor
@@ -175,7 +178,8 @@ def upsample(image, factor: int, method: str = "bilinear", *, seed: int = 0) -> 
     method = check_choice(method, "method", UPSAMPLING_METHODS)
     out_h, out_w = x.shape[0] * factor, x.shape[1] * factor
     if out_h * out_w > _MAX_PIXELS:
-        raise ValueError(f"the output would be {out_h}x{out_w} pixels; this teaching function stops at 4096x4096.")
+        raise ValueError(f"factor {factor} makes the output {out_h}x{out_w} pixels; "
+                         "this teaching function stops at 4096x4096.")
     if method == "nearest":
         return np.repeat(np.repeat(x, factor, axis=0), factor, axis=1)
     if method == "bilinear":
@@ -279,7 +283,7 @@ def fully_convolutional(model, input_shape=(None, None, 1)):
         ) from exc
     h, w, c = flatten.input.shape[1:]
     channels = model.input.shape[-1]
-    if len(input_shape) != 3 or input_shape[-1] != channels:
+    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3 or input_shape[-1] != channels:
         raise ValueError(f"input_shape should be (H, W, {channels}) to match the model, got {input_shape!r}.")
 
     inputs = keras.Input(input_shape, name="image")

@@ -38,7 +38,7 @@ from ._validate import (
     ArgumentTypeError,
     as_array,
     check_bool,
-    check_choice,
+    check_cmap,
     check_finite,
     check_model,
     check_model_input,
@@ -205,10 +205,7 @@ def normalise(x, *, robust: bool = False) -> np.ndarray:
 
 
 def _check_cmap(cmap) -> str:
-    import matplotlib
-
-    check_str(cmap, "cmap")
-    return check_choice(cmap, "cmap", set(matplotlib.colormaps))
+    return check_cmap(cmap, "cmap")
 
 
 @lru_cache(maxsize=8)

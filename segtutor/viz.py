@@ -111,6 +111,8 @@ def instance_colors(n: int) -> np.ndarray:
     (3, 3)
     """
     n = _validate.check_positive_int(n, "n", minimum=0)
+    if n > 1 << 20:
+        raise ValueError(f"n should be at most {1 << 20:,} colours, got {n:,}; is it a pixel count?")
     return _label_colors(np.arange(1, n + 1))
 
 
@@ -327,14 +329,29 @@ def show_grid(images, titles=None, *, ncols: int = 4, cmap="gray", panel_size: f
         raise ValueError("images is empty; expected at least one image.")
     arrays = [_validate.check_image(im, f"images[{i}]") for i, im in enumerate(images)]
     n = len(arrays)
+    if len(images) > 256:
+        raise ValueError(f"images holds {len(images)} images; show at most 256 at once (slice them: images[:16]).")
     if titles is not None:
+        if not isinstance(titles, (str, list, tuple)):
+            raise TypeError(f"titles should be a str or a list of str, one per image, got {titles!r:.80}.")
         titles = [titles] if isinstance(titles, str) else list(titles)
         if len(titles) != n:
             raise ValueError(f"got {len(titles)} titles for {n} images; give one title per image.")
+    if not (isinstance(cmap, (str, list, tuple)) or cmap is None):
+        raise TypeError(f"cmap should be a colormap name or a list of them, got {cmap!r:.80}.")
     cmaps = [cmap] * n if isinstance(cmap, str) or cmap is None else list(cmap)
     if len(cmaps) != n:
         raise ValueError(f"got {len(cmaps)} colormaps for {n} images; give one name, or one per image.")
-    bars = [bool(colorbar)] * n if isinstance(colorbar, (bool, np.bool_)) else [bool(b) for b in colorbar]
+    for c in cmaps:
+        if c is not None:
+            _validate.check_cmap(c, "cmap", extra=("labels",))
+    panel_size = _validate.check_in_range(panel_size, "panel_size", 0.1, 20.0)
+    if isinstance(colorbar, (bool, np.bool_)):
+        bars = [bool(colorbar)] * n
+    elif isinstance(colorbar, (list, tuple)):
+        bars = [_validate.check_bool(b, "colorbar") for b in colorbar]
+    else:
+        raise TypeError(f"colorbar should be True/False or one per image, got {colorbar!r:.80}.")
     if len(bars) != n:
         raise ValueError(f"got {len(bars)} colorbar flags for {n} images; give one bool, or one per image.")
     ncols = min(_validate.check_positive_int(ncols, "ncols"), n)
@@ -513,6 +530,7 @@ def error_view(image, truth, pred, *, title=None, panel_size: float = 3.0):
 
     from .metrics import dice, iou
 
+    panel_size = _validate.check_in_range(panel_size, "panel_size", 0.1, 20.0)
     rgb = as_rgb(image)
     truth_mask = _binary_for(rgb, truth, "truth")
     pred_mask = _binary_for(rgb, pred, "pred")

@@ -78,6 +78,8 @@ EXCLUDED_CALLABLES = {
     "segtutor.models.cnn.train_course_cnn": "trains a CNN (minutes)",
     "segtutor.models.train_nuclei.train": "trains a segmentation model (minutes)",
     "segtutor.models.train_nuclei.evaluate": "evaluates on a held-out nuclei split (minutes)",
+    # Needs a trained Mask R-CNN, excluded with segtutor.maskrcnn above.
+    "segtutor.widgets.stages.StageBrowser": "needs a Mask R-CNN (follow-up with segtutor.maskrcnn)",
     # Prints a report on the machine; takes only flags.
     "segtutor.environment.doctor": "environment report, imports TensorFlow and prints",
 }
@@ -347,7 +349,8 @@ BY_CALLABLE = {
     "segtutor.interpret.grad_cam_tf_keras_vis": {"images": lambda: _rng().random((28, 28)).astype(np.float32)},
     "segtutor.interpret.saliency_tf_keras_vis": {"images": lambda: _rng().random((28, 28)).astype(np.float32)},
     "segtutor.interpret.activations": {"image": lambda: _rng().random((28, 28)).astype(np.float32)},
-    "segtutor.interpret.shift_equivariance": {"image": lambda: _rng().random((28, 28)).astype(np.float32)},
+    "segtutor.interpret.shift_equivariance": {"image": lambda: _rng().random((20, 20)).astype(np.float32),
+                                              "shift": lambda: (2, 0), "jumps": lambda: _jumps()},
     "segtutor.interpret.show_heatmaps": {"images": lambda: np.stack([_image()] * 2)},
     "segtutor.interpret.overlay_heatmap": {"image": _image},
     "segtutor.interpret.match_kernels": {"kernels": lambda: _rng().standard_normal((3, 3, 1, 4))},
@@ -380,23 +383,23 @@ BY_CALLABLE = {
     "segtutor.models.train_nuclei.build": {"name": lambda: "unet"},
     "segtutor.models.train_nuclei.training_batches": {"split": lambda: _nuclei_split(),
                                                       "patch_size": lambda: 32, "batch_size": lambda: 2},
-    "segtutor.models.train_nuclei.save": {"model": tiny_unet, "record": lambda: {"steps": 1},
+    "segtutor.models.train_nuclei.save": {"model": lambda: _nuclei_unet(), "record": lambda: {"steps": 1},
                                           "name": lambda: "unet", "folder": _tmp},
     "segtutor.models.train_nuclei.compile_for_nuclei": {"model": tiny_unet},
     "segtutor.models.pretrained.load_model": {"name": lambda: "unet"},
     "segtutor.models.pretrained.model_card": {"name": lambda: "unet"},
     "segtutor.training.fit": {"model": tiny_unet, "train": lambda: _seg_batches(), "loss": lambda: "binary_crossentropy",
-                              "epochs": lambda: 1, "steps_per_epoch": lambda: 1},
+                              "epochs": lambda: 1, "steps_per_epoch": lambda: 1, "live": lambda: False},
     "segtutor.training.check_batch": {"model": tiny_unet, "images": lambda: np.zeros((2, 32, 32, 1), np.float32),
                                       "targets": lambda: np.zeros((2, 32, 32, 1), np.float32)},
     "segtutor.training.history_figure": {"history": _history},
-    "segtutor.widgets.atrous.layer_rates": {"layers": lambda: 3},
+    "segtutor.widgets.atrous.layer_rates": {"layers": lambda: 3, "schedule": lambda: "same rate"},
     "segtutor.widgets.intensity.window_view": {"low": lambda: 10.0, "high": lambda: 200.0},
     "segtutor.widgets.overlay.MaskThreshold": {
         "images": lambda: np.stack([_image()] * 2), "truth": lambda: np.stack([_mask()] * 2),
         "prob": lambda: np.stack([_prob()] * 2)},
     "segtutor.widgets.anchors.AnchorExplorer": {
-        "images": lambda: np.stack([_image()] * 2),
+        "images": lambda: np.stack([np.stack([_image() / 255] * 3, -1)] * 2),
         "boxes": lambda: [np.array([[2, 3, 10, 12]]), np.array([[5, 5, 20, 30]])]},
     "segtutor.widgets.feature_maps.FeatureMapExplorer": {"model": tiny_cnn},
     "segtutor.widgets.classical.watershed_scores": {"labels": _labels},
@@ -421,8 +424,25 @@ def _nuclei_split():
 
 
 def _seg_batches():
+    import tensorflow as tf
+
     x = np.zeros((2, 32, 32, 1), np.float32)
-    return [(x, x)]
+    return tf.data.Dataset.from_tensor_slices((x, x)).batch(2).repeat()
+
+
+def _jumps():
+    from segtutor.models.cnn import receptive_fields
+
+    names = list(tiny_extractor().output.keys()) if isinstance(tiny_extractor().output, dict) else []
+    jumps = {r["layer"]: r["jump"] for r in receptive_fields(tiny_cnn())}
+    return {n: jumps[n] for n in names} or jumps
+
+
+@lru_cache(maxsize=None)
+def _nuclei_unet():
+    from segtutor.models.train_nuclei import build
+
+    return build("unet")
 
 
 _MISSING = object()
@@ -674,7 +694,7 @@ def baseline_ok(qualname: str) -> bool:
     """Does the callable accept its valid example arguments?"""
     func = public_callables()[qualname]
     try:
-        with watchdog(HANG_SECONDS):
+        with watchdog(HANG_SECONDS), contextlib.chdir(_tmp()):
             _close(func(**valid_arguments(qualname, func)))
         return True
     except Exception:
@@ -703,7 +723,8 @@ def run_case(qualname: str, param: str, bad: Bad, *, hang_seconds: float = HANG_
     start = time.perf_counter()
     result = None
     try:
-        with watchdog(hang_seconds), warnings.catch_warnings():
+        # In a scratch folder: a bad path such as 'False' may be written to.
+        with watchdog(hang_seconds), warnings.catch_warnings(), contextlib.chdir(_tmp()):
             warnings.simplefilter("ignore")
             result = func(**args)
     except Hang as exc:
