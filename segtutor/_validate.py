@@ -23,6 +23,7 @@ __all__ = [
     "check_path",
     "check_keras_tensor",
     "check_cmap",
+    "check_image_dict",
     "check_image",
     "check_mask",
     "check_same_shape",
@@ -318,3 +319,15 @@ def check_cmap(cmap, name: str = "cmap", *, extra: tuple = ()) -> str:
             "(list(matplotlib.colormaps) shows them all)."
         )
     return cmap
+
+
+def check_image_dict(images, name: str = "images", *, allow_rgb: bool = True) -> dict:
+    """Check a non-empty dict ``{title: image}`` of images; return it with each image checked."""
+    if not isinstance(images, dict):
+        raise ArgumentTypeError(
+            f"{name} should be a dict {{title: image}}, e.g. {{'camera': skimage.data.camera()}}, got {_describe(images)}."
+        )
+    if not images:
+        raise ValueError(f"{name} is empty; pass a dict like {{'camera': array}} or leave it out.")
+    return {check_str(k, f"{name} key"): check_image(v, f"{name}[{k!r}]", allow_rgb=allow_rgb)
+            for k, v in images.items()}

@@ -781,6 +781,9 @@ def conv_arithmetic_picture(input_size: int, kernel_size: int, *, padding: int =
     """
     n, k, p, s, d = _check_arithmetic(input_size, kernel_size, padding, stride, dilation)
     cell = check_positive_int(cell, "cell", minimum=4)
+    if (n + 2 * p) * cell > 8192 or cell > 256:
+        raise ValueError(f"input_size {n} with padding {p} and cell {cell} px would draw a picture over 8192 px wide; "
+                         "the picture is for small examples (input_size up to about 32).")
     out = conv_output_size(n, k, stride=s, padding=p, dilation=d)
     step = check_positive_int(step, "step", minimum=0) % (out * out)
     oy, ox = divmod(step, out)
