@@ -318,9 +318,9 @@ def max_pool2d(image, pool_size: int = 2, *, stride: int | None = None, padding=
     padding = _check_padding(padding)
     if not isinstance(padding, str):
         raise ValueError(f"max_pool2d takes padding 'valid' or 'same', got {padding!r}.")
-    arr = as_array(image, "image")
-    if arr.ndim not in (2, 3):
-        raise ValueError(f"image should have shape (H, W) or (H, W, C), got {arr.shape}.")
+    arr = check_finite(as_array(image, "image"), "image")
+    if arr.ndim not in (2, 3) or arr.size == 0:
+        raise ValueError(f"image should have a non-empty shape (H, W) or (H, W, C), got {arr.shape}.")
     squeeze = arr.ndim == 2
     x = arr[..., None] if squeeze else arr
     pads = [_pad_amounts(n, pool_size, stride, 1, padding) for n in x.shape[:2]]

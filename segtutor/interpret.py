@@ -974,7 +974,8 @@ def shift_equivariance(extractor, image, shift, jumps, *, canvas: int = 96, corn
     atol = check_scalar(atol, "atol", low=0.0)
     h, w = img.shape
     if corner + max(h + dy, w + dx) + margin > canvas:
-        raise ValueError(f"a {h}x{w} image moved by {(dy, dx)} does not fit the {canvas}-px canvas; "
+        raise ValueError(f"a {h}x{w} image at corner {corner} moved by shift {(dy, dx)} with margin {margin} does "
+                         f"not fit the {canvas}-px canvas; "
                          "use a larger canvas or a smaller shift.")
     a = np.zeros((canvas, canvas), np.float32)
     b = np.zeros((canvas, canvas), np.float32)

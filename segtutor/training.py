@@ -342,6 +342,12 @@ def fit(model, train, *, validation=None, epochs: int, steps_per_epoch: int, los
                          "the course uses at most a few hundred epochs.")
     if not (isinstance(loss, str) or callable(loss)):
         raise TypeError(f"loss should be a Keras loss name or a loss function, got {type(loss).__name__}.")
+    if isinstance(loss, str):
+        try:
+            keras.losses.get(loss)
+        except ValueError:
+            raise ValueError(f"loss {loss!r} is not a Keras loss name; use e.g. 'binary_crossentropy' or "
+                             "segtutor.losses.keras_loss('bce_dice').") from None
     if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
         raise TypeError(f"metrics should be a list of metrics, e.g. ['accuracy'], got {metrics!r:.80}.")
     if isinstance(callbacks, str) or not isinstance(callbacks, (list, tuple)):

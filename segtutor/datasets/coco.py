@@ -100,7 +100,7 @@ def read_coco(json_path, image_dir=None) -> list[dict]:
         image_dir = check_path(image_dir, "image_dir")
     if not json_path.is_file():
         raise FileNotFoundError(
-            f"no COCO file at {str(json_path)!r}; check the path (it is relative to "
+            f"json_path: no COCO file at {str(json_path)!r}; check the path (it is relative to "
             f"{os.getcwd()!r})."
         )
     try:
@@ -239,6 +239,8 @@ def write_coco(json_path, records, categories) -> None:
         )
     if isinstance(records, dict):
         raise ValueError("records should be a list of dicts, one per image; wrap a single record as [record].")
+    if not isinstance(records, (list, tuple)):
+        raise TypeError(f"records should be a list of dicts, one per image, got {type(records).__name__}.")
 
     images, annotations = [], []
     seen_ids: set[int] = set()

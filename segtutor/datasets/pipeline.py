@@ -55,6 +55,9 @@ def _check_augment(augment) -> tuple[str, ...]:
         return DEFAULT_AUGMENTATIONS
     if augment is False or augment is None:
         return ()
+    if not isinstance(augment, (str, list, tuple)):
+        raise TypeError(f"augment should be True, False, or a sequence of names from {AUGMENTATIONS}, "
+                        f"got {type(augment).__name__}.")
     names = (augment,) if isinstance(augment, str) else tuple(augment)
     unknown = [a for a in names if a not in AUGMENTATIONS]
     if unknown:

@@ -259,6 +259,8 @@ def split_validation(images, labels, fraction: float = 0.1):
                          f"{images.shape} and {labels.shape}.")
     if len(images) != len(labels):
         raise ValueError(f"images and labels differ in length: {len(images)} and {len(labels)}.")
+    check_finite(images, "images")
+    check_finite(labels, "labels")
     fraction = check_scalar(fraction, "fraction", low=0.0, low_open=True)
     if not fraction < 1:
         raise ValueError(f"fraction should be between 0 and 1, got {fraction}.")

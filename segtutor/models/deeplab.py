@@ -183,6 +183,9 @@ def build_deeplab(input_shape=(None, None, 1), n_classes: int = 1, *, width: int
     layers = keras.layers
     width = check_positive_int(width, "width")
     n_classes = check_positive_int(n_classes, "n_classes")
+    if width > 1024 or n_classes > 1024:
+        raise ValueError(f"width and n_classes should be at most 1024, got {width:,} and {n_classes:,}; "
+                         "the course's models use width 16-32 and 1-3 classes.")
     output_stride = check_choice(output_stride, "output_stride", (8, 16))
     low_level_channels = check_positive_int(low_level_channels, "low_level_channels")
     rates = _check_rates(rates)

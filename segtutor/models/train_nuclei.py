@@ -225,16 +225,16 @@ def save(model, record: dict, name: str, folder) -> None:
     folder = check_path(folder, "folder")
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"folder {str(folder)!r} is a file; pass a folder for the weights.")
-    target = folder / f"{name}_nuclei.weights.h5"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".weights.h5")
-    os.close(fd)
-    # A fresh copy carries the weights only: save_weights on a compiled model
-    # also stores the optimizer's moments, tripling the file.
     clean = build(name)
     if len(clean.weights) != len(model.weights) or clean.count_params() != model.count_params():
         raise ValueError(f"model does not have the {name!r} recipe's architecture ({clean.count_params():,} "
                          f"parameters, the model has {model.count_params():,}); save it under its own name.")
     folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}_nuclei.weights.h5"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".weights.h5")
+    os.close(fd)
+    # A fresh copy carries the weights only: save_weights on a compiled model
+    # also stores the optimizer's moments, tripling the file.
     clean.set_weights(model.get_weights())
     try:
         clean.save_weights(tmp, overwrite=True)

@@ -255,6 +255,9 @@ def build_unet(input_shape=(None, None, 1), n_classes: int = 1, *, depth: int = 
         raise ValueError(f"depth should be at most 6 (a 64-fold downsampling), got {depth}.")
     width = check_positive_int(width, "width")
     n_classes = check_positive_int(n_classes, "n_classes")
+    if width > 1024 or n_classes > 1024:
+        raise ValueError(f"width and n_classes should be at most 1024, got {width:,} and {n_classes:,}; "
+                         "the course's models use width 16-32 and 1-3 classes.")
     normalization = check_choice(normalization, "normalization", NORMALISATIONS)
     dropout = check_in_range(dropout, "dropout", 0.0, 0.95)
     shape = _check_shape(input_shape, depth)
