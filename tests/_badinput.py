@@ -78,6 +78,9 @@ EXCLUDED_CALLABLES = {
     "segtutor.models.cnn.train_course_cnn": "trains a CNN (minutes)",
     "segtutor.models.train_nuclei.train": "trains a segmentation model (minutes)",
     "segtutor.models.train_nuclei.evaluate": "evaluates on a held-out nuclei split (minutes)",
+    # Every accepted value starts Keras training (10-30 s a call on 2 busy cores);
+    # its refusals are tested in tests/test_issue11_examples.py.
+    "segtutor.training.fit": "trains a model on every accepted value (10-30 s a call)",
     # Needs a trained Mask R-CNN, excluded with segtutor.maskrcnn above.
     "segtutor.widgets.stages.StageBrowser": "needs a Mask R-CNN (follow-up with segtutor.maskrcnn)",
     # Prints a report on the machine; takes only flags.

@@ -254,3 +254,28 @@ def test_read_image_missing_file_and_wrong_type():
         read_image("no/such/image.png")
     with pytest.raises(TypeError, match="path should be a path"):
         read_image(3)
+
+
+# -- training.fit: excluded from the fuzzer (it trains), so its refusals here --
+@pytest.mark.parametrize("bad, words", [
+    (dict(loss="no-such-loss"), "loss 'no-such-loss' is not a Keras loss"),
+    (dict(metrics="accuracy"), "metrics should be a list"),
+    (dict(callbacks=None), "callbacks should be a list"),
+    (dict(verbose="1"), "verbose should be one of"),
+    (dict(live="False"), "live should be True or False"),
+    (dict(epochs=10**9), "would train for days"),
+    (dict(model=None), "model should be a Keras model"),
+    (dict(train=3), "train should yield"),
+])
+def test_fit_refuses_before_training(bad, words):
+    import tensorflow as tf
+
+    from segtutor.models.unet import build_unet
+    from segtutor.training import fit
+
+    x = np.zeros((2, 16, 16, 1), np.float32)
+    args = dict(model=build_unet(depth=2, width=4), train=tf.data.Dataset.from_tensor_slices((x, x)).batch(2),
+                epochs=1, steps_per_epoch=1, loss="binary_crossentropy", live=False)
+    args.update(bad)
+    with pytest.raises((TypeError, ValueError), match=words):
+        fit(**args)
