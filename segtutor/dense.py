@@ -176,6 +176,7 @@ def upsample(image, factor: int, method: str = "bilinear", *, seed: int = 0) -> 
     x = _image2d(image, "image")
     factor = check_positive_int(factor, "factor")
     method = check_choice(method, "method", UPSAMPLING_METHODS)
+    seed = check_positive_int(seed, "seed", minimum=0)
     out_h, out_w = x.shape[0] * factor, x.shape[1] * factor
     if out_h * out_w > _MAX_PIXELS:
         raise ValueError(f"factor {factor} makes the output {out_h}x{out_w} pixels; "
@@ -335,6 +336,9 @@ def upsampling_picture(image, method: str = "bilinear", factor: int = 2, *, kern
 
     x = _image2d(image, "image")
     up = upsample(x, factor, method)
+    size = check_positive_int(size, "size", minimum=16)
+    if size > 2048:
+        raise ValueError(f"size should be at most 2048 pixels, got {size:,}.")
     counts = overlap_counts(6, kernel_size, stride)
     lo, hi = float(x.min()), float(x.max())
     scale = (lambda a: np.clip((a - lo) / (hi - lo), 0, 1)) if hi > lo else (lambda a: np.clip(a, 0, 1))

@@ -109,7 +109,8 @@ def _as_batch(images, channels: int | None, name: str) -> np.ndarray:
         if channels == 1 and x.shape[-1] in (3, 4):
             x = (x[..., :3] @ np.array([0.2125, 0.7154, 0.0721], np.float32))[..., None]
         else:
-            raise ValueError(f"{name}: the model expects {channels} channel(s), the image has {x.shape[-1]}.")
+            raise ValueError(f"{name}: the model expects {channels} channel(s) (channels={channels}), "
+                             f"the image has {x.shape[-1]}.")
     return x
 
 

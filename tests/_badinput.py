@@ -308,7 +308,7 @@ BY_NAME = {
     "x_keras": _keras_tensor,
     "skip": _keras_tensor,
     "name": lambda: "sharpen",
-    "layer_names": lambda: [tiny_cnn().layers[0].name],
+    "layer_names": lambda: ["conv1", "pool1"],
     "learning_rate": lambda: 0.01,
     "total_steps": lambda: 10,
     "epochs": lambda: 1,
@@ -355,6 +355,8 @@ BY_CALLABLE = {
     "segtutor.interpret.shift_equivariance": {"image": lambda: _rng().random((20, 20)).astype(np.float32),
                                               "shift": lambda: (2, 0), "jumps": lambda: _jumps()},
     "segtutor.interpret.show_heatmaps": {"images": lambda: np.stack([_image()] * 2)},
+    "segtutor.interpret.grad_cam_from_gradients": {
+        "activations": lambda: _rng().random((7, 7, 6)), "gradients": lambda: _rng().standard_normal((7, 7, 6))},
     "segtutor.interpret.overlay_heatmap": {"image": _image},
     "segtutor.interpret.match_kernels": {"kernels": lambda: _rng().standard_normal((3, 3, 1, 4))},
     "segtutor.learning.softmax_cross_entropy": {"labels": lambda: np.array([0, 1, 2, 1])},
