@@ -34,8 +34,6 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-os.environ.setdefault("SEGTUTOR_FAST", "1")
-
 HANG_SECONDS = 20.0
 VERBOSE = False
 # Bad values tried per callable (spread over its parameters); None tries all of them.
