@@ -11,7 +11,19 @@ import numbers
 import numpy as np
 
 __all__ = [
+    "ArgumentTypeError",
     "as_array",
+    "check_finite",
+    "check_scalar",
+    "check_size_budget",
+    "MAX_ELEMENTS",
+    "check_str",
+    "check_model",
+    "check_model_input",
+    "check_path",
+    "check_keras_tensor",
+    "check_cmap",
+    "check_image_dict",
     "check_image",
     "check_mask",
     "check_same_shape",
@@ -20,6 +32,21 @@ __all__ = [
     "check_choice",
     "check_bool",
 ]
+
+
+# The most array elements a course function will allocate in one go (2**28,
+# 2 GiB of float64). A student's image is far below this; a typo (an extra
+# zero, a wrong axis) is far above it and should fail at once, not swap.
+MAX_ELEMENTS = 1 << 28
+
+
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type.
+
+    A :class:`TypeError`, as the standard says a wrong type should be; also a
+    :class:`ValueError`, because these checks raised that before and code that
+    catches it keeps working.
+    """
 
 
 def _describe(x) -> str:
@@ -37,15 +64,82 @@ def as_array(x, name: str) -> np.ndarray:
     except Exception as exc:  # pragma: no cover - numpy raises many types
         raise ValueError(f"{name} could not be turned into an array: {exc}") from exc
     if arr.dtype == object:
-        raise ValueError(
+        raise ArgumentTypeError(
             f"{name} is {_describe(x)}; expected a numeric array. "
             "Ragged nested lists become object arrays: make every row the same length."
+        )
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ArgumentTypeError(
+            f"{name} has complex dtype {arr.dtype}; expected real numbers. "
+            f"Keep the part you mean: np.abs({name}) for the magnitude, {name}.real for the real part."
+        )
+    if not (arr.dtype == bool or np.issubdtype(arr.dtype, np.number)):
+        raise ArgumentTypeError(
+            f"{name} is {_describe(x)}; expected a numeric array. "
+            "Convert text first, e.g. np.asarray(values, dtype=float)."
         )
     return arr
 
 
-def check_image(image, name: str = "image", *, allow_gray: bool = True, allow_rgb: bool = True) -> np.ndarray:
-    """Check that ``image`` is a 2-D (H, W) or 3-D (H, W, C) numeric array."""
+def check_finite(arr, name: str) -> np.ndarray:
+    """Raise if a numeric array holds NaN or infinity; return it unchanged.
+
+    Integer and boolean arrays are always finite and pass without a scan.
+    """
+    arr = np.asarray(arr)
+    if np.issubdtype(arr.dtype, np.inexact) and arr.size and not np.isfinite(arr).all():
+        n_nan = int(np.isnan(arr).sum())
+        n_inf = int(np.isinf(arr).sum())
+        raise ValueError(
+            f"{name} holds {n_nan} NaN and {n_inf} infinite values (of {arr.size}); expected finite numbers. "
+            f"Find where they come from (a division by zero, a log of 0) or replace them: np.nan_to_num({name})."
+        )
+    return arr
+
+
+def check_scalar(value, name: str, *, integer: bool = False, low: float | None = None, high: float | None = None,
+                 low_open: bool = False) -> int | float:
+    """Check a real number (Python or NumPy scalar, never a bool) and return it as a Python scalar.
+
+    ``integer=True`` asks for an integer (``np.int64`` included). ``low`` and
+    ``high`` bound it (inclusive, or exclusive at ``low`` with ``low_open``).
+    NaN and infinity are refused.
+    """
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral if integer else numbers.Real):
+        hint = " (use round() or int() if a float was meant)" if integer and isinstance(value, numbers.Real) else ""
+        raise ArgumentTypeError(f"{name} should be {kind}, got {_describe(value)}{hint}.")
+    value = int(value) if integer else float(value)
+    if not integer and not np.isfinite(value):
+        raise ValueError(f"{name} should be a finite number, got {value}.")
+    if low is not None and (value <= low if low_open else value < low):
+        raise ValueError(f"{name} should be {'above' if low_open else 'at least'} {low}, got {value}.")
+    if high is not None and value > high:
+        raise ValueError(f"{name} should be at most {high}, got {value}.")
+    return value
+
+
+def check_size_budget(n_elements, name: str, *, limit: int = MAX_ELEMENTS, what: str = "the result") -> int:
+    """Refuse to allocate more than ``limit`` array elements for ``what``.
+
+    Call it with the element count *before* allocating, so that an absurd size
+    fails at once with the argument's name instead of exhausting memory.
+    """
+    n = int(n_elements)
+    if n > limit:
+        raise ValueError(
+            f"{name} makes {what} {n:,} elements, above the course limit of {limit:,} "
+            f"(about {limit * 8 / 2**30:.0f} GiB of float64). Check {name} for a typo or work on a smaller piece."
+        )
+    return n
+
+
+def check_image(image, name: str = "image", *, allow_gray: bool = True, allow_rgb: bool = True,
+                finite: bool = True) -> np.ndarray:
+    """Check that ``image`` is a 2-D (H, W) or 3-D (H, W, C) real numeric array.
+
+    NaN and infinity are refused unless ``finite=False``.
+    """
     arr = as_array(image, name)
     ok_ndim = (allow_gray and arr.ndim == 2) or (allow_rgb and arr.ndim == 3 and arr.shape[-1] in (1, 3, 4))
     if not ok_ndim:
@@ -60,6 +154,8 @@ def check_image(image, name: str = "image", *, allow_gray: bool = True, allow_rg
         raise ValueError(f"{name} should be numeric, got dtype {arr.dtype}.")
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one pixel.")
+    if finite:
+        check_finite(arr, name)
     return arr
 
 
@@ -98,8 +194,8 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> No
 
 def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
     """Check that ``value`` is an integer >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} should be an integer, got {_describe(value)}.")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ArgumentTypeError(f"{name} should be an integer, got {_describe(value)}.")
     if value < minimum:
         raise ValueError(f"{name} should be at least {minimum}, got {value}.")
     return int(value)
@@ -107,7 +203,9 @@ def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
 
 def check_in_range(value, name: str, low: float, high: float) -> float:
     """Check that ``low <= value <= high``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ArgumentTypeError(f"{name} should be a finite number, got {_describe(value)}.")
+    if not np.isfinite(value):
         raise ValueError(f"{name} should be a finite number, got {_describe(value)}.")
     if not (low <= value <= high):
         raise ValueError(f"{name} should be between {low} and {high}, got {value}.")
@@ -116,8 +214,12 @@ def check_in_range(value, name: str, low: float, high: float) -> float:
 
 def check_choice(value, name: str, choices) -> str:
     """Check that ``value`` is one of ``choices``."""
-    if value not in choices:
-        raise ValueError(f"{name} should be one of {sorted(choices)}, got {value!r}.")
+    try:
+        known = value in choices
+    except TypeError:  # an unhashable value asked of a set or dict
+        known = False
+    if not known:
+        raise ValueError(f"{name} should be one of {sorted(choices)}, got {_describe(value)}.")
     return value
 
 
@@ -130,3 +232,102 @@ def check_bool(value, name: str) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise TypeError(f"{name} should be True or False, got {_describe(value)}. Write {name}=False, not {name}='False'.")
+
+
+def check_str(value, name: str) -> str:
+    """Check that ``value`` is a string (NumPy's ``str_`` included)."""
+    if not isinstance(value, str):
+        raise ArgumentTypeError(f"{name} should be a string, got {_describe(value)}.")
+    return str(value)
+
+
+def check_model(model, name: str = "model"):
+    """Check that ``model`` is a Keras model (built, with an input), and return it.
+
+    A wrong object here would otherwise fail deep inside Keras with a message
+    about tensors; say what was expected instead.
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise ArgumentTypeError(
+            f"{name} should be a Keras model (keras.Model), got {_describe(model)}. "
+            "Build one (segtutor.models.cnn.build_cnn()) or load one (segtutor.models.load_model())."
+        )
+    try:
+        model.inputs  # a subclassed model that was never called has no inputs
+    except (AttributeError, ValueError) as exc:
+        raise ValueError(f"{name} has not been built yet (no input shape): call it once on a batch first.") from exc
+    return model
+
+
+def check_model_input(model, batch: np.ndarray, name: str, *, model_name: str = "model") -> np.ndarray:
+    """Check that a batch ``(N, H, W, C)`` fits the model's input shape; return it.
+
+    ``None`` in the model's input shape matches any size.
+    """
+    expected = tuple(model.inputs[0].shape)[1:]
+    got = tuple(batch.shape)[1:]
+    if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):
+        want = "(" + ", ".join("any" if e is None else str(e) for e in expected) + ")"
+        raise ValueError(
+            f"{name} has shape {got} per image but {model_name} expects {want}. "
+            "Resize or crop the image to the model's input size (skimage.transform.resize), "
+            "or add the channel axis with [..., None]."
+        )
+    return batch
+
+
+def check_path(value, name: str):
+    """Check that ``value`` is a path (str or os.PathLike) and return it as a :class:`pathlib.Path`."""
+    import os
+    from pathlib import Path
+
+    if isinstance(value, (bytes, bool)) or not isinstance(value, (str, os.PathLike)):
+        raise ArgumentTypeError(
+            f"{name} should be a path (str or pathlib.Path), got {_describe(value)}."
+        )
+    if isinstance(value, str) and not value.strip():
+        raise ValueError(f"{name} is an empty string; expected a path such as 'data/images'.")
+    return Path(value)
+
+
+def check_keras_tensor(x, name: str = "x", *, ndim: int = 4):
+    """Check that ``x`` is a Keras/TensorFlow tensor of ``ndim`` dimensions (for model-building blocks)."""
+    import keras
+
+    if not (isinstance(x, keras.KerasTensor) or keras.ops.is_tensor(x)):
+        raise ArgumentTypeError(
+            f"{name} should be a Keras tensor such as keras.Input((64, 64, 1)) or a layer's output, "
+            f"got {_describe(x)}. These blocks build a model; call the finished model on arrays."
+        )
+    if len(x.shape) != ndim:
+        raise ValueError(f"{name} should have {ndim} dimensions (N, H, W, C), got shape {tuple(x.shape)}.")
+    return x
+
+
+def check_cmap(cmap, name: str = "cmap", *, extra: tuple = ()) -> str:
+    """Check a Matplotlib colormap name (or one of ``extra``) before a figure is half drawn."""
+    import matplotlib
+
+    if not isinstance(cmap, str):
+        raise ArgumentTypeError(f"{name} should be a colormap name such as 'gray' or 'viridis', got {_describe(cmap)}.")
+    if cmap not in extra and cmap not in matplotlib.colormaps:
+        also = f" or one of {list(extra)}" if extra else ""
+        raise ValueError(
+            f"{name} {cmap!r} is not a Matplotlib colormap; use a name such as 'gray', 'viridis', 'magma'{also} "
+            "(list(matplotlib.colormaps) shows them all)."
+        )
+    return cmap
+
+
+def check_image_dict(images, name: str = "images", *, allow_rgb: bool = True) -> dict:
+    """Check a non-empty dict ``{title: image}`` of images; return it with each image checked."""
+    if not isinstance(images, dict):
+        raise ArgumentTypeError(
+            f"{name} should be a dict {{title: image}}, e.g. {{'camera': skimage.data.camera()}}, got {_describe(images)}."
+        )
+    if not images:
+        raise ValueError(f"{name} is empty; pass a dict like {{'camera': array}} or leave it out.")
+    return {check_str(k, f"{name} key"): check_image(v, f"{name}[{k!r}]", allow_rgb=allow_rgb)
+            for k, v in images.items()}

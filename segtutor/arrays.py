@@ -24,7 +24,7 @@ import numbers
 
 import numpy as np
 
-from ._validate import as_array, check_image, check_positive_int
+from ._validate import as_array, check_finite, check_image, check_positive_int
 
 __all__ = [
     "LUMA_WEIGHTS",
@@ -41,6 +41,7 @@ __all__ = [
 #: scikit-image's ``rgb2gray`` weights for (R, G, B). They are close to, but not
 #: exactly, ITU-R BT.709's luma coefficients (0.2126, 0.7152, 0.0722).
 LUMA_WEIGHTS = (0.2125, 0.7154, 0.0721)
+_MAX_BINS = 1 << 20  # a histogram with more bins than this is a typo, not a finer view
 
 
 def _check_number(value, name: str) -> float:
@@ -140,6 +141,7 @@ def fraction_above(image, threshold) -> float:
         raise ValueError("image is empty; expected at least one pixel.")
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise ValueError(f"image should be numeric, got dtype {arr.dtype}.")
+    check_finite(arr, "image")
     threshold = _check_number(threshold, "threshold")
     return float(np.count_nonzero(arr > threshold) / arr.size)
 
@@ -176,6 +178,9 @@ def to_grayscale(rgb) -> np.ndarray:
             f"rgb should have shape (H, W, 3), got shape {arr.shape}. "
             "A grayscale (H, W) image needs no conversion; for RGBA, pass it as is (alpha is ignored)."
         )
+    if arr.size == 0:
+        raise ValueError(f"rgb is empty (shape {arr.shape}); expected at least one pixel.")
+    check_finite(arr, "rgb")
     arr = to_float(arr[..., :3])
     return arr @ np.asarray(LUMA_WEIGHTS, dtype=np.float64)
 
@@ -277,6 +282,8 @@ def histogram(image, bins: int = 256, value_range=None) -> tuple[np.ndarray, np.
     """
     arr = check_image(image)
     bins = check_positive_int(bins, "bins")
+    if bins > _MAX_BINS:
+        raise ValueError(f"bins should be at most {_MAX_BINS:,}, got {bins:,}; 256 suits a uint8 image.")
     if value_range is None:
         lo, hi = _default_range(arr)
     else:
@@ -320,7 +327,14 @@ def saturating_add(image, value) -> np.ndarray:
             f"saturating_add expects a uint8 image, got dtype {arr.dtype}. "
             "Float images do not wrap around; add to them directly and np.clip the result."
         )
-    addend = as_array(value, "value")
+    addend = check_finite(as_array(value, "value"), "value")
     if not np.issubdtype(addend.dtype, np.number):
         raise ValueError(f"value should be numeric, got dtype {addend.dtype}.")
+    try:
+        fits = np.broadcast_shapes(arr.shape, addend.shape) == arr.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"value has shape {addend.shape}, which does not broadcast to the image's {arr.shape}; "
+                         "pass a number, or one value per channel (shape (C,)).")
     return np.clip(np.rint(arr.astype(np.float64) + addend), 0, 255).astype(np.uint8)

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_array, check_mask
+from ._validate import ArgumentTypeError, as_array, check_mask
 
 __all__ = ["masks_to_boxes", "box_area", "box_iou", "boxes_to_xywh", "xywh_to_boxes"]
+
+_MAX_COORD = 2**31
 
 
 def _check_boxes(boxes, name: str = "boxes") -> np.ndarray:
@@ -43,9 +45,18 @@ def _check_boxes(boxes, name: str = "boxes") -> np.ndarray:
             "For a single box, pass [[y1, x1, y2, x2]]."
         )
     if not (np.issubdtype(arr.dtype, np.number)) or arr.dtype == bool:
-        raise ValueError(f"{name} should be numeric, got dtype {arr.dtype}.")
+        raise ArgumentTypeError(f"{name} should be numeric, got dtype {arr.dtype}.")
     if arr.size and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinite values; every coordinate must be finite.")
+    if np.issubdtype(arr.dtype, np.integer):
+        # Coordinates beyond 2**31 belong to no image, and below that bound
+        # int64 widths and areas cannot overflow (uint8 and int32 ones would).
+        if arr.size and (arr.max() > _MAX_COORD or (arr.dtype.kind == "i" and arr.min() < -_MAX_COORD)):
+            raise ValueError(
+                f"{name} has a coordinate beyond +-{_MAX_COORD:,}, far outside any image; got range "
+                f"[{arr.min()}, {arr.max()}]. Check the units (pixels) and the box format (y1, x1, y2, x2)."
+            )
+        arr = arr.astype(np.int64)
     return arr
 
 
@@ -56,7 +67,8 @@ def masks_to_boxes(masks) -> np.ndarray:
     ----------
     masks : array of bool, shape (N, H, W)
         One binary mask per instance (a single (H, W) mask is also accepted
-        and treated as N = 1).
+        and treated as N = 1). An (H, W, 1) array is refused: it would read
+        as H masks of W x 1 pixels; drop the channel axis with ``mask[..., 0]``.
 
     Returns
     -------
@@ -73,6 +85,11 @@ def masks_to_boxes(masks) -> np.ndarray:
            [0, 0, 0, 0]], dtype=int32)
     """
     arr = check_mask(masks, "masks", ndim=(2, 3))
+    if arr.ndim == 3 and arr.shape[-1] == 1 and arr.shape[0] > 1:
+        raise ValueError(
+            f"masks has shape {arr.shape}, which looks like one (H, W, 1) mask with a channel axis; "
+            "expected (N, H, W) or (H, W). Drop the channel axis: masks[..., 0]."
+        )
     if arr.ndim == 2:
         arr = arr[None]
     arr = arr.astype(bool, copy=False)
@@ -104,6 +121,8 @@ def box_area(boxes) -> np.ndarray:
     -------
     area : ndarray, shape (N,)
         ``(y2 - y1) * (x2 - x1)``; inverted boxes (``y2 < y1``) count as 0.
+        int64 for integer boxes of any width (uint8 and int32 included, so
+        nothing wraps), float64 for float boxes.
 
     Examples
     --------
@@ -111,6 +130,8 @@ def box_area(boxes) -> np.ndarray:
     array([6, 0])
     """
     b = _check_boxes(boxes)
+    if not np.issubdtype(b.dtype, np.integer):
+        b = b.astype(np.float64)
     height = np.clip(b[:, 2] - b[:, 0], 0, None)
     width = np.clip(b[:, 3] - b[:, 1], 0, None)
     return height * width
@@ -159,7 +180,8 @@ def boxes_to_xywh(boxes) -> np.ndarray:
     Returns
     -------
     xywh : ndarray, shape (N, 4)
-        Same dtype as the input.
+        int64 for integer boxes (so that a width never wraps), else the
+        input's float dtype.
 
     Examples
     --------
@@ -180,7 +202,8 @@ def xywh_to_boxes(xywh) -> np.ndarray:
     Returns
     -------
     boxes : ndarray, shape (N, 4)
-        Same dtype as the input. COCO boxes read from files are floats; round
+        int64 for integer input (uint8 250 + 10 is 260, not 4), else the
+        input's float dtype. COCO boxes read from files are floats; round
         them yourself if you need integer pixel boxes.
 
     Raises

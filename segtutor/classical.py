@@ -48,7 +48,7 @@ import time
 
 import numpy as np
 
-from ._validate import check_image, check_in_range, check_mask, check_positive_int, check_same_shape
+from ._validate import check_bool, check_choice, check_image, check_in_range, check_mask, check_positive_int, check_same_shape
 
 __all__ = [
     "METHODS",
@@ -84,6 +84,8 @@ def _gray(image, name: str = "image") -> np.ndarray:
 
 def _bool_mask(mask, name: str = "mask") -> np.ndarray:
     arr = check_mask(mask, name, ndim=2)
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one pixel.")
     return arr.astype(bool)
 
 
@@ -242,6 +244,10 @@ def clean_mask(mask, opening_radius: int = 2, fill_holes: bool = True, min_size:
     m = _bool_mask(mask)
     opening_radius = _nonneg_int(opening_radius, "opening_radius")
     min_size = _nonneg_int(min_size, "min_size")
+    fill_holes = check_bool(fill_holes, "fill_holes")
+    if opening_radius > max(m.shape):
+        raise ValueError(f"opening_radius {opening_radius:,} is larger than the {m.shape[0]}x{m.shape[1]} mask, so the "
+                         "opening would remove everything; use a few pixels (2-5).")
     if opening_radius:
         m = morphology.opening(m, morphology.disk(opening_radius))
     if fill_holes:
@@ -308,7 +314,9 @@ def distance_markers(mask, min_distance: int = 20) -> np.ndarray:
     from skimage.feature import peak_local_max
 
     m = _bool_mask(mask)
-    min_distance = check_positive_int(min_distance, "min_distance")
+    # Peaks further apart than the image is large cannot exist, so a larger
+    # min_distance means the same as the image size (and costs no more).
+    min_distance = min(check_positive_int(min_distance, "min_distance"), max(m.shape))
     distance = ndi.distance_transform_edt(m)
     components = label_components(m)
     # labels= makes every component get at least one seed, even a small one.
@@ -811,7 +819,12 @@ def score_methods(image, truth_labels, methods=None, thresholds=None) -> list[di
     check_same_shape(arr, truth, ("image", "truth_labels"))
     if methods is None:
         methods = list(METHODS)
+    if isinstance(methods, str) or not isinstance(methods, (list, tuple, dict)):
+        raise TypeError(f"methods should be a list of method names such as ['otsu', 'watershed'], or a dict "
+                        f"{{row name: (method, params)}}, got {methods!r:.80}.")
     if not isinstance(methods, dict):
+        for name in methods:
+            check_choice(name, "methods", METHODS)
         methods = {name: (name, {}) for name in methods}
     kwargs = {} if thresholds is None else {"thresholds": thresholds}
     rows = []
@@ -841,6 +854,13 @@ def format_table(rows, digits: int = 3, columns=("method", "objects", "iou", "di
     Numbers are rounded to ``digits``; the ``seconds`` column is left out by
     default because timings differ between machines.
     """
+    digits = check_positive_int(digits, "digits", minimum=0)
+    if digits > 15:
+        raise ValueError(f"digits should be at most 15 (float64 precision), got {digits}.")
+    if isinstance(columns, str) or not isinstance(columns, (list, tuple)) or not all(isinstance(c, str) for c in columns):
+        raise TypeError(f"columns should be a tuple of column names such as ('method', 'iou'), got {columns!r:.80}.")
+    if not isinstance(rows, (list, tuple)) or not all(isinstance(r, dict) for r in rows):
+        raise TypeError(f"rows should be the list of dicts score_methods returns, got {type(rows).__name__}.")
     if not rows:
         raise ValueError("rows is empty; pass the list returned by score_methods.")
     missing = [c for c in columns if c not in rows[0]]

@@ -41,7 +41,7 @@ import numbers
 
 import numpy as np
 
-from ._validate import as_array, check_positive_int
+from ._validate import as_array, check_bool, check_finite, check_positive_int, check_size_budget, check_str
 
 __all__ = [
     "conv2d",
@@ -60,6 +60,10 @@ __all__ = [
     "conv_arithmetic_picture",
     "describe_conv_arithmetic",
 ]
+
+
+# Elements of the temporary copy conv2d lets einsum make per block of rows (64 MB of float64).
+_CHUNK_ELEMENTS = 1 << 23
 
 
 # ---------------------------------------------------------------------------
@@ -123,6 +127,9 @@ def check_kernel(kernel, name: str = "kernel", *, square: bool = True, odd: bool
     >>> check_kernel([[0, 1, 0], [1, -4, 1], [0, 1, 0]]).shape
     (3, 3)
     """
+    check_str(name, "name")
+    square = check_bool(square, "square")
+    odd = check_bool(odd, "odd")
     arr = as_array(kernel, name)
     if arr.ndim != 2:
         raise ValueError(
@@ -154,8 +161,14 @@ def check_kernel(kernel, name: str = "kernel", *, square: bool = True, odd: bool
 
 
 def _check_image_and_kernel(image, kernel):
-    img = as_array(image, "image")
-    ker = as_array(kernel, "kernel")
+    img = check_finite(as_array(image, "image"), "image")
+    ker = check_finite(as_array(kernel, "kernel"), "kernel")
+    if img.size == 0:
+        raise ValueError(f"image is empty (shape {img.shape}); expected at least one pixel.")
+    if ker.size == 0:
+        raise ValueError(
+            f"kernel is empty (shape {ker.shape}); give it at least one weight, e.g. [[0, -1, 0], [-1, 5, -1], [0, -1, 0]]."
+        )
     if img.ndim == 2 and ker.ndim == 2:
         return img[..., None].astype(np.float64), ker[:, :, None, None].astype(np.float64), True
     if img.ndim == 3 and ker.ndim == 4:
@@ -201,8 +214,16 @@ def conv2d(image, kernel, *, stride: int = 1, padding="valid", dilation: int = 1
     Raises
     ------
     ValueError
-        If the shapes do not match or the (dilated) kernel is larger than the
-        padded image.
+        If the shapes do not match, the kernel or image is empty or holds NaN
+        or infinity, the (dilated) kernel is larger than the padded image, or
+        the padded image or the output would exceed
+        :data:`segtutor._validate.MAX_ELEMENTS` elements.
+
+    Notes
+    -----
+    The windows are a strided *view* of the padded image; the weighted sums
+    are taken a block of output rows at a time so that the temporary copy
+    einsum makes stays under about 64 MB whatever the image and kernel size.
 
     Examples
     --------
@@ -224,12 +245,21 @@ def conv2d(image, kernel, *, stride: int = 1, padding="valid", dilation: int = 1
                 f"padded image has only {n + before + after}. Use a smaller kernel or dilation, more padding, "
                 "or a larger image."
             )
-    padded = np.pad(img, (pads[0], pads[1], (0, 0)))
+    padded_shape = [n + b + a for n, (b, a) in zip(img.shape[:2], pads)]
+    check_size_budget(padded_shape[0] * padded_shape[1] * img.shape[2], "padding", what="the padded image")
     span_h, span_w = dilation * (kh - 1) + 1, dilation * (kw - 1) + 1
+    out_h = (padded_shape[0] - span_h) // stride + 1
+    out_w = (padded_shape[1] - span_w) // stride + 1
+    check_size_budget(out_h * out_w * ker.shape[3], "image", what="the output")
+    padded = np.pad(img, (pads[0], pads[1], (0, 0)))
     windows = np.lib.stride_tricks.sliding_window_view(padded, (span_h, span_w), axis=(0, 1))
     # windows: (H', W', C_in, span_h, span_w); keep every stride-th window and every dilation-th tap.
     windows = windows[::stride, ::stride, :, ::dilation, ::dilation]
-    out = np.einsum("hwcij,ijco->hwo", windows, ker, optimize=True)
+    out = np.empty((out_h, out_w, ker.shape[3]), np.float64)
+    per_row = out_w * ker.shape[2] * kh * kw  # elements einsum copies for one output row
+    rows = max(1, _CHUNK_ELEMENTS // per_row)
+    for top in range(0, out_h, rows):
+        out[top : top + rows] = np.einsum("hwcij,ijco->hwo", windows[top : top + rows], ker, optimize=True)
     return out[..., 0] if squeeze else out
 
 
@@ -288,9 +318,9 @@ def max_pool2d(image, pool_size: int = 2, *, stride: int | None = None, padding=
     padding = _check_padding(padding)
     if not isinstance(padding, str):
         raise ValueError(f"max_pool2d takes padding 'valid' or 'same', got {padding!r}.")
-    arr = as_array(image, "image")
-    if arr.ndim not in (2, 3):
-        raise ValueError(f"image should have shape (H, W) or (H, W, C), got {arr.shape}.")
+    arr = check_finite(as_array(image, "image"), "image")
+    if arr.ndim not in (2, 3) or arr.size == 0:
+        raise ValueError(f"image should have a non-empty shape (H, W) or (H, W, C), got {arr.shape}.")
     squeeze = arr.ndim == 2
     x = arr[..., None] if squeeze else arr
     pads = [_pad_amounts(n, pool_size, stride, 1, padding) for n in x.shape[:2]]
@@ -508,7 +538,7 @@ def kernel_preset(name: str) -> np.ndarray:
     1.0
     """
     if name not in KERNEL_PRESETS:
-        raise ValueError(f"unknown kernel preset {name!r}; choose one of {sorted(KERNEL_PRESETS)}.")
+        raise ValueError(f"name: unknown kernel preset {name!r}; choose one of {sorted(KERNEL_PRESETS)}.")
     return np.array(KERNEL_PRESETS[name], dtype=np.float64)
 
 
@@ -751,6 +781,9 @@ def conv_arithmetic_picture(input_size: int, kernel_size: int, *, padding: int =
     """
     n, k, p, s, d = _check_arithmetic(input_size, kernel_size, padding, stride, dilation)
     cell = check_positive_int(cell, "cell", minimum=4)
+    if (n + 2 * p) * cell > 8192 or cell > 256:
+        raise ValueError(f"input_size {n} with padding {p} and cell {cell} px would draw a picture over 8192 px wide; "
+                         "the picture is for small examples (input_size up to about 32).")
     out = conv_output_size(n, k, stride=s, padding=p, dilation=d)
     step = check_positive_int(step, "step", minimum=0) % (out * out)
     oy, ox = divmod(step, out)

@@ -112,7 +112,8 @@ def transposed_conv2d(image, kernel, stride: int = 2) -> np.ndarray:
     out_h = transposed_output_size(x.shape[0], k.shape[0], stride)
     out_w = transposed_output_size(x.shape[1], k.shape[1], stride)
     if out_h * out_w > _MAX_PIXELS:
-        raise ValueError(f"the output would be {out_h}x{out_w} pixels; this teaching function stops at 4096x4096.")
+        raise ValueError(f"factor {factor} makes the output {out_h}x{out_w} pixels; "
+                         "this teaching function stops at 4096x4096.")
     out = np.zeros((out_h, out_w))
     kh, kw = k.shape
     for i in range(x.shape[0]):
@@ -137,6 +138,8 @@ def bilinear_kernel(size: int) -> np.ndarray:
            [0.0625, 0.1875, 0.1875, 0.0625]])
     """
     size = check_positive_int(size, "size")
+    if size > 4096:
+        raise ValueError(f"size should be at most 4096, got {size:,}; upsampling kernels are 2 x factor wide.")
     factor = (size + 1) // 2
     centre = factor - 1 if size % 2 == 1 else factor - 0.5
     ramp = 1 - np.abs(np.arange(size) - centre) / factor
@@ -173,9 +176,11 @@ def upsample(image, factor: int, method: str = "bilinear", *, seed: int = 0) -> 
     x = _image2d(image, "image")
     factor = check_positive_int(factor, "factor")
     method = check_choice(method, "method", UPSAMPLING_METHODS)
+    seed = check_positive_int(seed, "seed", minimum=0)
     out_h, out_w = x.shape[0] * factor, x.shape[1] * factor
     if out_h * out_w > _MAX_PIXELS:
-        raise ValueError(f"the output would be {out_h}x{out_w} pixels; this teaching function stops at 4096x4096.")
+        raise ValueError(f"factor {factor} makes the output {out_h}x{out_w} pixels; "
+                         "this teaching function stops at 4096x4096.")
     if method == "nearest":
         return np.repeat(np.repeat(x, factor, axis=0), factor, axis=1)
     if method == "bilinear":
@@ -279,7 +284,7 @@ def fully_convolutional(model, input_shape=(None, None, 1)):
         ) from exc
     h, w, c = flatten.input.shape[1:]
     channels = model.input.shape[-1]
-    if len(input_shape) != 3 or input_shape[-1] != channels:
+    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3 or input_shape[-1] != channels:
         raise ValueError(f"input_shape should be (H, W, {channels}) to match the model, got {input_shape!r}.")
 
     inputs = keras.Input(input_shape, name="image")
@@ -331,6 +336,9 @@ def upsampling_picture(image, method: str = "bilinear", factor: int = 2, *, kern
 
     x = _image2d(image, "image")
     up = upsample(x, factor, method)
+    size = check_positive_int(size, "size", minimum=16)
+    if size > 2048:
+        raise ValueError(f"size should be at most 2048 pixels, got {size:,}.")
     counts = overlap_counts(6, kernel_size, stride)
     lo, hi = float(x.min()), float(x.max())
     scale = (lambda a: np.clip((a - lo) / (hi - lo), 0, 1)) if hi > lo else (lambda a: np.clip(a, 0, 1))

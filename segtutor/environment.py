@@ -76,6 +76,8 @@ def seed_everything(seed: int = 0) -> int:
     from ._validate import check_positive_int
 
     seed = check_positive_int(seed, "seed", minimum=0)
+    if seed >= 2**32:
+        raise ValueError(f"seed should be below 2**32 (NumPy's limit), got {seed:,}.")
     random.seed(seed)
     np.random.seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_array, check_in_range, check_positive_int
+from ._validate import as_array, check_in_range, check_mask, check_positive_int
 
 __all__ = ["split_instances", "distance_markers_h", "unet_weight_map"]
 
@@ -69,7 +69,11 @@ def distance_markers_h(mask, h: float = 0.5, smooth: float = 1.0) -> np.ndarray:
     from skimage.measure import label
     from skimage.morphology import h_maxima
 
-    m = np.asarray(mask, bool)
+    m = check_mask(mask, "mask", ndim=2).astype(bool)
+    if m.size == 0:
+        raise ValueError(f"mask is empty (shape {m.shape}); expected at least one pixel.")
+    h = check_in_range(h, "h", 0.0, 1e4)
+    smooth = check_in_range(smooth, "smooth", 0.0, 100.0)
     distance = ndi.distance_transform_edt(m)
     if smooth:
         distance = ndi.gaussian_filter(distance, smooth) * m

@@ -34,7 +34,22 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._validate import as_array, check_positive_int
+from ._validate import (
+    ArgumentTypeError,
+    as_array,
+    check_bool,
+    check_cmap,
+    check_finite,
+    check_model,
+    check_model_input,
+    check_positive_int,
+    check_scalar,
+    check_size_budget,
+    check_str,
+)
+
+# Largest side of a picture these functions draw, in pixels.
+_MAX_PICTURE = 4096
 
 __all__ = [
     "as_batch",
@@ -75,19 +90,35 @@ def as_batch(images, channels: int | None = None) -> np.ndarray:
     >>> as_batch(np.zeros((28, 28))).shape
     (1, 28, 28, 1)
     """
-    x = as_array(images, "image").astype(np.float32)
+    if channels is not None:
+        channels = check_positive_int(channels, "channels")
+    return _as_batch(images, channels, "images")
+
+
+def _as_batch(images, channels: int | None, name: str) -> np.ndarray:
+    x = check_finite(as_array(images, name), name).astype(np.float32)
     if x.ndim == 2:
         x = x[None, ..., None]
     elif x.ndim == 3:
         x = x[None]
     if x.ndim != 4:
-        raise ValueError(f"image should be (H, W), (H, W, C) or (N, H, W, C), got shape {x.shape}.")
+        raise ValueError(f"{name} should be (H, W), (H, W, C) or (N, H, W, C), got shape {x.shape}.")
+    if x.size == 0:
+        raise ValueError(f"{name} is empty (shape {x.shape}); expected at least one pixel.")
     if channels is not None and x.shape[-1] != channels:
         if channels == 1 and x.shape[-1] in (3, 4):
             x = (x[..., :3] @ np.array([0.2125, 0.7154, 0.0721], np.float32))[..., None]
         else:
-            raise ValueError(f"the model expects {channels} channel(s), the image has {x.shape[-1]}.")
+            raise ValueError(f"{name}: the model expects {channels} channel(s) (channels={channels}), "
+                             f"the image has {x.shape[-1]}.")
     return x
+
+
+def _model_batch(model, images, name: str = "images", model_name: str = "model") -> np.ndarray:
+    """``images`` as a batch the model accepts, or a clear error naming both."""
+    check_model(model, model_name)
+    x = _as_batch(images, _model_channels(model), name)
+    return check_model_input(model, x, name, model_name=model_name)
 
 
 def _model_channels(model) -> int:
@@ -113,7 +144,7 @@ def activations(extractor, image) -> dict[str, np.ndarray]:
     The model is called directly, not through ``model.predict``, which costs
     about 40 ms more per call in Keras 3.
     """
-    x = as_batch(image, _model_channels(extractor))
+    x = _model_batch(extractor, image, "image", "extractor")
     outputs = extractor(x, training=False)
     if not isinstance(outputs, dict):
         raise ValueError("the extractor should return a dict {layer name: tensor}; build it with feature_extractor().")
@@ -144,7 +175,7 @@ class ActivationCache:
     """
 
     def __init__(self, extractor):
-        self.extractor = extractor
+        self.extractor = check_model(extractor, "extractor")
         self.n_computed = 0
         self._store: dict[str, dict[str, np.ndarray]] = {}
 
@@ -163,13 +194,19 @@ def normalise(x, *, robust: bool = False) -> np.ndarray:
     """Scale to [0, 1] by min and max (a constant array becomes zeros).
 
     With ``robust=True`` the 1st and 99th percentiles are used instead, so that
-    a few extreme values do not flatten the rest.
+    a few extreme values do not flatten the rest. NaN or infinite values are
+    refused (ValueError).
     """
-    x = np.asarray(x, np.float32)
+    robust = check_bool(robust, "robust")
+    x = check_finite(as_array(x, "x"), "x").astype(np.float32)
     lo, hi = (np.percentile(x, [1, 99]) if robust else (x.min(), x.max())) if x.size else (0, 0)
     if not np.isfinite(hi - lo) or hi - lo <= 0:
         return np.zeros_like(x)
     return np.clip((x - lo) / (hi - lo), 0, 1)
+
+
+def _check_cmap(cmap) -> str:
+    return check_cmap(cmap, "cmap")
 
 
 @lru_cache(maxsize=8)
@@ -183,9 +220,12 @@ def colourise(x, cmap: str = "viridis") -> np.ndarray:
     """Map values in [0, 1] through a Matplotlib colormap: (H, W) -> (H, W, 3).
 
     A lookup table, not a figure, so that a widget redraw costs about a
-    millisecond.
+    millisecond. NaN is drawn as 0 (the low end of the colormap), so that
+    the NaN gaps of :func:`channel_mosaic` can be painted over afterwards;
+    values outside [0, 1] are clipped.
     """
-    x = np.asarray(x, np.float32)
+    _check_cmap(cmap)
+    x = as_array(x, "x").astype(np.float32)
     index = (np.clip(np.nan_to_num(x), 0, 1) * 255 + 0.5).astype(np.intp)
     return _lut(cmap)[index]
 
@@ -199,9 +239,10 @@ def strongest_channels(activation, n: int) -> np.ndarray:
     >>> strongest_channels(a, 2).tolist()
     [1, 3]
     """
-    a = as_array(activation, "activation")
-    if a.ndim != 3:
-        raise ValueError(f"activation should be (H, W, C), got shape {a.shape}. Pass one image, not a batch.")
+    a = check_finite(as_array(activation, "activation"), "activation")
+    if a.ndim != 3 or a.size == 0:
+        raise ValueError(f"activation should be a non-empty (H, W, C), got shape {a.shape}. "
+                         "Pass one image, not a batch.")
     n = min(check_positive_int(n, "n"), a.shape[-1])
     return np.argsort(-a.max(axis=(0, 1)), kind="stable")[:n]
 
@@ -226,12 +267,16 @@ def channel_mosaic(activation, *, columns: int | None = None, gap: int = 1) -> n
     -------
     ndarray, shape (rows * (H + gap) - gap, columns * (W + gap) - gap), float32
     """
-    a = as_array(activation, "activation").astype(np.float32)
-    if a.ndim != 3:
-        raise ValueError(f"activation should be (H, W, C), got shape {a.shape}. Pass one image, not a batch.")
+    a = check_finite(as_array(activation, "activation"), "activation").astype(np.float32)
+    if a.ndim != 3 or a.size == 0:
+        raise ValueError(f"activation should be a non-empty (H, W, C), got shape {a.shape}. "
+                         "Pass one image, not a batch.")
     h, w, c = a.shape
+    gap = check_positive_int(gap, "gap", minimum=0)
     columns = check_positive_int(columns, "columns") if columns is not None else math.ceil(math.sqrt(c))
+    columns = min(columns, c)
     rows = math.ceil(c / columns)
+    check_size_budget((rows * (h + gap)) * (columns * (w + gap)), "gap", what="the mosaic")
     out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), np.nan, np.float32)
     lo = a.min(axis=(0, 1))
     span = a.max(axis=(0, 1)) - lo
@@ -276,10 +321,13 @@ def feature_map_picture(activation, channel: int | None = None, *, size: int = 3
     >>> feature_map_picture(np.random.rand(14, 14, 8), channel=3, size=140).shape
     (140, 140, 3)
     """
-    a = as_array(activation, "activation")
-    if a.ndim != 3:
-        raise ValueError(f"activation should be (H, W, C), got shape {a.shape}.")
+    a = check_finite(as_array(activation, "activation"), "activation")
+    if a.ndim != 3 or a.size == 0:
+        raise ValueError(f"activation should be a non-empty (H, W, C), got shape {a.shape}.")
     size = check_positive_int(size, "size", minimum=16)
+    if size > _MAX_PICTURE:
+        raise ValueError(f"size should be at most {_MAX_PICTURE} pixels, got {size}.")
+    _check_cmap(cmap)
     if channel is None:
         tile = channel_mosaic(a)
     elif isinstance(channel, (list, tuple, np.ndarray)):
@@ -296,7 +344,7 @@ def feature_map_picture(activation, channel: int | None = None, *, size: int = 3
     rgb[np.isnan(tile)] = 1.0
     rgb = _fit(rgb, size)
     if image is not None:
-        img = as_batch(image)[0]
+        img = _as_batch(image, None, "image")[0]
         img = normalise(img[..., 0] if img.shape[-1] == 1 else img[..., :3])
         img = np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
         # Nearest-neighbour resize to the picture's height, keeping the aspect ratio.
@@ -311,10 +359,13 @@ def feature_map_picture(activation, channel: int | None = None, *, size: int = 3
 
 def first_layer_filters(model, layer_name: str = "conv1") -> np.ndarray:
     """The kernels of a conv layer as a NumPy array (kh, kw, C_in, C_out)."""
+    check_model(model)
+    check_str(layer_name, "layer_name")
     try:
         layer = model.get_layer(layer_name)
     except ValueError:
-        raise ValueError(f"the model has no layer {layer_name!r}.") from None
+        raise ValueError(f"layer_name: the model has no layer {layer_name!r}; "
+                         f"its layers are {[la.name for la in model.layers]}.") from None
     if not hasattr(layer, "kernel") or len(layer.kernel.shape) != 4:
         raise ValueError(f"layer {layer_name!r} is not a 2-D convolution.")
     return np.asarray(layer.kernel)
@@ -336,7 +387,10 @@ def filters_picture(kernels, *, cell: int = 14, columns: int = 8) -> np.ndarray:
     """
     from .convolution import _signed_rgb
 
-    k = as_array(kernels, "kernels").astype(np.float32)
+    k = check_finite(as_array(kernels, "kernels"), "kernels").astype(np.float32)
+    cell = check_positive_int(cell, "cell")
+    if cell > 256:
+        raise ValueError(f"cell should be at most 256 pixels per weight, got {cell}.")
     if k.ndim == 4:
         if k.shape[2] != 1:
             k = k.mean(axis=2)  # several input channels: show their average
@@ -344,7 +398,10 @@ def filters_picture(kernels, *, cell: int = 14, columns: int = 8) -> np.ndarray:
             k = k[:, :, 0]
     if k.ndim != 3:
         raise ValueError(f"kernels should be (kh, kw, C_out) or (kh, kw, C_in, C_out), got {k.shape}.")
+    if k.size == 0:
+        raise ValueError(f"kernels is empty (shape {k.shape}).")
     kh, kw, c = k.shape
+    check_size_budget(kh * kw * c * cell * cell * 3, "kernels", what="the picture")
     columns = min(check_positive_int(columns, "columns"), c)
     rows = math.ceil(c / columns)
     gap = max(2, cell // 3)
@@ -387,15 +444,20 @@ def show_filters(kernels, *, columns: int = 8, panel_size: float = 0.95, names=N
     """
     from .viz import _bare, _new_figure
 
-    k = as_array(kernels, "kernels").astype(np.float32)
+    k = check_finite(as_array(kernels, "kernels"), "kernels").astype(np.float32)
     if k.ndim == 4:
         k = k.mean(axis=2)
-    if k.ndim != 3:
-        raise ValueError(f"kernels should be (kh, kw, C_out) or (kh, kw, C_in, C_out), got {k.shape}.")
+    if k.ndim != 3 or k.size == 0:
+        raise ValueError(f"kernels should be a non-empty (kh, kw, C_out) or (kh, kw, C_in, C_out), got {k.shape}.")
     c = k.shape[-1]
+    if c > 1024:
+        raise ValueError(f"kernels has {c} filters; show at most 1024 at once (slice them: kernels[..., :64]).")
+    panel_size = check_scalar(panel_size, "panel_size", low=0.1, high=10.0)
+    if names is not None and (isinstance(names, str) or not isinstance(names, (list, tuple))):
+        raise TypeError(f"names should be a list of str, one per kernel, got {names!r:.80}.")
     names = [str(i) for i in range(c)] if names is None else [str(n) for n in names]
     if len(names) != c:
-        raise ValueError(f"got {len(names)} names for {c} kernels; give one per kernel.")
+        raise ValueError(f"names: got {len(names)} names for {c} kernels; give one per kernel.")
     columns = min(check_positive_int(columns, "columns"), c)
     rows = math.ceil(c / columns)
     fig = _new_figure(panel_size * columns + 0.9, (panel_size + 0.2) * rows)
@@ -433,11 +495,33 @@ def _score_model(model, layer_name: str | None, score_layer: str):
     return cache[key]
 
 
+def _check_layer(model, layer_name, name: str, *, fallback_ok: bool = False) -> str:
+    """Check a layer name against the model; ``fallback_ok`` allows a missing one (the output is used)."""
+    check_str(layer_name, name)
+    known = [layer.name for layer in model.layers]
+    if layer_name not in known and not fallback_ok:
+        raise ValueError(f"{name}: the model has no layer {layer_name!r}; its layers are {known}.")
+    return layer_name
+
+
+def _check_class_index(class_index) -> None:
+    if class_index is None:
+        return
+    idx = as_array(class_index, "class_index")
+    if idx.ndim > 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+        raise ArgumentTypeError(
+            f"class_index should be an integer class or one per image, got {class_index!r:.80}."
+        )
+
+
 def _class_indices(class_index, scores: np.ndarray) -> np.ndarray:
     n = scores.shape[0]
     if class_index is None:
         return scores.argmax(axis=-1)
-    idx = np.broadcast_to(np.asarray(class_index), (n,)).astype(int)
+    idx = np.asarray(class_index)
+    if idx.ndim == 1 and len(idx) != n:
+        raise ValueError(f"class_index has {len(idx)} entries for {n} images; give one class or one per image.")
+    idx = np.broadcast_to(idx, (n,)).astype(int)
     if np.any(idx < 0) or np.any(idx >= scores.shape[-1]):
         raise ValueError(f"class_index should be in 0..{scores.shape[-1] - 1}, got {class_index!r}.")
     return idx
@@ -478,8 +562,8 @@ def grad_cam_from_gradients(activations, gradients) -> np.ndarray:
     array([[0., 1.],
            [1., 0.]])
     """
-    a = as_array(activations, "activations").astype(np.float64)
-    g = as_array(gradients, "gradients").astype(np.float64)
+    a = check_finite(as_array(activations, "activations"), "activations").astype(np.float64)
+    g = check_finite(as_array(gradients, "gradients"), "gradients").astype(np.float64)
     if a.ndim != 3 or a.shape != g.shape:
         raise ValueError(
             f"activations and gradients should both be (H, W, K) of one shape, got {a.shape} and {g.shape}. "
@@ -523,11 +607,13 @@ def match_kernels(kernels, candidates=None) -> list[tuple[str, float]]:
     """
     from .convolution import KERNEL_PRESETS
 
-    k = as_array(kernels, "kernels").astype(np.float64)
+    k = check_finite(as_array(kernels, "kernels"), "kernels").astype(np.float64)
     if k.ndim == 4:
         k = k.mean(axis=2)
-    if k.ndim != 3:
-        raise ValueError(f"kernels should be (k, k, C) or (k, k, C_in, C), got shape {k.shape}.")
+    if k.ndim != 3 or k.size == 0:
+        raise ValueError(f"kernels should be a non-empty (k, k, C) or (k, k, C_in, C), got shape {k.shape}.")
+    if candidates is not None and not isinstance(candidates, dict):
+        raise TypeError(f"candidates should be a dict {{name: (k, k) array}}, got {type(candidates).__name__}.")
     if candidates is None:
         candidates = {n: np.array(v) for n, v in KERNEL_PRESETS.items() if np.shape(v) == k.shape[:2]}
     if not candidates:
@@ -537,9 +623,9 @@ def match_kernels(kernels, candidates=None) -> list[tuple[str, float]]:
         a = k[..., i] - k[..., i].mean()
         best, score = "flat", 0.0
         for name, cand in candidates.items():
-            b = np.asarray(cand, np.float64)
+            b = check_finite(as_array(cand, f"candidates[{name!r}]"), f"candidates[{name!r}]").astype(np.float64)
             if b.shape != a.shape:
-                raise ValueError(f"candidate {name!r} has shape {b.shape}, the kernels {a.shape}.")
+                raise ValueError(f"candidates[{name!r}] has shape {b.shape}, the kernels {a.shape}.")
             b = b - b.mean()
             denom = np.linalg.norm(a) * np.linalg.norm(b)
             sim = abs(float((a * b).sum() / denom)) if denom > 0 else 0.0
@@ -577,6 +663,7 @@ def random_match_baseline(n_kernels: int = 2000, *, size: int = 3, seed: int = 0
     n_kernels = check_positive_int(n_kernels, "n_kernels")
     size = check_positive_int(size, "size")
     seed = check_positive_int(seed, "seed", minimum=0)
+    check_size_budget(n_kernels * size * size, "n_kernels", limit=1 << 24, what="the random kernels")
     kernels = np.random.default_rng(seed).normal(size=(size, size, n_kernels))
     return np.array([similarity for _, similarity in match_kernels(kernels, candidates)])
 
@@ -620,8 +707,12 @@ def grad_cam(model, images, class_index=None, *, layer_name: str | None = None, 
     from .environment import import_tensorflow
 
     tf = import_tensorflow()
-    layer_name = layer_name or _last_conv(model)
-    x = tf.convert_to_tensor(as_batch(images, _model_channels(model)))
+    x = tf.convert_to_tensor(_model_batch(model, images))
+    upsample = check_bool(upsample, "upsample")
+    scale = check_bool(scale, "scale")
+    layer_name = _check_layer(model, layer_name, "layer_name") if layer_name is not None else _last_conv(model)
+    _check_layer(model, score_layer, "score_layer", fallback_ok=True)
+    _check_class_index(class_index)
     score_model = _score_model(model, layer_name, score_layer)
     with tf.GradientTape() as tape:
         feature, scores = score_model(x, training=False)
@@ -659,7 +750,9 @@ def saliency_map(model, images, class_index=None, *, score_layer: str = "logits"
     from .environment import import_tensorflow
 
     tf = import_tensorflow()
-    x = tf.convert_to_tensor(as_batch(images, _model_channels(model)))
+    x = tf.convert_to_tensor(_model_batch(model, images))
+    _check_layer(model, score_layer, "score_layer", fallback_ok=True)
+    _check_class_index(class_index)
     score_model = _score_model(model, None, score_layer)
     with tf.GradientTape() as tape:
         tape.watch(x)
@@ -676,10 +769,10 @@ def _tf_keras_vis_score(model, images, class_index):
         warnings.simplefilter("ignore")  # tf-keras-vis imports a deprecated scipy namespace
         from tf_keras_vis.utils.scores import CategoricalScore
 
-    x = as_batch(images, _model_channels(model))
-    if class_index is None:
-        class_index = np.asarray(model(x, training=False)).argmax(axis=-1)
-    idx = np.broadcast_to(np.asarray(class_index), (len(x),)).astype(int).tolist()
+    x = _model_batch(model, images)
+    _check_class_index(class_index)
+    scores = np.asarray(model(x, training=False))
+    idx = _class_indices(class_index, scores).tolist()
     return x, CategoricalScore(idx)
 
 
@@ -698,6 +791,9 @@ def grad_cam_tf_keras_vis(model, images, class_index=None, *, layer_name: str | 
     ndarray, shape (N, H, W) (or (N, H', W')), float32 in [0, 1]
     """
     x, score = _tf_keras_vis_score(model, images, class_index)
+    upsample = check_bool(upsample, "upsample")
+    if layer_name is not None:
+        _check_layer(model, layer_name, "layer_name")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scipy.ndimage.interpolation deprecation, Keras input-structure notice
         from tf_keras_vis.gradcam import Gradcam
@@ -733,16 +829,18 @@ def overlay_heatmap(image, heatmap, *, alpha: float = 0.5, cmap: str = "inferno"
     >>> [round(float(v), 2) for v in overlay_heatmap(np.zeros((4, 4)), np.ones((4, 4)), alpha=1.0)[0, 0]]
     [0.99, 1.0, 0.64]
     """
-    img = as_array(image, "image").astype(np.float32)
+    img = check_finite(as_array(image, "image"), "image").astype(np.float32)
     if img.ndim == 3 and img.shape[-1] == 1:
         img = img[..., 0]
+    if not (img.ndim == 2 or (img.ndim == 3 and img.shape[-1] in (3, 4))) or img.size == 0:
+        raise ValueError(f"image should be a non-empty (H, W) or (H, W, 3), got shape {img.shape}.")
+    heat = check_finite(as_array(heatmap, "heatmap"), "heatmap").astype(np.float32)
+    if heat.shape != img.shape[:2]:
+        raise ValueError(f"heatmap {heat.shape} and image {img.shape[:2]} should have the same height and width.")
+    alpha = check_scalar(alpha, "alpha", low=0.0, high=1.0)
+    _check_cmap(cmap)
     img = normalise(img)
     rgb = np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img[..., :3]
-    heat = as_array(heatmap, "heatmap").astype(np.float32)
-    if heat.shape != rgb.shape[:2]:
-        raise ValueError(f"heatmap {heat.shape} and image {rgb.shape[:2]} should have the same height and width.")
-    if not 0 <= alpha <= 1:
-        raise ValueError(f"alpha should be in [0, 1], got {alpha}.")
     return (1 - alpha) * rgb + alpha * colourise(heat, cmap)
 
 
@@ -782,19 +880,29 @@ def show_heatmaps(images, heatmaps, titles=None, *, label: str = "heatmap", ncol
 
     from .viz import _bare, _new_figure
 
-    imgs = as_array(images, "images").astype(np.float32)
+    imgs = check_finite(as_array(images, "images"), "images").astype(np.float32)
     if imgs.ndim == 4 and imgs.shape[-1] == 1:
         imgs = imgs[..., 0]
-    heat = as_array(heatmaps, "heatmaps").astype(np.float32)
+    heat = check_finite(as_array(heatmaps, "heatmaps"), "heatmaps").astype(np.float32)
     if imgs.ndim != 3 or heat.shape != imgs.shape:
         raise ValueError(
             f"images and heatmaps should both be (N, H, W) of one shape, got {imgs.shape} and {heat.shape}. "
             "Enlarge the maps to the image size first (grad_cam(..., upsample=True))."
         )
     n = len(imgs)
+    if n == 0 or imgs.size == 0:
+        raise ValueError(f"images is empty (shape {imgs.shape}); pass at least one image.")
+    if n > 64:
+        raise ValueError(f"images holds {n} images; show at most 64 at once (slice them: images[:16]).")
+    if titles is not None and (isinstance(titles, str) or not isinstance(titles, (list, tuple))):
+        raise TypeError(f"titles should be a list of str, one per image, got {titles!r:.80}.")
     if titles is not None and len(titles) != n:
-        raise ValueError(f"got {len(titles)} titles for {n} images; give one per image.")
+        raise ValueError(f"titles: got {len(titles)} titles for {n} images; give one per image.")
+    check_str(label, "label")
     ncols = min(check_positive_int(ncols, "ncols"), n)
+    panel_size = check_scalar(panel_size, "panel_size", low=0.1, high=20.0)
+    alpha = check_scalar(alpha, "alpha", low=0.0, high=1.0)
+    _check_cmap(cmap)
     nrows = -(-n // ncols)
     fig = _new_figure(panel_size * ncols + 0.8, panel_size * nrows)
     axes = fig.subplots(nrows, ncols, squeeze=False)
@@ -848,15 +956,27 @@ def shift_equivariance(extractor, image, shift, jumps, *, canvas: int = 96, corn
         ``same`` (maps equal after moving by ``cells``) and
         ``difference`` (largest change, relative to the map's largest value).
     """
-    img = as_array(image, "image").astype(np.float32)
+    check_model(extractor, "extractor")
+    img = check_finite(as_array(image, "image"), "image").astype(np.float32)
     if img.ndim == 3 and img.shape[-1] == 1:
         img = img[..., 0]
-    if img.ndim != 2:
-        raise ValueError(f"image should be (H, W), got shape {img.shape}.")
+    if img.ndim != 2 or img.size == 0:
+        raise ValueError(f"image should be a non-empty (H, W), got shape {img.shape}.")
+    if not isinstance(shift, (tuple, list)) or len(shift) != 2:
+        raise TypeError(f"shift should be (down, right) in pixels, e.g. (2, 0), got {shift!r:.80}.")
     dy, dx = (check_positive_int(v, "shift", minimum=0) for v in shift)
+    if not isinstance(jumps, dict):
+        raise TypeError(f"jumps should be a dict {{layer name: jump}} (see receptive_fields), got {jumps!r:.80}.")
+    canvas = check_positive_int(canvas, "canvas")
+    if canvas > _MAX_PICTURE:
+        raise ValueError(f"canvas should be at most {_MAX_PICTURE} pixels, got {canvas}.")
+    corner = check_positive_int(corner, "corner", minimum=0)
+    margin = check_positive_int(margin, "margin", minimum=0)
+    atol = check_scalar(atol, "atol", low=0.0)
     h, w = img.shape
     if corner + max(h + dy, w + dx) + margin > canvas:
-        raise ValueError(f"a {h}x{w} image moved by {(dy, dx)} does not fit the {canvas}-px canvas; "
+        raise ValueError(f"a {h}x{w} image at corner {corner} moved by shift {(dy, dx)} with margin {margin} does "
+                         f"not fit the {canvas}-px canvas; "
                          "use a larger canvas or a smaller shift.")
     a = np.zeros((canvas, canvas), np.float32)
     b = np.zeros((canvas, canvas), np.float32)
@@ -867,7 +987,7 @@ def shift_equivariance(extractor, image, shift, jumps, *, canvas: int = 96, corn
     for name in maps_a:
         if name not in jumps:
             raise ValueError(f"jumps has no entry for layer {name!r}; pass the jumps of every extracted layer.")
-        j = int(jumps[name])
+        j = check_positive_int(jumps[name], f"jumps[{name!r}]")
         cy, cx = round(dy / j), round(dx / j)
         lo, hi = margin // j, (corner + max(h, w) + margin) // j
         ra = maps_a[name][lo:hi, lo:hi]

@@ -123,6 +123,10 @@ def softmax(scores, axis: int = -1) -> np.ndarray:
     s = _finite(scores, "scores")
     if s.ndim == 0:
         raise ValueError("scores should have at least one axis of class scores, got a single number.")
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)) or not -s.ndim <= axis < s.ndim:
+        raise ValueError(f"axis should be an integer in {-s.ndim}..{s.ndim - 1} for scores of shape {s.shape}, "
+                         f"got {axis!r}.")
+    axis = int(axis)
     shifted = s - s.max(axis=axis, keepdims=True)
     e = np.exp(shifted)
     return e / e.sum(axis=axis, keepdims=True)

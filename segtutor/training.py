@@ -40,7 +40,7 @@ import numpy as np
 
 import keras
 
-from ._validate import check_bool, check_in_range, check_positive_int
+from ._validate import as_array, check_bool, check_choice, check_in_range, check_model, check_positive_int, check_str
 
 __all__ = ["LiveHistory", "fit", "history_figure", "cosine_schedule", "check_batch"]
 
@@ -274,8 +274,9 @@ def check_batch(model, images, targets) -> None:
         Empty batch, wrong channel count, NaN or infinite pixels, a size the
         model cannot take, or target values outside the model's classes.
     """
-    x = np.asarray(images)
-    y = np.asarray(targets)
+    check_model(model)
+    x = as_array(images, "images")
+    y = as_array(targets, "targets")
     if x.ndim != 4 or x.shape[0] == 0:
         raise ValueError(f"images should be a non-empty batch (N, H, W, C), got shape {x.shape}. "
                          "For one image use image[None, ..., None].")
@@ -333,10 +334,39 @@ def fit(model, train, *, validation=None, epochs: int, steps_per_epoch: int, los
     -------
     keras.callbacks.History
     """
+    check_model(model)
     epochs = check_positive_int(epochs, "epochs")
     steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch")
-    first_images, first_targets = next(iter(train))
+    if epochs > 100_000 or steps_per_epoch > 1_000_000:
+        raise ValueError(f"epochs={epochs:,} and steps_per_epoch={steps_per_epoch:,} would train for days; "
+                         "the course uses at most a few hundred epochs.")
+    if not (isinstance(loss, str) or callable(loss)):
+        raise TypeError(f"loss should be a Keras loss name or a loss function, got {type(loss).__name__}.")
+    if isinstance(loss, str):
+        try:
+            keras.losses.get(loss)
+        except ValueError:
+            raise ValueError(f"loss {loss!r} is not a Keras loss name; use e.g. 'binary_crossentropy' or "
+                             "segtutor.losses.keras_loss('bce_dice').") from None
+    if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
+        raise TypeError(f"metrics should be a list of metrics, e.g. ['accuracy'], got {metrics!r:.80}.")
+    if isinstance(callbacks, str) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks should be a list of keras.callbacks.Callback, got {callbacks!r:.80}.")
+    check_str(monitor, "monitor")
+    verbose = int(check_choice(verbose, "verbose", (0, 1, 2)))
+    if live is not None:
+        live = check_bool(live, "live")
+    if validation is not None and not (isinstance(validation, tuple) and len(validation) == 2) \
+            and not hasattr(validation, "element_spec"):
+        raise TypeError(f"validation should be (images, targets) or a tf.data.Dataset, got {type(validation).__name__}.")
+    try:
+        first_images, first_targets = next(iter(train))
+    except (TypeError, ValueError, StopIteration) as exc:
+        raise TypeError(f"train should yield (images, targets) batches (a tf.data.Dataset), got "
+                        f"{type(train).__name__} ({exc}).") from None
     check_batch(model, first_images, first_targets)
+    if validation is not None and isinstance(validation, tuple):
+        check_batch(model, validation[0], validation[1])
     schedule = cosine_schedule(learning_rate, epochs * steps_per_epoch)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=list(metrics), jit_compile=False)
     extra = list(callbacks)

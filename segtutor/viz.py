@@ -111,6 +111,8 @@ def instance_colors(n: int) -> np.ndarray:
     (3, 3)
     """
     n = _validate.check_positive_int(n, "n", minimum=0)
+    if n > 1 << 20:
+        raise ValueError(f"n should be at most {1 << 20:,} colours, got {n:,}; is it a pixel count?")
     return _label_colors(np.arange(1, n + 1))
 
 
@@ -327,14 +329,29 @@ def show_grid(images, titles=None, *, ncols: int = 4, cmap="gray", panel_size: f
         raise ValueError("images is empty; expected at least one image.")
     arrays = [_validate.check_image(im, f"images[{i}]") for i, im in enumerate(images)]
     n = len(arrays)
+    if len(images) > 256:
+        raise ValueError(f"images holds {len(images)} images; show at most 256 at once (slice them: images[:16]).")
     if titles is not None:
+        if not isinstance(titles, (str, list, tuple)):
+            raise TypeError(f"titles should be a str or a list of str, one per image, got {titles!r:.80}.")
         titles = [titles] if isinstance(titles, str) else list(titles)
         if len(titles) != n:
             raise ValueError(f"got {len(titles)} titles for {n} images; give one title per image.")
+    if not (isinstance(cmap, (str, list, tuple)) or cmap is None):
+        raise TypeError(f"cmap should be a colormap name or a list of them, got {cmap!r:.80}.")
     cmaps = [cmap] * n if isinstance(cmap, str) or cmap is None else list(cmap)
     if len(cmaps) != n:
         raise ValueError(f"got {len(cmaps)} colormaps for {n} images; give one name, or one per image.")
-    bars = [bool(colorbar)] * n if isinstance(colorbar, (bool, np.bool_)) else [bool(b) for b in colorbar]
+    for c in cmaps:
+        if c is not None:
+            _validate.check_cmap(c, "cmap", extra=("labels",))
+    panel_size = _validate.check_in_range(panel_size, "panel_size", 0.1, 20.0)
+    if isinstance(colorbar, (bool, np.bool_)):
+        bars = [bool(colorbar)] * n
+    elif isinstance(colorbar, (list, tuple)):
+        bars = [_validate.check_bool(b, "colorbar") for b in colorbar]
+    else:
+        raise TypeError(f"colorbar should be True/False or one per image, got {colorbar!r:.80}.")
     if len(bars) != n:
         raise ValueError(f"got {len(bars)} colorbar flags for {n} images; give one bool, or one per image.")
     ncols = min(_validate.check_positive_int(ncols, "ncols"), n)
@@ -394,9 +411,10 @@ def overlay_mask(image, mask, color=None, alpha: float = 0.4) -> np.ndarray:
     >>> out[0, 0], out[1, 1]
     (array([0.5, 0. , 0. ]), array([0., 0., 0.]))
     """
-    rgb = as_rgb(image)
-    labels = _mask_for(rgb, mask, "mask")
+    # Shapes first: as_rgb makes a float64 copy, 0.9 GB for a 6000x6000 image.
+    labels = _mask_for(_validate.as_array(image, "image"), mask, "mask")
     alpha = _validate.check_in_range(alpha, "alpha", 0.0, 1.0)
+    rgb = as_rgb(image)
     if color is None and _is_binary(labels):
         color = MASK_COLOR
     where = labels > 0
@@ -433,8 +451,8 @@ def draw_contours(image, labels, color=None) -> np.ndarray:
     """
     from skimage.segmentation import find_boundaries
 
+    labels = _mask_for(_validate.as_array(image, "image"), labels, "labels")
     rgb = as_rgb(image)
-    labels = _mask_for(rgb, labels, "labels")
     where = find_boundaries(labels, mode="inner") & (labels > 0)
     rgb[where] = _colour_labels(labels, where, color)
     return rgb
@@ -471,9 +489,9 @@ def error_overlay(image, truth, pred) -> np.ndarray:
     >>> out[0, 1].tolist() == list(FN_COLOR), out[0, 2].tolist() == list(FP_COLOR)
     (True, True)
     """
+    truth = _binary_for(_validate.as_array(image, "image"), truth, "truth")
+    pred = _binary_for(_validate.as_array(image, "image"), pred, "pred")
     rgb = as_rgb(image)
-    truth = _binary_for(rgb, truth, "truth")
-    pred = _binary_for(rgb, pred, "pred")
     out = rgb * _DIM
     out[truth & pred] = TP_COLOR
     out[pred & ~truth] = FP_COLOR
@@ -512,6 +530,7 @@ def error_view(image, truth, pred, *, title=None, panel_size: float = 3.0):
 
     from .metrics import dice, iou
 
+    panel_size = _validate.check_in_range(panel_size, "panel_size", 0.1, 20.0)
     rgb = as_rgb(image)
     truth_mask = _binary_for(rgb, truth, "truth")
     pred_mask = _binary_for(rgb, pred, "pred")
@@ -558,6 +577,9 @@ def _check_boxes(boxes) -> np.ndarray:
         )
     if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
         raise ValueError(f"boxes should hold finite numbers, got {arr.dtype} values {arr[:2].tolist()}...")
+    if np.abs(arr).max() > 2**31:
+        raise ValueError(f"boxes has a coordinate of {np.abs(arr).max():g}, far outside any image; "
+                         "boxes are (y1, x1, y2, x2) in pixels.")
     arr = np.round(arr).astype(np.int64)
     bad = np.flatnonzero((arr[:, 2] <= arr[:, 0]) | (arr[:, 3] <= arr[:, 1]))
     if bad.size:
@@ -638,9 +660,9 @@ def draw_boxes(image, boxes, labels=None, *, color=None, thickness: int = 1) -> 
     >>> out[1, 1], out[3, 4], out[2, 2]
     (array([1., 0., 0.]), array([1., 0., 0.]), array([0., 0., 0.]))
     """
-    rgb = as_rgb(image)
     boxes = _check_boxes(boxes)
     thickness = _validate.check_positive_int(thickness, "thickness")
+    rgb = as_rgb(image)
     n = len(boxes)
     if labels is not None:
         labels = list(labels) if not isinstance(labels, str) else [labels]
@@ -660,7 +682,8 @@ def draw_boxes(image, boxes, labels=None, *, color=None, thickness: int = 1) -> 
     for (y1, x1, y2, x2), c in zip(boxes, colors):
         cols = slice(max(x1, 0), min(x2, width))
         rows = slice(max(y1, 0), min(y2, height))
-        for t in range(thickness):
+        # A line thicker than half the box fills it; more would redraw the same pixels.
+        for t in range(min(thickness, (max(y2 - y1, x2 - x1) + 1) // 2)):
             for y in (y1 + t, y2 - 1 - t):
                 if 0 <= y < height and y1 <= y < y2:
                     rgb[y, cols] = c

@@ -165,7 +165,7 @@ def test_data_dir_override(monkeypatch, tmp_path):
 
 def test_missing_file_says_where_it_looked(monkeypatch, tmp_path):
     monkeypatch.setenv("SEGTUTOR_DATA_DIR", str(tmp_path))
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(FileNotFoundError) as info:
         load_coins()
     message = str(info.value)
     assert str(tmp_path / "coins" / "coins_instances.json") in message

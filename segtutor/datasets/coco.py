@@ -29,6 +29,7 @@ import contextlib
 import io
 import json
 import os
+import numbers
 import tempfile
 import warnings
 from pathlib import Path
@@ -36,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_write_text
-from .._validate import check_mask
+from .._validate import check_mask, check_path, check_size_budget
 from ..boxes import boxes_to_xywh, masks_to_boxes
 
 __all__ = ["read_coco", "write_coco"]
@@ -94,10 +95,12 @@ def read_coco(json_path, image_dir=None) -> list[dict]:
     """
     from pycocotools.coco import COCO
 
-    json_path = Path(json_path)
+    json_path = check_path(json_path, "json_path")
+    if image_dir is not None:
+        image_dir = check_path(image_dir, "image_dir")
     if not json_path.is_file():
         raise FileNotFoundError(
-            f"no COCO file at {str(json_path)!r}; check the path (it is relative to "
+            f"json_path: no COCO file at {str(json_path)!r}; check the path (it is relative to "
             f"{os.getcwd()!r})."
         )
     try:
@@ -112,6 +115,8 @@ def read_coco(json_path, image_dir=None) -> list[dict]:
             "Export 'COCO instance segmentation' (often called 'COCO 1.0') from your annotation tool."
         )
 
+    for info in content["images"]:  # before pycocotools allocates a mask of the declared size
+        _declared_size(info, json_path)
     coco = COCO()
     coco.dataset = content
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
@@ -124,7 +129,7 @@ def read_coco(json_path, image_dir=None) -> list[dict]:
 
     records = []
     for info in content["images"]:
-        h, w = int(info["height"]), int(info["width"])
+        h, w = _declared_size(info, json_path)
         masks, cats, crowd = [], [], []
         for ann in coco.imgToAnns.get(info["id"], []):
             if ann["category_id"] not in class_of:
@@ -226,7 +231,7 @@ def write_coco(json_path, records, categories) -> None:
     from pycocotools import mask as mask_utils
 
     names = _category_names(categories)
-    json_path = Path(json_path)
+    json_path = check_path(json_path, "json_path")
     if not json_path.parent.is_dir():
         raise ValueError(
             f"the folder {str(json_path.parent)!r} does not exist; create it first "
@@ -234,6 +239,8 @@ def write_coco(json_path, records, categories) -> None:
         )
     if isinstance(records, dict):
         raise ValueError("records should be a list of dicts, one per image; wrap a single record as [record].")
+    if not isinstance(records, (list, tuple)):
+        raise TypeError(f"records should be a list of dicts, one per image, got {type(records).__name__}.")
 
     images, annotations = [], []
     seen_ids: set[int] = set()
@@ -297,3 +304,15 @@ def write_coco(json_path, records, categories) -> None:
         "categories": [{"id": i + 1, "name": n, "supercategory": ""} for i, n in enumerate(names)],
     }
     atomic_write_text(json_path, json.dumps(content))
+
+
+def _declared_size(info, json_path: Path) -> tuple[int, int]:
+    """An image entry's (height, width), checked to be whole, positive and of a sane size."""
+    h, w = info.get("height") if isinstance(info, dict) else None, info.get("width") if isinstance(info, dict) else None
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in (h, w)):
+        raise ValueError(
+            f"json_path {json_path.name}: image entry {info!r:.120} should have positive integer 'height' and "
+            "'width'. Fix the export."
+        )
+    check_size_budget(int(h) * int(w), "json_path", what=f"image {info.get('file_name')!r} ({h} x {w} declared)")
+    return int(h), int(w)

@@ -109,7 +109,7 @@ def _read_coco(path: Path):
             if os.environ.get(DATA_DIR_ENV_VAR, "").strip()
             else "the installed package's segtutor/data folder"
         )
-        raise ValueError(
+        raise FileNotFoundError(
             f"The coins annotations were not found at {path} (looked in {source}). "
             "They ship inside the package: reinstall it (pip install .), or set "
             f"{DATA_DIR_ENV_VAR} to a folder that holds coins/{_FILE_NAME}. "
@@ -141,8 +141,10 @@ def load_coins() -> Coins:
 
     Raises
     ------
+    FileNotFoundError
+        If the annotation file is missing.
     ValueError
-        If the annotation file is missing, unreadable, or does not describe
+        If the annotation file is unreadable, or does not describe
         24 non-overlapping coins on a 303 x 384 image.
 
     Notes

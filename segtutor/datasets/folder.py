@@ -32,6 +32,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._validate import check_bool, check_path
+
 __all__ = ["read_mask_folder", "read_image", "read_mask", "MaskFolder", "IMAGE_EXTENSIONS"]
 
 #: File endings read as images (case does not matter).
@@ -64,7 +66,7 @@ def _open(path: Path):
         image.load()
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise ValueError(
-            f"could not read {str(path)!r} as an image ({type(exc).__name__}: {exc}). "
+            f"path: could not read {str(path)!r} as an image ({type(exc).__name__}: {exc}). "
             "Is the file complete, and really a PNG/JPEG/TIFF? Re-export it or remove it from the folder."
         ) from None
     return image
@@ -85,9 +87,10 @@ def read_image(path, *, as_gray: bool = False) -> np.ndarray:
         8-bit and 16-bit files are scaled by 255 and 65535; the alpha
         channel, if any, is dropped.
     """
-    path = Path(path)
+    path = check_path(path, "path")
+    as_gray = check_bool(as_gray, "as_gray")
     if not path.is_file():
-        raise FileNotFoundError(f"no image file at {str(path)!r}.")
+        raise FileNotFoundError(f"path: no image file at {str(path)!r}.")
     image = _open(path)
     if image.mode in ("P", "PA", "LA", "CMYK", "YCbCr", "HSV", "1"):
         image = image.convert("RGBA" if image.mode in ("P", "PA") else "RGB")
@@ -128,9 +131,9 @@ def read_mask(path) -> np.ndarray:
     ValueError
         For colour-coded RGB masks, which need a colour-to-class table first.
     """
-    path = Path(path)
+    path = check_path(path, "path")
     if not path.is_file():
-        raise FileNotFoundError(f"no mask file at {str(path)!r}.")
+        raise FileNotFoundError(f"path: no mask file at {str(path)!r}.")
     image = _open(path)
     array = np.asarray(image)  # palette images give their indices here
     if array.ndim == 3:
@@ -151,7 +154,7 @@ def read_mask(path) -> np.ndarray:
 
 def _listing(folder: Path, extensions, what: str) -> dict[str, Path]:
     if not folder.is_dir():
-        raise FileNotFoundError(f"the {what} folder {str(folder)!r} does not exist; check the path.")
+        raise FileNotFoundError(f"{what}_dir: the {what} folder {str(folder)!r} does not exist; check the path.")
     files: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or not path.is_file():
@@ -214,7 +217,9 @@ def read_mask_folder(
     """
     if not isinstance(suffix, str) or not suffix:
         raise ValueError(f"suffix should be a non-empty string such as '.png' or '_mask.png', got {suffix!r}.")
-    image_dir, mask_dir = Path(image_dir), Path(mask_dir)
+    image_dir, mask_dir = check_path(image_dir, "image_dir"), check_path(mask_dir, "mask_dir")
+    as_gray = check_bool(as_gray, "as_gray")
+    stack = check_bool(stack, "stack")
     images_by_stem = _listing(image_dir, IMAGE_EXTENSIONS, "image")
     masks_by_stem = _listing(mask_dir, (suffix,), "mask")
     if not images_by_stem:

@@ -49,10 +49,15 @@ OFFSET_DELTA = 0.1
 
 
 def _check_augment(augment) -> tuple[str, ...]:
+    if isinstance(augment, np.bool_):
+        augment = bool(augment)
     if augment is True:
         return DEFAULT_AUGMENTATIONS
     if augment is False or augment is None:
         return ()
+    if not isinstance(augment, (str, list, tuple)):
+        raise TypeError(f"augment should be True, False, or a sequence of names from {AUGMENTATIONS}, "
+                        f"got {type(augment).__name__}.")
     names = (augment,) if isinstance(augment, str) else tuple(augment)
     unknown = [a for a in names if a not in AUGMENTATIONS]
     if unknown:

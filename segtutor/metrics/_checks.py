@@ -49,6 +49,9 @@ def label_pair(pred, truth, n_classes, names=("pred", "truth")) -> tuple[np.ndar
             f"got {n_classes!r}."
         )
     n_classes = int(n_classes)
+    if n_classes > 1 << 16:
+        raise ValueError(f"n_classes should be at most {1 << 16:,} (a confusion matrix of n_classes**2 counts), "
+                         f"got {n_classes:,}. Did you pass an image size or a pixel count?")
     out = []
     for labels, name in zip((pred, truth), names):
         arr = _mask(labels, name, (2, 3)).astype(np.int64, copy=False)

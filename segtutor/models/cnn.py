@@ -26,11 +26,21 @@ Examples
 from __future__ import annotations
 
 import math
+import numbers
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_positive_int
+from .._validate import (
+    as_array,
+    check_bool,
+    check_finite,
+    check_model,
+    check_positive_int,
+    check_scalar,
+    check_str,
+)
 
 __all__ = [
     "build_cnn",
@@ -93,11 +103,24 @@ def build_cnn(input_shape=(28, 28, 1), n_classes: int = 10, *, filters=(16, 32, 
     keras = _keras()
     from keras import layers
 
-    shape = tuple(input_shape)
-    if len(shape) != 3 or not all(isinstance(v, int) and v > 0 for v in shape):
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else ()
+    if len(shape) != 3 or not all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) and v > 0
+                                  for v in shape):
         raise ValueError(f"input_shape should be (H, W, C) of positive ints, got {input_shape!r}; digits are (28, 28, 1).")
+    shape = tuple(int(v) for v in shape)
+    if shape[0] * shape[1] * shape[2] > 4096 * 4096:
+        raise ValueError(f"input_shape {shape} is larger than this small CNN is meant for (at most 4096 x 4096 x 1).")
     n_classes = check_positive_int(n_classes, "n_classes", minimum=2)
+    if not isinstance(filters, (tuple, list)):
+        raise ValueError(f"filters should be a tuple of ints such as (16, 32, 64), got {filters!r}.")
     filters = [check_positive_int(f, "each entry of filters") for f in filters]
+    if any(f > 4096 for f in filters):
+        raise ValueError(f"filters {filters} has more than 4096 channels in a stage; the course CNN uses 16-64.")
+    dense_units = check_positive_int(dense_units, "dense_units")
+    if dense_units > 65536:
+        raise ValueError(f"dense_units should be at most 65536, got {dense_units}; the course CNN uses 64.")
+    dropout = check_scalar(dropout, "dropout", low=0.0)
+    name = check_str(name, "name")
     if not filters:
         raise ValueError("filters is empty; give at least one stage, for example (16, 32, 64).")
     if shape[0] < 2 ** len(filters) or shape[1] < 2 ** len(filters):
@@ -115,7 +138,7 @@ def build_cnn(input_shape=(28, 28, 1), n_classes: int = 10, *, filters=(16, 32, 
         x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dropout(dropout, name="dropout1")(x)
-    x = layers.Dense(check_positive_int(dense_units, "dense_units"), activation="relu", name="dense")(x)
+    x = layers.Dense(dense_units, activation="relu", name="dense")(x)
     x = layers.Dropout(dropout, name="dropout2")(x)
     x = layers.Dense(n_classes, name="logits")(x)
     outputs = layers.Activation("softmax", name="probs")(x)
@@ -144,10 +167,10 @@ def compile_cnn(model, *, epochs: int, steps_per_epoch: int, learning_rate: floa
         The same model, compiled.
     """
     keras = _keras()
+    check_model(model)
     epochs = check_positive_int(epochs, "epochs")
     steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch")
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate should be positive, got {learning_rate}.")
+    learning_rate = check_scalar(learning_rate, "learning_rate", low=0.0, low_open=True)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps_per_epoch)
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
@@ -158,6 +181,7 @@ def compile_cnn(model, *, epochs: int, steps_per_epoch: int, learning_rate: floa
     return model
 
 
+@dataclass(repr=False)
 class TrainResult:
     """What :func:`train_course_cnn` returns.
 
@@ -171,8 +195,10 @@ class TrainResult:
         Wall time of ``fit``.
     """
 
-    def __init__(self, model, history, test_accuracy, seconds):
-        self.model, self.history, self.test_accuracy, self.seconds = model, history, test_accuracy, seconds
+    model: object
+    history: dict
+    test_accuracy: float
+    seconds: float
 
     def __repr__(self):
         return f"TrainResult(test_accuracy={self.test_accuracy:.4f}, seconds={self.seconds:.1f})"
@@ -189,12 +215,19 @@ def augmenter(*, shift: float = 0.1, rotation: float = 0.05, seed: int | None = 
     rotation : float
         Largest rotation as a fraction of a full turn (0.05 is ±18°).
     seed : int, optional
+        A Python or NumPy integer >= 0.
 
     Returns
     -------
     keras.Sequential
         Call it with ``training=True``; with ``training=False`` it does nothing.
     """
+    # Keras's layers want Python scalars: np.float32 or np.int64 would fail
+    # deep inside them, so convert after checking.
+    shift = check_scalar(shift, "shift", low=0.0, high=1.0)
+    rotation = check_scalar(rotation, "rotation", low=0.0, high=1.0)
+    if seed is not None:
+        seed = check_scalar(seed, "seed", integer=True, low=0)
     keras = _keras()
     from keras import layers
 
@@ -220,10 +253,16 @@ def split_validation(images, labels, fraction: float = 0.1):
     >>> y_val.tolist()
     [8, 9]
     """
-    images, labels = np.asarray(images), np.asarray(labels)
+    images, labels = as_array(images, "images"), as_array(labels, "labels")
+    if images.ndim == 0 or labels.ndim == 0:
+        raise ValueError(f"images and labels should be arrays with one entry per example, got shapes "
+                         f"{images.shape} and {labels.shape}.")
     if len(images) != len(labels):
         raise ValueError(f"images and labels differ in length: {len(images)} and {len(labels)}.")
-    if not 0 < fraction < 1:
+    check_finite(images, "images")
+    check_finite(labels, "labels")
+    fraction = check_scalar(fraction, "fraction", low=0.0, low_open=True)
+    if not fraction < 1:
         raise ValueError(f"fraction should be between 0 and 1, got {fraction}.")
     n_fit = len(images) - max(1, int(round(fraction * len(images))))
     if n_fit < 1:
@@ -253,12 +292,21 @@ def augmented_batches(images, labels, *, batch_size: int = 32, seed: int = 0, au
 
     tf = import_tensorflow()
     batch_size = check_positive_int(batch_size, "batch_size")
-    images = np.asarray(images, np.float32)
-    if images.ndim != 4:
+    seed = check_scalar(seed, "seed", integer=True, low=0)
+    augment = check_bool(augment, "augment")
+    images = check_finite(as_array(images, "images"), "images").astype(np.float32)
+    if images.ndim != 4 or images.shape[0] == 0:
         raise ValueError(
-            f"images should be (N, H, W, C), got shape {images.shape}. Add a channel axis with [..., None]."
+            f"images should be (N, H, W, C) with N >= 1, got shape {images.shape}. "
+            "Add a channel axis with [..., None]."
         )
-    ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels)))
+    labels = as_array(labels, "labels")
+    if labels.ndim != 1 or len(labels) != len(images) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"labels should be (N,) integer class ids, one per image ({len(images)}), got shape {labels.shape} "
+            f"and dtype {labels.dtype}."
+        )
+    ds = tf.data.Dataset.from_tensor_slices((images, labels))
     ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     if augment:
         aug = augmenter(seed=seed)
@@ -328,11 +376,13 @@ def conv_layer_names(model) -> list[str]:
     >>> conv_layer_names(build_cnn(filters=(4, 4)))
     ['conv1', 'conv2']
     """
+    check_model(model)
     return [layer.name for layer in _layers_in_order(model) if layer.__class__.__name__ == "Conv2D"]
 
 
 def feature_layer_names(model) -> list[str]:
     """Names of the layers with spatial outputs (conv and pooling), input first."""
+    check_model(model)
     kinds = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
     return [layer.name for layer in _layers_in_order(model) if layer.__class__.__name__ in kinds]
 
@@ -374,13 +424,20 @@ def feature_extractor(model, layer_names, *, any_size: bool = False):
     {'conv1': (1, 40, 40, 4), 'pool2': (1, 10, 10, 8)}
     """
     keras = _keras()
-    names = [layer_names] if isinstance(layer_names, str) else list(layer_names)
+    check_model(model)
+    any_size = check_bool(any_size, "any_size")
+    if isinstance(layer_names, str):
+        names = [layer_names]
+    elif isinstance(layer_names, (list, tuple)) and all(isinstance(n, str) for n in layer_names):
+        names = list(layer_names)
+    else:
+        raise TypeError(f"layer_names should be a layer name or a list of them, e.g. ['conv1'], got {layer_names!r:.80}.")
     if not names:
         raise ValueError("layer_names is empty; pass for example ['conv1', 'conv2'].")
     known = [layer.name for layer in _layers_in_order(model)]
     for n in names:
         if n not in known:
-            raise ValueError(f"the model has no layer {n!r}; its layers are {known}.")
+            raise ValueError(f"layer_names: the model has no layer {n!r}; its layers are {known}.")
     if not any_size:
         return keras.Model(model.input, {n: model.get_layer(n).output for n in names}, name="feature_extractor")
 
@@ -419,6 +476,7 @@ def receptive_fields(model) -> list[dict]:
     """
     from ..convolution import receptive_field_table
 
+    check_model(model)
     specs, names = [], []
     for layer in _layers_in_order(model):
         kind = layer.__class__.__name__
@@ -431,7 +489,7 @@ def receptive_fields(model) -> list[dict]:
         specs.append((k, s, d))
         names.append(layer.name)
     if not specs:
-        raise ValueError("the model has no Conv2D or pooling layers.")
+        raise ValueError("model has no Conv2D or pooling layers.")
     table = receptive_field_table(specs)
     for row, name in zip(table, names):
         row["layer"] = name
@@ -455,9 +513,14 @@ def plot_history(history, *, panel_size: float = 3.2):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
+    panel_size = check_scalar(panel_size, "panel_size", low=0.5, high=20.0)
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or "loss" not in logs:
         raise ValueError("history should be what model.fit returns (or its .history dict with a 'loss' key).")
+    for key, values in logs.items():
+        arr = as_array(values, f"history[{key!r}]")
+        if arr.ndim != 1 or not len(arr):
+            raise ValueError(f"history[{key!r}] should be a non-empty list of numbers per epoch, got shape {arr.shape}.")
     epochs = np.arange(1, len(logs["loss"]) + 1)
     fig, axes = plt.subplots(1, 2, figsize=(2.8 * panel_size, panel_size), layout="constrained")
     for ax, metric in zip(axes, ("loss", "accuracy")):
@@ -502,6 +565,8 @@ def epoch_log(*, every: int = 1, digits: int = 3):
     keras = _keras()
     every = check_positive_int(every, "every")
     digits = check_positive_int(digits, "digits", minimum=0)
+    if digits > 15:
+        raise ValueError(f"digits should be at most 15 (float64 precision), got {digits}.")
 
     class EpochLog(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):

@@ -22,6 +22,8 @@ import time
 
 import numpy as np
 
+from .._validate import as_array, check_finite, check_model_input, check_positive_int, check_size_budget
+
 __all__ = ["count_parameters", "count_flops", "seconds_per_image"]
 
 
@@ -44,8 +46,12 @@ def count_flops(model, input_shape) -> int:
 
     _check_model(model)
     if (not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3
-            or not all(isinstance(v, numbers.Integral) and v > 0 for v in input_shape)):
+            or not all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) and v > 0
+                       for v in input_shape)):
         raise ValueError(f"input_shape should be (H, W, C) of positive integers, got {input_shape!r}.")
+    input_shape = tuple(int(v) for v in input_shape)
+    check_size_budget(np.prod(input_shape, dtype=np.float64), "input_shape", what="one image")
+    check_model_input(model, np.empty((0, *input_shape)), "input_shape")
     tf = import_tensorflow()
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
@@ -64,16 +70,20 @@ def seconds_per_image(model, images, *, repeats: int = 5) -> float:
     from ..environment import import_tensorflow
 
     _check_model(model)
-    x = np.asarray(images, np.float32)
+    x = check_finite(as_array(images, "images"), "images").astype(np.float32)
     if x.ndim != 4 or len(x) == 0:
         raise ValueError(f"images should be a batch (N, H, W, C) with N >= 1, got shape {x.shape}.")
+    check_model_input(model, x, "images")
+    repeats = check_positive_int(repeats, "repeats")
+    if repeats > 1000:
+        raise ValueError(f"repeats should be at most 1000, got {repeats:,}; 5-20 give a stable median.")
     tf = import_tensorflow()
     # A compiled graph, as model.predict uses: eager calls would time Python's
     # per-layer overhead, not the network.
     forward = tf.function(lambda batch: model(batch, training=False))
     forward(x)
     times = []
-    for _ in range(int(repeats)):
+    for _ in range(repeats):
         start = time.perf_counter()
         np.asarray(forward(x))
         times.append(time.perf_counter() - start)

@@ -46,8 +46,15 @@ from ..environment import quiet_tensorflow
 quiet_tensorflow()
 import keras  # noqa: E402 - after quiet_tensorflow, so TensorFlow starts silently
 
-from .._validate import check_choice, check_positive_int  # noqa: E402
-from .unet import check_input_size  # noqa: E402
+from .._validate import (  # noqa: E402
+    as_array,
+    check_choice,
+    check_finite,
+    check_keras_tensor,
+    check_positive_int,
+    check_str,
+)
+from .unet import _check_filters, check_input_size  # noqa: E402
 
 __all__ = [
     "build_deeplab",
@@ -86,6 +93,14 @@ class ResizeLike(keras.layers.Layer):
 
 def separable_conv(x, filters: int, *, dilation: int = 1, stride: int = 1, name: str = "sep"):
     """Depthwise 3x3 (dilated) convolution, then pointwise 1x1, each with batch norm and ReLU."""
+    check_keras_tensor(x, "x")
+    filters = _check_filters(filters)
+    # Keras wants Python ints here: np.int64 would fail inside it.
+    dilation = check_positive_int(dilation, "dilation")
+    stride = check_positive_int(stride, "stride")
+    if dilation > 1 and stride > 1:
+        raise ValueError(f"dilation and stride cannot both exceed 1 (got {dilation} and {stride}); Keras forbids it.")
+    name = check_str(name, "name")
     layers = keras.layers
     x = layers.DepthwiseConv2D(3, strides=stride, dilation_rate=dilation, padding="same", use_bias=False,
                                name=f"{name}_depthwise")(x)
@@ -119,6 +134,10 @@ def aspp(x, filters: int, rates=(2, 4, 6), *, name: str = "aspp"):
     -------
     tensor, shape (N, h, w, filters)
     """
+    check_keras_tensor(x, "x")
+    filters = _check_filters(filters)
+    rates = _check_rates(rates)
+    name = check_str(name, "name")
     layers = keras.layers
     branches = [_conv_bn_relu(x, filters, 1, name=f"{name}_1x1")]
     for rate in rates:
@@ -164,17 +183,21 @@ def build_deeplab(input_shape=(None, None, 1), n_classes: int = 1, *, width: int
     layers = keras.layers
     width = check_positive_int(width, "width")
     n_classes = check_positive_int(n_classes, "n_classes")
+    if width > 1024 or n_classes > 1024:
+        raise ValueError(f"width and n_classes should be at most 1024, got {width:,} and {n_classes:,}; "
+                         "the course's models use width 16-32 and 1-3 classes.")
     output_stride = check_choice(output_stride, "output_stride", (8, 16))
     low_level_channels = check_positive_int(low_level_channels, "low_level_channels")
-    rates = tuple(check_positive_int(r, "each ASPP rate") for r in rates)
+    rates = _check_rates(rates)
     if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout < 1:
         raise ValueError(f"dropout should be a number in [0, 1), got {dropout!r}.")
     if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
         raise ValueError(f"input_shape should be (height, width, channels), got {input_shape!r}.")
     for side, value in zip(("height", "width"), input_shape[:2]):
         if value is not None:
-            check_input_size(check_positive_int(value, f"input {side}"), {8: 3, 16: 4}[output_stride], what=side)
-    check_positive_int(input_shape[2], "input channels")
+            check_input_size(check_positive_int(value, f"input_shape's {side}"), {8: 3, 16: 4}[output_stride],
+                             what=side)
+    check_positive_int(input_shape[2], "input_shape's channels")
 
     inputs = keras.Input(tuple(input_shape), name="image")
     x = _conv_bn_relu(inputs, width, 3, stride=2, name="stem")                       # 1/2
@@ -274,12 +297,13 @@ def atrous_footprint(rates, kernel_size: int = 3) -> np.ndarray:
     from scipy.signal import convolve2d
 
     k = check_positive_int(kernel_size, "kernel_size")
-    rates = [check_positive_int(r, "each rate") for r in np.atleast_1d(np.asarray(rates)).tolist()]
+    rates = list(_check_rates(rates))
     if not rates:
         raise ValueError("rates is empty; give at least one dilation rate, for example [1, 2, 4].")
     span = 1 + sum(r * (k - 1) for r in rates)
     if span > 1025:
-        raise ValueError(f"the receptive field would be {span} pixels wide; keep the sum of rates smaller.")
+        raise ValueError(f"rates and kernel_size give a receptive field {span} pixels wide; "
+                         "keep it under 1026 (smaller rates or kernel_size).")
     field = np.ones((1, 1))
     for r in rates:
         taps = np.zeros((r * (k - 1) + 1,) * 2)
@@ -302,12 +326,22 @@ def atrous_picture(image, rates, *, kernel_size: int = 3, centre=None, size: int
     from matplotlib import colormaps
     from skimage.transform import resize
 
-    img = np.asarray(image, np.float32)
-    if img.ndim != 2:
-        raise ValueError(f"image should be 2-D (H, W), got shape {img.shape}.")
+    img = check_finite(as_array(image, "image"), "image").astype(np.float32)
+    if img.ndim != 2 or img.size == 0:
+        raise ValueError(f"image should be a non-empty 2-D (H, W), got shape {img.shape}.")
+    size = check_positive_int(size, "size", minimum=8)
+    if size > 4096:
+        raise ValueError(f"size should be at most 4096 pixels, got {size}.")
     field = atrous_footprint(rates, kernel_size)
     h, w = img.shape
-    cy, cx = (h // 2, w // 2) if centre is None else (int(centre[0]), int(centre[1]))
+    if centre is None:
+        cy, cx = h // 2, w // 2
+    else:
+        if not isinstance(centre, (tuple, list)) or len(centre) != 2:
+            raise TypeError(f"centre should be (row, column) or None, got {centre!r:.80}.")
+        cy, cx = (check_positive_int(v, "centre", minimum=0) for v in centre)
+        if cy >= h or cx >= w:
+            raise ValueError(f"centre {(cy, cx)} is outside the {h}x{w} image.")
     lo, hi = np.percentile(img, [1, 99.8])
     grey = np.clip((img - lo) / max(hi - lo, 1e-6), 0, 1)
     rgb = np.repeat(grey[..., None], 3, axis=-1) * 0.55
@@ -325,3 +359,19 @@ def atrous_picture(image, rates, *, kernel_size: int = 3, centre=None, size: int
                 rgb[y, x] = (1.0, 0.1, 0.1)
     scale = size / max(h, w)
     return (resize(rgb, (round(h * scale), round(w * scale)), order=0) * 255).astype(np.uint8)
+
+
+def _check_rates(rates) -> tuple[int, ...]:
+    """Dilation rates: a positive integer or a non-empty sequence of them (NumPy integers accepted)."""
+    if isinstance(rates, (numbers.Integral, np.integer)) and not isinstance(rates, (bool, np.bool_)):
+        rates = (rates,)
+    if isinstance(rates, np.ndarray):
+        rates = rates.tolist() if rates.ndim == 1 else rates
+    if not isinstance(rates, (tuple, list)):
+        raise TypeError(f"rates should be a sequence of positive integers such as (2, 4, 6), got {rates!r:.80}.")
+    if not rates:
+        raise ValueError("rates is empty; give at least one dilation rate, for example [1, 2, 4].")
+    out = tuple(check_positive_int(r, "each entry of rates") for r in rates)
+    if max(out) > 1024:
+        raise ValueError(f"rates should be at most 1024, got {max(out)}.")
+    return out

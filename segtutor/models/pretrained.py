@@ -25,7 +25,15 @@ from importlib import resources
 
 import numpy as np
 
-from .._validate import as_array, check_bool, check_choice, check_in_range
+from .._validate import (
+    as_array,
+    check_bool,
+    check_choice,
+    check_finite,
+    check_in_range,
+    check_model,
+    check_positive_int,
+)
 
 __all__ = [
     "MODELS",
@@ -93,7 +101,10 @@ def pad_to_multiple(image, multiple: int) -> tuple[np.ndarray, tuple[slice, slic
     >>> padded.shape, padded[crop].shape
     ((32, 32), (30, 17))
     """
-    x = np.asarray(image)
+    x = check_finite(as_array(image, "image"), "image")
+    multiple = check_positive_int(multiple, "multiple")
+    if multiple > 4096:
+        raise ValueError(f"multiple should be at most 4096, got {multiple:,}; models downsample by 8-64.")
     if x.ndim < 2:
         raise ValueError(f"image should be at least 2-D (H, W), got shape {x.shape}.")
     h, w = x.shape[:2]
@@ -168,7 +179,8 @@ def predict_probability(model, image, *, stride: int | None = None, test_time_au
     -------
     ndarray of float32, shape (H, W)
     """
-    x = as_array(image, "image")
+    check_model(model)
+    x = check_finite(as_array(image, "image"), "image")
     if x.ndim == 3 and x.shape[-1] == 1:
         x = x[..., 0]
     if x.ndim != 2:
@@ -180,7 +192,9 @@ def predict_probability(model, image, *, stride: int | None = None, test_time_au
         raise ValueError(f"image is {x.shape[0]}x{x.shape[1]}; split images larger than {_MAX_SIDE} px into tiles.")
     if min(x.shape) < 8:
         raise ValueError(f"image is only {x.shape[0]}x{x.shape[1]} pixels; nuclei need at least 8x8.")
-    stride = 16 if stride is None else int(stride)
+    stride = 16 if stride is None else check_positive_int(stride, "stride")
+    if stride > 1024:
+        raise ValueError(f"stride should be at most 1024, got {stride:,}; the course's models downsample by 16.")
     augment = check_bool(test_time_augmentation, "test_time_augmentation")
     padded, crop = pad_to_multiple(normalise_percentile(x), stride)
     views = [(k, flip) for k in range(4) for flip in (False, True)] if augment else [(0, False)]
@@ -221,7 +235,7 @@ def segment_nuclei(image, *, model="deeplab", threshold: float = 0.5, instances:
 
     threshold = check_in_range(threshold, "threshold", 1e-6, 1 - 1e-6)
     instances = check_bool(instances, "instances")
-    net = load_model(model) if isinstance(model, str) else model
+    net = load_model(model) if isinstance(model, str) else check_model(model)
     prob = predict_probability(net, image)
     if not instances:
         return prob > threshold

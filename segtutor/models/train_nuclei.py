@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import check_positive_int
+from .._validate import check_model, check_path, check_positive_int, check_scalar, check_size_budget
 
 __all__ = ["NucleiSplit", "nuclei_splits", "training_batches", "RECIPES", "compile_for_nuclei", "dice_metric",
            "build", "train", "evaluate", "save", "main"]
@@ -73,6 +73,8 @@ def nuclei_splits(n_train: int, n_val: int, *, size: int = 256, seed: int = 0) -
     n_train = check_positive_int(n_train, "n_train")
     n_val = check_positive_int(n_val, "n_val")
     seed = check_positive_int(seed, "seed", minimum=0)
+    size = check_positive_int(size, "size")
+    check_size_budget((n_train + n_val) * size * size, "n_train and n_val", what="the splits")
     train = make_nuclei(n_train, size=size, vary=True, seed=2 * seed + 1)
     val = make_nuclei(n_val, size=size, vary=True, seed=2 * seed + 2)
     return _normalised(train), _normalised(val)
@@ -82,6 +84,8 @@ def training_batches(split: NucleiSplit, *, batch_size: int = 8, patch_size: int
     """An endless, augmented ``tf.data.Dataset`` of (patches, masks) batches for ``model.fit``."""
     from ..datasets import segmentation_dataset
 
+    if not isinstance(split, NucleiSplit):
+        raise TypeError(f"split should be a NucleiSplit from nuclei_splits(), got {type(split).__name__}.")
     masks = np.asarray(split.masks)
     if not np.isin(masks, (0, 1)).all():
         raise ValueError(
@@ -100,6 +104,9 @@ def compile_for_nuclei(model, *, total_steps: int, learning_rate: float = 2e-3):
     from ..losses import keras_loss
     from ..training import cosine_schedule
 
+    check_model(model)
+    total_steps = check_positive_int(total_steps, "total_steps")
+    learning_rate = check_scalar(learning_rate, "learning_rate", low=0.0, low_open=True)
     model.compile(optimizer=keras.optimizers.Adam(cosine_schedule(learning_rate, total_steps)),
                   loss=keras_loss("bce_dice"), metrics=[dice_metric()], jit_compile=False)
     return model
@@ -212,14 +219,24 @@ def save(model, record: dict, name: str, folder) -> None:
 
     from .._files import atomic_write_text
 
-    folder = Path(folder)
+    check_model(model)
+    if not isinstance(record, dict):
+        raise TypeError(f"record should be a dict of training facts (steps, seconds, ...), got {type(record).__name__}.")
+    if name not in RECIPES:
+        raise ValueError(f"name should be one of {sorted(RECIPES)}, got {name!r}.")
+    folder = check_path(folder, "folder")
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"folder {str(folder)!r} is a file; pass a folder for the weights.")
+    clean = build(name)
+    if len(clean.weights) != len(model.weights) or clean.count_params() != model.count_params():
+        raise ValueError(f"model does not have the {name!r} recipe's architecture ({clean.count_params():,} "
+                         f"parameters, the model has {model.count_params():,}); save it under its own name.")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}_nuclei.weights.h5"
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".weights.h5")
     os.close(fd)
     # A fresh copy carries the weights only: save_weights on a compiled model
     # also stores the optimizer's moments, tripling the file.
-    clean = build(name)
     clean.set_weights(model.get_weights())
     try:
         clean.save_weights(tmp, overwrite=True)

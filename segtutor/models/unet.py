@@ -33,7 +33,16 @@ import numbers
 
 import numpy as np
 
-from .._validate import check_bool, check_choice, check_in_range, check_positive_int
+from .._validate import (
+    check_bool,
+    check_choice,
+    check_in_range,
+    check_keras_tensor,
+    check_positive_int,
+    check_str,
+)
+
+_MAX_FILTERS = 4096  # channels of one layer; the course's models use 4-256
 
 __all__ = [
     "build_unet",
@@ -75,6 +84,11 @@ def conv_block(x, filters: int, *, normalization: str = "batch", dropout: float 
     tensor, shape (N, H, W, filters)
     """
     keras = _keras()
+    check_keras_tensor(x, "x")
+    filters = _check_filters(filters)
+    normalization = check_choice(normalization, "normalization", NORMALISATIONS)
+    dropout = check_in_range(dropout, "dropout", 0.0, 0.95)
+    name = check_str(name, "name")
     layers = keras.layers
     for i in (1, 2):
         # No bias before batch normalisation: BN's own shift does its job.
@@ -99,7 +113,9 @@ def encoder_block(x, filters: int, **kwargs):
         The same features after a 2x2 max pool, passed down.
     """
     keras = _keras()
-    name = kwargs.setdefault("name", "enc")
+    check_keras_tensor(x, "x")
+    filters = _check_filters(filters)
+    name = check_str(kwargs.setdefault("name", "enc"), "name")
     skip = conv_block(x, filters, **kwargs)
     down = keras.layers.MaxPooling2D(2, name=f"{name}_pool")(skip)
     return skip, down
@@ -122,10 +138,24 @@ def decoder_block(x, skip, filters: int, **kwargs):
     tensor, shape (N, 2H, 2W, filters)
     """
     keras = _keras()
-    name = kwargs.setdefault("name", "dec")
+    check_keras_tensor(x, "x")
+    check_keras_tensor(skip, "skip")
+    filters = _check_filters(filters)
+    name = check_str(kwargs.setdefault("name", "dec"), "name")
+    for i in (1, 2):
+        if x.shape[i] is not None and skip.shape[i] is not None and 2 * x.shape[i] != skip.shape[i]:
+            raise ValueError(f"skip should be twice the size of x, got {tuple(skip.shape)} and {tuple(x.shape)}; "
+                             "pass the encoder features of the matching level.")
     up = keras.layers.Conv2DTranspose(filters, 2, strides=2, padding="same", name=f"{name}_up")(x)
     merged = keras.layers.Concatenate(name=f"{name}_concat")([up, skip])
     return conv_block(merged, filters, **kwargs)
+
+
+def _check_filters(filters) -> int:
+    filters = check_positive_int(filters, "filters")
+    if filters > _MAX_FILTERS:
+        raise ValueError(f"filters should be at most {_MAX_FILTERS}, got {filters:,}; the course's models use 4-256.")
+    return filters
 
 
 def _check_shape(input_shape, depth: int) -> tuple:
@@ -167,6 +197,11 @@ def check_input_size(size, depth: int, *, what: str = "image side") -> int:
     ...
     ValueError: input image side 100 is not divisible by 2**4 = 16, so the skip connections would not line up; pad or crop to 96 or 112 (segtutor.models.unet.pad_to_multiple pads for you).
     """
+    depth = check_positive_int(depth, "depth", minimum=0)
+    if depth > 16:
+        raise ValueError(f"depth should be at most 16, got {depth}; U-Nets use 3-6.")
+    size = check_positive_int(size, "size")
+    check_str(what, "what")
     step = 2**depth
     if size % step:
         below, above = size // step * step, (size // step + 1) * step
@@ -220,6 +255,9 @@ def build_unet(input_shape=(None, None, 1), n_classes: int = 1, *, depth: int = 
         raise ValueError(f"depth should be at most 6 (a 64-fold downsampling), got {depth}.")
     width = check_positive_int(width, "width")
     n_classes = check_positive_int(n_classes, "n_classes")
+    if width > 1024 or n_classes > 1024:
+        raise ValueError(f"width and n_classes should be at most 1024, got {width:,} and {n_classes:,}; "
+                         "the course's models use width 16-32 and 1-3 classes.")
     normalization = check_choice(normalization, "normalization", NORMALISATIONS)
     dropout = check_in_range(dropout, "dropout", 0.0, 0.95)
     shape = _check_shape(input_shape, depth)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import as_array, check_finite
+
 from ..maskrcnn.pictures import anchor_match_picture
 from ._base import Visualiser
 
@@ -49,12 +51,20 @@ class AnchorExplorer(Visualiser):
         super().__init__()
         import ipywidgets as w
 
-        imgs = np.asarray(images)
-        if imgs.ndim != 4 or imgs.shape[-1] != 3:
+        imgs = check_finite(as_array(images, "images"), "images")
+        if imgs.ndim != 4 or imgs.shape[-1] != 3 or imgs.size == 0:
             raise ValueError(f"images should have shape (N, H, W, 3), got {imgs.shape}.")
+        if not isinstance(boxes, (list, tuple)):
+            raise TypeError(f"boxes should be a list with one (K, 4) array per image, got {type(boxes).__name__}.")
         if len(boxes) != imgs.shape[0]:
-            raise ValueError(f"give one boxes array per image: {imgs.shape[0]} images, {len(boxes)} box arrays.")
-        self.images, self.boxes = imgs, [np.asarray(b, float).reshape(-1, 4) for b in boxes]
+            raise ValueError(f"boxes: give one boxes array per image: {imgs.shape[0]} images, {len(boxes)} box arrays.")
+        checked = []
+        for i, b in enumerate(boxes):
+            arr = check_finite(as_array(b, f"boxes[{i}]"), f"boxes[{i}]").astype(float)
+            if arr.size % 4:
+                raise ValueError(f"boxes[{i}] should have shape (K, 4) as (y1, x1, y2, x2), got {arr.shape}.")
+            checked.append(arr.reshape(-1, 4))
+        self.images, self.boxes = imgs, checked
         self._hold = False
         self.counts: dict = {}
         self.image_index = w.IntSlider(value=0, min=0, max=len(imgs) - 1, description="image")

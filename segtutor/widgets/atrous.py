@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_image
+from .._validate import check_image, check_positive_int
 from ..models import deeplab
 from ._base import Visualiser
 
@@ -31,7 +31,11 @@ def layer_rates(rate: int, layers: int, schedule: str) -> list[int]:
     >>> layer_rates(2, 3, "same rate"), layer_rates(2, 3, "doubling (1, 2, 4, ...)")
     ([2, 2, 2], [1, 2, 4])
     """
-    if schedule not in SCHEDULES:
+    rate = check_positive_int(rate, "rate")
+    layers = check_positive_int(layers, "layers")
+    if layers > 64 or rate > 1024:
+        raise ValueError(f"layers should be at most 64 and rate at most 1024, got {layers} and {rate}.")
+    if not isinstance(schedule, str) or schedule not in SCHEDULES:
         raise ValueError(f"schedule should be one of {SCHEDULES}, got {schedule!r}.")
     return [rate] * layers if schedule == SCHEDULES[0] else [2**i for i in range(layers)]
 

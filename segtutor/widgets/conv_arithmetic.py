@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import convolution
+from .._validate import check_positive_int
 from ._base import Visualiser
 
 __all__ = ["ConvArithmetic"]
@@ -45,6 +46,15 @@ class ConvArithmetic(Visualiser):
 
     def __init__(self, input_size: int = 5, kernel_size: int = 3, padding: int = 1, stride: int = 2,
                  dilation: int = 1) -> None:
+        # The sliders would silently clamp a value outside their range: say so instead.
+        for arg, value, (low, high) in (("input_size", input_size, (2, 12)), ("kernel_size", kernel_size, (1, 7)),
+                                        ("padding", padding, (0, 4)), ("stride", stride, (1, 8)),
+                                        ("dilation", dilation, (1, 3))):
+            check_positive_int(value, arg, minimum=low)
+            if value > high:
+                raise ValueError(f"{arg} should be at most {high} (the slider's range), got {value}.")
+        input_size, kernel_size, padding, stride, dilation = (
+            int(v) for v in (input_size, kernel_size, padding, stride, dilation))
         super().__init__()
         import ipywidgets as w
 

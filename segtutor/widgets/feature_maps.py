@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import interpret
+from .._validate import check_image_dict, check_model, check_positive_int
 from ._base import Visualiser
 
 __all__ = ["FeatureMapExplorer", "explorer_images"]
@@ -36,6 +37,10 @@ def explorer_images(n_digits: int = 3, size: int = 128) -> dict[str, np.ndarray]
 
     from ..datasets import load_digits, make_shapes
 
+    n_digits = check_positive_int(n_digits, "n_digits")
+    size = check_positive_int(size, "size", minimum=8)
+    if n_digits > 64 or size > 2048:
+        raise ValueError(f"n_digits should be at most 64 and size at most 2048, got {n_digits} and {size}.")
     images, labels = load_digits("test", n=n_digits)
     out = {f"digit {int(labels[i])} (test #{i})": images[i, ..., 0] for i in range(len(images))}
     shapes = make_shapes(1, size=size, seed=0).images[0]
@@ -77,9 +82,12 @@ class FeatureMapExplorer(Visualiser):
 
         from ..models import cnn
 
-        self.model = model
+        self.model = check_model(model)
+        if layers is not None and (isinstance(layers, str) or not isinstance(layers, (list, tuple))
+                                   or not all(isinstance(n, str) for n in layers)):
+            raise TypeError(f"layers should be a list of layer names such as ['conv1', 'pool1'], got {layers!r:.80}.")
         self.layers = list(layers) if layers is not None else cnn.feature_layer_names(model)
-        self.images = images if images is not None else explorer_images()
+        self.images = check_image_dict(images) if images is not None else explorer_images()
         if not self.images:
             raise ValueError("images is empty; pass a dict like {'camera': array} or leave it out.")
         self.cache = interpret.ActivationCache(cnn.feature_extractor(model, self.layers, any_size=True))

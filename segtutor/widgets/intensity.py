@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arrays import histogram, intensity_window
-from .._validate import check_image
+from .._validate import check_image, check_in_range, check_positive_int
 from ._base import Visualiser, figure_to_rgb
 
 __all__ = ["IntensityWindow", "window_view", "slider_range"]
@@ -61,6 +61,9 @@ def window_view(image, low, high, bins: int = 64) -> np.ndarray:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     arr = check_image(image, allow_rgb=False)
+    bins = check_positive_int(bins, "bins")
+    if bins > 4096:
+        raise ValueError(f"bins should be at most 4096 (a drawn histogram), got {bins:,}.")
     windowed = intensity_window(arr, low, high)
     lo, hi, _ = slider_range(arr)
     counts, edges = histogram(arr, bins=bins, value_range=(lo, hi + (1.0 if arr.dtype == np.uint8 else 0.0)))
@@ -121,6 +124,12 @@ class IntensityWindow(Visualiser):
         super().__init__()
         self.data = check_image(image, allow_rgb=False)
         lo, hi, step = slider_range(self.data)
+        # The sliders would silently clamp a value outside the image's range: say so instead.
+        for arg, value in (("low", low), ("high", high)):
+            if value is not None:
+                check_in_range(value, arg, lo, hi)
+        if low is not None and high is not None and not low < high:
+            raise ValueError(f"low should be below high, got low={low} and high={high}.")
         # One render takes about 100 ms (Matplotlib), beyond the ~40 ms budget
         # for smooth dragging, so the picture updates when the slider is released.
         common = dict(min=lo, max=hi, step=step, continuous_update=False,

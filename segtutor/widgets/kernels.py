@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import convolution
+from .._validate import check_image_dict, check_positive_int
 from ._base import Visualiser
 
 __all__ = ["KernelPlayground", "playground_images"]
@@ -32,6 +33,9 @@ def playground_images(size: int = 256) -> dict[str, np.ndarray]:
     -------
     dict of str to ndarray, each (H, W) float32 in [0, 1]
     """
+    size = check_positive_int(size, "size", minimum=8)
+    if size > 2048:
+        raise ValueError(f"size should be at most 2048 pixels, got {size:,}.")
     from skimage import color, data, transform
 
     raw = {
@@ -81,7 +85,7 @@ class KernelPlayground(Visualiser):
         super().__init__()
         import ipywidgets as w
 
-        self.images = images if images is not None else playground_images()
+        self.images = check_image_dict(images) if images is not None else playground_images()
         if not self.images:
             raise ValueError("images is empty; pass a dict like {'camera': array} or leave it out.")
         self._hold = False

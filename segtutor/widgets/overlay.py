@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import viz
-from .._validate import as_array, check_in_range
+from .._validate import as_array, check_finite, check_in_range, check_mask, check_positive_int, check_same_shape
 from ._base import Visualiser, side_by_side
 
 __all__ = ["MaskThreshold", "threshold_picture", "dice_at"]
@@ -35,10 +35,21 @@ def _stack(x, name: str, ndim: int = 3) -> np.ndarray:
     return arr
 
 
+def _probabilities(prob) -> np.ndarray:
+    p = check_finite(as_array(prob, "prob"), "prob").astype(np.float32)
+    if p.size and (p.min() < 0 or p.max() > 1):
+        raise ValueError(f"prob should hold probabilities in [0, 1], got {p.min():.3g} to {p.max():.3g}; "
+                         "apply the sigmoid first.")
+    return p
+
+
 def dice_at(prob, truth, threshold: float) -> float:
     """Dice of ``prob > threshold`` against ``truth``, pooled over all pixels given (1.0 if both are empty)."""
-    pred = np.asarray(prob) > threshold
-    t = np.asarray(truth, bool)
+    threshold = check_in_range(threshold, "threshold", 0.0, 1.0)
+    p = _probabilities(prob)
+    t = check_mask(truth, "truth").astype(bool)
+    check_same_shape(p, t, ("prob", "truth"))
+    pred = p > threshold
     denominator = pred.sum() + t.sum()
     return 1.0 if denominator == 0 else float(2 * (pred & t).sum() / denominator)
 
@@ -61,9 +72,12 @@ def threshold_picture(image, prob, truth, threshold: float = 0.5, *, size: int =
     from skimage.segmentation import find_boundaries
     from skimage.transform import resize
 
-    img = np.asarray(image, np.float32)
-    p = np.asarray(prob, np.float32)
-    t = np.asarray(truth, bool)
+    img = check_finite(as_array(image, "image"), "image").astype(np.float32)
+    p = _probabilities(prob)
+    t = check_mask(truth, "truth").astype(bool)
+    size = check_positive_int(size, "size", minimum=16)
+    if size > 2048:
+        raise ValueError(f"size should be at most 2048 pixels, got {size:,}.")
     if not (img.shape == p.shape == t.shape) or img.ndim != 2:
         raise ValueError(f"image, prob and truth should be three (H, W) arrays of one shape; got "
                          f"{img.shape}, {p.shape}, {t.shape}.")
@@ -111,8 +125,8 @@ class MaskThreshold(Visualiser):
         import ipywidgets as w
 
         super().__init__()
-        self.images = _stack(images, "images").astype(np.float32)
-        self.truth = _stack(truth, "truth").astype(bool)
+        self.images = check_finite(_stack(images, "images"), "images").astype(np.float32)
+        self.truth = check_mask(_stack(truth, "truth"), "truth").astype(bool)
         self.prob = _stack(prob, "prob").astype(np.float32)
         if not (self.images.shape == self.truth.shape == self.prob.shape):
             raise ValueError(f"images {self.images.shape}, truth {self.truth.shape} and prob {self.prob.shape} "

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dense
-from .._validate import check_image
+from .._validate import check_image, check_positive_int
 from ._base import Visualiser
 
 __all__ = ["UpsamplingExplorer", "default_small_image"]
@@ -26,6 +26,9 @@ def default_small_image(size: int = 12) -> np.ndarray:
     """scikit-image's camera photograph shrunk to size x size, floats in [0, 1]."""
     from skimage import data, transform
 
+    size = check_positive_int(size, "size", minimum=2)
+    if size > 512:
+        raise ValueError(f"size should be at most 512 (the camera photo's side), got {size:,}.")
     return transform.resize(data.camera() / 255.0, (size, size), anti_aliasing=True).astype(np.float32)
 
 

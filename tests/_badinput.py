@@ -1,0 +1,779 @@
+"""The bad-input fuzzer shared by tests/test_bad_input.py and bench/bench_bad_input.py.
+
+It discovers every public callable by walking the ``__all__`` list of every
+public module of :mod:`segtutor` (a module added later is covered without
+editing this file), builds valid example arguments for it from a small
+registry keyed by parameter name (or by callable), then replaces one argument
+at a time with a bad value and classifies what happens:
+
+``clear``
+    success as documented, or ``TypeError``/``ValueError``/``FileNotFoundError``
+    raised by segtutor code whose message names the argument.
+``cryptic``
+    any other exception, an exception raised from inside NumPy/SciPy/
+    scikit-image/scikit-learn/Keras/TensorFlow, or a message that does not name
+    the argument.
+``silent``
+    success where a clear error was due: a non-finite float in the result, or
+    NaN/inf/complex input accepted, without the docstring saying what happens;
+    a string such as ``'False'`` accepted as a flag; a NumPy scalar refused
+    where the Python scalar is accepted.
+``hang``
+    the call ran past the watchdog, raised ``MemoryError`` (the session runs
+    under a data-segment limit so that a runaway allocation fails fast instead
+    of swapping a shared machine) or its NumPy allocations peaked above the
+    memory budget (measured with :mod:`tracemalloc`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import importlib
+import inspect
+import math
+import numbers
+import pkgutil
+import resource
+import signal
+import tempfile
+import time
+import traceback
+import tracemalloc
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+import segtutor
+
+PACKAGE_DIR = Path(segtutor.__file__).resolve().parent
+HANG_SECONDS = 60.0
+MEMORY_BUDGET = 1 << 30  # bytes of NumPy allocations one call may peak at
+DATA_LIMIT_HEADROOM = 6 << 30  # RLIMIT_DATA above the session's start: a safety net only
+OUTCOMES = ("clear", "cryptic", "silent", "hang")
+
+# Whole subpackages the fuzzer does not drive, with the reason. Keep it short.
+EXCLUDED_MODULES = {
+    # Instructor tooling (CLI, sandboxes, gradebooks): covered by its own
+    # contract tests in tests/test_grading*.py; most entry points spawn
+    # subprocesses or take parsed CLI namespaces.
+    "segtutor.grading": "instructor grading tooling with its own contract tests",
+    # The check() engine takes the student's *function* and reports on it; its
+    # inputs are specs and callables, not data.
+    "segtutor.exercises": "grading engine; inputs are exercise specs and student functions",
+    # Being reworked in parallel (branch maskrcnn); its internals take TF
+    # tensors and a config. Follow-up: add registry entries after that merge.
+    "segtutor.maskrcnn": "reworked in parallel on branch maskrcnn; follow-up after merge",
+}
+# Single callables that cannot be fuzzed sensibly, with the reason. Keep it short.
+EXCLUDED_CALLABLES = {
+    # Command-line entry points: argv parsing is argparse's job.
+    "segtutor.models.train_nuclei.main": "CLI entry point",
+    # Minutes of training even at the smallest sizes; their arguments are checked
+    # by the unit tests in tests/test_cnn.py and tests/test_segmentation_models.py.
+    "segtutor.models.cnn.train_course_cnn": "trains a CNN (minutes)",
+    "segtutor.models.train_nuclei.train": "trains a segmentation model (minutes)",
+    "segtutor.models.train_nuclei.evaluate": "evaluates on a held-out nuclei split (minutes)",
+    # Every accepted value starts Keras training (10-30 s a call on 2 busy cores);
+    # its refusals are tested in tests/test_issue11_examples.py.
+    "segtutor.training.fit": "trains a model on every accepted value (10-30 s a call)",
+    # Needs a trained Mask R-CNN, excluded with segtutor.maskrcnn above.
+    "segtutor.widgets.stages.StageBrowser": "needs a Mask R-CNN (follow-up with segtutor.maskrcnn)",
+    # Prints a report on the machine; takes only flags.
+    "segtutor.environment.doctor": "environment report, imports TensorFlow and prints",
+}
+
+
+# --------------------------------------------------------------------------
+# discovery
+# --------------------------------------------------------------------------
+
+def _is_data_container(obj) -> bool:
+    """Dataclasses, named tuples, enums and exceptions hold values; nothing to validate."""
+    return inspect.isclass(obj) and (
+        dataclasses.is_dataclass(obj) or issubclass(obj, (tuple, enum.Enum, BaseException))
+    )
+
+
+def public_modules() -> list[str]:
+    names = ["segtutor"]
+    for info in pkgutil.walk_packages(segtutor.__path__, "segtutor."):
+        parts = info.name.split(".")
+        if any(p.startswith("_") for p in parts) or ".exercises.specs" in info.name:
+            continue
+        names.append(info.name)
+    return names
+
+
+@lru_cache(maxsize=1)
+def public_callables() -> dict[str, object]:
+    """``{qualified name: callable}`` for every callable in a public ``__all__``."""
+    found: dict[str, object] = {}
+    seen: set[int] = set()
+    for modname in public_modules():
+        module = importlib.import_module(modname)
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name)
+            if inspect.ismodule(obj) or not callable(obj) or _is_data_container(obj) or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            home = getattr(obj, "__module__", modname) or modname
+            found[f"{home}.{getattr(obj, '__qualname__', name)}"] = obj
+    return found
+
+
+def excluded_reason(qualname: str) -> str | None:
+    if qualname in EXCLUDED_CALLABLES:
+        return EXCLUDED_CALLABLES[qualname]
+    for prefix, why in EXCLUDED_MODULES.items():
+        if qualname.startswith(prefix + "."):
+            return why
+    return None
+
+
+def modules_without_all() -> list[str]:
+    return [m for m in public_modules()
+            if not hasattr(importlib.import_module(m), "__all__")]
+
+
+# --------------------------------------------------------------------------
+# valid example arguments
+# --------------------------------------------------------------------------
+
+def _rng():
+    return np.random.default_rng(0)
+
+
+def _image():
+    return (_rng().random((32, 32)) * 255).astype(np.float64)
+
+
+def _mask():
+    m = np.zeros((32, 32), bool)
+    m[4:14, 4:14] = True
+    m[18:30, 16:28] = True
+    return m
+
+
+def _labels():
+    lab = np.zeros((32, 32), np.int64)
+    lab[4:14, 4:14] = 1
+    lab[18:30, 16:28] = 2
+    return lab
+
+
+def _prob():
+    return np.clip(_mask() * 0.8 + 0.1, 0, 1).astype(np.float32)
+
+
+@lru_cache(maxsize=None)
+def tiny_cnn():
+    """A small course CNN (28x28x1, 10 classes), built once per session."""
+    from segtutor.models.cnn import build_cnn
+
+    return build_cnn(filters=(4, 8, 8), dense_units=8)
+
+
+@lru_cache(maxsize=None)
+def tiny_unet():
+    from segtutor.models.unet import build_unet
+
+    return build_unet(depth=2, width=4)
+
+
+@lru_cache(maxsize=None)
+def tiny_extractor():
+    from segtutor.models.cnn import conv_layer_names, feature_extractor
+
+    model = tiny_cnn()
+    return feature_extractor(model, conv_layer_names(model)[:2], any_size=True)
+
+
+def _keras_tensor():
+    import keras
+
+    return keras.Input((16, 16, 4))
+
+
+def _history():
+    return {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "accuracy": [0.5, 0.7], "val_accuracy": [0.4, 0.6]}
+
+
+_TMP = tempfile.TemporaryDirectory(prefix="segtutor-fuzz-")  # removed when the session ends
+
+
+def _tmp() -> Path:
+    return Path(tempfile.mkdtemp(dir=_TMP.name))
+
+
+def _coco_record() -> dict:
+    return {"file_name": "a.png", "masks": np.stack([_labels() == 1, _labels() == 2]), "class_ids": np.array([1, 1])}
+
+
+def _coco_file() -> Path:
+    from segtutor.datasets.coco import write_coco
+
+    folder = _tmp()
+    write_coco(folder / "a.json", [_coco_record()], ["thing"])
+    return folder / "a.json"
+
+
+def _png(kind: str) -> Path:
+    from skimage import io
+
+    folder = _tmp()
+    data = (_image()).astype(np.uint8) if kind == "image" else _labels().astype(np.uint8)
+    io.imsave(folder / "a.png", data, check_contrast=False)
+    return folder / "a.png"
+
+
+def _folders():
+    from skimage import io
+
+    root = _tmp()
+    (root / "images").mkdir()
+    (root / "masks").mkdir()
+    io.imsave(root / "images" / "a.png", _image().astype(np.uint8), check_contrast=False)
+    io.imsave(root / "masks" / "a.png", (_mask() * 255).astype(np.uint8), check_contrast=False)
+    return root
+
+
+# Valid arguments by parameter name; a value is a zero-argument factory so that
+# every call gets a fresh object (some functions write into their inputs).
+BY_NAME = {
+    "image": _image,
+    "rgb": lambda: np.stack([_image()] * 3, axis=-1),
+    "images": lambda: np.stack([_image()] * 2),
+    "mask": _mask,
+    "masks": lambda: np.stack([_mask()] * 2),
+    "labels": _labels,
+    "truth_labels": _labels,
+    "pred_labels": _labels,
+    "truth": _mask,
+    "pred": _mask,
+    "prob": _prob,
+    "threshold": lambda: 100.0,
+    "boxes": lambda: np.array([[2, 3, 10, 12], [5, 5, 20, 30]], np.int64),
+    "boxes_a": lambda: np.array([[2, 3, 10, 12], [5, 5, 20, 30]], np.int64),
+    "boxes_b": lambda: np.array([[2, 3, 11, 12]], np.int64),
+    "xywh": lambda: np.array([[2, 3, 8, 9]], np.int64),
+    "kernel": lambda: np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], float),
+    "kernels": lambda: _rng().standard_normal((3, 3, 1, 4)),
+    "superpixels": lambda: (np.arange(32 * 32).reshape(32, 32) // 64).astype(np.int64),
+    "model": tiny_cnn,
+    "extractor": tiny_extractor,
+    "activation": lambda: _rng().random((7, 7, 6)).astype(np.float32),
+    "activations": lambda: _rng().random((1, 7, 7, 6)).astype(np.float32),
+    "gradients": lambda: _rng().standard_normal((1, 7, 7, 6)).astype(np.float32),
+    "heatmap": lambda: _rng().random((32, 32)),
+    "heatmaps": lambda: _rng().random((2, 32, 32)),
+    "x": lambda: _rng().standard_normal((4, 5)),
+    "y": lambda: _rng().standard_normal((4, 1)),
+    "logits": lambda: _rng().standard_normal((4, 3)),
+    "scores": lambda: _rng().standard_normal((4, 3)),
+    "weights": lambda: _rng().standard_normal((5, 3)),
+    "bias": lambda: np.zeros(3),
+    "value": lambda: 10,
+    "low": lambda: 10.0,
+    "high": lambda: 200.0,
+    "level": lambda: 100.0,
+    "width": lambda: 50.0,
+    "n": lambda: 3,
+    "size": lambda: 8,
+    "input_size": lambda: 7,
+    "kernel_size": lambda: 3,
+    "stride": lambda: 2,
+    "dilation": lambda: 2,
+    "c_in": lambda: 8,
+    "c_out": lambda: 16,
+    "n_classes": lambda: 2,
+    "n_images": lambda: 2,
+    "n_train": lambda: 2,
+    "n_val": lambda: 1,
+    "out_y": lambda: 1,
+    "out_x": lambda: 1,
+    "factor": lambda: 2,
+    "depth": lambda: 2,
+    "multiple": lambda: 8,
+    "layers": lambda: [(3, 1), (3, 1), (2, 2)],
+    "rates": lambda: (1, 2, 3),
+    "rate": lambda: 2,
+    "schedule": lambda: "same",
+    "history": _history,
+    "filters": lambda: 4,
+    "x_keras": _keras_tensor,
+    "skip": _keras_tensor,
+    "name": lambda: "sharpen",
+    "layer_names": lambda: ["conv1", "pool1"],
+    "learning_rate": lambda: 0.01,
+    "total_steps": lambda: 10,
+    "epochs": lambda: 1,
+    "steps_per_epoch": lambda: 1,
+    "shift": lambda: 1,
+    "jumps": lambda: 2,
+    "json_path": _coco_file,
+    "path": lambda: _png("image"),
+    "input_shape": lambda: (28, 28, 1),
+    "batch_size": lambda: 2,
+    "seed": lambda: 0,
+}
+
+# Per-callable overrides (qualified name -> {parameter: factory}).
+BY_CALLABLE = {
+    "segtutor.arrays.saturating_add": {"image": lambda: (_image()).astype(np.uint8)},
+    "segtutor.arrays.fraction_above": {"threshold": lambda: 0.5},
+    "segtutor.widgets.overlay.dice_at": {"threshold": lambda: 0.5},
+    "segtutor.widgets.overlay.threshold_picture": {"threshold": lambda: 0.5},
+    "segtutor.classical.kmeans_clusters": {"sample_size": lambda: 500},
+    "segtutor.convolution.kernel_preset": {"name": lambda: "sharpen"},
+    "segtutor.datasets.folder.read_mask": {"path": lambda: _png("mask")},
+    "segtutor.datasets.folder.read_mask_folder": {
+        "image_dir": lambda: _folders() / "images", "mask_dir": lambda: _folders() / "masks"},
+    "segtutor.datasets.coco.write_coco": {
+        "json_path": lambda: _tmp() / "out.json",
+        "records": lambda: [_coco_record()],
+        "categories": lambda: ["thing"]},
+    "segtutor.datasets.shapes.make_shapes": {"size": lambda: 64},
+    "segtutor.datasets.nuclei.make_nuclei": {"size": lambda: 64},
+    "segtutor.datasets.digits.load_digits": {"n": lambda: 20},
+    "segtutor.datasets.pipeline.segmentation_dataset": {
+        "images": lambda: np.stack([_image()] * 2), "masks": lambda: np.stack([_mask()] * 2)},
+    "segtutor.models.cnn.split_validation": {
+        "images": lambda: _rng().random((10, 28, 28, 1)).astype(np.float32), "labels": lambda: np.arange(10) % 10},
+    "segtutor.models.cnn.augmented_batches": {
+        "images": lambda: _rng().random((4, 28, 28, 1)).astype(np.float32), "labels": lambda: np.arange(4)},
+    "segtutor.interpret.as_batch": {"images": lambda: np.zeros((28, 28))},
+    "segtutor.interpret.grad_cam": {"images": lambda: _rng().random((28, 28)).astype(np.float32)},
+    "segtutor.interpret.saliency_map": {"images": lambda: _rng().random((28, 28)).astype(np.float32)},
+    "segtutor.interpret.grad_cam_tf_keras_vis": {"images": lambda: _rng().random((28, 28)).astype(np.float32)},
+    "segtutor.interpret.saliency_tf_keras_vis": {"images": lambda: _rng().random((28, 28)).astype(np.float32)},
+    "segtutor.interpret.activations": {"image": lambda: _rng().random((28, 28)).astype(np.float32)},
+    "segtutor.interpret.shift_equivariance": {"image": lambda: _rng().random((20, 20)).astype(np.float32),
+                                              "shift": lambda: (2, 0), "jumps": lambda: _jumps()},
+    "segtutor.interpret.show_heatmaps": {"images": lambda: np.stack([_image()] * 2)},
+    "segtutor.interpret.grad_cam_from_gradients": {
+        "activations": lambda: _rng().random((7, 7, 6)), "gradients": lambda: _rng().standard_normal((7, 7, 6))},
+    "segtutor.interpret.overlay_heatmap": {"image": _image},
+    "segtutor.interpret.match_kernels": {"kernels": lambda: _rng().standard_normal((3, 3, 1, 4))},
+    "segtutor.learning.softmax_cross_entropy": {"labels": lambda: np.array([0, 1, 2, 1])},
+    "segtutor.learning.mse_gradient": {"y": lambda: _rng().standard_normal(4), "w": lambda: np.zeros(5)},
+    "segtutor.losses.categorical_cross_entropy": {
+        "prob": lambda: np.full((8, 8, 3), 1 / 3, np.float32), "labels": lambda: np.zeros((8, 8), np.int64)},
+    "segtutor.losses.softmax": {"scores": lambda: _rng().standard_normal((4, 3))},
+    "segtutor.metrics.semantic.confusion_matrix": {"pred": _labels, "truth": _labels, "n_classes": lambda: 3},
+    "segtutor.metrics.semantic.iou_per_class": {"pred": _labels, "truth": _labels, "n_classes": lambda: 3},
+    "segtutor.metrics.semantic.dice_per_class": {"pred": _labels, "truth": _labels, "n_classes": lambda: 3},
+    "segtutor.metrics.semantic.mean_iou": {"pred": _labels, "truth": _labels, "n_classes": lambda: 3},
+    "segtutor.dense.fully_convolutional": {"model": tiny_cnn},
+    "segtutor.models.deeplab.aspp": {"x": _keras_tensor},
+    "segtutor.models.deeplab.separable_conv": {"x": _keras_tensor},
+    "segtutor.models.deeplab.atrous_picture": {"rates": lambda: (1, 2)},
+    "segtutor.models.unet.encoder_block": {"x": _keras_tensor},
+    "segtutor.models.unet.decoder_block": {"x": lambda: __import__("keras").Input((8, 8, 4)), "skip": _keras_tensor},
+    "segtutor.models.unet.conv_block": {"x": _keras_tensor},
+    "segtutor.models.unet.check_input_size": {"size": lambda: 32},
+    "segtutor.models.unet.build_unet": {"depth": lambda: 2, "width": lambda: 4},
+    "segtutor.models.deeplab.build_deeplab": {"width": lambda: 4},
+    "segtutor.models.cnn.build_cnn": {"filters": lambda: (4, 8), "dense_units": lambda: 8},
+    "segtutor.models.complexity.count_flops": {"input_shape": lambda: (28, 28, 1)},
+    "segtutor.models.complexity.seconds_per_image": {
+        "images": lambda: _rng().random((2, 28, 28, 1)).astype(np.float32), "repeats": lambda: 1},
+    "segtutor.models.pretrained.predict_probability": {"model": tiny_unet, "image": lambda: _rng().random((32, 32))},
+    "segtutor.models.pretrained.segment_nuclei": {"model": tiny_unet, "image": lambda: _rng().random((32, 32))},
+    "segtutor.models.train_nuclei.nuclei_splits": {"size": lambda: 64},
+    "segtutor.models.train_nuclei.build": {"name": lambda: "unet"},
+    "segtutor.models.train_nuclei.training_batches": {"split": lambda: _nuclei_split(),
+                                                      "patch_size": lambda: 32, "batch_size": lambda: 2},
+    "segtutor.models.train_nuclei.save": {"model": lambda: _nuclei_unet(), "record": lambda: {"steps": 1},
+                                          "name": lambda: "unet", "folder": _tmp},
+    "segtutor.models.train_nuclei.compile_for_nuclei": {"model": tiny_unet},
+    "segtutor.models.pretrained.load_model": {"name": lambda: "unet"},
+    "segtutor.models.pretrained.model_card": {"name": lambda: "unet"},
+    "segtutor.training.fit": {"model": tiny_unet, "train": lambda: _seg_batches(), "loss": lambda: "binary_crossentropy",
+                              "epochs": lambda: 1, "steps_per_epoch": lambda: 1, "live": lambda: False},
+    "segtutor.training.check_batch": {"model": tiny_unet, "images": lambda: np.zeros((2, 32, 32, 1), np.float32),
+                                      "targets": lambda: np.zeros((2, 32, 32, 1), np.float32)},
+    "segtutor.training.history_figure": {"history": _history},
+    "segtutor.widgets.atrous.layer_rates": {"layers": lambda: 3, "schedule": lambda: "same rate"},
+    "segtutor.widgets.intensity.window_view": {"low": lambda: 10.0, "high": lambda: 200.0},
+    "segtutor.widgets.overlay.MaskThreshold": {
+        "images": lambda: np.stack([_image()] * 2), "truth": lambda: np.stack([_mask()] * 2),
+        "prob": lambda: np.stack([_prob()] * 2)},
+    "segtutor.widgets.anchors.AnchorExplorer": {
+        "images": lambda: np.stack([np.stack([_image() / 255] * 3, -1)] * 2),
+        "boxes": lambda: [np.array([[2, 3, 10, 12]]), np.array([[5, 5, 20, 30]])]},
+    "segtutor.widgets.feature_maps.FeatureMapExplorer": {"model": tiny_cnn},
+    "segtutor.widgets.classical.watershed_scores": {"labels": _labels},
+    "segtutor.viz.show_grid": {"images": lambda: [_image(), _image()]},
+    "segtutor.viz.draw_boxes": {"image": _image},
+    "segtutor.widgets._base.side_by_side": {"panels": lambda: [_image(), _image()]},
+    "segtutor.instances.split_instances": {"prob": _prob},
+    "segtutor.convolution.receptive_field": {"layers": lambda: [(3, 1), (3, 1), (2, 2)]},
+    "segtutor.modes.sizes": {"notebook": lambda: "01"},
+    "segtutor.classical.format_table": {"rows": lambda: [
+        {"method": "otsu", "objects": 2, "iou": 0.5, "dice": 0.6, "f1@0.5": 0.7, "mean_score": 0.4}]},
+    "segtutor.learning.gradient_step": {"w": lambda: np.zeros(5), "y": lambda: _rng().standard_normal(4)},
+    "segtutor.models.cnn.TrainResult": {"model": tiny_cnn, "history": _history, "test_accuracy": lambda: 0.9,
+                                        "seconds": lambda: 1.0},
+}
+
+
+def _nuclei_split():
+    from segtutor.models.train_nuclei import nuclei_splits
+
+    return nuclei_splits(2, 1, size=64)[0]
+
+
+def _seg_batches():
+    import tensorflow as tf
+
+    x = np.zeros((2, 32, 32, 1), np.float32)
+    return tf.data.Dataset.from_tensor_slices((x, x)).batch(2).repeat()
+
+
+def _jumps():
+    from segtutor.models.cnn import receptive_fields
+
+    names = list(tiny_extractor().output.keys()) if isinstance(tiny_extractor().output, dict) else []
+    jumps = {r["layer"]: r["jump"] for r in receptive_fields(tiny_cnn())}
+    return {n: jumps[n] for n in names} or jumps
+
+
+@lru_cache(maxsize=None)
+def _nuclei_unet():
+    from segtutor.models.train_nuclei import build
+
+    return build("unet")
+
+
+_MISSING = object()
+
+
+def valid_value(qualname: str, param: inspect.Parameter):
+    """A valid example for ``param`` of ``qualname``; ``_MISSING`` if none is known."""
+    override = BY_CALLABLE.get(qualname, {})
+    if param.name in override:
+        return override[param.name]()
+    if param.default is not param.empty:
+        return param.default
+    if param.name in BY_NAME:
+        return BY_NAME[param.name]()
+    return _MISSING
+
+
+def fuzzable_parameters(func) -> list[inspect.Parameter]:
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        return []
+    return [p for p in sig.parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "self"]
+
+
+def missing_examples(qualname: str, func) -> list[str]:
+    """Required parameters the registry cannot fill."""
+    out = []
+    for p in fuzzable_parameters(func):
+        if p.default is p.empty and p.name not in BY_CALLABLE.get(qualname, {}) and p.name not in BY_NAME:
+            out.append(p.name)
+    return out
+
+
+def valid_arguments(qualname: str, func) -> dict:
+    return {p.name: valid_value(qualname, p) for p in fuzzable_parameters(func)}
+
+
+# --------------------------------------------------------------------------
+# bad values
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Bad:
+    """One bad value for one parameter: ``kind`` names it in reports."""
+
+    kind: str
+    make: object  # valid value -> bad value
+    numpy_scalar: bool = False  # a NumPy twin of a valid scalar: must behave like it
+    non_finite: bool = False
+    complex_: bool = False
+    flag_string: bool = False
+    missing_file: bool = False
+
+
+def _nan_like(v):
+    a = np.array(v, dtype=float, copy=True)
+    a.flat[0] = np.nan
+    return a
+
+
+def _inf_like(v):
+    a = np.array(v, dtype=float, copy=True)
+    a.flat[-1] = np.inf
+    return a
+
+
+def _empty_like(v):
+    a = np.asarray(v)
+    return np.zeros((0,) + a.shape[1:], a.dtype)
+
+
+def _crop(v):
+    a = np.asarray(v)
+    return a[: max(1, a.shape[0] // 2)]
+
+
+def bad_values(valid) -> list[Bad]:
+    """The bad values tried for a parameter whose valid example is ``valid``."""
+    common = [Bad("None", lambda v: None), Bad("str 'False'", lambda v: "False", flag_string=isinstance(valid, bool)),
+              Bad("object()", lambda v: object())]
+    if isinstance(valid, (bool, np.bool_)):
+        return common + [Bad("int 1", lambda v: 1), Bad("np.bool_", lambda v: np.bool_(v), numpy_scalar=True)]
+    if isinstance(valid, numbers.Integral):
+        return common + [
+            Bad("-1", lambda v: -1), Bad("0", lambda v: 0), Bad("10**12", lambda v: 10**12),
+            Bad("2.5", lambda v: 2.5), Bad("nan", lambda v: math.nan, non_finite=True),
+            Bad("np.int64", lambda v: np.int64(v), numpy_scalar=True),
+        ]
+    if isinstance(valid, numbers.Real):
+        return common + [
+            Bad("nan", lambda v: math.nan, non_finite=True), Bad("inf", lambda v: math.inf, non_finite=True),
+            Bad("-1e12", lambda v: -1e12), Bad("1e12", lambda v: 1e12), Bad("complex", lambda v: 1 + 1j, complex_=True),
+            Bad("np.float32", lambda v: np.float32(v), numpy_scalar=True),
+        ]
+    if isinstance(valid, str):
+        return common + [Bad("''", lambda v: ""), Bad("'no-such-choice'", lambda v: "no-such-choice"),
+                         Bad("int 3", lambda v: 3)]
+    if isinstance(valid, Path):
+        return common + [Bad("missing file", lambda v: v.with_name("no-such-file" + v.suffix), missing_file=True),
+                         Bad("int 3", lambda v: 3)]
+    if isinstance(valid, np.ndarray) and valid.dtype != object:
+        out = common + [
+            Bad("empty", _empty_like), Bad("ndim+1", lambda v: np.asarray(v)[None]),
+            Bad("ragged list", lambda v: [[1, 2], [3]]), Bad("str array", lambda v: np.full(np.shape(v), "a")),
+            Bad("crop", _crop), Bad("0-d", lambda v: np.float64(1.5)),
+        ]
+        if valid.ndim >= 1:
+            out.append(Bad("ndim-1", lambda v: np.asarray(v)[0]))
+        if valid.dtype != bool or True:
+            out += [Bad("nan array", _nan_like, non_finite=True), Bad("inf array", _inf_like, non_finite=True),
+                    Bad("complex array", lambda v: np.asarray(v) + 1j, complex_=True)]
+        if np.issubdtype(valid.dtype, np.integer):
+            out.append(Bad("uint8 overflow", lambda v: (np.asarray(v) * 50).astype(np.uint8)))
+        return out
+    if isinstance(valid, (tuple, list)) and valid and all(isinstance(x, numbers.Number) for x in valid):
+        return common + [
+            Bad("empty", lambda v: type(v)()), Bad("nan item", lambda v: type(v)([math.nan] + list(v)[1:]),
+                                                     non_finite=True),
+            Bad("np items", lambda v: type(v)(np.asarray(v)[i] for i in range(len(v))), numpy_scalar=True),
+            Bad("negative item", lambda v: type(v)([-5] + list(v)[1:])),
+        ]
+    if isinstance(valid, (tuple, list)):
+        return common + [Bad("empty", lambda v: type(v)()), Bad("str 'abc'", lambda v: "abc")]
+    return common + [Bad("ndarray", lambda v: np.zeros((4, 4))), Bad("int 3", lambda v: 3)]
+
+
+def cases(qualname: str, func, limit: int | None = None) -> list[tuple[str, Bad]]:
+    """The (parameter, bad value) pairs to try on ``func``: all of them, or ``limit`` spread evenly.
+
+    Spreading (every k-th pair) keeps every parameter in a short run, and is
+    deterministic, so a before/after comparison runs the same calls.
+    """
+    valid = valid_arguments(qualname, func)  # a broken registry entry fails here, loudly
+    every = [(name, bad) for name, value in valid.items() if value is not _MISSING for bad in bad_values(value)]
+    if limit is None or len(every) <= limit:
+        return every
+    step = len(every) / limit
+    return [every[int(i * step)] for i in range(limit)]
+
+
+# --------------------------------------------------------------------------
+# running and classifying one call
+# --------------------------------------------------------------------------
+
+class Hang(BaseException):
+    """Raised by the watchdog; a BaseException so that ``except Exception`` does not hide it."""
+
+
+_LIBRARIES = ("numpy", "scipy", "skimage", "sklearn", "keras", "tensorflow", "pycocotools", "matplotlib", "PIL",
+              "imageio", "tf_keras_vis", "pandas", "ipywidgets")
+
+
+def raising_module(exc: BaseException) -> str:
+    """Top-level package of the frame that raised ``exc`` ('segtutor', 'numpy', ...)."""
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    if last is None:
+        return "?"
+    filename = Path(last.tb_frame.f_code.co_filename)
+    try:
+        filename.resolve().relative_to(PACKAGE_DIR)
+        return "segtutor"
+    except ValueError:
+        pass
+    module = last.tb_frame.f_globals.get("__name__", "?") or "?"
+    return module.split(".")[0]
+
+
+def documents_non_finite(func) -> bool:
+    doc = (inspect.getdoc(func) or "").lower()
+    return "nan" in doc or "non-finite" in doc or "finite" in doc
+
+
+def documents_complex(func) -> bool:
+    return "complex" in (inspect.getdoc(func) or "").lower()
+
+
+def _non_finite_in(result, depth: int = 0) -> bool:
+    if depth > 3:
+        return False
+    if isinstance(result, (float, np.floating)):
+        return not math.isfinite(result)
+    if isinstance(result, np.ndarray) and np.issubdtype(result.dtype, np.inexact):
+        return result.size > 0 and not bool(np.isfinite(result).all())
+    if isinstance(result, dict):
+        return any(_non_finite_in(v, depth + 1) for v in list(result.values())[:50])
+    if isinstance(result, (list, tuple)):
+        return any(_non_finite_in(v, depth + 1) for v in list(result)[:50])
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return any(_non_finite_in(getattr(result, f.name), depth + 1) for f in dataclasses.fields(result))
+    return False
+
+
+@dataclass
+class Outcome:
+    qualname: str
+    param: str
+    bad: str
+    outcome: str
+    detail: str
+
+    @property
+    def module(self) -> str:
+        return self.qualname.rsplit(".", 1)[0]
+
+
+@contextlib.contextmanager
+def watchdog(seconds: float):
+    def _ring(signum, frame):
+        raise Hang(f"ran past {seconds:.0f} s")
+
+    old = signal.signal(signal.SIGALRM, _ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@contextlib.contextmanager
+def memory_cap():
+    """Cap the data segment a little above what the session uses now.
+
+    A safety net for a shared machine: a runaway allocation fails as
+    ``MemoryError`` (counted as a hang) instead of swapping. It is not the
+    measurement: that is the tracemalloc peak.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    with open("/proc/self/status") as f:
+        vm_data = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmData:"))
+    cap = vm_data + DATA_LIMIT_HEADROOM
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
+@lru_cache(maxsize=None)
+def baseline_ok(qualname: str) -> bool:
+    """Does the callable accept its valid example arguments?"""
+    func = public_callables()[qualname]
+    try:
+        with watchdog(HANG_SECONDS), contextlib.chdir(_tmp()):
+            _close(func(**valid_arguments(qualname, func)))
+        return True
+    except Exception:
+        return False
+
+
+def _close(result) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def run_case(qualname: str, param: str, bad: Bad, *, hang_seconds: float = HANG_SECONDS) -> Outcome:
+    """Call ``qualname`` with ``param`` replaced by ``bad`` and classify the outcome."""
+    func = public_callables()[qualname]
+    args = valid_arguments(qualname, func)
+    try:
+        args[param] = bad.make(args[param])
+    except Exception as exc:  # the bad value itself could not be built: nothing to test
+        return Outcome(qualname, param, bad.kind, "clear", f"skipped: {exc!r}")
+
+    def out(kind: str, detail: str) -> Outcome:
+        return Outcome(qualname, param, bad.kind, kind, detail[:300])
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    result = None
+    try:
+        # In a scratch folder: a bad path such as 'False' may be written to.
+        with watchdog(hang_seconds), warnings.catch_warnings(), contextlib.chdir(_tmp()):
+            warnings.simplefilter("ignore")
+            result = func(**args)
+    except Hang as exc:
+        return out("hang", str(exc))
+    except MemoryError as exc:
+        return out("hang", f"MemoryError: {exc}")
+    except (TypeError, ValueError, FileNotFoundError) as exc:
+        where = raising_module(exc)
+        message = str(exc)
+        if bad.numpy_scalar and baseline_ok(qualname):
+            return out("silent", f"refuses a NumPy scalar that the Python one passes: {type(exc).__name__}: {message}")
+        if bad.missing_file and not isinstance(exc, FileNotFoundError):
+            return out("cryptic", f"missing file gives {type(exc).__name__}, not FileNotFoundError: {message}")
+        if where != "segtutor":
+            return out("cryptic", f"{type(exc).__name__} from {where}: {message}")
+        if param.lower() not in message.lower():
+            return out("cryptic", f"{type(exc).__name__} does not name {param!r}: {message}")
+        return out("clear", f"{type(exc).__name__}: {message}")
+    except Exception as exc:
+        return out("cryptic", f"{type(exc).__name__} from {raising_module(exc)}: {exc}")
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        seconds = time.perf_counter() - start
+    try:
+        if peak > MEMORY_BUDGET:
+            return out("hang", f"allocated {peak / 2**30:.1f} GiB")
+        if bad.flag_string:
+            return out("silent", "accepted the string 'False' as a flag")
+        if bad.non_finite and not documents_non_finite(func):
+            return out("silent", "accepted NaN/inf without documenting what happens")
+        if bad.complex_ and not documents_complex(func):
+            return out("silent", "accepted a complex value without documenting what happens")
+        if _non_finite_in(result) and not documents_non_finite(func):
+            return out("silent", "returned a non-finite float without documenting why")
+        return out("clear", f"returned in {seconds:.2f} s")
+    finally:
+        _close(result)
+
+
+def tally(outcomes: list[Outcome]) -> dict[str, dict[str, int]]:
+    """Counts per module per outcome."""
+    table: dict[str, dict[str, int]] = {}
+    for o in outcomes:
+        row = table.setdefault(o.module, dict.fromkeys(OUTCOMES, 0))
+        row[o.outcome] += 1
+    return table

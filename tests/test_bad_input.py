@@ -1,0 +1,86 @@
+"""Every public callable of segtutor, driven with bad input (issue 11).
+
+The callables come from the ``__all__`` lists of every public module, so a
+function added later is fuzzed without editing this file; if its required
+arguments have names the registry in tests/_badinput.py does not know, the
+coverage test below fails and says which entry to add.
+
+For each callable, hypothesis picks a few (parameter, bad value) pairs from
+the full list (``derandomize=True``: the same ones on every run) and the call
+must end ``clear``: succeed as documented, or raise TypeError/ValueError/
+FileNotFoundError from segtutor code naming the argument. See
+tests/_badinput.py for the classes; bench/bench_bad_input.py runs every pair
+and prints the counts.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import _badinput as fz
+
+# Pairs hypothesis draws per callable; the bench tries all of them.
+EXAMPLES_PER_CALLABLE = 6
+
+CALLABLES = sorted(q for q in fz.public_callables() if not fz.excluded_reason(q))
+
+
+def test_discovery_walks_every_public_module():
+    names = fz.public_callables()
+    # A sample from several modules, widgets included through their own __all__.
+    for expected in ("segtutor.boxes.box_area", "segtutor.interpret.grad_cam", "segtutor.viz.draw_boxes",
+                     "segtutor.widgets.kernels.KernelPlayground", "segtutor.models.cnn.augmenter"):
+        assert expected in names
+    assert len(CALLABLES) > 150
+
+
+def test_every_public_module_lists_its_names():
+    missing = [m for m in fz.modules_without_all() if not fz.excluded_reason(m + ".x")]
+    assert not missing, f"public modules without __all__: {missing}"
+
+
+def test_widgets_package_lists_every_widget_class():
+    import segtutor.widgets as widgets
+    from segtutor.widgets._base import Visualiser
+
+    classes = {q.rsplit(".", 1)[1] for q, obj in fz.public_callables().items()
+               if inspect.isclass(obj) and issubclass(obj, Visualiser) and obj is not Visualiser}
+    assert set(widgets.__all__) == classes
+    assert all(getattr(widgets, name).__name__ == name for name in widgets.__all__)
+
+
+def test_exclusions_stay_short():
+    assert len(fz.EXCLUDED_MODULES) <= 3 and len(fz.EXCLUDED_CALLABLES) <= 8
+
+
+@pytest.mark.parametrize("qualname", CALLABLES)
+def test_registry_has_valid_examples(qualname):
+    func = fz.public_callables()[qualname]
+    missing = fz.missing_examples(qualname, func)
+    assert not missing, (f"{qualname} needs example values for {missing}: add them to BY_NAME or BY_CALLABLE "
+                         "in tests/_badinput.py")
+    with fz.memory_cap():
+        assert fz.baseline_ok(qualname), f"{qualname} rejects the registry's valid arguments; fix the registry entry"
+
+
+@pytest.mark.parametrize("qualname", CALLABLES)
+def test_bad_input_gets_a_clear_answer(qualname):
+    func = fz.public_callables()[qualname]
+    all_cases = fz.cases(qualname, func)
+    if not all_cases:
+        pytest.skip("no parameters")
+
+    @settings(max_examples=min(EXAMPLES_PER_CALLABLE, len(all_cases)), deadline=None, derandomize=True,
+              database=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(all_cases))
+    def check(case):
+        param, bad = case
+        o = fz.run_case(qualname, param, bad)
+        assert o.outcome == "clear", f"{o.outcome}: {qualname}({param}=<{bad.kind}>): {o.detail}"
+
+    with fz.memory_cap():
+        check()
