@@ -17,6 +17,8 @@ _WIDGETS = {
     "IntensityWindow": "intensity",
     "KernelPlayground": "kernels",
     "MaskThreshold": "overlay",
+    "PseudoLabels": "pseudo_labels",
+    "QualityBrowser": "quality",
     "StageBrowser": "stages",
     "ThresholdWatershed": "classical",
     "UpsamplingExplorer": "upsampling",
