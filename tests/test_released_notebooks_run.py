@@ -5,8 +5,15 @@ The release replaces each solution with a stub that raises
 raising, and every later cell must use the package's implementation, so a
 stuck student is never blocked. This runs each released copy top to bottom
 in fast mode and fails on the first error.
+
+When Chromium and Playwright are present (always in CI), the browser test
+``tests/browser/test_widgets_in_jupyterlab.py`` runs the same released copies
+in a real JupyterLab and asserts the same two things (no error output, every
+check cell says "not attempted"), so a notebook it covers is not run a second
+time here.
 """
 
+import sys
 from pathlib import Path
 
 import nbformat
@@ -18,9 +25,17 @@ from segtutor.grading.release import release_notebook
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+import browserlab  # noqa: E402
+
+IN_THE_BROWSER = (set(browserlab.widget_notebooks())
+                  if browserlab.find_chromium() and browserlab.playwright_available() else set())
+
 
 @pytest.mark.parametrize("path", COURSE, ids=[p.stem for p in COURSE])
 def test_released_copy_runs_to_the_end_with_every_exercise_unattempted(path, tmp_path, monkeypatch):
+    if path.name in IN_THE_BROWSER:
+        pytest.skip("run in JupyterLab by tests/browser/test_widgets_in_jupyterlab.py with the same assertions")
     monkeypatch.setenv("SEGTUTOR_FAST", "1")
     student = release_notebook(nbformat.read(path, as_version=4), name=path.name)
     NotebookClient(student, timeout=600, kernel_name="python3",
