@@ -169,9 +169,19 @@ class Visualiser:
         """Return the picture currently shown, as an (H, W, 3) uint8 array."""
         return self._last.copy()
 
+    def static_picture(self) -> tuple[np.ndarray, str, str]:
+        """``(picture, alt text, status)`` for a page without a kernel (see ``_static``)."""
+        from ._static import plain_text
+
+        text = plain_text(self.message.value)
+        return self.snapshot(), self.alt_text(), text
+
     def _ipython_display_(self):
         from IPython.display import display
 
+        from ._static import note_displayed
+
+        note_displayed(self)
         display(self.ui)
 
 

@@ -97,8 +97,8 @@ class ThresholdWatershed(Visualiser):
         # A recompute takes about 50-100 ms on a laptop core, more than the
         # ~40 ms budget for smooth dragging, so update on release (a key press
         # is a release).
-        common = dict(continuous_update=False, style={"description_width": "130px"},
-                      layout=w.Layout(width="340px"))
+        common = dict(continuous_update=False, style={"description_width": "120px"},
+                      layout=w.Layout(width="350px"))
         if self.data.dtype == np.uint8:
             self.threshold = w.IntSlider(value=int(round(self.otsu)), min=0, max=255, step=1,
                                          description="threshold", **common)
@@ -116,7 +116,7 @@ class ThresholdWatershed(Visualiser):
         self.scores: dict = {}
         # The threshold comes first: it is the control a key press visibly changes.
         controls = w.VBox([self.threshold, self.use_otsu, self.min_distance, self.opening_radius,
-                           self.compactness], layout=w.Layout(width="350px"))
+                           self.compactness], layout=w.Layout(width="370px", flex="0 0 370px"))
         self._finish_layout(controls, side_by_side=True,
                             caption="Each object found is outlined and lightly filled in its own colour; an "
                                     "object keeps its colour while you change the controls.")

@@ -132,6 +132,9 @@ class KernelPlayground(Visualiser):
                     cell = self.cells[i][j]
                     cell.value = float(kernel[i - offset, j - offset]) if inside else 0.0
                     cell.layout.visibility = "visible" if inside else "hidden"
+                    # Out of the flow too, or a 3×3 kernel keeps the 5×5 grid's height.
+                    cell.layout.display = None if inside else "none"
+            self.grid.layout.grid_template_columns = f"repeat({k}, 68px)"
         finally:
             self._hold = False
 
