@@ -10,6 +10,7 @@ Usage::
     .venv/bin/python bench/run.py                 # every benchmark
     .venv/bin/python bench/run.py datasets cnn    # only bench_datasets.py and bench_cnn.py
     SEGTUTOR_BENCH_CLASS=1 .venv/bin/python bench/run.py notebooks   # also time class mode
+    .venv/bin/python bench/run.py notebook_memory # peak memory and CPU per student, class mode (slow)
 """
 
 from __future__ import annotations

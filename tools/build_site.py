@@ -158,6 +158,35 @@ def _fold_helpers(nb) -> int:
     return shown
 
 
+def figure_alts(nb) -> list[str]:
+    """Alt text for each PNG output, in page order: the section it is in and the titles its code sets.
+
+    nbconvert writes figures without alt text; the titles a cell gives its
+    axes are the best short description the page has.
+    """
+    alts, heading = [], ""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            found = re.findall(r"^#+\s+(.+)$", cell.source, flags=re.M)
+            heading = found[-1].strip() if found else heading
+            continue
+        titles = re.findall(r"(?:set_title|suptitle|title)\(\s*f?[\"']([^\"']+)", cell.get("source", ""))
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                what = "; ".join(dict.fromkeys(titles)) if titles else "a figure"
+                alts.append(f"Figure in section \u201c{heading}\u201d: {what}.")
+    return alts
+
+
+def _add_alts(body: str, alts: list[str]) -> str:
+    parts = body.split('<img src="data:image/png;base64,')
+    out = [parts[0]]
+    for i, part in enumerate(parts[1:]):
+        alt = html.escape(alts[i] if i < len(alts) else "A figure from the code cell above.", quote=True)
+        out.append(f'<img alt="{alt}" src="data:image/png;base64,{part}')
+    return "".join(out)
+
+
 def count_figures(nb) -> int:
     """Pictures among the outputs: PNG/JPEG/SVG outputs and widget pictures."""
     n = 0
@@ -200,6 +229,7 @@ def to_html(nb, pages: list[dict], i: int) -> str:
 
     exporter = HTMLExporter(template_name="lab")
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": pages[i]["title"]}})
+    body = _add_alts(body, figure_alts(nb))
     body = body.replace("</head>", f"<style>{CSS}</style></head>", 1)
     body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + _nav(pages, i, "top"), body, count=1)
     return body.replace("</body>", _nav(pages, i, "bottom") + "</body>", 1)

@@ -6,7 +6,7 @@ image's histogram, with the window shaded and the mapping drawn over it.
 
 Drawing the whole figure with Matplotlib on every slider move took about
 100 ms on a laptop core, beyond the ~40 ms kernel budget a key press can
-afford (see ``bench/bench_widgets.py``). Nothing but the window changes
+afford (``bench/bench_widget_compute.py`` measures it). Nothing but the window changes
 between two moves, so the axes, bars, labels and ticks are drawn once per
 image (:func:`_window_background`, cached) and each move only composes the
 windowed image, the shaded band and the mapping line into that background
