@@ -105,3 +105,19 @@ def test_build_site_rejects_unknown_notebooks(tmp_path):
         _builder().build_site(tmp_path, fast=True, notebooks=["99_nothing.ipynb"])
     with pytest.raises(TypeError):
         _builder().build_site(tmp_path, fast="False")
+
+
+def test_figure_alts_name_the_section_and_titles():
+    b = _builder()
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("## The `uint8` trap"),
+        nbformat.v4.new_code_cell('ax.set_title(f"image {img.shape}: wrapped")'),
+        nbformat.v4.new_code_cell("plot()"),
+    ])
+    png = nbformat.v4.new_output("display_data", data={"image/png": "AAAA"})
+    nb.cells[1].outputs = [png]
+    nb.cells[2].outputs = [png]
+    assert b.figure_alts(nb) == ["Figure in section \u201cThe uint8 trap\u201d: image: wrapped.",
+                                 "Figure in section \u201cThe uint8 trap\u201d: a figure made by the code above."]
+    page = 'x <img alt="No description has been provided for this image" src="a"> <img ' + b.NBCONVERT_ALT + ">"
+    assert b._add_alts(page, ["one", "t\"wo"]) == 'x <img alt="one" src="a"> <img alt="t&quot;wo">'

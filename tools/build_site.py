@@ -168,22 +168,30 @@ def figure_alts(nb) -> list[str]:
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             found = re.findall(r"^#+\s+(.+)$", cell.source, flags=re.M)
-            heading = found[-1].strip() if found else heading
+            heading = found[-1].strip().replace("`", "") if found else heading
             continue
         titles = re.findall(r"(?:set_title|suptitle|title)\(\s*f?[\"']([^\"']+)", cell.get("source", ""))
         for output in cell.get("outputs", []):
             if "image/png" in output.get("data", {}):
-                what = "; ".join(dict.fromkeys(titles)) if titles else "a figure"
+                # f-string fields ({image.shape}) are not text a reader can use: drop them.
+                clean = [re.sub(r"\s+([:;,])", r"\1", re.sub(r"\s+", " ", re.sub(r"\{[^}]*\}", "", t))).strip(" :;,")
+                         for t in titles]
+                clean = [t for t in dict.fromkeys(clean) if t]
+                what = "; ".join(clean) if clean else "a figure made by the code above"
                 alts.append(f"Figure in section \u201c{heading}\u201d: {what}.")
     return alts
 
 
+NBCONVERT_ALT = 'alt="No description has been provided for this image"'
+
+
 def _add_alts(body: str, alts: list[str]) -> str:
-    parts = body.split('<img src="data:image/png;base64,')
+    """Replace nbconvert's placeholder alt text of each output image, in page order, with ``alts``."""
+    parts = body.split(NBCONVERT_ALT)
     out = [parts[0]]
     for i, part in enumerate(parts[1:]):
-        alt = html.escape(alts[i] if i < len(alts) else "A figure from the code cell above.", quote=True)
-        out.append(f'<img alt="{alt}" src="data:image/png;base64,{part}')
+        alt = alts[i] if i < len(alts) else "A figure made by the code cell above."
+        out.append(f'alt="{html.escape(alt, quote=True)}"{part}')
     return "".join(out)
 
 
