@@ -9,6 +9,8 @@ widgets in Chromium; these run anywhere in seconds.
 
 from __future__ import annotations
 
+import re
+
 import ipywidgets as widgets
 import numpy as np
 import pytest
@@ -141,3 +143,33 @@ def test_feature_map_explorer_opens_on_a_live_channel():
     assert explorer.channel.value != 0 and activation[..., explorer.channel.value].max() > 0
     assert explorer.channel.value == int(np.argmax(activation.max(axis=(0, 1))))
     assert "square" in explorer.image.tooltip
+
+
+def test_static_figures_for_a_page_without_kernel(capsys):
+    """What tools/build_site.py puts in place of a widget: its snapshot, alt text and status."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from segtutor.training import LiveHistory
+    from segtutor.widgets import _static
+
+    w = _intensity()
+    w._ipython_display_()
+    w._ipython_display_()  # shown twice, pictured once
+    assert _static.show_pending() == 1 and _static.show_pending() == 0
+    rgb, alt, status = w.static_picture()
+    page = _static.figure_html(rgb, alt, status)
+    assert f"alt='{alt}'" in page and "window [60, 160]" in page
+    data = re.search(r"base64,([A-Za-z0-9+/=]+)", page).group(1)
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(base64.b64decode(data)))), w.snapshot())
+
+    history = LiveHistory(display=False)
+    history.on_train_begin()
+    for epoch in range(2):
+        history.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1)})
+    rgb, alt, status = history.static_picture()
+    assert rgb.ndim == 3 and rgb.shape[0] > 100 and "loss" in alt and "epoch 2/" in status
+    with pytest.raises(TypeError, match="static_picture"):
+        _static.note_displayed(object())
