@@ -223,6 +223,9 @@ class LiveHistory(keras.callbacks.Callback):
         self._draw(partial_logs=(logs, partial) if partial else None)
         self._last_draw = time.perf_counter()
 
+    #: What a static page (tools/build_site.py) says under the final plot.
+    static_note = "Live training plot, shown as it was when training ended."
+
     def static_picture(self):
         """``(picture, alt text, status)`` of the finished training, for a page without a kernel."""
         from .widgets._base import figure_to_rgb

@@ -25,12 +25,14 @@ def note_displayed(widget) -> None:
         _PENDING.append(widget)
 
 
-def figure_html(rgb, alt: str, caption: str) -> str:
-    """One ``<figure>``: the picture as an inline PNG, its alt text and a caption."""
+INTERACTIVE_NOTE = "Interactive widget, shown as a picture: run the notebook in JupyterLab to move its controls."
+
+
+def figure_html(rgb, alt: str, caption: str, note: str = INTERACTIVE_NOTE) -> str:
+    """One ``<figure>``: the picture as an inline PNG, its alt text, a caption and a note."""
     from ._base import to_png_bytes
 
     data = base64.b64encode(to_png_bytes(rgb)).decode("ascii")
-    note = "Interactive widget, shown as a picture: run the notebook in JupyterLab to move its controls."
     return (f"<figure class='segtutor-static-widget' style='margin: 4px 0'>"
             f"<img src='data:image/png;base64,{data}' alt='{html.escape(alt, quote=True)}' "
             f"style='max-width: 100%'>"
@@ -46,7 +48,8 @@ def show_pending() -> int:
     while _PENDING:
         widget = _PENDING.pop(0)
         rgb, alt, caption = widget.static_picture()
-        display(HTML(figure_html(rgb, alt, caption)))
+        note = getattr(widget, "static_note", INTERACTIVE_NOTE)
+        display(HTML(figure_html(rgb, alt, caption, note)))
         shown += 1
     return shown
 
