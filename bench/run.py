@@ -11,6 +11,7 @@ Usage::
     .venv/bin/python bench/run.py datasets cnn    # only bench_datasets.py and bench_cnn.py
     SEGTUTOR_BENCH_CLASS=1 .venv/bin/python bench/run.py notebooks   # also time class mode
     .venv/bin/python bench/run.py widgets_browser   # key press to new picture in Chromium (needs Chromium)
+    .venv/bin/python bench/run.py notebook_memory # peak memory and CPU per student, class mode (slow)
 """
 
 from __future__ import annotations

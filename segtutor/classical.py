@@ -71,6 +71,7 @@ __all__ = [
     "score_methods",
     "format_table",
     "instance_overlay",
+    "match_labels",
 ]
 
 
@@ -881,7 +882,7 @@ def format_table(rows, digits: int = 3, columns=("method", "objects", "iou", "di
 
 
 # -- drawing ----------------------------------------------------------------
-def instance_overlay(image, labels, thickness: int = 2) -> np.ndarray:
+def instance_overlay(image, labels, thickness: int = 2, fill: float = 0.0) -> np.ndarray:
     """Draw each instance's contour in its own colour over the image.
 
     Parameters
@@ -890,10 +891,26 @@ def instance_overlay(image, labels, thickness: int = 2) -> np.ndarray:
     labels : array_like of int, shape (H, W)
     thickness : int
         Contour width in pixels (drawn inside each object).
+    fill : float
+        Opacity in [0, 1] of a tint of each object's colour over its inside.
+        Outline plus a light fill reads for colour-blind viewers too: the
+        outline carries the shape, the fill says which pixels belong.
 
     Returns
     -------
     ndarray of uint8, shape (H, W, 3)
+
+    Notes
+    -----
+    Object ``i`` gets colour ``(i - 1) % 7`` of Okabe and Ito's colour-blind
+    safe palette, so the same label always has the same colour; see
+    :func:`match_labels` to keep colours steady while a parameter changes.
+
+    Examples
+    --------
+    >>> labels = np.zeros((8, 8), int); labels[2:6, 2:6] = 1
+    >>> instance_overlay(np.zeros((8, 8)), labels, thickness=1, fill=0.5).shape
+    (8, 8, 3)
     """
     from skimage.morphology import disk, erosion
 
@@ -901,19 +918,96 @@ def instance_overlay(image, labels, thickness: int = 2) -> np.ndarray:
     lab = check_mask(labels, "labels", ndim=2).astype(np.int64)
     check_same_shape(arr[..., 0] if arr.ndim == 3 else arr, lab, ("image", "labels"))
     thickness = check_positive_int(thickness, "thickness")
+    fill = check_in_range(fill, "fill", 0.0, 1.0)
     f = _as_float01(arr) if arr.dtype != np.float64 else np.clip(arr, 0, 1)
     rgb = np.repeat(f[..., None], 3, axis=-1) if f.ndim == 2 else f[..., :3].copy()
     rgb = (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+    inside = lab > 0
+    if fill > 0 and inside.any():
+        colours = _PALETTE[(lab[inside] - 1) % len(_PALETTE)].astype(np.float32)
+        rgb[inside] = (rgb[inside] * (1.0 - fill) + colours * fill + 0.5).astype(np.uint8)
     # Inner contour: an object's pixels that its eroded self no longer covers.
     eroded = erosion(lab, disk(thickness)) if thickness > 1 else erosion(lab)
-    contour = (lab > 0) & (eroded != lab)
+    contour = inside & (eroded != lab)
     rgb[contour] = _PALETTE[(lab[contour] - 1) % len(_PALETTE)]
     return rgb
 
 
-# A qualitative palette (Matplotlib's tab10 without its grey), bright enough on grey images.
+def match_labels(labels, reference) -> np.ndarray:
+    """Renumber ``labels`` so each object keeps the id of the ``reference`` object it overlaps most.
+
+    A widget that recomputes instances on every slider move numbers them
+    afresh each time, so with colours by label every object would change
+    colour on each step, which looks like a much bigger change than it is.
+    Matching to the previous step keeps an object's colour while it stays
+    the same object: pairs are taken greedily by overlap (largest first),
+    one to one; objects with no partner get ids the reference does not use.
+
+    Parameters
+    ----------
+    labels, reference : array_like of int, shape (H, W)
+        Instance labels, 0 = background.
+
+    Returns
+    -------
+    ndarray of int32, shape (H, W)
+        ``labels`` renumbered; the partition into objects is unchanged.
+
+    Examples
+    --------
+    >>> a = np.array([[1, 1, 0, 2, 2]]); b = np.array([[2, 2, 0, 1, 1]])
+    >>> match_labels(a, b)
+    array([[2, 2, 0, 1, 1]], dtype=int32)
+    """
+    lab = check_mask(labels, "labels", ndim=2).astype(np.int64)
+    ref = check_mask(reference, "reference", ndim=2).astype(np.int64)
+    check_same_shape(lab, ref, ("labels", "reference"))
+    if lab.min(initial=0) < 0 or ref.min(initial=0) < 0:
+        raise ValueError("labels and reference should be non-negative instance labels (0 = background).")
+    ids, inverse = _compact_ids(lab)
+    # Overlap counts of every (new object, reference object) pair in one
+    # bincount over a joint index: milliseconds, where np.unique over pairs took tens.
+    ref_ids, ref_inverse = _compact_ids(ref)
+    both = (lab > 0) & (ref > 0)
+    joint = inverse[both].astype(np.int64) * len(ref_ids) + ref_inverse[both]
+    overlap = np.bincount(joint, minlength=len(ids) * len(ref_ids))
+    pairs = np.flatnonzero(overlap)
+    mapping = {}
+    used = set()
+    for k in pairs[np.argsort(-overlap[pairs], kind="stable")]:
+        new, old = divmod(int(k), len(ref_ids))
+        if new not in mapping and old not in used:
+            mapping[new] = int(ref_ids[old])
+            used.add(old)
+    next_id = int(ref.max(initial=0)) + 1
+    table = np.zeros(len(ids), np.int64)
+    for i, value in enumerate(ids):
+        if value == 0:
+            continue
+        if i in mapping:
+            table[i] = mapping[i]
+        else:
+            table[i] = next_id
+            next_id += 1
+    return table[inverse].astype(np.int32)
+
+
+def _compact_ids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(labels, return_inverse=True)`` for non-negative ints, without sorting."""
+    top = int(labels.max(initial=0))
+    if top > 4 * labels.size:  # sparse huge ids: a lookup table would be wasteful
+        ids, inverse = np.unique(labels, return_inverse=True)
+        return ids, inverse.reshape(labels.shape)
+    ids = np.flatnonzero(np.bincount(labels.ravel(), minlength=1))
+    lookup = np.zeros(top + 1, np.int64)
+    lookup[ids] = np.arange(len(ids))
+    return ids, lookup[labels]
+
+
+# Okabe and Ito's colour-blind-safe palette (2008), without its black: every
+# pair stays distinguishable under protanopia, deuteranopia and tritanopia.
 _PALETTE = np.array(
-    [[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
-     [140, 86, 75], [227, 119, 194], [188, 189, 34], [23, 190, 207]],
+    [[230, 159, 0], [86, 180, 233], [0, 158, 115], [240, 228, 66], [0, 114, 178],
+     [213, 94, 0], [204, 121, 167]],
     dtype=np.uint8,
 )

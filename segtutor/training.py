@@ -205,6 +205,9 @@ class LiveHistory(keras.callbacks.Callback):
         self._widgets = w.VBox([w.HBox([self._bar, self._text]), self._image])
         self._widgets.add_class("segtutor-live-history")
         display(self._widgets)
+        from .widgets._static import note_displayed
+
+        note_displayed(self)  # a static page (tools/build_site.py) shows the final plot instead
 
     def _status(self, epochs_done: int) -> str:
         elapsed = self.seconds[-1] if self.seconds else 0.0
@@ -219,6 +222,17 @@ class LiveHistory(keras.callbacks.Callback):
             return
         self._draw(partial_logs=(logs, partial) if partial else None)
         self._last_draw = time.perf_counter()
+
+    #: What a static page (tools/build_site.py) says under the final plot.
+    static_note = "Live training plot, shown as it was when training ended."
+
+    def static_picture(self):
+        """``(picture, alt text, status)`` of the finished training, for a page without a kernel."""
+        from .widgets._base import figure_to_rgb
+
+        rgb = figure_to_rgb(self.figure()) if self.history else np.full((8, 8, 3), 255, np.uint8)
+        alt = "Training curves: " + ", ".join(self.history) + " per epoch." if self.history else "No epochs yet."
+        return rgb, alt, self._status(len(self.seconds)) if self.seconds else ""
 
     def figure(self):
         """The current plot, as a Matplotlib figure (also what the widget shows)."""

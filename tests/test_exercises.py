@@ -112,6 +112,9 @@ def test_fixed_cases_hold_the_values_their_notes_state():
 
 BUGS = [
     ("iou", lambda p, t: (p & t).sum() / (p.sum() + t.sum()), "intersection twice"),
+    # The most common beginner version: right everywhere but on two empty masks (0 / 0).
+    ("iou", lambda p, t: (p & t).sum() / (p | t).sum(), "the union is empty"),
+    ("dice", lambda p, t: 2 * (p & t).sum() / (p.sum() + t.sum()), "|pred| + |truth| is 0"),
     ("iou", lambda p, t: 2 * (p & t).sum() / (p.sum() + t.sum()), "Dice"),
     ("iou", lambda p, t: 100 * iou(p, t), "percentage"),
     ("iou", lambda p, t: (p & t).sum() / t.sum(), "truth's area"),

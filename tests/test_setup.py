@@ -47,3 +47,38 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "python3 course.py test" in ci
     assert "python3 course.py test" in readme and "python3 course.py open" in readme
+
+
+def test_environment_yml_conda_packages_match_the_lock():
+    """Anything conda installs itself (besides Python and pip) must be the locked version."""
+    import yaml  # PyYAML comes with the lock (Jupyter needs it)
+
+    pins = _constraints()
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda_deps = [re.match(r"^([A-Za-z0-9_.\-]+)\s*(?:=+\s*(\S+))?$", d).groups()
+                  for d in env["dependencies"] if isinstance(d, str)]
+    pip_lines = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert pip_lines == ["-c requirements/constraints.txt", "-e .[test]"]
+    python = [v for n, v in conda_deps if n == "python"]
+    assert python and python[0] == "3.11", "environment.yml: python=3.11, the version the lock was made with"
+    assert "Python 3.11" in (ROOT / "requirements" / "constraints.txt").read_text().splitlines()[0]
+    for name, version in conda_deps:
+        if name in ("python", "pip"):
+            continue
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        assert key in pins, f"environment.yml installs {name} with conda but the lock does not pin it"
+        assert version == pins[key], f"environment.yml: {name}={version}, lock: {pins[key]}"
+
+
+def test_binder_installs_the_locked_course_on_the_locked_python():
+    runtime = (ROOT / "binder" / "runtime.txt").read_text().strip()
+    env_python = re.search(r"python=(\d+\.\d+)", (ROOT / "environment.yml").read_text())[1]
+    assert runtime == f"python-{env_python}", "binder/runtime.txt and environment.yml name different Pythons"
+    post = (ROOT / "binder" / "postBuild").read_text()
+    install = [line for line in post.splitlines() if "pip install" in line]
+    assert install and all("-c requirements/constraints.txt" in line for line in install)
+    assert "segtutor release notebooks/" in post and "rm -rf notebooks" in post
+    # Binder must not pick up a second, unlocked dependency list.
+    for name in ("requirements.txt", "environment.yml", "Pipfile", "setup.py"):
+        assert not (ROOT / "binder" / name).exists(), f"binder/{name} would bypass the lock"
+    assert (ROOT / "binder" / "postBuild").stat().st_mode & 0o111, "binder/postBuild must be executable"

@@ -48,8 +48,17 @@ DSB_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 def _object_ids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted positive ids and an index image: 0 for background, k for ids[k - 1]."""
-    ids, inverse = np.unique(labels, return_inverse=True)
-    inverse = inverse.reshape(labels.shape)
+    top = int(labels.max(initial=0))
+    if labels.dtype.kind in "iub" and int(labels.min(initial=0)) >= 0 and top <= 4 * labels.size:
+        # The same as np.unique(..., return_inverse=True) without a sort: several
+        # times faster on an image, which the live watershed widget needs per step.
+        ids = np.flatnonzero(np.bincount(labels.ravel().astype(np.int64), minlength=1))
+        lookup = np.zeros(top + 1, np.int64)
+        lookup[ids] = np.arange(ids.size)
+        inverse = lookup[labels]
+    else:
+        ids, inverse = np.unique(labels, return_inverse=True)
+        inverse = inverse.reshape(labels.shape)
     if ids.size and ids[0] == 0:
         return ids[1:], inverse
     # No background pixel at all: shift so that index 0 stays "background".

@@ -88,7 +88,7 @@ class Visualiser:
         import ipywidgets as w
 
         width = f"{self.display_width}px" if self.display_width else "auto"
-        self.image = w.Image(format="png", layout=w.Layout(width=width, max_width="100%", align_self="flex-start"))
+        self.image = _titled_image_class()(format="png", layout=w.Layout(width=width, max_width="100%", align_self="flex-start"))
         self.image.add_class(f"{self.css_class}-image")
         self.message = w.HTML(value="")
         self.message.add_class(f"{self.css_class}-message")
@@ -101,18 +101,32 @@ class Visualiser:
         raise NotImplementedError
 
     # -- shared machinery --------------------------------------------------
-    def _finish_layout(self, controls, *, extra=None, caption: str | None = None) -> None:
+    def _finish_layout(self, controls, *, extra=None, caption: str | None = None,
+                       side_by_side: bool = False) -> None:
+        """Assemble controls, caption, picture and message into :attr:`ui`.
+
+        ``side_by_side`` puts the controls left of the picture instead of
+        above it, for pictures too tall to share a laptop screen's height
+        with a row of controls.
+        """
         import ipywidgets as w
 
         children = [w.HBox(list(controls)) if isinstance(controls, (list, tuple)) else controls]
         if extra is not None:
             children.append(extra)
         if caption:
-            # Says what each panel of the picture is, since the pictures carry no titles.
-            self.caption = w.HTML(f"<small>{caption}</small>")
+            # Says what each panel of the picture is. Normal line height and
+            # 90 % of the notebook's font: <small> made the lines tiny and far apart.
+            self.caption = w.HTML(f"<div style='{CAPTION_STYLE}'>{caption}</div>")
+            self.caption.add_class(f"{self.css_class}-caption")
             children.append(self.caption)
-        children += [self.image, self.message]
+        if side_by_side:
+            children = [w.HBox([children[0], w.VBox([*children[1:], self.image])])]
+        else:
+            children.append(self.image)
+        children.append(self.message)
         self.ui = w.VBox(children)
+        _label_controls(controls)
         self.ui.add_class("segtutor-widget")
         self.ui.add_class(self.css_class)
         for control in _walk(controls):
@@ -136,19 +150,88 @@ class Visualiser:
         self.image.value = to_png_bytes(self._last)
         status = self.status()
         self.message.value = _escape(status) if status else ""
+        # ipywidgets.Image has no alt attribute; its tooltip becomes the <img>'s
+        # title, which browsers and screen readers use as the picture's name
+        # when alt is missing (see _titled_image_class).
+        alt = self.alt_text()
+        self.image.tooltip = f"{alt} {status}".strip() if status else alt
 
     def status(self) -> str:
         """Text shown under the picture after a successful render."""
         return ""
 
+    def alt_text(self) -> str:
+        """A sentence saying what the picture shows, for screen readers (the image's title)."""
+        doc = (type(self).__doc__ or "").strip().splitlines()
+        return doc[0] if doc else type(self).__name__
+
     def snapshot(self) -> np.ndarray:
         """Return the picture currently shown, as an (H, W, 3) uint8 array."""
         return self._last.copy()
 
+    def static_picture(self) -> tuple[np.ndarray, str, str]:
+        """``(picture, alt text, status)`` for a page without a kernel (see ``_static``)."""
+        from ._static import plain_text
+
+        text = plain_text(self.message.value)
+        return self.snapshot(), self.alt_text(), text
+
     def _ipython_display_(self):
         from IPython.display import display
 
+        from ._static import note_displayed
+
+        note_displayed(self)
         display(self.ui)
+
+
+CAPTION_STYLE = "font-size: 0.9em; line-height: 1.35; margin: 2px 0 4px 0; max-width: 720px"
+
+
+def _decimals(step) -> int:
+    """Decimals needed to print every multiple of ``step`` exactly (0.05 -> 2)."""
+    text = f"{float(step):.10f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def _label_controls(controls) -> None:
+    """Give every control a visible name and float sliders an exact readout.
+
+    The description is the slider's label for a sighted user and the text a
+    screen reader announces next to it; a float slider's readout format is
+    set from its step, so 0.35 reads "0.35", not "0.35000000000000003".
+    """
+    import ipywidgets as w
+
+    for control in _walk(controls):
+        if isinstance(control, (w.FloatSlider, w.FloatRangeSlider)):
+            control.readout_format = f".{_decimals(control.step)}f"
+        if isinstance(control, w.widgets.widget_description.DescriptionWidget) and not control.tooltip:
+            control.tooltip = control.description or None
+
+
+_TITLED_IMAGE = None
+
+
+def _titled_image_class():
+    """``ipywidgets.Image`` whose ``tooltip`` works: it becomes the <img>'s title.
+
+    ipywidgets 8.1's front end sets a widget's title from its tooltip only
+    when the widget's ``description`` is empty, and Image has no description
+    at all, so a tooltip on a plain Image raises a JavaScript error and the
+    picture is not drawn. An empty synced ``description`` is all the front
+    end needs; the view is the stock ImageView.
+    """
+    global _TITLED_IMAGE
+    if _TITLED_IMAGE is None:
+        import ipywidgets as w
+        from traitlets import Unicode
+
+        class TitledImage(w.Image):
+            description = Unicode("", help="Always empty; lets the front end apply the tooltip.").tag(sync=True)
+
+        _TITLED_IMAGE = TitledImage
+    return _TITLED_IMAGE
 
 
 def _walk(controls):

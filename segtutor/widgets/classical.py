@@ -60,8 +60,9 @@ class ThresholdWatershed(Visualiser):
 
     Attributes
     ----------
-    threshold : ipywidgets.FloatSlider
-        Used when ``use_otsu`` is off.
+    threshold : ipywidgets.IntSlider or ipywidgets.FloatSlider
+        The threshold; moving it switches ``use_otsu`` off. An integer slider
+        for uint8 images, where every grey level is an integer.
     use_otsu : ipywidgets.Checkbox
         When on, the threshold is Otsu's and the slider shows it.
     min_distance : ipywidgets.IntSlider
@@ -70,10 +71,18 @@ class ThresholdWatershed(Visualiser):
         Radius of the disk footprint of the morphological opening.
     compactness : ipywidgets.FloatSlider
         0 = classic watershed; larger = compact watershed.
+
+    Notes
+    -----
+    Objects keep their colour from one step to the next
+    (:func:`segtutor.classical.match_labels`), so only what really changed
+    changes colour.
     """
 
     css_class = "segtutor-threshold-watershed"
-    display_width = 576  # 1.5 x the 384-px photograph: the coins' outlines stay readable on a laptop
+    # 1.25 x the 384-px photograph, beside the controls: picture, controls and
+    # scores fit a 1366 x 768 laptop's notebook area (about 530 px tall) at once.
+    display_width = 480
 
     def __init__(self, image, truth_labels) -> None:
         import ipywidgets as w
@@ -83,53 +92,76 @@ class ThresholdWatershed(Visualiser):
         self.truth = check_mask(truth_labels, "truth_labels", ndim=2)
         check_same_shape(self.data, self.truth, ("image", "truth_labels"))
         self.otsu = classical.otsu_threshold(self.data)
-        lo, hi = (0.0, 255.0) if self.data.dtype == np.uint8 else (float(self.data.min()), float(self.data.max()))
-        step = 1.0 if self.data.dtype == np.uint8 else (hi - lo) / 200.0
-        # One recompute takes about 50-100 ms on a laptop core, more than the
-        # ~40 ms budget for smooth dragging, so update on release.
-        common = dict(continuous_update=False, style={"description_width": "initial"})
-        self.threshold = w.FloatSlider(value=round(self.otsu), min=lo, max=hi, step=step,
-                                       description="threshold", disabled=True, **common)
-        self.use_otsu = w.Checkbox(value=True, description="Otsu", indent=False, layout=w.Layout(width="80px"))
+        self._previous: np.ndarray | None = None
+        self._hold = False
+        # A recompute takes about 50-100 ms on a laptop core, more than the
+        # ~40 ms budget for smooth dragging, so update on release (a key press
+        # is a release).
+        common = dict(continuous_update=False, style={"description_width": "120px"},
+                      layout=w.Layout(width="350px"))
+        if self.data.dtype == np.uint8:
+            self.threshold = w.IntSlider(value=int(round(self.otsu)), min=0, max=255, step=1,
+                                         description="threshold", **common)
+        else:
+            lo, hi = float(self.data.min()), float(self.data.max())
+            self.threshold = w.FloatSlider(value=self.otsu, min=lo, max=hi, step=(hi - lo) / 200.0,
+                                           description="threshold", **common)
+        self.use_otsu = w.Checkbox(value=True, description="use Otsu's threshold", indent=False)
         self.min_distance = w.IntSlider(value=20, min=1, max=60, description="min seed distance", **common)
-        self.opening_radius = w.IntSlider(value=2, min=0, max=8, description="opening radius (footprint)", **common)
-        self.compactness = w.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.01,
+        self.opening_radius = w.IntSlider(value=2, min=0, max=8, description="opening radius", **common)
+        self.compactness = w.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05,
                                          description="compactness", **common)
         for name in ("threshold", "use_otsu", "min_distance", "opening_radius", "compactness"):
             getattr(self, name).add_class(f"{self.css_class}-{name.replace('_', '-')}")
-        self.use_otsu.observe(self._toggle_otsu, names="value")
         self.scores: dict = {}
-        # Two sliders a row at most: three squeezed the radius slider's track to ~30 px.
-        for slider in (self.threshold, self.min_distance, self.opening_radius, self.compactness):
-            slider.layout = w.Layout(width="340px")
-        controls = w.VBox([
-            w.HBox([self.use_otsu, self.threshold]),
-            w.HBox([self.min_distance, self.opening_radius]),
-            w.HBox([self.compactness]),
-        ])
-        self._finish_layout(controls)
+        # The threshold comes first: it is the control a key press visibly changes.
+        controls = w.VBox([self.threshold, self.use_otsu, self.min_distance, self.opening_radius,
+                           self.compactness], layout=w.Layout(width="370px", flex="0 0 370px"))
+        self._finish_layout(controls, side_by_side=True,
+                            caption="Each object found is outlined and lightly filled in its own colour; an "
+                                    "object keeps its colour while you change the controls.")
 
-    def _toggle_otsu(self, change) -> None:
-        self.threshold.disabled = bool(change["new"])
+    def _on_change(self, change=None) -> None:
+        if self._hold:
+            return
+        owner = change["owner"] if change else None
+        self._hold = True
+        try:
+            if owner is self.threshold:
+                self.use_otsu.value = False
+            elif owner is self.use_otsu and self.use_otsu.value:
+                self.threshold.value = (int(round(self.otsu)) if isinstance(self.threshold.value, int)
+                                        else self.otsu)
+        finally:
+            self._hold = False
+        self.refresh()
 
     def current_threshold(self) -> float:
         """The threshold in use: Otsu's when the checkbox is on, else the slider's."""
         return self.otsu if self.use_otsu.value else float(self.threshold.value)
 
     def labels(self) -> np.ndarray:
-        """Instance labels for the current controls."""
-        return classical.threshold_watershed(
+        """Instance labels for the current controls, numbered as in the previous step."""
+        labels = classical.threshold_watershed(
             self.data,
             threshold=self.current_threshold(),
             min_distance=int(self.min_distance.value),
             opening_radius=int(self.opening_radius.value),
             compactness=float(self.compactness.value),
         )
+        if self._previous is not None:
+            labels = classical.match_labels(labels, self._previous)
+        return labels
 
     def render(self) -> np.ndarray:
         labels = self.labels()
         self.scores = watershed_scores(labels, self.truth)
-        return classical.instance_overlay(self.data, labels)
+        self._previous = labels
+        return classical.instance_overlay(self.data, labels, fill=0.25)
+
+    def alt_text(self) -> str:
+        return ("The coins photograph with each segmented object outlined and tinted in its own colour "
+                f"({self.scores.get('objects', 0)} objects).")
 
     def status(self) -> str:
         s = self.scores

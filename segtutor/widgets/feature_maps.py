@@ -99,6 +99,13 @@ class FeatureMapExplorer(Visualiser):
         for name in ("image_name", "layer", "channel", "show_all"):
             getattr(self, name).add_class(f"{self.css_class}-{name.replace('_', '-')}")
         self._update_channel_range()
+        # Open on the channel that responds most to the first image: channel 0
+        # of a ReLU layer can be dead (all zero), a flat square that teaches nothing.
+        self._hold = True
+        try:
+            self.channel.value = int(interpret.strongest_channels(self.activation(), 1)[0])
+        finally:
+            self._hold = False
         self._finish_layout([w.VBox([self.image_name, self.layer]), w.VBox([self.channel, self.show_all])],
                             caption="<b>Left:</b> the input. <b>Right:</b> the activations of the chosen channel "
                                     "(or all of them), each channel scaled to its own range: dark = 0, yellow = its "
@@ -131,6 +138,11 @@ class FeatureMapExplorer(Visualiser):
         channel = None if self.show_all.value else self.channel.value
         return interpret.feature_map_picture(self.activation(), channel,
                                              image=self.images[self.image_name.value])
+
+    def alt_text(self) -> str:
+        what = "all channels" if self.show_all.value else f"channel {self.channel.value}"
+        return (f"The image '{self.image_name.value}' beside the activations of {what} of layer "
+                f"{self.layer.value}, bright where the response is strong.")
 
     def status(self) -> str:
         a = self.activation()

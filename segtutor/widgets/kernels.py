@@ -105,12 +105,22 @@ class KernelPlayground(Visualiser):
         for name in ("preset", "size", "stride", "padding", "image_name", "grid"):
             getattr(self, name).add_class(f"{self.css_class}-{name.replace('_', '-')}")
         self._fill(convolution.kernel_preset(preset))
-        self._finish_layout([w.VBox([self.preset, self.size, self.stride, self.padding, self.image_name]),
-                             self.grid],
-                            caption="<b>Left:</b> the input image. <b>Middle:</b> the kernel (red positive, blue "
-                                    "negative). <b>Right:</b> the output; for kernels summing to 0, white is 0, red "
-                                    "positive, blue negative. With <i>same</i> padding the border is padded with "
-                                    "zeros, so an edge detector also fires along the image's edges.")
+        # Three short columns, not one tall one: controls, caption and picture
+        # fit a 1366 x 768 laptop's notebook area (about 530 px) together.
+        narrow = w.Layout(width="230px")
+        for control in (self.preset, self.padding, self.image_name):
+            control.layout = narrow
+            control.style = {"description_width": "60px"}
+        self._finish_layout([w.VBox([self.preset, self.image_name, self.padding]),
+                             w.VBox([self.size, self.stride]), self.grid],
+                            caption="<b>Left:</b> input. <b>Middle:</b> kernel (red positive, blue negative). "
+                                    "<b>Right:</b> output; for kernels summing to 0, white is 0, red positive, "
+                                    "blue negative. <i>same</i> padding adds zeros, so edge detectors also fire "
+                                    "along the image's border.")
+
+    def alt_text(self) -> str:
+        return (f"The image '{self.image_name.value}', the {self.kernel.shape[0]}×{self.kernel.shape[-1]} kernel "
+                "and the filtered output, side by side.")
 
     # -- kernel <-> cells ---------------------------------------------------
     def _fill(self, kernel: np.ndarray) -> None:
@@ -126,6 +136,9 @@ class KernelPlayground(Visualiser):
                     cell = self.cells[i][j]
                     cell.value = float(kernel[i - offset, j - offset]) if inside else 0.0
                     cell.layout.visibility = "visible" if inside else "hidden"
+                    # Out of the flow too, or a 3×3 kernel keeps the 5×5 grid's height.
+                    cell.layout.display = None if inside else "none"
+            self.grid.layout.grid_template_columns = f"repeat({k}, 68px)"
         finally:
             self._hold = False
 

@@ -15,7 +15,27 @@ def _counts(pred, truth):
 
 
 def _ratio(num, den):
+    # An empty denominator gives the spec's convention (two empty masks: 1.0),
+    # so each mistake below is blamed only for what it really gets wrong; with
+    # NaN here every mistake "matched" a NaN from 0 / 0 and the first one won.
+    return 1.0 if den == 0 else num / den
+
+
+def _unguarded(num, den):
+    """Division as the common beginner version does it: 0 / 0 is NaN."""
     return float("nan") if den == 0 else num / den
+
+
+EMPTY_UNION = (
+    "two empty masks give 0 / 0 = NaN: with nothing predicted and nothing true the union is empty, so "
+    "(pred & truth).sum() / (pred | truth).sum() divides by zero. The spec defines the IoU of two empty "
+    "masks as 1.0 (they agree perfectly): return 1.0 when the union is 0, before dividing"
+)
+EMPTY_SUM = (
+    "two empty masks give 0 / 0 = NaN: |pred| + |truth| is 0, so the division has nothing to divide by. "
+    "The spec defines the Dice of two empty masks as 1.0 (they agree perfectly): return 1.0 when both are "
+    "empty, before dividing"
+)
 
 
 def _pair_case(rng):
@@ -52,6 +72,8 @@ register(
             Case(MISMATCH, "masks of different shapes should raise an error"),
         ],
         mistakes={
+            EMPTY_UNION:
+                lambda p, t: _unguarded(_counts(p, t)[0], _counts(p, t)[1] + _counts(p, t)[2] - _counts(p, t)[0]),
             "the union counts the intersection twice: union = |pred| + |truth| - |intersection|":
                 lambda p, t: _ratio(_counts(p, t)[0], _counts(p, t)[1] + _counts(p, t)[2]),
             "this is the Dice score 2|A∩B| / (|A| + |B|), not IoU = |A∩B| / |A∪B|":
@@ -85,6 +107,8 @@ register(
             Case(MISMATCH, "masks of different shapes should raise an error"),
         ],
         mistakes={
+            EMPTY_SUM:
+                lambda p, t: _unguarded(2 * _counts(p, t)[0], _counts(p, t)[1] + _counts(p, t)[2]),
             "this is IoU |A∩B| / |A∪B|; Dice is 2|A∩B| / (|A| + |B|)":
                 lambda p, t: _ratio(_counts(p, t)[0], _counts(p, t)[1] + _counts(p, t)[2] - _counts(p, t)[0]),
             "the factor 2 is missing: Dice = 2|A∩B| / (|A| + |B|)":
