@@ -115,7 +115,8 @@ def cmd_test(extra: list[str]) -> int:
     # The package's docstring examples are tests too (--doctest-modules on segtutor/).
     args = [python, "-m", "pytest", "tests", "segtutor", "notebooks", "--doctest-modules",
             "--nbval-lax", "--nbval-current-env",
-            "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"), "-p", "no:cacheprovider"]
+            "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"), "-p", "no:cacheprovider",
+            "--durations=40"]
     print("+", " ".join(str(a) for a in args + extra), flush=True)
     return subprocess.call([str(a) for a in args + extra], cwd=ROOT, env=env)
 

@@ -13,7 +13,7 @@ check cell says "not attempted"), so a notebook it covers is not run a second
 time here.
 """
 
-import sys
+import importlib.util
 from pathlib import Path
 
 import nbformat
@@ -25,8 +25,11 @@ from segtutor.grading.release import release_notebook
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
-import browserlab  # noqa: E402
+# Loaded from its file: putting tests/browser on sys.path would let its
+# conftest.py shadow this folder's under pytest's default import mode.
+_spec = importlib.util.spec_from_file_location("_browserlab_for_release", ROOT / "tests" / "browser" / "browserlab.py")
+browserlab = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(browserlab)
 
 IN_THE_BROWSER = (set(browserlab.widget_notebooks())
                   if browserlab.find_chromium() and browserlab.playwright_available() else set())
