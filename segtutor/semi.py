@@ -724,7 +724,8 @@ def self_training(model, labelled_images, labelled_masks, unlabelled_images, *, 
     yl = _check_targets(labelled_masks, xl, "labelled_masks")
     xu = _check_images(unlabelled_images, "unlabelled_images")
     if xu.shape[1:] != xl.shape[1:]:
-        raise ValueError(f"unlabelled images {xu.shape[1:]} and labelled images {xl.shape[1:]} should have one size.")
+        raise ValueError(f"unlabelled_images {xu.shape[1:]} and labelled_images {xl.shape[1:]} should have one "
+                         "size.")
     threshold = _threshold(threshold)
     rounds = check_positive_int(rounds, "rounds")
     if rounds > 20:
