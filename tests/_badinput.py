@@ -65,9 +65,11 @@ EXCLUDED_MODULES = {
     # The check() engine takes the student's *function* and reports on it; its
     # inputs are specs and callables, not data.
     "segtutor.exercises": "grading engine; inputs are exercise specs and student functions",
-    # Being reworked in parallel (branch maskrcnn); its internals take TF
-    # tensors and a config. Follow-up: add registry entries after that merge.
-    "segtutor.maskrcnn": "reworked in parallel on branch maskrcnn; follow-up after merge",
+    # Merged, but not yet validated to this standard: a trial run on 14 of its
+    # ~70 callables (the NumPy-level ones) found 141 cryptic, 27 silent and 3
+    # hang outcomes out of 455 calls. Follow-up: validate the module, then add
+    # registry entries (TF tensors, a MaskRCNNConfig) and drop this line.
+    "segtutor.maskrcnn": "not yet validated (trial: 141 cryptic, 27 silent, 3 hangs in 455 calls); follow-up",
 }
 # Single callables that cannot be fuzzed sensibly, with the reason. Keep it short.
 EXCLUDED_CALLABLES = {
