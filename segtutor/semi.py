@@ -385,6 +385,9 @@ def masked_bce_dice(y_true, y_pred):
     if len(y_true.shape) != 4 or len(y_pred.shape) != 4:
         raise ValueError(f"y_true and y_pred should be batches (N, H, W, 1), got shapes {tuple(y_true.shape)} "
                          f"and {tuple(y_pred.shape)}.")
+    if any(a is not None and b is not None and a != b for a, b in zip(tuple(y_true.shape), tuple(y_pred.shape))):
+        raise ValueError(f"y_true and y_pred should have one shape (N, H, W, 1), got {tuple(y_true.shape)} and "
+                         f"{tuple(y_pred.shape)}; pass the targets of the images that were predicted.")
     keep = ops.cast(ops.not_equal(y_true, float(IGNORE)), "float32")
     t = y_true * keep
     p = ops.clip(y_pred, EPSILON, 1 - EPSILON)
@@ -515,8 +518,8 @@ def _check_images(images, name="images") -> np.ndarray:
     if x.ndim != 4 or x.shape[-1] != 1 or x.shape[0] == 0:
         raise ValueError(f"{name} should be a non-empty batch of grey images (N, H, W) or (N, H, W, 1), "
                          f"got shape {x.shape}.")
-    if x.dtype == bool or not np.issubdtype(x.dtype, np.number):
-        raise TypeError(f"{name} should be a float array, got dtype {x.dtype}.")
+    if x.dtype == bool or not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
+        raise TypeError(f"{name} should be a real float array, got dtype {x.dtype}.")
     if x.size > _MAX_PIXELS:
         raise ValueError(f"{name} has {x.size:,} pixels, more than this course handles; use fewer images.")
     x = x.astype(np.float32)
@@ -525,15 +528,15 @@ def _check_images(images, name="images") -> np.ndarray:
     return x
 
 
-def _check_targets(targets, images) -> np.ndarray:
-    y = as_array(targets, "targets")
+def _check_targets(targets, images, name: str = "targets") -> np.ndarray:
+    y = as_array(targets, name)
     if y.ndim == 4 and y.shape[-1] == 1:
         y = y[..., 0]
     if y.shape != images.shape[:3]:
-        raise ValueError(f"targets should have shape (N, H, W) = {images.shape[:3]}, matching the images; "
+        raise ValueError(f"{name} should have shape (N, H, W) = {images.shape[:3]}, matching the images; "
                          f"got {y.shape}.")
     if not (y.dtype == bool or np.issubdtype(y.dtype, np.number)) or not np.isin(y, (0, 1, IGNORE)).all():
-        raise ValueError(f"targets should hold only 0, 1 and {IGNORE} (ignored), got values "
+        raise ValueError(f"{name} should hold only 0, 1 and {IGNORE} (ignored), got values "
                          f"{np.unique(y)[:8].tolist()}.")
     return y.astype(np.uint8)
 
@@ -718,10 +721,11 @@ def self_training(model, labelled_images, labelled_masks, unlabelled_images, *, 
     """
     model = _check_model(model)
     xl = _check_images(labelled_images, "labelled_images")
-    yl = _check_targets(labelled_masks, xl)
+    yl = _check_targets(labelled_masks, xl, "labelled_masks")
     xu = _check_images(unlabelled_images, "unlabelled_images")
     if xu.shape[1:] != xl.shape[1:]:
-        raise ValueError(f"unlabelled images {xu.shape[1:]} and labelled images {xl.shape[1:]} should have one size.")
+        raise ValueError(f"unlabelled_images {xu.shape[1:]} and labelled_images {xl.shape[1:]} should have one "
+                         "size.")
     threshold = _threshold(threshold)
     rounds = check_positive_int(rounds, "rounds")
     if rounds > 20:
@@ -896,7 +900,7 @@ def train_mean_teacher(labelled_images, labelled_masks, unlabelled_images, *, st
     if steps % epochs:
         raise ValueError(f"steps ({steps}) should be a multiple of epochs ({epochs}).")
     xl = _check_images(labelled_images, "labelled_images")
-    yl = _check_targets(labelled_masks, xl)
+    yl = _check_targets(labelled_masks, xl, "labelled_masks")
     xu = _check_images(unlabelled_images, "unlabelled_images")
     if patch_size > min(xl.shape[1:3]) or patch_size > min(xu.shape[1:3]):
         raise ValueError(f"patch_size={patch_size} is larger than the images.")
@@ -931,7 +935,7 @@ def held_out_dice(model, images, masks) -> float:
 
     model = _check_model(model)
     x = _check_images(images)
-    y = _check_targets(masks, x)
+    y = _check_targets(masks, x, "masks")
     if (y == IGNORE).any():
         raise ValueError("masks of a held-out set should hold only 0 and 1.")
     prob = model.predict(x, batch_size=8, verbose=0)[..., 0]

@@ -126,10 +126,13 @@ def load_training_data(data, *, image_size: int = 64, n_images: int = 64, seed: 
     except ValueError as exc:
         raise TrainError(str(exc)) from None
     if image_size > _MAX_IMAGE_SIZE or image_size % 16:
-        raise TrainError(f"--image-size should be a multiple of 16 from 32 to {_MAX_IMAGE_SIZE}, got {image_size}.")
+        raise TrainError(f"image_size (--image-size) should be a multiple of 16 from 32 to {_MAX_IMAGE_SIZE}, "
+                         f"got {image_size}.")
     if n_images > 10_000:
-        raise TrainError(f"--n-images should be at most 10000, got {n_images}.")
+        raise TrainError(f"n_images (--n-images) should be at most 10000, got {n_images}.")
     report = None
+    if isinstance(data, str) and not data.strip():  # Path("") would silently mean the current folder
+        raise TrainError(f"--data should be {' or '.join(BUILTIN_DATA)}, a folder or a COCO .json file, got {data!r}.")
     if isinstance(data, str) and data in BUILTIN_DATA:
         if data == "nuclei":
             from .datasets import make_nuclei

@@ -65,9 +65,11 @@ EXCLUDED_MODULES = {
     # The check() engine takes the student's *function* and reports on it; its
     # inputs are specs and callables, not data.
     "segtutor.exercises": "grading engine; inputs are exercise specs and student functions",
-    # Being reworked in parallel (branch maskrcnn); its internals take TF
-    # tensors and a config. Follow-up: add registry entries after that merge.
-    "segtutor.maskrcnn": "reworked in parallel on branch maskrcnn; follow-up after merge",
+    # Merged, but not yet validated to this standard: a trial run on 14 of its
+    # ~70 callables (the NumPy-level ones) found 141 cryptic, 27 silent and 3
+    # hang outcomes out of 455 calls. Follow-up: validate the module, then add
+    # registry entries (TF tensors, a MaskRCNNConfig) and drop this line.
+    "segtutor.maskrcnn": "not yet validated (trial: 141 cryptic, 27 silent, 3 hangs in 455 calls); follow-up",
 }
 # Single callables that cannot be fuzzed sensibly, with the reason. Keep it short.
 EXCLUDED_CALLABLES = {
@@ -83,6 +85,17 @@ EXCLUDED_CALLABLES = {
     "segtutor.training.fit": "trains a model on every accepted value (10-30 s a call)",
     # Needs a trained Mask R-CNN, excluded with segtutor.maskrcnn above.
     "segtutor.widgets.stages.StageBrowser": "needs a Mask R-CNN (follow-up with segtutor.maskrcnn)",
+    # Command-line entry points of the capstone: argv parsing is argparse's job;
+    # their refusals are tested in tests/test_train_cli.py and tests/test_capstone.py.
+    "segtutor.cli.main": "CLI entry point (`segtutor train`)",
+    "segtutor.datasets.examples.main": "CLI entry point (writes the shipped example data sets)",
+    # Every accepted value trains a model (seconds to minutes a call); their
+    # refusals are tested in tests/test_semi.py and tests/test_train_cli.py.
+    "segtutor.train_run.run_training": "trains a model and writes checkpoints on every accepted value",
+    "segtutor.semi.train_supervised": "trains a U-Net on every accepted value",
+    "segtutor.semi.self_training": "trains a U-Net (per round) on every accepted value",
+    "segtutor.semi.train_mean_teacher": "trains a student and a teacher on every accepted value",
+    "segtutor.semi.label_efficiency": "trains several U-Nets per fraction on every accepted value",
     # Prints a report on the machine; takes only flags.
     "segtutor.environment.doctor": "environment report, imports TensorFlow and prints",
 }
@@ -441,6 +454,96 @@ def _jumps():
     names = list(tiny_extractor().output.keys()) if isinstance(tiny_extractor().output, dict) else []
     jumps = {r["layer"]: r["jump"] for r in receptive_fields(tiny_cnn())}
     return {n: jumps[n] for n in names} or jumps
+
+
+@lru_cache(maxsize=None)
+def tiny_student():
+    """A tiny grey-to-sigmoid U-Net (segtutor.semi's convention), built once per session."""
+    from segtutor.semi import build_student
+
+    return build_student(depth=2, width=4)
+
+
+def _stack3(make):
+    return lambda: np.stack([make()] * 2)
+
+
+def _grey_batch():
+    return (np.stack([_image()] * 2) / 255).astype(np.float32)
+
+
+@lru_cache(maxsize=None)
+def _example_source() -> Path:
+    """A small example data set (8 images of 32x32, as corrupt_copy needs), written once."""
+    from segtutor.datasets.examples import write_example_dataset
+
+    return write_example_dataset(_tmp(), "folder", n_images=8, size=32, seed=0)
+
+
+@lru_cache(maxsize=None)
+def _checked():
+    """``(data, report)`` of one load_checked call: QualityBrowser needs both from the same call."""
+    from segtutor.datasets.quality import load_checked
+
+    return load_checked(_example_source())
+
+
+def _semi_entries() -> dict:
+    probs = _stack3(_prob)
+    model = {"model": tiny_student, "images": _grey_batch}
+    return {
+        "segtutor.semi.select_pseudo_labels": {"probabilities": _prob, "threshold": lambda: 0.9},
+        "segtutor.semi.pseudo_label_targets": {"probabilities": _prob, "threshold": lambda: 0.9},
+        "segtutor.semi.pseudo_label_quality": {"probabilities": _prob, "truth": _mask, "threshold": lambda: 0.9},
+        "segtutor.semi.pseudo_label_picture": {"probabilities": _prob, "truth": _mask, "threshold": lambda: 0.9,
+                                               "size": lambda: 64},
+        "segtutor.semi.labelled_split": {"n_images": lambda: 4, "fraction": lambda: 0.5},
+        "segtutor.semi.masked_bce_dice": {
+            "y_true": lambda: np.where(_labels() == 2, 255, _labels()).astype(np.float32)[None, ..., None],
+            "y_pred": lambda: _prob()[None, ..., None]},
+        "segtutor.semi.consistency_weight": {"step": lambda: 5, "rampup_steps": lambda: 10, "maximum": lambda: 1.0},
+        "segtutor.semi.ema_update": {"teacher": lambda: [np.zeros((3, 3), np.float32), np.zeros(3, np.float32)],
+                                     "student": lambda: [np.ones((3, 3), np.float32), np.ones(3, np.float32)],
+                                     "decay": lambda: 0.99},
+        "segtutor.semi.build_student": {"depth": lambda: 2, "width": lambda: 4},
+        "segtutor.semi.copy_model": {"model": tiny_student},
+        "segtutor.semi.predict_probabilities": model,
+        "segtutor.semi.MeanTeacher": {"student": tiny_student},
+        "segtutor.semi.held_out_dice": dict(model, masks=lambda: np.stack([_mask()] * 2).astype(np.uint8)),
+        "segtutor.semi.efficiency_figure": {"rows": lambda: [
+            {"method": "labelled only", "fraction": 0.1, "dice": 0.7},
+            {"method": "full supervision", "fraction": 1.0, "dice": 0.9}]},
+        "segtutor.widgets.pseudo_labels.PseudoLabels": {"images": _grey_batch, "probabilities": probs,
+                                                        "truth": _stack3(_mask)},
+    }
+
+
+def _capstone_entries() -> dict:
+    return {
+        "segtutor.train_run.load_training_data": {"data": lambda: "shapes", "image_size": lambda: 32},
+        "segtutor.train_run.batch_indices": {"step": lambda: 3},
+        "segtutor.train_run.find_checkpoint": {"out": _tmp},
+        "segtutor.train_run.ProgressBar": {"metric": lambda: "dice"},
+        "segtutor.datasets.quality.load_checked": {"path": _example_source},
+        "segtutor.datasets.quality.QualityReport": {"source": _tmp, "fmt": lambda: "folder"},
+        "segtutor.datasets.quality.channel_count": {"mode": lambda: "RGB"},
+        "segtutor.datasets.export.rle_decode": {"counts": lambda: np.array([3, 2, 4]), "shape": lambda: (3, 3)},
+        "segtutor.datasets.export.semantic_to_instances": {"class_mask": _labels, "n_classes": lambda: 3},
+        "segtutor.datasets.export.write_coco_predictions": {
+            "path": lambda: _tmp() / "p.json", "categories": lambda: ["thing"],
+            "predictions": lambda: [{"masks": np.stack([_labels() == 1, _labels() == 2]),
+                                     "class_ids": np.array([1, 1])}]},
+        "segtutor.datasets.export.write_png_masks": {"folder": _tmp, "masks": lambda: [_labels()],
+                                                     "names": lambda: ["a"]},
+        "segtutor.datasets.examples.write_example_dataset": {"folder": _tmp, "n_images": lambda: 2,
+                                                             "size": lambda: 32, "seed": lambda: 0},
+        "segtutor.datasets.examples.corrupt_copy": {"source": _example_source, "target": lambda: _tmp() / "copy"},
+        "segtutor.widgets.quality.QualityBrowser": {"data": lambda: _checked()[0], "report": lambda: _checked()[1]},
+    }
+
+
+BY_CALLABLE.update(_semi_entries())
+BY_CALLABLE.update(_capstone_entries())
 
 
 @lru_cache(maxsize=None)

@@ -175,3 +175,31 @@ def test_training_arguments_are_checked(tiny_data):
         semi.MeanTeacher("a model")
     with pytest.raises(ValueError, match="methods"):
         semi.label_efficiency(train, train, methods=("magic",), steps=1)
+
+
+def test_training_functions_refuse_bad_input_before_training(tiny_data):
+    # These train on every accepted value, so tests/test_bad_input.py does not fuzz them; their
+    # refusals are checked here (each raises before any training step).
+    train, test = tiny_data
+    model = semi.build_student(depth=2, width=4)
+    with pytest.raises(ValueError, match="steps"):
+        semi.train_supervised(train.images, train.masks, steps=np.int64(0), patch_size=32)
+    with pytest.raises(TypeError, match="images"):
+        semi.train_supervised(train.images + 1j, train.masks, steps=1, patch_size=32)
+    with pytest.raises(ValueError, match="threshold"):
+        semi.self_training(model, train.images, train.masks, test.images, threshold=0.3, steps=1, patch_size=32)
+    with pytest.raises(ValueError, match="labelled_masks"):
+        semi.self_training(model, train.images, train.masks * 3, test.images, steps=1, patch_size=32)
+    with pytest.raises(TypeError, match="rounds"):
+        semi.self_training(model, train.images, train.masks, test.images, rounds="2", steps=1, patch_size=32)
+    with pytest.raises(ValueError, match="unlabelled_images"):
+        semi.self_training(model, train.images, train.masks, test.images[:, :16, :16], steps=1, patch_size=16)
+    with pytest.raises(ValueError, match="decay"):
+        semi.train_mean_teacher(train.images, train.masks, test.images, steps=1, student=model,
+                                decay=float("nan"), patch_size=32)
+    with pytest.raises(TypeError, match="unlabelled_images"):
+        semi.train_mean_teacher(train.images, train.masks, test.images + 1j, steps=1, patch_size=32)
+    with pytest.raises(TypeError, match="full"):
+        semi.label_efficiency(train, test, steps=1, full="False")
+    with pytest.raises(ValueError, match="fractions"):
+        semi.label_efficiency(train, test, steps=1, fractions=(float("nan"),))

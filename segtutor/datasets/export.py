@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_write_text
-from .._validate import check_mask, check_positive_int
+from .._validate import as_array, check_mask, check_positive_int
 
 __all__ = ["rle_counts", "rle_decode", "semantic_to_instances", "write_coco_predictions", "write_png_masks"]
 
@@ -83,7 +83,7 @@ def rle_decode(counts, shape) -> np.ndarray:
     counts : array_like of int, shape (R,)
     shape : tuple (H, W)
     """
-    c = np.asarray(counts)
+    c = as_array(counts, "counts")
     if c.ndim != 1 or not np.issubdtype(c.dtype, np.integer) or (c < 0).any():
         raise ValueError(f"counts should be a 1-D sequence of non-negative integers, got {np.asarray(counts)!r}"[:200])
     if not isinstance(shape, (tuple, list)) or len(shape) != 2:
@@ -179,6 +179,8 @@ def write_coco_predictions(path, predictions, categories, *, names=None) -> dict
     if isinstance(predictions, dict) or not hasattr(predictions, "__len__"):
         raise TypeError("predictions should be a list of dicts, one per image; wrap a single one as [prediction].")
     if names is not None:
+        if not isinstance(names, (list, tuple, np.ndarray)):
+            raise TypeError(f"names should be a list of file names, one per prediction, got {type(names).__name__}.")
         names = [str(n) for n in names]
         if len(names) != len(predictions):
             raise ValueError(f"names has {len(names)} entries but there are {len(predictions)} predictions.")

@@ -593,7 +593,7 @@ def load_checked(path, *, image_dir=None, classes=None, keep_empty: bool = False
     if image_dir is not None and not isinstance(image_dir, (str, Path)):
         raise TypeError(f"image_dir should be a folder path (str or Path), got {type(image_dir).__name__}.")
     if classes is not None:
-        if isinstance(classes, str) or not all(isinstance(c, str) for c in classes):
+        if not isinstance(classes, (list, tuple)) or not all(isinstance(c, str) for c in classes):
             raise TypeError(f"classes should be a list of class names, background first, got {classes!r}.")
         classes = tuple(classes)
         if len(classes) < 2 or len(set(classes)) != len(classes):
