@@ -134,8 +134,9 @@ class Visualiser:
         if side_by_side:
             left = children[:2] if extra is not None else children[:1]
             right = children[len(left):]
+            width = left[0].layout.width
             column = left[0] if len(left) == 1 else w.VBox(
-                left, layout=w.Layout(width=left[0].layout.width, flex=left[0].layout.flex))
+                left, layout=w.Layout(width=width, flex=f"0 0 {width}" if width else None))
             children = [w.HBox([column, w.VBox([*right, self.image])])]
         else:
             children.append(self.image)

@@ -65,7 +65,9 @@ class StageBrowser(Visualiser):
         self.score = w.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="score ≥", **common)
         # The stage's caption sits under the controls, beside the picture it describes.
         self.caption_text = w.HTML(layout=w.Layout(width="290px"))
-        controls = w.VBox([self.image_index, self.stage, self.score], layout=w.Layout(width="300px", flex="0 0 300px"))
+        # No flex here: _finish_layout stacks these controls over the caption in a
+        # 300-px column, where a flex basis would set their height.
+        controls = w.VBox([self.image_index, self.stage, self.score], layout=w.Layout(width="300px"))
         self._finish_layout(controls, extra=self.caption_text, side_by_side=True)
 
     def inspection(self, index: int) -> dict:
