@@ -81,7 +81,7 @@ class StageBrowser(Visualiser):
         gt = self.gt_boxes[i] if self.gt_boxes is not None else None
         return stage_picture(self.inspection(i), 0, self.images[i], self.stage.value,
                              score_threshold=self.score.value, class_names=self.class_names, gt_boxes=gt,
-                             strides=self.model.config.strides)
+                             strides=self.model.config.strides, titles=True)
 
     def status(self) -> str:
         insp = self.inspection(self.image_index.value)
