@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import check_bool
 from ..boxes import box_iou
 from .anchors import level_anchors
 
@@ -72,6 +73,33 @@ def _hstack(panels, gap: int = 6) -> np.ndarray:
     return np.concatenate(out, axis=1)
 
 
+def _titled(panels, titles, gap: int = 6) -> np.ndarray:
+    """Panels side by side under a white strip with each panel's title centred over it.
+
+    The font is 1/45 of the whole picture's width (at least 14 px), so a
+    widget that shows the picture about 600 px wide still shows the titles
+    at about 13 px, the 10 pt the course's text keeps.
+    """
+    from PIL import Image, ImageDraw
+
+    from ..viz import _font
+
+    body = _hstack(panels, gap)
+    width = body.shape[1]
+    size = max(14, round(width / 45))
+    font = _font(size)
+    strip = Image.new("L", (width, size + size // 2), 255)
+    draw = ImageDraw.Draw(strip)
+    x = 0
+    for panel, title in zip(panels, titles):
+        left, top, right, _ = draw.textbbox((0, 0), title, font=font)
+        draw.text((x + max((panel.shape[1] - (right - left)) // 2, 0) - left, size // 4 - top), title,
+                  font=font, fill=0)
+        x += panel.shape[1] + gap
+    text = np.repeat((np.asarray(strip, np.float32) / 255.0)[..., None], 3, axis=-1)
+    return np.concatenate([text, body], axis=0)
+
+
 def anchor_match_counts(gt_boxes, anchors, pos_iou: float, neg_iou: float) -> dict:
     """Label anchors as in the RPN: counts, and the anchors of each kind.
 
@@ -103,7 +131,7 @@ def anchor_match_counts(gt_boxes, anchors, pos_iou: float, neg_iou: float) -> di
 
 
 def anchor_match_picture(image, gt_boxes, *, size: float, ratios, stride: int, pos_iou: float = 0.7,
-                         neg_iou: float = 0.3, zoom: int = 3):
+                         neg_iou: float = 0.3, zoom: int = 3, titles: bool = True):
     """Anchors of one pyramid level and how they match the ground truth.
 
     Parameters
@@ -115,10 +143,12 @@ def anchor_match_picture(image, gt_boxes, *, size: float, ratios, stride: int, p
         The RPN's thresholds.
     zoom : int
         Pixel magnification of the picture.
+    titles : bool
+        Name each panel in a white strip above the picture.
 
     Returns
     -------
-    picture : ndarray of float64, shape (zoom*H, 2*zoom*W + gap, 3)
+    picture : ndarray of float64, shape (zoom*H [+ title strip], 2*zoom*W + gap, 3)
         Left: the image, ground truth (white), positive anchors (green),
         ignored anchors (orange) and the anchor shapes at the centre cell
         (cyan). Right: the best IoU of each cell's anchors with any object
@@ -126,6 +156,7 @@ def anchor_match_picture(image, gt_boxes, *, size: float, ratios, stride: int, p
     counts : dict
         From :func:`anchor_match_counts`, plus ``n_anchors``.
     """
+    titles = check_bool(titles, "titles")
     img = _rgb(image)
     h, w = img.shape[:2]
     anchors = level_anchors((h, w), stride, size, ratios)
@@ -145,6 +176,8 @@ def anchor_match_picture(image, gt_boxes, *, size: float, ratios, stride: int, p
     per_cell = counts["best_iou"].reshape(rows, cols, n_r).max(axis=2)
     heat = _zoom(_heat(per_cell, 1.0), stride * zoom)[: h * zoom, : w * zoom]
     _outline(heat, gt * zoom, WHITE, 2)
+    if titles:
+        return _titled([left, heat], ["anchors and objects", "best IoU per cell"]), counts
     return _hstack([left, heat]), counts
 
 
@@ -156,7 +189,8 @@ def _feature_panel(feature: np.ndarray, size: int) -> np.ndarray:
 
 
 def stage_picture(inspection: dict, index: int, image, stage: str, *, score_threshold: float = 0.5,
-                  class_names=None, gt_boxes=None, strides=(4, 8, 16), zoom: int = 3) -> np.ndarray:
+                  class_names=None, gt_boxes=None, strides=(4, 8, 16), zoom: int = 3,
+                  titles: bool = False) -> np.ndarray:
     """One stage of Mask R-CNN's forward pass on one image.
 
     Parameters
@@ -176,6 +210,11 @@ def stage_picture(inspection: dict, index: int, image, stage: str, *, score_thre
         ``("background", ...)`` for the labels of detections.
     gt_boxes : array (K, 4), optional
         Drawn in white on the first stage.
+    titles : bool
+        Name each panel of the stages with several (the pyramid levels; the
+        proposals and their crops) in a white strip above them, for a widget
+        that has no figure titles; off for :func:`segtutor.viz.show_grid`,
+        which titles the whole picture.
 
     Returns
     -------
@@ -185,6 +224,8 @@ def stage_picture(inspection: dict, index: int, image, stage: str, *, score_thre
 
     if stage not in STAGES:
         raise ValueError(f"stage should be one of {STAGES}, got {stage!r}.")
+    titles = check_bool(titles, "titles")
+    levels = [f"P{int(round(np.log2(st)))} (stride {st})" for st in strides]  # P_k has stride 2**k
     img = _rgb(image)
     s = img.shape[0]
     big = _zoom(img, zoom)
@@ -193,7 +234,8 @@ def stage_picture(inspection: dict, index: int, image, stage: str, *, score_thre
             _outline(big, np.asarray(gt_boxes, float).reshape(-1, 4) * zoom, WHITE, 2)
         return big
     if stage == "FPN features":
-        return _hstack([_feature_panel(f[index], s * zoom) for f in inspection["features"]])
+        panels = [_feature_panel(f[index], s * zoom) for f in inspection["features"]]
+        return _titled(panels, levels) if titles else _hstack(panels)
     if stage == "RPN objectness":
         obj = inspection["objectness"][index]
         panels, start = [], 0
@@ -202,7 +244,7 @@ def stage_picture(inspection: dict, index: int, image, stage: str, *, score_thre
             cells = obj[start:start + n * n * 3].reshape(n, n, -1).max(axis=2)
             start += n * n * 3
             panels.append(_zoom(_heat(cells, 1.0), stride * zoom)[: s * zoom, : s * zoom])
-        return _hstack(panels)
+        return _titled(panels, levels) if titles else _hstack(panels)
     if stage in ("proposals before NMS", "proposals after NMS"):
         if stage == "proposals before NMS":
             boxes, scores = inspection["pre_nms_boxes"][index], inspection["pre_nms_scores"][index]
@@ -224,7 +266,7 @@ def stage_picture(inspection: dict, index: int, image, stage: str, *, score_thre
         for k, t in enumerate(tiles):
             r, c = divmod(k, 4)
             grid[r * 60:r * 60 + t.shape[0], c * 60:c * 60 + t.shape[1]] = t
-        return _hstack([canvas, grid])
+        return _titled([canvas, grid], ["best proposals", "their crops"]) if titles else _hstack([canvas, grid])
     # detections and masks
     n = int(inspection["n_valid"][index])
     scores = inspection["scores"][index][:n]

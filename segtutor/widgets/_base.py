@@ -83,12 +83,22 @@ class Visualiser:
     #: Without a width, JupyterLab stretches an Image to the whole output area,
     #: which blurs small pictures and pushes the controls off a laptop screen.
     display_width: int | None = None
+    #: Height in CSS pixels of the box the picture is shown in; None follows the
+    #: picture. With a height, a picture whose shape changes with the controls
+    #: (one panel, then three) is scaled to fit the box, keeping its aspect, so
+    #: the widget keeps its height and the controls stay where they were.
+    display_height: int | None = None
 
     def __init__(self) -> None:
         import ipywidgets as w
 
         width = f"{self.display_width}px" if self.display_width else "auto"
-        self.image = _titled_image_class()(format="png", layout=w.Layout(width=width, max_width="100%", align_self="flex-start"))
+        layout = w.Layout(width=width, max_width="100%", align_self="flex-start")
+        if self.display_height:
+            layout.height = f"{self.display_height}px"
+            layout.object_fit = "contain"
+            layout.object_position = "left top"
+        self.image = _titled_image_class()(format="png", layout=layout)
         self.image.add_class(f"{self.css_class}-image")
         self.message = w.HTML(value="")
         self.message.add_class(f"{self.css_class}-message")
@@ -107,7 +117,8 @@ class Visualiser:
 
         ``side_by_side`` puts the controls left of the picture instead of
         above it, for pictures too tall to share a laptop screen's height
-        with a row of controls.
+        with a row of controls; ``extra`` then goes under the controls and
+        the caption above the picture.
         """
         import ipywidgets as w
 
@@ -121,7 +132,12 @@ class Visualiser:
             self.caption.add_class(f"{self.css_class}-caption")
             children.append(self.caption)
         if side_by_side:
-            children = [w.HBox([children[0], w.VBox([*children[1:], self.image])])]
+            left = children[:2] if extra is not None else children[:1]
+            right = children[len(left):]
+            width = left[0].layout.width
+            column = left[0] if len(left) == 1 else w.VBox(
+                left, layout=w.Layout(width=width, flex=f"0 0 {width}" if width else None))
+            children = [w.HBox([column, w.VBox([*right, self.image])])]
         else:
             children.append(self.image)
         children.append(self.message)

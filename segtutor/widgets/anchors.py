@@ -45,7 +45,10 @@ class AnchorExplorer(Visualiser):
     """
 
     css_class = "segtutor-anchor-explorer"
-    display_width = 780
+    # Beside a 300-px column of controls, the two 128-px panels at about 2.3x:
+    # controls, caption and picture fit a 1366 x 768 laptop's notebook area
+    # (about 530 px tall) at once.
+    display_width = 600
 
     def __init__(self, images, boxes) -> None:
         super().__init__()
@@ -67,15 +70,20 @@ class AnchorExplorer(Visualiser):
         self.images, self.boxes = imgs, checked
         self._hold = False
         self.counts: dict = {}
-        self.image_index = w.IntSlider(value=0, min=0, max=len(imgs) - 1, description="image")
-        self.level = w.Dropdown(options=list(LEVELS), value="P3 (stride 8)", description="level")
-        self.size = w.IntSlider(value=32, min=4, max=128, step=4, description="anchor size")
+        common = dict(style={"description_width": "100px"}, layout=w.Layout(width="290px"))
+        self.image_index = w.IntSlider(value=0, min=0, max=len(imgs) - 1, description="image", **common)
+        self.level = w.Dropdown(options=list(LEVELS), value="P3 (stride 8)", description="level", **common)
+        self.size = w.IntSlider(value=32, min=4, max=128, step=4, description="anchor size", **common)
+        self.pos_iou = w.FloatSlider(value=0.7, min=0.05, max=1.0, step=0.05, description="positive IoU ≥",
+                                     **common)
+        self.neg_iou = w.FloatSlider(value=0.3, min=0.0, max=0.95, step=0.05, description="negative IoU <",
+                                     **common)
         self.ratios = w.SelectMultiple(options=RATIO_CHOICES, value=(0.5, 1.0, 2.0), description="ratios w/h",
-                                       rows=5)
-        self.pos_iou = w.FloatSlider(value=0.7, min=0.05, max=1.0, step=0.05, description="positive IoU ≥")
-        self.neg_iou = w.FloatSlider(value=0.3, min=0.0, max=0.95, step=0.05, description="negative IoU <")
+                                       rows=5, **common)
+        controls = w.VBox([self.image_index, self.level, self.size, self.pos_iou, self.neg_iou, self.ratios],
+                          layout=w.Layout(width="300px", flex="0 0 300px"))
         self._finish_layout(
-            [w.VBox([self.image_index, self.level, self.size]), w.VBox([self.pos_iou, self.neg_iou]), self.ratios],
+            controls, side_by_side=True,
             caption="<b>Left:</b> objects (white), positive anchors (green), ignored anchors (orange), the anchor "
                     "shapes of the centre cell (cyan). <b>Right:</b> for each cell of the level, the best IoU of "
                     "its anchors with any object (dark 0, yellow 1).")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..maskrcnn.pictures import STAGES, stage_picture
-from ._base import Visualiser
+from ._base import CAPTION_STYLE, Visualiser
 
 __all__ = ["StageBrowser"]
 
@@ -43,7 +43,11 @@ class StageBrowser(Visualiser):
     """
 
     css_class = "segtutor-stage-browser"
-    display_width = 780
+    # Beside a 300-px column of controls, in a fixed 600 x 384 box: one 128-px
+    # panel at 3x or three side by side, scaled to fit, so the widget keeps its
+    # height from stage to stage and fits a 1366 x 768 laptop's notebook area.
+    display_width = 600
+    display_height = 384
 
     def __init__(self, model, images, *, gt_boxes=None, class_names=None) -> None:
         super().__init__()
@@ -55,11 +59,16 @@ class StageBrowser(Visualiser):
             raise ValueError(f"images should have shape (N, {s}, {s}, 3) for this model, got {imgs.shape}.")
         self.model, self.images, self.gt_boxes, self.class_names = model, imgs, gt_boxes, class_names
         self._cache: dict[int, dict] = {}
-        self.image_index = w.IntSlider(value=0, min=0, max=len(imgs) - 1, description="image")
-        self.stage = w.Dropdown(options=list(STAGES), value=STAGES[0], description="stage")
-        self.score = w.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="score ≥")
-        self.caption_text = w.HTML()
-        self._finish_layout([self.image_index, self.stage, self.score], extra=self.caption_text)
+        common = dict(style={"description_width": "60px"}, layout=w.Layout(width="290px"))
+        self.image_index = w.IntSlider(value=0, min=0, max=len(imgs) - 1, description="image", **common)
+        self.stage = w.Dropdown(options=list(STAGES), value=STAGES[0], description="stage", **common)
+        self.score = w.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="score ≥", **common)
+        # The stage's caption sits under the controls, beside the picture it describes.
+        self.caption_text = w.HTML(layout=w.Layout(width="290px"))
+        # No flex here: _finish_layout stacks these controls over the caption in a
+        # 300-px column, where a flex basis would set their height.
+        controls = w.VBox([self.image_index, self.stage, self.score], layout=w.Layout(width="300px"))
+        self._finish_layout(controls, extra=self.caption_text, side_by_side=True)
 
     def inspection(self, index: int) -> dict:
         if index not in self._cache:
@@ -68,11 +77,11 @@ class StageBrowser(Visualiser):
 
     def render(self) -> np.ndarray:
         i = self.image_index.value
-        self.caption_text.value = f"<small>{_CAPTIONS[self.stage.value]}</small>"
+        self.caption_text.value = f"<div style='{CAPTION_STYLE}'>{_CAPTIONS[self.stage.value]}</div>"
         gt = self.gt_boxes[i] if self.gt_boxes is not None else None
         return stage_picture(self.inspection(i), 0, self.images[i], self.stage.value,
                              score_threshold=self.score.value, class_names=self.class_names, gt_boxes=gt,
-                             strides=self.model.config.strides)
+                             strides=self.model.config.strides, titles=True)
 
     def status(self) -> str:
         insp = self.inspection(self.image_index.value)

@@ -34,10 +34,7 @@ SHOTS = bl.SCREENSHOTS
 # Widget checks that fail today, each with its reason. The test turns such a
 # failure into an xfail naming the reason; a widget that passes passes. Remove
 # an entry once the widget is fixed.
-KNOWN = {
-    ("segtutor-anchor-explorer", "fits"): "609 px tall, laptop shows 529 px: controls still sit above the picture",
-    ("segtutor-stage-browser", "fits"): "881 px tall, laptop shows 529 px: controls still sit above the picture",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 # ipywidgets 8.1 builds its noUiSlider handles with role=slider but no aria-label
 # and announces float values unrounded; neither can be set from Python, so this
 # needs a small JupyterLab front-end extension (not written yet).
