@@ -268,3 +268,15 @@ def test_exercise_12_1_grades_really():
     assert not wrong.passed and "start with 0" in str(wrong)
     wrong = check("rle_counts", nb12._last_run_dropped, verbose=False)
     assert not wrong.passed and "H * W" in str(wrong)
+
+
+def test_two_excluded_items_look_different():
+    # The browser test moves the item slider across excluded items: each must show its own name and problems.
+    from segtutor.widgets.quality import excluded_picture
+
+    a = excluded_picture("a.png", [("size mismatch", "64x64 image, 32x32 mask")])
+    b = excluded_picture("b.png", [("unreadable file", "truncated PNG")])
+    assert a.shape == b.shape == (192, 192, 3) and a.dtype == np.uint8
+    assert (a != b).any(axis=-1).sum() > 100
+    with pytest.raises(TypeError, match="problems"):
+        excluded_picture("a.png", None)

@@ -62,15 +62,50 @@ def item_picture(image, mask, *, size: int = 192) -> np.ndarray:
     return side_by_side([_scaled(rgb, size, 0), _scaled(tinted, size, 0)])
 
 
-def excluded_picture(*, size: int = 192) -> np.ndarray:
-    """A light grey panel framed in red: an item left out of the data set."""
+def excluded_picture(name: str = "", problems=(), *, size: int = 192) -> np.ndarray:
+    """A light grey panel framed in red, naming an item left out of the data set and why.
+
+    Parameters
+    ----------
+    name : str
+        The item's name, written at the top of the panel.
+    problems : sequence of (kind, detail) pairs
+        What :func:`segtutor.datasets.quality.load_checked` found; each kind is
+        written on its own line, so two excluded items look different.
+    size : int
+        Side of the square panel in pixels.
+
+    Returns
+    -------
+    ndarray of uint8, shape (size, size, 3)
+    """
+    import textwrap
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
     size = check_positive_int(size, "size", minimum=16)
     if size > 2048:
         raise ValueError(f"size should be at most 2048 pixels, got {size}.")
-    panel = np.full((size, size, 3), 0.9, np.float32)
-    panel[:4], panel[-4:], panel[:, :4], panel[:, -4:] = (0.8, 0.1, 0.1), (0.8, 0.1, 0.1), (0.8, 0.1, 0.1), \
-        (0.8, 0.1, 0.1)
-    return side_by_side([panel])
+    if not isinstance(name, str):
+        raise TypeError(f"name should be a string, got {type(name).__name__}.")
+    if isinstance(problems, (str, bytes)) or not isinstance(problems, (list, tuple)):
+        raise TypeError(f"problems should be a list of (kind, detail) pairs, got {type(problems).__name__}.")
+    if not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in problems):
+        raise ValueError("problems should hold (kind, detail) pairs, as the QualityReport's problems give them.")
+    lines = [str(kind) for kind, _detail in problems]
+    fig = Figure(figsize=(size / 96, size / 96), dpi=96)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, facecolor="0.9", edgecolor=(0.8, 0.1, 0.1),
+                           linewidth=6))
+    text = "\n".join(["excluded", textwrap.shorten(name, 24)] + [textwrap.shorten(k, 24) for k in lines[:4]])
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=max(6, size // 18), color="0.15", wrap=True)
+    fig.canvas.draw()
+    rgb = np.ascontiguousarray(np.asarray(fig.canvas.buffer_rgba())[..., :3])
+    return side_by_side([rgb.astype(np.float32) / 255.0])
 
 
 class QualityBrowser(Visualiser):
@@ -138,7 +173,7 @@ class QualityBrowser(Visualiser):
         if name in self._position:
             i = self._position[name]
             return item_picture(self.data.images[i], self.data.masks[i])
-        return excluded_picture()
+        return excluded_picture(name, [(p.kind, p.detail) for p in self.report.problems if p.item == name])
 
     def status(self) -> str:
         name = self.item
