@@ -200,9 +200,10 @@ def pseudo_label_quality(probabilities, truth, threshold) -> PseudoLabelQuality:
     -------
     PseudoLabelQuality
         ``coverage`` (fraction of pixels kept), ``precision`` (fraction of kept
-        pixels whose pseudo-label equals the truth), ``foreground_coverage``
-        (fraction of true foreground kept as foreground), and the counts
-        ``kept`` and ``wrong``.
+        pixels whose pseudo-label equals the truth; 1.0 when nothing is kept,
+        since no pseudo-label is wrong), ``foreground_coverage`` (fraction of
+        true foreground kept as foreground; 1.0 without true foreground), and
+        the counts ``kept`` and ``wrong``.
 
     Examples
     --------

@@ -97,7 +97,9 @@ class PseudoLabels(Visualiser):
 
     def status(self) -> str:
         q, a = self.quality, self.quality_all
-        return (f"threshold {self.threshold.value:.2f}: this image keeps {q.coverage:.1%} of its pixels, "
-                f"{q.precision:.2%} of them right ({q.wrong} wrong); all {len(self.images)} images: "
-                f"{a.coverage:.1%} kept, {a.precision:.2%} right, {a.foreground_coverage:.1%} of the nucleus "
-                "pixels kept as nucleus")
+        # With nothing kept there is no precision to speak of (pseudo_label_quality reports 1.0: nothing wrong).
+        this = (f"this image keeps {q.coverage:.1%} of its pixels, {q.precision:.2%} of them right ({q.wrong} wrong)"
+                if q.kept else "this image keeps no pixel: the model is unsure everywhere")
+        every = (f"{a.coverage:.1%} kept, {a.precision:.2%} right, {a.foreground_coverage:.1%} of the nucleus "
+                 "pixels kept as nucleus" if a.kept else "no pixel kept")
+        return f"threshold {self.threshold.value:.2f}: {this}; all {len(self.images)} images: {every}"
