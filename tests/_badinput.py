@@ -342,6 +342,7 @@ BY_CALLABLE = {
     "segtutor.widgets.overlay.dice_at": {"threshold": lambda: 0.5},
     "segtutor.widgets.overlay.threshold_picture": {"threshold": lambda: 0.5},
     "segtutor.classical.kmeans_clusters": {"sample_size": lambda: 500},
+    "segtutor.classical.match_labels": {"reference": lambda: np.roll(_labels(), 1, axis=1)},
     "segtutor.convolution.kernel_preset": {"name": lambda: "sharpen"},
     "segtutor.datasets.folder.read_mask": {"path": lambda: _png("mask")},
     "segtutor.datasets.folder.read_mask_folder": {
