@@ -49,6 +49,7 @@ __all__ = [
     "instance_colors",
     "label_rgb",
     "LABELS_NOTE",
+    "new_figure",
     "show_grid",
     "overlay_mask",
     "draw_contours",
@@ -268,6 +269,36 @@ def _new_figure(width: float, height: float):
     fig = _figure_class()(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+def new_figure(width=6.4, height=4.0):
+    """A new Matplotlib figure that shows itself once as a PNG in a notebook, outside pyplot.
+
+    Course functions return figures made here: a notebook displays one when
+    it is a cell's value, and it never piles up in pyplot's list of open
+    figures (no memory growth when a widget redraws, no double display).
+
+    Parameters
+    ----------
+    width, height : float
+        Size in inches, each between 0.5 and 50.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With a constrained layout and an Agg canvas; add axes with
+        ``fig.add_subplot()`` or ``fig.subplots(...)``.
+
+    Examples
+    --------
+    >>> fig = new_figure(4, 3)
+    >>> ax = fig.add_subplot()
+    >>> [round(float(v), 1) for v in fig.get_size_inches()]
+    [4.0, 3.0]
+    """
+    width = _validate.check_in_range(width, "width", 0.5, 50.0)
+    height = _validate.check_in_range(height, "height", 0.5, 50.0)
+    return _new_figure(width, height)
 
 
 def _bare(ax) -> None:

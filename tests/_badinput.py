@@ -92,10 +92,10 @@ EXCLUDED_CALLABLES = {
     # Every accepted value trains a model (seconds to minutes a call); their
     # refusals are tested in tests/test_semi.py and tests/test_train_cli.py.
     "segtutor.train_run.run_training": "trains a model and writes checkpoints on every accepted value",
-    "segtutor.semi.train_supervised": "trains a U-Net on every accepted value",
-    "segtutor.semi.self_training": "trains a U-Net (per round) on every accepted value",
-    "segtutor.semi.train_mean_teacher": "trains a student and a teacher on every accepted value",
-    "segtutor.semi.label_efficiency": "trains several U-Nets per fraction on every accepted value",
+    "segtutor.semi.training.train_supervised": "trains a U-Net on every accepted value",
+    "segtutor.semi.self_training.self_training": "trains a U-Net (per round) on every accepted value",
+    "segtutor.semi.mean_teacher.train_mean_teacher": "trains a student and a teacher on every accepted value",
+    "segtutor.semi.experiment.label_efficiency": "trains several U-Nets per fraction on every accepted value",
     # Prints a report on the machine; takes only flags.
     "segtutor.environment.doctor": "environment report, imports TensorFlow and prints",
 }
@@ -493,25 +493,30 @@ def _semi_entries() -> dict:
     probs = _stack3(_prob)
     model = {"model": tiny_student, "images": _grey_batch}
     return {
-        "segtutor.semi.select_pseudo_labels": {"probabilities": _prob, "threshold": lambda: 0.9},
-        "segtutor.semi.pseudo_label_targets": {"probabilities": _prob, "threshold": lambda: 0.9},
-        "segtutor.semi.pseudo_label_quality": {"probabilities": _prob, "truth": _mask, "threshold": lambda: 0.9},
-        "segtutor.semi.pseudo_label_picture": {"probabilities": _prob, "truth": _mask, "threshold": lambda: 0.9,
-                                               "size": lambda: 64},
-        "segtutor.semi.labelled_split": {"n_images": lambda: 4, "fraction": lambda: 0.5},
-        "segtutor.semi.masked_bce_dice": {
+        "segtutor.semi.pseudo_labels.select_pseudo_labels": {"probabilities": _prob, "threshold": lambda: 0.9},
+        "segtutor.semi.pseudo_labels.pseudo_label_targets": {"probabilities": _prob, "threshold": lambda: 0.9},
+        "segtutor.semi.pseudo_labels.class_balanced_thresholds": {"probabilities": _prob, "share": lambda: 0.6},
+        "segtutor.semi.pseudo_labels.balanced_pseudo_label_targets": {"probabilities": _prob, "share": lambda: 0.6},
+        "segtutor.semi.pseudo_labels.pseudo_label_quality": {"probabilities": _prob, "truth": _mask,
+                                                             "threshold": lambda: 0.9},
+        "segtutor.semi.pseudo_labels.pseudo_label_picture": {"probabilities": _prob, "truth": _mask,
+                                                             "threshold": lambda: 0.9, "size": lambda: 64},
+        "segtutor.semi.experiment.labelled_split": {"n_images": lambda: 4, "fraction": lambda: 0.5},
+        "segtutor.semi.training.masked_bce_dice": {
             "y_true": lambda: np.where(_labels() == 2, 255, _labels()).astype(np.float32)[None, ..., None],
             "y_pred": lambda: _prob()[None, ..., None]},
-        "segtutor.semi.consistency_weight": {"step": lambda: 5, "rampup_steps": lambda: 10, "maximum": lambda: 1.0},
-        "segtutor.semi.ema_update": {"teacher": lambda: [np.zeros((3, 3), np.float32), np.zeros(3, np.float32)],
-                                     "student": lambda: [np.ones((3, 3), np.float32), np.ones(3, np.float32)],
-                                     "decay": lambda: 0.99},
-        "segtutor.semi.build_student": {"depth": lambda: 2, "width": lambda: 4},
-        "segtutor.semi.copy_model": {"model": tiny_student},
-        "segtutor.semi.predict_probabilities": model,
-        "segtutor.semi.MeanTeacher": {"student": tiny_student},
-        "segtutor.semi.held_out_dice": dict(model, masks=lambda: np.stack([_mask()] * 2).astype(np.uint8)),
-        "segtutor.semi.efficiency_figure": {"rows": lambda: [
+        "segtutor.semi.mean_teacher.consistency_weight": {"step": lambda: 5, "rampup_steps": lambda: 10,
+                                                          "maximum": lambda: 1.0},
+        "segtutor.semi.mean_teacher.ema_update": {
+            "teacher": lambda: [np.zeros((3, 3), np.float32), np.zeros(3, np.float32)],
+            "student": lambda: [np.ones((3, 3), np.float32), np.ones(3, np.float32)], "decay": lambda: 0.99},
+        "segtutor.semi.mean_teacher.photometric_jitter": {"images": _grey_batch},
+        "segtutor.semi.training.build_student": {"depth": lambda: 2, "width": lambda: 4},
+        "segtutor.semi.training.copy_model": {"model": tiny_student},
+        "segtutor.semi.training.predict_probabilities": model,
+        "segtutor.semi.mean_teacher.MeanTeacher": {"student": tiny_student},
+        "segtutor.semi.experiment.held_out_dice": dict(model, masks=lambda: np.stack([_mask()] * 2).astype(np.uint8)),
+        "segtutor.semi.experiment.efficiency_figure": {"rows": lambda: [
             {"method": "labelled only", "fraction": 0.1, "dice": 0.7},
             {"method": "full supervision", "fraction": 1.0, "dice": 0.9}]},
         "segtutor.widgets.pseudo_labels.PseudoLabels": {"images": _grey_batch, "probabilities": probs,

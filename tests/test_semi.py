@@ -60,6 +60,51 @@ def test_higher_threshold_trades_coverage_for_precision():
     assert high.precision > low.precision
 
 
+def test_class_balanced_thresholds_keep_the_same_share_of_each_predicted_class():
+    rng = np.random.default_rng(2)
+    truth = rng.random((64, 64)) < 0.15
+    # Unsure on the nucleus side, as a model is on outlines and dim nuclei: one threshold keeps little of it.
+    p = np.where(truth, rng.beta(3, 1.5, truth.shape), rng.beta(1, 12, truth.shape))
+    fg, bg = semi.class_balanced_thresholds(p, 0.6)
+    assert 0.5 <= fg <= 1 and 0 <= bg <= 0.5
+    predicted_fg, predicted_bg = p >= 0.5, p < 0.5
+    assert (p[predicted_fg] >= fg).mean() == pytest.approx(0.6, abs=0.01)
+    assert (p[predicted_bg] <= bg).mean() == pytest.approx(0.6, abs=0.01)
+    targets = semi.balanced_pseudo_label_targets(p, 0.6)
+    kept = targets != semi.IGNORE
+    single = semi.pseudo_label_targets(p, 0.9)
+    # Class-balanced selection keeps a larger share of foreground than one threshold does.
+    share = lambda t: (t == 1).sum() / (t != semi.IGNORE).sum()  # noqa: E731
+    assert share(single) < share(targets)
+    assert ((targets == 1) == (p >= fg))[kept].all()
+    assert semi.class_balanced_thresholds(np.array([0.1, 0.2]), np.float32(1.0)) == (1.0, 0.2)  # no foreground
+    for bad, error in ((0.0, ValueError), (1.5, ValueError), ("0.5", TypeError), (True, TypeError),
+                       (float("nan"), ValueError)):
+        with pytest.raises(error, match="share"):
+            semi.class_balanced_thresholds(p, bad)
+
+
+def test_photometric_jitter_preserves_geometry_and_varies_the_looks():
+    from skimage.draw import disk
+
+    x = np.full((4, 32, 32), 0.1, np.float32)
+    for i in range(4):
+        x[i][disk((16, 16), 6)] = 0.9
+    out = semi.photometric_jitter(x, seed=3)
+    assert out.shape == (4, 32, 32, 1) and out.dtype == np.float32
+    np.testing.assert_allclose(semi.photometric_jitter(x, strength=0.0)[..., 0], x, atol=1e-4)
+    assert not np.allclose(out[0], out[1])  # each image its own looks
+    np.testing.assert_allclose(semi.photometric_jitter(x, seed=3), out)  # reproducible
+    # Label-preserving: the nucleus stays where it was, brighter than its background in every image.
+    inside = np.zeros((32, 32), bool)
+    inside[disk((16, 16), 4)] = True
+    ring = np.zeros((32, 32), bool)
+    ring[disk((16, 16), 13)] = True
+    ring[disk((16, 16), 9)] = False
+    for img in out[..., 0]:
+        assert img[inside].mean() > img[ring].mean() + 0.2
+
+
 def test_masked_loss_ignores_ignored_pixels_and_equals_bce_dice_without_them():
     rng = np.random.default_rng(1)
     t = (rng.random((2, 8, 8, 1)) < 0.4).astype("float32")

@@ -1,0 +1,232 @@
+"""The label-efficiency experiment of notebook 11: which images keep labels, held-out Dice, the curve."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .._validate import check_bool, check_in_range, check_positive_int
+from ._checks import (IGNORE, _check_images, _check_model, _check_targets, _keras, _seed, _sequence, _threshold)
+from .mean_teacher import train_mean_teacher
+from .pseudo_labels import _share
+from .self_training import self_training
+from .training import copy_model, train_supervised
+
+__all__ = ["METHODS", "labelled_split", "held_out_dice", "label_efficiency", "efficiency_figure"]
+
+#: Method names understood by :func:`label_efficiency`.
+METHODS = ("labelled only", "self-training", "mean teacher")
+
+
+def labelled_split(n_images, fraction, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Choose which training images keep their labels.
+
+    Parameters
+    ----------
+    n_images : int
+        Training images available.
+    fraction : float in (0, 1]
+        Fraction that stays labelled; at least one image always does.
+    seed : int
+
+    Returns
+    -------
+    labelled, unlabelled : ndarray of int
+        Sorted, disjoint indices covering ``range(n_images)``.
+
+    Examples
+    --------
+    >>> labelled, unlabelled = labelled_split(40, 0.1, seed=0)
+    >>> len(labelled), len(unlabelled)
+    (4, 36)
+    """
+    n_images = check_positive_int(n_images, "n_images")
+    if n_images > 1_000_000:
+        raise ValueError(f"n_images should be at most 1,000,000, got {n_images}.")
+    fraction = check_in_range(fraction, "fraction", 0.0, 1.0)
+    if fraction == 0:
+        raise ValueError("fraction should be above 0: semi-supervised learning still needs some labelled images.")
+    seed = _seed(seed)
+    n_labelled = min(n_images, max(1, round(fraction * n_images)))
+    order = np.random.default_rng(seed).permutation(n_images)
+    return np.sort(order[:n_labelled]), np.sort(order[n_labelled:])
+
+
+# -- evaluation ---------------------------------------------------------------------------------------
+
+def held_out_dice(model, images, masks) -> float:
+    """Dice of ``prediction > 0.5`` against ``masks``, pooled over all held-out pixels.
+
+    Examples
+    --------
+    >>> from segtutor.semi import build_student
+    >>> round(held_out_dice(build_student(depth=2, width=4), np.zeros((1, 16, 16)), np.ones((1, 16, 16))), 3) >= 0
+    True
+    """
+    from .. import metrics
+
+    model = _check_model(model)
+    x = _check_images(images)
+    y = _check_targets(masks, x, "masks")
+    if (y == IGNORE).any():
+        raise ValueError("masks of a held-out set should hold only 0 and 1.")
+    prob = model.predict(x, batch_size=8, verbose=0)[..., 0]
+    return float(metrics.dice(prob > 0.5, y > 0))
+
+
+def label_efficiency(train, test, *, fractions=(0.05, 0.1), methods=METHODS, steps: int, semi_steps: int | None = None,
+                     threshold: float = 0.9, share: float | None = None, consistency: float = 10.0,
+                     strength: float = 1.0, decay: float = 0.99, batch_size: int = 8, patch_size: int = 64,
+                     seed: int = 0, full: bool = True, log=None) -> list[dict]:
+    """Held-out Dice against the labelled fraction, for each method, on one data split.
+
+    For each fraction, :func:`labelled_split` picks the labelled images; the
+    others lose their labels. A model trains ``steps`` steps on the labelled
+    images; from it, each method trains ``semi_steps`` more: ``labelled only``
+    on the labelled images alone (so every method has the same number of
+    steps), ``self-training`` and ``mean teacher`` with the unlabelled images
+    too. With ``full``, ``full supervision`` trains ``steps + semi_steps``
+    steps on every image with its label.
+
+    Parameters
+    ----------
+    train, test : NucleiSplit
+        From :func:`segtutor.models.train_nuclei.nuclei_splits`.
+    fractions : sequence of float in (0, 1)
+    methods : sequence of str from :data:`METHODS`
+    steps : int
+        Training steps of the labelled-only model (and of full supervision).
+    semi_steps : int, optional
+        Further steps of each semi-supervised method; default ``steps``.
+    threshold, share : float
+        Of self-training (:func:`~segtutor.semi.self_training.self_training`):
+        with ``share``, class-balanced selection replaces the one threshold.
+    consistency, strength, decay : float
+        Of mean teacher (:func:`~segtutor.semi.mean_teacher.train_mean_teacher`).
+    seed : int
+        Seeds the labelled subset, the weights and the batches.
+    log : callable, optional
+        Called with a line of text after each training.
+
+    Returns
+    -------
+    list of dict
+        One row per (method, fraction): ``method``, ``fraction``,
+        ``n_labelled``, ``dice``, ``seconds`` (training time, wall clock,
+        including the shared first ``steps``).
+    """
+    fractions = tuple(check_in_range(f, "fractions", 1e-6, 1.0) for f in _sequence(fractions, "fractions"))
+    methods = tuple(_sequence(methods, "methods"))
+    for m in methods:
+        if m not in METHODS:
+            raise ValueError(f"methods should be chosen from {METHODS}, got {m!r}.")
+    steps = check_positive_int(steps, "steps")
+    semi_steps = steps if semi_steps is None else check_positive_int(semi_steps, "semi_steps")
+    full = check_bool(full, "full")
+    seed = _seed(seed)
+    threshold = _threshold(threshold)
+    share = None if share is None else _share(share)
+    check_in_range(consistency, "consistency", 0.0, 1e6)
+    check_in_range(strength, "strength", 0.0, 4.0)
+    check_in_range(decay, "decay", 0.0, 1.0)
+    if log is not None and not callable(log):
+        raise TypeError(f"log should be a function such as print, got {type(log).__name__}.")
+    for name, split in (("train", train), ("test", test)):
+        if not all(hasattr(split, a) for a in ("images", "masks")):
+            raise TypeError(f"{name} should be a NucleiSplit (images, masks, labels), got {type(split).__name__}.")
+    keras = _keras()
+    rows = []
+
+    def run(method, fraction, n_labelled, shared_seconds, fit):
+        start = time.perf_counter()
+        model = fit()
+        seconds = time.perf_counter() - start + shared_seconds
+        row = {"method": method, "fraction": fraction, "n_labelled": n_labelled,
+               "dice": held_out_dice(model, test.images, test.masks), "seconds": seconds}
+        rows.append(row)
+        if log is not None:
+            log(f"{method:14s} {fraction:5.0%} labelled ({n_labelled:3d} images): held-out Dice {row['dice']:.3f}, "
+                f"{seconds:.0f} s")
+        return model
+
+    common = dict(batch_size=batch_size, patch_size=patch_size, seed=seed)
+    for fraction in fractions:
+        lab, unl = labelled_split(len(train.images), fraction, seed=seed)
+        xl, yl, xu = train.images[lab], train.masks[lab], train.images[unl]
+        start = time.perf_counter()
+        base = train_supervised(xl, yl, steps=steps, **common)[0]
+        base_seconds = time.perf_counter() - start
+        # Every method gets the same steps in all (steps + semi_steps): labelled only continues on its labels.
+        if "labelled only" in methods or not len(unl):
+            run("labelled only", fraction, len(lab), base_seconds,
+                lambda: train_supervised(xl, yl, steps=semi_steps, model=copy_model(base), learning_rate=1e-3,
+                                         **common)[0])
+        if "self-training" in methods and len(unl):
+            run("self-training", fraction, len(lab), base_seconds,
+                lambda: self_training(copy_model(base), xl, yl, xu, threshold=threshold, share=share,
+                                        steps=semi_steps, **common)[0])
+        if "mean teacher" in methods and len(unl):
+            run("mean teacher", fraction, len(lab), base_seconds,
+                lambda: train_mean_teacher(xl, yl, xu, steps=semi_steps, student=copy_model(base),
+                                           consistency=consistency, strength=strength, decay=decay,
+                                           learning_rate=1e-3, **common)[0])
+    if full:
+        run("full supervision", 1.0, len(train.images), 0.0,
+            lambda: train_supervised(train.images, train.masks, steps=steps + semi_steps, **common)[0])
+    return rows
+
+
+def efficiency_figure(rows, *, title: str = "label efficiency on held-out images"):
+    """Plot held-out Dice against the labelled fraction, one line per method (mean and standard deviation).
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`label_efficiency`, possibly over several seeds (rows with
+        the same method and fraction are averaged; error bars show their
+        standard deviation when there are at least two).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = efficiency_figure([{"method": "labelled only", "fraction": 0.1, "dice": 0.7},
+    ...                          {"method": "full supervision", "fraction": 1.0, "dice": 0.9}])
+    >>> fig.axes[0].get_xlabel()
+    'labelled fraction of the training images'
+    """
+    from ..viz import new_figure
+
+    rows = _sequence(rows, "rows")
+    if not all(isinstance(r, dict) and {"method", "fraction", "dice"} <= set(r) for r in rows):
+        raise ValueError("rows should be dicts with 'method', 'fraction' and 'dice', as label_efficiency returns.")
+    for r in rows:
+        for key in ("fraction", "dice"):
+            check_in_range(r[key], f"rows' {key!r}", 0.0, 1.0)
+    if not isinstance(title, str):
+        raise TypeError(f"title should be a string, got {type(title).__name__}.")
+    fig = new_figure(6.4, 4.0)  # shows itself once as a PNG in a notebook
+    ax = fig.add_subplot()
+    full = [r["dice"] for r in rows if r["method"] == "full supervision"]
+    if full:
+        ax.axhline(np.mean(full), color="k", ls="--", lw=1, label=f"full supervision ({np.mean(full):.3f})")
+    styles = {"labelled only": ("o", "#0072B2"), "self-training": ("s", "#D55E00"), "mean teacher": ("^", "#009E73")}
+    for method, (marker, colour) in styles.items():
+        mine = [r for r in rows if r["method"] == method]
+        if not mine:
+            continue
+        fracs = sorted({r["fraction"] for r in mine})
+        means = [np.mean([r["dice"] for r in mine if r["fraction"] == f]) for f in fracs]
+        stds = [np.std([r["dice"] for r in mine if r["fraction"] == f], ddof=1)
+                if sum(r["fraction"] == f for r in mine) > 1 else 0.0 for f in fracs]
+        ax.errorbar([100 * f for f in fracs], means, yerr=stds, marker=marker, color=colour, capsize=3, label=method)
+    ax.set_xlabel("labelled fraction of the training images")
+    ax.xaxis.set_major_formatter("{x:.0f} %")
+    ax.set_ylabel("held-out Dice")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="lower right")
+    return fig
