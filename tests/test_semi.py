@@ -177,6 +177,10 @@ def test_self_training_round_uses_pseudo_labels(tiny_data):
                                        steps=5, patch_size=32)
     assert record[0]["round"] == 1 and 0 <= record[0]["coverage"] <= 1
     assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
+    # Class-balanced selection: 70 % of each predicted class is kept, so about 70 % of all pixels.
+    _, record = semi.self_training(model, train.images[:2], train.masks[:2], train.images[2:], share=0.7, steps=2,
+                                   patch_size=32)
+    assert record[0]["coverage"] == pytest.approx(0.7, abs=0.02) and 0 <= record[0]["foreground"] <= 1
 
 
 def test_mean_teacher_trains_the_student_and_averages_the_teacher(tiny_data):
@@ -203,7 +207,8 @@ def test_mean_teacher_trains_the_student_and_averages_the_teacher(tiny_data):
 
 def test_mean_teacher_and_efficiency_end_to_end(tiny_data):
     train, test = tiny_data
-    rows = semi.label_efficiency(train, test, fractions=(0.2,), steps=2, semi_steps=2, patch_size=32)
+    rows = semi.label_efficiency(train, test, fractions=(0.2,), steps=2, semi_steps=2, patch_size=32, share=0.8,
+                                 strength=0.5)
     assert [r["method"] for r in rows] == ["labelled only", "self-training", "mean teacher", "full supervision"]
     assert all(0 <= r["dice"] <= 1 and r["n_labelled"] >= 1 for r in rows)
     fig = semi.efficiency_figure(rows + [dict(rows[0], dice=rows[0]["dice"] / 2)])
