@@ -1,4 +1,4 @@
-"""Mean teacher (Tarvainen and Valpola 2017): a student, its EMA teacher, a consistency loss (notebook 11, section 3)."""
+"""Mean teacher (Tarvainen and Valpola 2017): a student, its EMA teacher and a consistency loss (notebook 11)."""
 
 from __future__ import annotations
 
