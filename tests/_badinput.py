@@ -58,12 +58,6 @@ OUTCOMES = ("clear", "cryptic", "silent", "hang")
 
 # Whole subpackages the fuzzer does not drive, with the reason. Keep it short.
 EXCLUDED_MODULES = {
-    # Instructor tooling (sandboxes, gradebooks): covered by its own contract
-    # tests in tests/test_grading*.py; several entry points spawn sandboxed
-    # subprocesses or take parsed CLI namespaces. Not yet driven by this
-    # fuzzer (follow-up of issue 11: registry entries for Submission,
-    # GradeOptions, Job and Assignment objects, then drop this line).
-    "segtutor.grading": "instructor grading tooling with its own contract tests; fuzzing is a follow-up",
 }
 # Single callables that cannot be fuzzed sensibly, with the reason. Keep it short.
 EXCLUDED_CALLABLES = {
@@ -708,7 +702,109 @@ def _exercises_entries() -> dict:
     }
 
 
+_TINY_SOURCE = Path(__file__).resolve().parent / "submissions" / "source" / "tiny.ipynb"
+
+
+@lru_cache(maxsize=None)
+def _sources() -> dict:
+    from segtutor.grading.grade import load_sources
+
+    return load_sources([_TINY_SOURCE])
+
+
+def _grade_options():
+    from segtutor.grading.grade import GradeOptions
+
+    # A short notebook limit: run_job's valid call is bounded to seconds.
+    return GradeOptions(notebook_timeout=3, cell_timeout=3, probe_timeout=3)
+
+
+def _unknown_submission():
+    """A submission that is not UTF-8 text: graded at once as 'invalid notebook', without a kernel."""
+    from segtutor.grading.grade import Submission
+
+    path = _tmp() / "tiny.ipynb"
+    path.write_bytes(b"\xff\xfe not a notebook")
+    return Submission("alice", path, None)
+
+
+def _job():
+    from segtutor.grading.grade import Submission, build_job
+
+    folder = _tmp() / "alice"
+    folder.mkdir()
+    path = folder / "tiny.ipynb"
+    path.write_text(_TINY_SOURCE.read_text(encoding="utf-8"), encoding="utf-8")
+    return build_job(Submission("alice", path, folder), _sources(), _grade_options())
+
+
+@lru_cache(maxsize=None)
+def _submission_result():
+    from segtutor.grading.grade import grade_submission
+
+    return grade_submission(_unknown_submission(), _sources(), _grade_options())
+
+
+def _notebook():
+    import nbformat
+
+    return nbformat.read(_TINY_SOURCE, as_version=4)
+
+
+def _gradebook_file() -> Path:
+    from segtutor.grading.gradebook import write_gradebook
+
+    path = _tmp() / "gradebook.csv"
+    write_gradebook(path, [{"student": "alice", "notebook": "tiny.ipynb", "total": 1.0}])
+    return path
+
+
+def _grading_entries() -> dict:
+    g = "segtutor.grading."
+    sources = {"sources": _sources}
+    options = {"options": _grade_options}
+    return {
+        g + "assignment.find_sources": {"paths": lambda: [_TINY_SOURCE]},
+        g + "assignment.read_assignment": {"path": lambda: _TINY_SOURCE},
+        g + "flags.forbidden_uses": {"sources": lambda: ["x = 1\n"], "rules": lambda: {
+            "fraction_above": ("my_fraction_above", ("segtutor.arrays.fraction_above",))}},
+        g + "flags.reached_names": {"sources": lambda: ["x = 1\n"]},
+        g + "flags.suspicious_code": {"sources": lambda: ["x = 1\n"]},
+        g + "grade.load_sources": {"paths": lambda: [_TINY_SOURCE]},
+        g + "grade.student_id": {"path": lambda: Path("subs") / "alice.ipynb", **sources},
+        g + "grade.case_seed": {"batch_seed": lambda: 0, "student": lambda: "alice", "exercise": lambda: "iou"},
+        g + "grade.collect_submissions": {"args": lambda: [_unknown_submission().path], **sources},
+        g + "grade.build_job": {"sub": _unknown_submission, **sources, **options},
+        g + "grade.grade_submission": {"sub": _unknown_submission, **sources, **options},
+        g + "grade.grade_batch": {"subs": lambda: [_unknown_submission()], **sources, **options},
+        g + "grade.run_job": {"job": _job, **options},
+        g + "grade.score_job": {"job": _job, "run": lambda: {"status": "timeout"}, **options},
+        g + "gradebook.GradebookStore": {"csv_path": lambda: _tmp() / "gradebook.csv"},
+        g + "gradebook.atomic_write": {"path": lambda: _tmp() / "a.txt", "text": lambda: "hello\n"},
+        g + "gradebook.csv_safe": {"value": lambda: "=1+1"},
+        g + "gradebook.read_gradebook": {"path": _gradebook_file},
+        g + "gradebook.write_gradebook": {"path": lambda: _tmp() / "g.csv", "rows": lambda: [
+            {"student": "alice", "notebook": "tiny.ipynb", "total": 1.0}]},
+        g + "gradebook.write_feedback": {"folder": _tmp, "result": _submission_result},
+        g + "gradebook.write_results_json": {"folder": _tmp, "result": _submission_result},
+        g + "probe.decode_outcome": {"payload": lambda: {"value": [1.0, 2.0], "shape": [2], "kind": "f"}},
+        g + "probe.encode_value": {"value": lambda: np.array([1.0, 2.0])},
+        g + "probe.parse_probe_output": {"text": lambda: "", "nonce": lambda: "abc123"},
+        g + "probe.probe_source": {"exercise": lambda: "fraction_above", "function": lambda: "my_fraction_above",
+                                   "cases": lambda: [__import__("segtutor.exercises", fromlist=["x"]).Case(
+                                       (np.zeros((2, 2)), 0.5))], "nonce": lambda: "abc123"},
+        g + "release.content_hash": {"nb": _notebook},
+        g + "release.release_notebook": {"nb": _notebook},
+        g + "release.solution_lines": {"nb": _notebook},
+        g + "release.release": {"sources": lambda: [_TINY_SOURCE], "to": lambda: _tmp() / "release",
+                                "log": lambda: (lambda *a, **k: None)},
+        g + "sandbox.GradingPackage": {"root": _tmp},
+        g + "sandbox.bwrap_command": {"inner": lambda: ["python3", "-c", "1"], "package": _tmp},
+    }
+
+
 BY_CALLABLE.update(_semi_entries())
+BY_CALLABLE.update(_grading_entries())
 BY_CALLABLE.update(_exercises_entries())
 BY_CALLABLE.update(_maskrcnn_entries())
 BY_CALLABLE.update(_capstone_entries())
