@@ -215,7 +215,11 @@ class MaskRCNN(keras.Model):
 
 def compile_model(model: MaskRCNN, learning_rate: float = 1e-3, clipnorm: float = 5.0) -> MaskRCNN:
     """Compile with Adam and ``jit_compile=False`` (NMS and top-k do not compile with XLA)."""
+    from .._validate import check_scalar
+
     if not isinstance(model, MaskRCNN):
         raise TypeError(f"model should be a MaskRCNN, got {type(model).__name__}.")
+    learning_rate = check_scalar(learning_rate, "learning_rate", low=0, low_open=True)
+    clipnorm = check_scalar(clipnorm, "clipnorm", low=0, low_open=True)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm), jit_compile=False)
     return model

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from .box_coding import encode_boxes_tf, iou_tf
 
-__all__ = ["build_rpn_head", "rpn_targets", "rpn_losses", "smooth_l1", "sample_mask"]
+# rpn_targets, rpn_losses, smooth_l1 and sample_mask run traced inside MaskRCNN.train_step on tensors
+# the model shapes itself: importable, not public API (no Python checks inside a traced train step).
+__all__ = ["build_rpn_head"]
 
 
 def build_rpn_head(config):
@@ -33,6 +35,9 @@ def build_rpn_head(config):
         (B, h*w*A, 4), in the anchor order of
         :func:`segtutor.maskrcnn.anchors.level_anchors`.
     """
+    from ._checks import check_config
+
+    config = check_config(config)
     import keras
     from keras import layers
 

@@ -27,7 +27,8 @@ from .box_coding import encode_boxes_tf, iou_tf
 from .roi_align import crop_at_bin_centres
 from .rpn import sample_mask
 
-__all__ = ["detection_targets", "positive_slots"]
+# Both run inside MaskRCNN.train_step (traced) on tensors the model shapes itself: importable, not public.
+__all__: list[str] = []
 
 
 def positive_slots(config) -> int:
