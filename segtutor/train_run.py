@@ -10,12 +10,14 @@ holding everything the next step depends on:
   function of ``(seed, s)`` (:func:`batch_indices`), so a resumed run reads
   exactly the batches the uninterrupted run would have read;
 - the random state of Python, NumPy and Keras, of each layer's own seed
-  generator (dropout), and TensorFlow's global generator. Mask R-CNN samples anchors and RoIs inside its compiled training
-  step; TensorFlow's stateful ``tf.random.uniform`` would keep that state
-  inside the traced graph, where no checkpoint reaches it, so the model draws
-  from the global ``tf.random.Generator`` instead (``MaskRCNN.sampler``),
-  whose state is a variable: it is saved and restored like the rest, and the
-  training step is traced once per process, not once per checkpoint;
+  generator (DeepLab's dropout: ``save_weights`` leaves it out), and of
+  TensorFlow's global generator. Mask R-CNN samples anchors and RoIs inside
+  its compiled training step; TensorFlow's stateful ``tf.random.uniform``
+  would keep that state inside the traced graph, where no checkpoint reaches
+  it, so the model draws from the global ``tf.random.Generator`` instead
+  (``MaskRCNN.sampler``), whose state is a variable: it is saved and restored
+  like the rest, and the training step is traced once per process, not once
+  per checkpoint;
 - the metrics so far, so that ``metrics.csv`` is rewritten whole from the
   checkpoint and never holds a row the weights do not.
 

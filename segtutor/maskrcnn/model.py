@@ -58,6 +58,11 @@ class MaskRCNN(keras.Model):
     (B, M, 4), ``class_ids`` (B, M) and ``masks`` (B, M, S, S), as made by
     :func:`segtutor.maskrcnn.data.training_dataset`. ``model(images)``
     returns the detections of :meth:`detect_batch`.
+
+    ``sampler`` (None by default) may be set to a ``tf.random.Generator``
+    before the first ``fit``: the anchor and RoI samples of training then
+    come from it, so their random state can be checkpointed and resumed
+    (``segtutor train`` uses TensorFlow's global generator).
     """
 
     def __init__(self, config: MaskRCNNConfig | None = None, **kwargs):
