@@ -28,7 +28,6 @@ import argparse
 import json
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +137,7 @@ def train_nuclei(steps: int = 600, *, seed: int = 0, n_train: int = 400, learnin
 
     from .data import training_dataset
     from .model import MaskRCNN
+    from .train_shapes import fit_from_scratch
 
     steps = check_positive_int(steps, "steps")
     seed = check_positive_int(seed, "seed", minimum=0)
@@ -147,15 +147,10 @@ def train_nuclei(steps: int = 600, *, seed: int = 0, n_train: int = 400, learnin
     keras.utils.set_random_seed(int(seed))
     batch = prepare_nuclei(*nuclei_crops(n_train, seed=seed), max_instances=config.max_instances)
     model = MaskRCNN(config)
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
-    model.compile(optimizer=keras.optimizers.Adam(schedule, global_clipnorm=5.0), jit_compile=False)
-    per_epoch = min(50, steps)
-    if steps % per_epoch:
-        raise ValueError(f"steps should be a multiple of {per_epoch} (one point of the loss curves), got {steps}.")
-    start = time.perf_counter()
-    history = model.fit(training_dataset(batch, batch_size=8, seed=seed), steps_per_epoch=per_epoch,
-                        epochs=steps // per_epoch, callbacks=callbacks or [], verbose=verbose, shuffle=False)
-    return model, history, time.perf_counter() - start
+    history, seconds = fit_from_scratch(model, training_dataset(batch, batch_size=8, seed=seed), steps,
+                                        learning_rate=learning_rate, per_epoch=min(50, steps), callbacks=callbacks,
+                                        verbose=verbose)
+    return model, history, seconds
 
 
 def labels_from_detections(detections, score_threshold: float = 0.5) -> np.ndarray:

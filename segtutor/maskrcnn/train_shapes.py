@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import sys
 import time
@@ -83,16 +82,30 @@ def train_shapes(steps: int = 1800, *, seed: int = 0, n_train: int = 2000, batch
     batch = prepare_instances_from(data, num_classes=config.num_classes, max_instances=config.max_instances)
     dataset = training_dataset(batch, batch_size=int(batch_size), seed=int(seed))
     model = MaskRCNN(config)
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=int(steps))
-    model.compile(optimizer=keras.optimizers.Adam(schedule, global_clipnorm=5.0), jit_compile=False)
     per_epoch = min(100 if steps >= 500 else 50, int(steps))
-    epochs = math.ceil(int(steps) / per_epoch)
+    history, seconds = fit_from_scratch(model, dataset, int(steps), learning_rate=learning_rate, per_epoch=per_epoch,
+                                        callbacks=callbacks, verbose=verbose)
+    return model, history, seconds
+
+
+def fit_from_scratch(model, dataset, steps: int, *, learning_rate: float, per_epoch: int, callbacks=None, verbose=2):
+    """The course's Mask R-CNN recipe: Adam with cosine decay to 0 over ``steps``, gradient norm clipped at 5.
+
+    Shared by the shapes and the nuclei models. ``per_epoch`` steps make one Keras epoch (one point of the
+    loss curves) and must divide ``steps``. Returns ``(history, seconds)``, the wall time of ``fit`` with the
+    first step's tracing.
+    """
+    import keras
+
     if steps % per_epoch:
         raise ValueError(f"steps should be a multiple of {per_epoch} (one point of the loss curves), got {steps}.")
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=int(steps))
+    # jit_compile=False: NMS and top-k have no XLA kernel on the CPU.
+    model.compile(optimizer=keras.optimizers.Adam(schedule, global_clipnorm=5.0), jit_compile=False)
     start = time.perf_counter()
-    history = model.fit(dataset, steps_per_epoch=per_epoch, epochs=epochs, callbacks=callbacks or [],
+    history = model.fit(dataset, steps_per_epoch=per_epoch, epochs=steps // per_epoch, callbacks=callbacks or [],
                         verbose=verbose, shuffle=False)
-    return model, history, time.perf_counter() - start
+    return history, time.perf_counter() - start
 
 
 def evaluate_on_shapes(model, n_images: int = 500, *, seed: int = EVAL_SEED) -> dict:
