@@ -407,7 +407,7 @@ def _set_rng_state(state: dict, model, folder: Path) -> None:
     import tensorflow as tf
 
     layers = _layer_seed_states(model)
-    saved = state.get("layers")
+    saved = state.get("layers", {})  # absent from checkpoints written before it was saved: fine without dropout
     if not isinstance(saved, dict) or sorted(saved) != sorted(layers):
         raise TrainError(f"the random state in {folder} does not fit this model (seed generators "
                          f"{sorted(saved) if isinstance(saved, dict) else saved!r}, the model has {sorted(layers)}).")
