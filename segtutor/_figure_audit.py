@@ -118,13 +118,31 @@ def figure_problems(fig) -> list[str]:
 _INSTALLED = False
 
 
+def _current_cell() -> str | None:
+    """First line of the cell IPython is running, or None outside IPython.
+
+    Not the execution count: the inline backend shows a cell's figures in its
+    post-execute hook, when some IPython versions have already counted on.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    raw = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
+    if not raw:
+        return None
+    lines = raw[-1].strip().splitlines()
+    return lines[0][:80] if lines else None
+
+
 def install(path=None) -> None:
     """Report the problems of every figure rendered from now on in this process to ``path`` (JSON lines).
 
     ``path`` defaults to the file named by the environment variable
     ``SEGTUTOR_FIGURE_AUDIT``; without either, nothing is installed. Each line
-    is ``{"cell": execution count or null, "problems": [...]}`` for a figure
-    with problems. Rendering itself is unchanged.
+    is ``{"cell": first line of the running cell or null, "problems": [...]}``
+    for a figure with problems. Rendering itself is unchanged.
     """
     global _INSTALLED
     path = path if path is not None else os.environ.get(ENV)
@@ -141,16 +159,8 @@ def install(path=None) -> None:
         except Exception as exc:  # the audit must never break a student's figure
             problems = [f"audit failed: {type(exc).__name__}: {exc}"]
         if problems:
-            cell = None
-            try:
-                from IPython import get_ipython
-
-                shell = get_ipython()
-                cell = shell.execution_count if shell is not None else None
-            except ImportError:
-                pass
             with open(path, "a", encoding="utf-8") as f:
-                f.write(json.dumps({"cell": cell, "problems": problems}) + "\n")
+                f.write(json.dumps({"cell": _current_cell(), "problems": problems}) + "\n")
         return result
 
     FigureCanvasBase.print_figure = print_figure

@@ -97,3 +97,30 @@ def test_install_reports_each_shown_figure_with_problems(tmp_path):
     assert len(records) == 1 and records[0]["cell"] is None
     assert records[0]["problems"][0] == "axes 0: no title (set_title, or fig.suptitle)"
     assert len(records[0]["problems"]) == 3
+
+
+def test_the_site_builds_kernel_reports_an_untitled_inline_figure(tmp_path):
+    """The audit cell of tools/build_site.py hooks the inline backend of a real kernel; the page drops it."""
+    import importlib.util
+    from pathlib import Path
+
+    import nbformat
+
+    spec = importlib.util.spec_from_file_location("build_site", Path(__file__).parents[1] / "tools" / "build_site.py")
+    b = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(b)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1, 2]);"),
+        nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.imshow([[0, 1]]); ax.set_title('fine');"),
+    ])
+    nb = b._with_helpers(nb)
+    audit = tmp_path / "audit.jsonl"
+    b.execute(nb, fast=True, timeout=300, workdir=tmp_path, audit=audit)
+    problems = b._figure_problems(audit)
+    where = "the cell starting 'import matplotlib.pyplot as plt'"
+    assert problems == [f"{where}: axes 0: no title (set_title, or fig.suptitle)",
+                        f"{where}: axes 0: numeric x axis without a label",
+                        f"{where}: axes 0: numeric y axis without a label"]
+    b._fold_helpers(nb)
+    assert [c.source.splitlines()[0] for c in nb.cells] == ["import matplotlib.pyplot as plt", "fig, ax = plt.subplots()"]
+    assert len([o for o in nb.cells[1].outputs if "image/png" in o.get("data", {})]) == 1

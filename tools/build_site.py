@@ -217,16 +217,14 @@ def count_figures(nb) -> int:
     return n
 
 
-def _figure_problems(path: Path, nb) -> list[str]:
-    """The kernel's figure audit (``path``) as sentences naming the cell; call before ``_fold_helpers``."""
+def _figure_problems(path: Path) -> list[str]:
+    """The kernel's figure audit (``path``, JSON lines) as sentences naming the cell by its first line."""
     if not path.is_file():
         return []
-    sources = {c.get("execution_count"): c.source.strip() for c in nb.cells if c.cell_type == "code"}
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
-        first = (sources.get(record.get("cell")) or "").splitlines()
-        where = f"the cell starting {first[0][:60]!r}" if first else "a cell"
+        where = f"the cell starting {record['cell']!r}" if record.get("cell") else "a cell"
         out += [f"{where}: {problem}" for problem in record["problems"]]
     return out
 
@@ -345,7 +343,7 @@ def build_site(out, *, fast: bool = False, notebooks=None, timeout: int = 3600, 
                 page["error"] = f"{type(exc).__name__}: {exc}".strip()[:2000]
                 log(f"{page['notebook']}: FAILED: {page['error'][:500]}", flush=True)
             page["seconds"] = round(time.perf_counter() - start, 1)
-            page["figure_problems"] = _figure_problems(workdir / "figure-audit.jsonl", nb)
+            page["figure_problems"] = _figure_problems(workdir / "figure-audit.jsonl")
             page["widgets"] = _fold_helpers(nb)
             page["figures"] = count_figures(nb)
             executed.append(nb)
