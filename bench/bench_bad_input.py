@@ -15,9 +15,25 @@ hypothesis) and prints, per module, how many calls ended in
 
 Target: 0 cryptic, 0 silent, 0 hang. ``--details`` lists every failing call.
 
+Measured (November 2026, on the shared 2-core machine at a load average of
+about 11, so the times are inflated): the default run, 3,309 calls over
+every public module, took 245 s and ended 3,309 clear, 0 cryptic, 0 silent,
+0 hang. The three subpackages fuzzed last, every bad value tried
+(``SEGTUTOR_BAD_INPUT_LIMIT=0``), before and after their argument checks:
+
+=====================================  =====  ===============================  =================
+module prefix                          calls  before (cryptic/silent/hang)     after
+=====================================  =====  ===============================  =================
+segtutor.maskrcnn (+ StageBrowser)      1241  482 / 70 / 8                     0 / 0 / 0
+segtutor.exercises                       198  60 / 11 / 0                      0 / 0 / 0
+segtutor.grading                         384  227 / 4 / 0                      0 / 0 / 0
+=====================================  =====  ===============================  =================
+
 Usage::
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_bad_input.py [--details] [--verbose] [module-prefix ...]
+
+Module prefixes restrict the run, e.g. ``segtutor.maskrcnn segtutor.widgets.stages``.
 
 ``SEGTUTOR_BAD_INPUT_LIMIT`` (default 12) caps the bad values per callable,
 spread evenly over its parameters; 0 tries every one (slow: about 5,000 calls).

@@ -3,9 +3,10 @@
 Each repeat runs the real command in a fresh process (``python -m segtutor.cli train``) on a built-in data set
 and reads its ``metrics.csv``: the throughput is measured from the end of the first checkpoint stretch to the
 end of the run, so the one-off start-up (TensorFlow import, data, first trace) is left out, while everything a
-long run keeps paying is in: checkpoints (weights, optimiser state, random state, fsync), the metrics CSV, and for
-Mask R-CNN the retrace that every stretch starts with (its random ops restart from a seed at every trace, which
-is what makes a resumed run identical). Values are medians over the repeats.
+long run keeps paying is in: checkpoints (weights, optimiser state, random state, fsync) and the metrics CSV. (The
+training step is traced once per process; Mask R-CNN used to retrace at every checkpoint, about 25 s each on a
+busy machine, until its sampling moved to a checkpointed ``tf.random.Generator``.) Values are medians over the
+repeats.
 
 Usage: ``python bench/bench_train.py`` or ``python bench/run.py train``.
 """

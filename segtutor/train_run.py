@@ -9,12 +9,15 @@ holding everything the next step depends on:
 - the step, and with it the **data position**: batch ``s`` is a pure
   function of ``(seed, s)`` (:func:`batch_indices`), so a resumed run reads
   exactly the batches the uninterrupted run would have read;
-- the random state of Python, NumPy and Keras, and TensorFlow's global
-  generator. Random ops inside the compiled training step (Mask R-CNN samples
-  anchors and RoIs with them) keep their state inside the traced graph, which
-  cannot be saved; so each stretch of ``checkpoint_every`` steps starts from
-  a fresh trace seeded with ``(seed, step)``, in an uninterrupted run and a
-  resumed one alike;
+- the random state of Python, NumPy and Keras, of each layer's own seed
+  generator (DeepLab's dropout: ``save_weights`` leaves it out), and of
+  TensorFlow's global generator. Mask R-CNN samples anchors and RoIs inside
+  its compiled training step; TensorFlow's stateful ``tf.random.uniform``
+  would keep that state inside the traced graph, where no checkpoint reaches
+  it, so the model draws from the global ``tf.random.Generator`` instead
+  (``MaskRCNN.sampler``), whose state is a variable: it is saved and restored
+  like the rest, and the training step is traced once per process, not once
+  per checkpoint;
 - the metrics so far, so that ``metrics.csv`` is rewritten whole from the
   checkpoint and never holds a row the weights do not.
 
@@ -376,7 +379,17 @@ def _keras_seed_state():
     return global_seed_generator().state
 
 
-def _rng_state() -> dict:
+def _layer_seed_states(model) -> dict:
+    """The state variables of the layers' own seed generators (DeepLab's dropout), by variable path.
+
+    ``Layer.variables`` holds them and ``Layer.weights``, which ``save_weights`` writes, does not: without
+    them a resumed run would draw the dropout masks of step 0 again.
+    """
+    weights = {id(w) for w in model.weights}
+    return {v.path: v for v in model.variables if id(v) not in weights}
+
+
+def _rng_state(model) -> dict:
     import tensorflow as tf
 
     py = random.getstate()
@@ -386,12 +399,20 @@ def _rng_state() -> dict:
         "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],
         "keras": None if _keras_seed_state() is None else np.asarray(_keras_seed_state().value).tolist(),
         "tensorflow": tf.random.get_global_generator().state.numpy().tolist(),
+        "layers": {path: np.asarray(v.value).tolist() for path, v in _layer_seed_states(model).items()},
     }
 
 
-def _set_rng_state(state: dict) -> None:
+def _set_rng_state(state: dict, model, folder: Path) -> None:
     import tensorflow as tf
 
+    layers = _layer_seed_states(model)
+    saved = state.get("layers", {})  # absent from checkpoints written before it was saved: fine without dropout
+    if not isinstance(saved, dict) or sorted(saved) != sorted(layers):
+        raise TrainError(f"the random state in {folder} does not fit this model (seed generators "
+                         f"{sorted(saved) if isinstance(saved, dict) else saved!r}, the model has {sorted(layers)}).")
+    for path, variable in layers.items():
+        variable.assign(np.array(saved[path], dtype=variable.dtype))
     py = state["python"]
     random.setstate((py[0], tuple(py[1]), py[2]))
     n = state["numpy"]
@@ -413,7 +434,7 @@ def _save_checkpoint(out: Path, model, state: dict, keep: int) -> Path:
     model.save_weights(tmp / "model.weights.h5")
     np.savez(tmp / "optimizer.npz", *[np.asarray(v.value if hasattr(v, "value") else v)
                                      for v in model.optimizer.variables])
-    (tmp / "state.json").write_text(json.dumps({**state, "rng": _rng_state()}), encoding="utf-8")
+    (tmp / "state.json").write_text(json.dumps({**state, "rng": _rng_state(model)}), encoding="utf-8")
     _fsync_tree(tmp)
     final = ckdir / name
     if final.exists():
@@ -461,7 +482,10 @@ def _load_checkpoint(folder: Path, model, state: dict) -> None:
         raise TrainError(f"the optimiser state in {folder} does not fit this model.")
     for var, value in zip(variables, values):
         var.assign(value)
-    _set_rng_state(state["rng"])
+    if not isinstance(state.get("rng"), dict):
+        raise TrainError(f"{folder / 'state.json'} holds no random state; it is not a complete segtutor train "
+                         "checkpoint.")
+    _set_rng_state(state["rng"], model, folder)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -701,12 +725,14 @@ def run_training(data, *, model: str = "unet", out="runs/train", steps: int = 20
     if tf.config.list_physical_devices("GPU") == []:
         tf.config.experimental.enable_op_determinism()  # same seed and data -> same metrics (CPU kernels)
     keras.utils.set_random_seed(seed)
-    tf.random.set_global_generator(tf.random.Generator.from_seed(seed))  # saved and restored with checkpoints
     strategy = _strategy()
     with strategy.scope():
+        # Made in the scope, so that each replica draws its own stream; saved and restored with checkpoints.
+        tf.random.set_global_generator(tf.random.Generator.from_seed(seed))
         net, metric = _build(model_name, spec, steps, learning_rate)
         if model_name == "maskrcnn":
             net.build_all()
+            net.sampler = tf.random.get_global_generator()  # anchor and RoI sampling, checkpointed (see above)
         net.optimizer.build(net.trainable_variables)
 
     rows, step, resumed_from = [], 0, None
@@ -735,9 +761,6 @@ def run_training(data, *, model: str = "unet", out="runs/train", steps: int = 20
             if model_name == "maskrcnn":
                 chunk = _instance_chunk(train_data, step, n, batch_size, seed)
                 ds = tf.data.Dataset.from_tensor_slices(chunk).batch(batch_size)
-                # Graph-level random ops restart from a seed at every trace: retrace from (seed, step).
-                tf.random.set_seed(seed * 1_000_003 + step)
-                net.train_function = None
             else:
                 x, y = _semantic_chunk(dataset["images"][train_idx], dataset["masks"][train_idx], step, n,
                                        batch_size, seed, binary=n_classes == 2)

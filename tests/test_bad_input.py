@@ -54,7 +54,8 @@ def test_widgets_package_lists_every_widget_class():
 
 
 def test_exclusions_stay_short():
-    assert len(fz.EXCLUDED_MODULES) <= 3 and len(fz.EXCLUDED_CALLABLES) <= 14
+    # No subpackage is left out; single callables only where every accepted value trains a model.
+    assert not fz.EXCLUDED_MODULES and len(fz.EXCLUDED_CALLABLES) <= 13
 
 
 @pytest.mark.parametrize("qualname", CALLABLES)

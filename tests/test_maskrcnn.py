@@ -427,3 +427,23 @@ def test_prepare_instances_rejects_bad_images(images, match):
     with pytest.raises(ValueError, match=match):
         prepare_instances(images, [np.zeros((0, 16, 16), bool)], [np.zeros(0, int)], num_classes=1,
                           max_instances=1)
+
+
+def test_sample_mask_draws_from_a_generator_whose_state_can_be_saved():
+    import tensorflow as tf
+
+    from segtutor.maskrcnn.rpn import sample_mask
+
+    candidates = tf.constant(np.random.default_rng(0).random((3, 50)) < 0.5)
+    a, b = tf.random.Generator.from_seed(5), tf.random.Generator.from_seed(5)
+    first = sample_mask(candidates, 4, a).numpy()
+    assert (first <= candidates.numpy()).all()  # a subset of the candidates
+    assert (first.sum(axis=1) == np.minimum(4, candidates.numpy().sum(axis=1))).all()
+    assert (sample_mask(candidates, 4, b).numpy() == first).all()  # same state, same sample
+    saved = a.state.numpy()
+    second = sample_mask(candidates, 4, a).numpy()
+    assert (second != first).any()  # the state moved on
+    b.reset(saved)
+    assert (sample_mask(candidates, 4, b).numpy() == second).all()  # a restored state repeats the draw
+    with pytest.raises(TypeError, match="generator"):
+        sample_mask(candidates, 4, generator=np.random.default_rng(0))

@@ -121,7 +121,7 @@ def test_checkpoints_are_complete_and_only_the_last_ones_are_kept(runs):
     assert sorted(p.name for p in folder.iterdir()) == ["model.weights.h5", "optimizer.npz", "state.json"]
     state = json.loads((folder / "state.json").read_text())
     assert state["step"] == 40 and state["model"] == "unet"
-    assert set(state["rng"]) == {"python", "numpy", "keras", "tensorflow"}
+    assert set(state["rng"]) == {"python", "numpy", "keras", "tensorflow", "layers"}
     kept = sorted(p.name for p in (runs["whole"] / "checkpoints").glob("step-*"))
     assert kept == ["step-00000036", "step-00000040"]
     assert not list((runs["whole"] / "checkpoints").glob(".*.tmp"))
@@ -262,3 +262,118 @@ def test_batches_depend_only_on_seed_and_step():
     assert batch_indices(0, 10, 4, 1).tolist() != a[0]
     with pytest.raises(ValueError, match="step"):
         batch_indices(-1, 10, 4, 0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Mask R-CNN and DeepLab: the same kill-and-resume contract, and one trace of the training step per process
+
+
+def tiny_maskrcnn() -> list:
+    """A Mask R-CNN on 8 shapes images at 32 x 32, batches of 2: its one trace dominates each run."""
+    return ["--data", "shapes", "--model", "maskrcnn", "--steps", "6", "--checkpoint-every", "2",
+            "--batch-size", "2", "--n-images", "8", "--image-size", "32", "--seed", "3", "--no-progress"]
+
+
+# The uninterrupted run goes through run_training in a child process that counts how often Python runs
+# MaskRCNN.train_step: once per trace of the compiled step (an eager step would count once per step).
+_COUNTING_RUN = r"""
+import json, sys
+from segtutor import cli
+from segtutor.maskrcnn import model as maskrcnn_model
+
+traces = []
+original = maskrcnn_model.MaskRCNN.train_step
+
+def counted(self, data):
+    traces.append(1)
+    return original(self, data)
+
+maskrcnn_model.MaskRCNN.train_step = counted
+code = cli.main(["train", *sys.argv[1:]])
+print(json.dumps({"code": code, "traces": len(traces)}))
+"""
+
+
+def _kill_after_first_checkpoint(args, out: Path, sig=signal.SIGKILL):
+    """Start the command, wait for its first checkpoint (never a timer), send ``sig``; return stderr."""
+    proc = subprocess.Popen(_command(*args, "--out", str(out)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    try:
+        while find_checkpoint(out) is None and proc.poll() is None:
+            time.sleep(0.01)
+        proc.send_signal(sig)
+        err = proc.communicate()[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, err
+
+
+@pytest.fixture(scope="module")
+def maskrcnn_runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("train_maskrcnn")
+    args = tiny_maskrcnn()
+    whole = subprocess.run([sys.executable, "-c", _COUNTING_RUN, *args, "--out", str(base / "whole")],
+                           capture_output=True, text=True, env=_env(), cwd=ROOT)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    counted = json.loads(whole.stdout.strip().splitlines()[-1])
+    assert counted["code"] == 0, whole.stderr[-2000:]
+    killed = base / "killed"
+    code, _ = _kill_after_first_checkpoint(args, killed)
+    assert code == -signal.SIGKILL, "the run ended before it could be killed"
+    interrupted_at = json.loads((find_checkpoint(killed) / "state.json").read_text())["step"]
+    assert not (killed / "evaluation.json").exists()
+    resumed = _run(*args, "--out", str(killed), "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    return {"whole": base / "whole", "killed": killed, "interrupted_at": interrupted_at,
+            "resumed_stderr": resumed.stderr, "traces": counted["traces"]}
+
+
+def test_a_killed_maskrcnn_run_resumes_and_ends_where_an_uninterrupted_run_ends(maskrcnn_runs):
+    assert maskrcnn_runs["interrupted_at"] < 6
+    assert f"from step {maskrcnn_runs['interrupted_at']} of 6" in maskrcnn_runs["resumed_stderr"]
+    _assert_same_run(maskrcnn_runs["whole"], maskrcnn_runs["killed"])
+    assert len(_rows(maskrcnn_runs["whole"])) == 3
+    assert set(json.loads((maskrcnn_runs["whole"] / "evaluation.json").read_text())) >= {"mask_AP", "mask_AP50"}
+
+
+def test_maskrcnn_traces_its_training_step_once_across_checkpoints(maskrcnn_runs):
+    # 6 steps in three stretches of 2, a checkpoint after each: one trace, not one per stretch
+    assert maskrcnn_runs["traces"] == 1
+
+
+def test_maskrcnn_sampling_draws_from_the_checkpointed_generator(maskrcnn_runs):
+    """The anchor and RoI samples come from TensorFlow's global generator, whose state the checkpoint holds."""
+    states = [json.loads((folder / "state.json").read_text())["rng"]["tensorflow"]
+              for folder in sorted((maskrcnn_runs["whole"] / "checkpoints").glob("step-*"))]
+    assert len(states) == 2 and states[0] != states[1]  # the generator moved between the last two checkpoints
+
+
+def tiny_deeplab() -> list:
+    """DeepLab (width 4) on 8 nuclei images at 32 x 32: one class, so the sigmoid, bce + Dice path."""
+    return ["--data", "nuclei", "--model", "deeplab", "--steps", "8", "--checkpoint-every", "2",
+            "--batch-size", "2", "--n-images", "8", "--image-size", "32", "--width", "4", "--seed", "1",
+            "--no-progress"]
+
+
+def test_deeplab_trains_on_nuclei_and_resumes_after_ctrl_c(tmp_path):
+    args = tiny_deeplab()
+    whole = _run(*args, "--out", str(tmp_path / "whole"))
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    assert "trained deeplab on nuclei for 8 steps" in whole.stdout and "dice" in whole.stdout
+    rows = _rows(tmp_path / "whole")
+    assert [int(r["step"]) for r in rows] == [2, 4, 6, 8] and "dice" in rows[0]
+    assert json.loads((find_checkpoint(tmp_path / "whole") / "state.json").read_text())["model"] == "deeplab"
+    evaluation = json.loads((tmp_path / "whole" / "evaluation.json").read_text())
+    assert set(evaluation) == {"steps", "validation_images", "pixel_accuracy", "dice"}
+    assert 0.0 <= evaluation["dice"] <= 1.0 and evaluation["validation_images"] == 2
+    assert len(list((tmp_path / "whole" / "predictions" / "masks").glob("*.png"))) == 2
+
+    code, err = _kill_after_first_checkpoint(args, tmp_path / "stopped", signal.SIGINT)
+    assert code == 130, err[-2000:]  # Ctrl-C: the command's own message and status, no traceback
+    assert "interrupted: stopped at step" in err and "--resume" in err and "Traceback" not in err
+    resumed = _run(*args, "--out", str(tmp_path / "stopped"), "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming" in resumed.stderr
+    _assert_same_run(tmp_path / "whole", tmp_path / "stopped")

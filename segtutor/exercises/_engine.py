@@ -35,6 +35,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .._validate import ArgumentTypeError, _describe, as_array, check_bool, check_scalar
 from .results import GROUPS, CaseResult, ExerciseResult, Outcome, describe_case, show_value  # noqa: F401
 
 __all__ = [
@@ -99,7 +100,9 @@ def to_plain(value) -> np.ndarray:
     Returns
     -------
     ndarray
-        Shape () for a single number. Booleans become 0/1 integers.
+        Shape () for a single number. Booleans become 0/1 integers. NaN and
+        infinity pass through unchanged: a reference may return them, and
+        :func:`default_compare` counts NaN equal to NaN.
 
     Raises
     ------
@@ -113,9 +116,9 @@ def to_plain(value) -> np.ndarray:
     [1, 2, 3, 4]
     """
     if value is None:
-        raise BadReturn("the function returned None: did you forget `return`?")
+        raise BadReturn("the function returned None, not a value: did you forget `return`?")
     if isinstance(value, str | bytes):
-        raise BadReturn(f"the function returned the text {value!r}; expected a number or an array.")
+        raise BadReturn(f"the function returned the text {value!r}; expected a number or an array as its value.")
     try:
         arr = np.asarray(value)
     except Exception as exc:
@@ -128,12 +131,19 @@ def to_plain(value) -> np.ndarray:
         return arr.astype(np.float64)
     raise BadReturn(
         f"the function returned {type(value).__name__} (read as dtype {arr.dtype}); "
-        "expected a number or an array of numbers. Return plain numbers, e.g. float(x)."
+        "expected a number or an array of real numbers as its value. Return plain numbers, e.g. float(x)."
     )
 
 
 def default_compare(expected: np.ndarray, got: np.ndarray, args: tuple, *, rtol=1e-6, atol=1e-8) -> bool:
-    """Same shape and equal values within a small tolerance (NaN equals NaN)."""
+    """Same shape and equal values within a small tolerance (NaN equals NaN).
+
+    ``expected`` and ``got`` are real arrays (as :func:`to_plain` makes them);
+    ``rtol`` and ``atol`` are non-negative tolerances, as in ``np.allclose``.
+    """
+    expected, got = as_array(expected, "expected"), as_array(got, "got")
+    rtol = check_scalar(rtol, "rtol", low=0)
+    atol = check_scalar(atol, "atol", low=0)
     return got.shape == expected.shape and bool(
         np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
     )
@@ -605,7 +615,7 @@ _loaded = False
 def register(spec: Exercise) -> Exercise:
     """Add a spec to the course's registry (replacing one of the same name)."""
     if not isinstance(spec, Exercise):
-        raise ValueError(f"register expects an Exercise, got {type(spec).__name__}.")
+        raise ArgumentTypeError(f"spec should be an Exercise(name=..., ...), got {_describe(spec)}.")
     _REGISTRY[spec.name] = spec
     return spec
 
@@ -640,9 +650,11 @@ def get_exercise(name: str) -> Exercise:
         If no exercise has that name, listing the names that exist.
     """
     _load_specs()
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"name should be an exercise's name (a string) such as 'iou', got {_describe(name)}.")
     if name not in _REGISTRY:
         raise ValueError(
-            f"there is no exercise called {name!r}; expected one of {sorted(_REGISTRY)}. "
+            f"there is no exercise called {name!r}; expected a name among {sorted(_REGISTRY)}. "
             "Check the spelling in check(...)."
         )
     return _REGISTRY[name]
@@ -702,6 +714,9 @@ def check(name: str, func: Callable, *, seed=None, n_random: int | None = None, 
             print(f"{name}: check() is skipped while grading; the grader checks {name} itself.", file=file or sys.stdout)
         return None
     spec = get_exercise(name)
+    if seed is not None:
+        seed = check_scalar(seed, "seed", integer=True, low=0)
+    verbose = check_bool(verbose, "verbose")
     start = time.perf_counter()
     result = spec.run(func, seed=seed, n_random=n_random, verbose=verbose, file=file, time_limit=time_limit)
     result.seconds = time.perf_counter() - start

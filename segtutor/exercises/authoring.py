@@ -44,6 +44,8 @@ import re
 
 import nbformat
 
+from .._validate import ArgumentTypeError, check_scalar, check_str
+
 __all__ = ["exercise_cells", "solution_metadata", "check_metadata", "BEGIN", "END"]
 
 BEGIN = "### BEGIN SOLUTION"
@@ -52,6 +54,7 @@ END = "### END SOLUTION"
 
 def solution_metadata(name: str, function: str) -> dict:
     """Metadata of an exercise's solution cell (nbgrader schema 3)."""
+    name, function = check_str(name, "name"), check_str(function, "function")
     return {
         "nbgrader": {
             "grade": False,
@@ -66,7 +69,9 @@ def solution_metadata(name: str, function: str) -> dict:
 
 
 def check_metadata(name: str, points) -> dict:
-    """Metadata of an exercise's check cell (nbgrader schema 3)."""
+    """Metadata of an exercise's check cell (nbgrader schema 3); ``points`` a positive finite number."""
+    name = check_str(name, "name")
+    points = check_scalar(points, "points", low=0, low_open=True)
     return {
         "nbgrader": {
             "grade": True,
@@ -127,13 +132,16 @@ def exercise_cells(name: str, function_source: str, points=2, *, check_source: s
 
     if not isinstance(name, str) or name not in exercise_names():
         raise ValueError(
-            f"no exercise called {name!r} is registered; expected one of {exercise_names()}. "
+            f"no exercise called {name!r} is registered; expected a name among {exercise_names()}. "
             "Add a spec module under segtutor/exercises/specs/ first (see segtutor.exercises)."
         )
     if isinstance(points, bool) or not isinstance(points, numbers.Real) or not points > 0:
         raise ValueError(f"points should be a positive number, got {points!r}.")
     if not isinstance(function_source, str):
         raise ValueError(f"function_source should be a string of Python code, got {type(function_source).__name__}.")
+    if check_source is not None and not isinstance(check_source, str):
+        raise ArgumentTypeError(f"check_source should be a string of Python code or None, "
+                                f"got {type(check_source).__name__}.")
     source = function_source.strip("\n")
     begins = len(re.findall(r"^\s*### BEGIN SOLUTION\s*$", source, re.M))
     ends = len(re.findall(r"^\s*### END SOLUTION\s*$", source, re.M))

@@ -174,6 +174,9 @@ class ExerciseResult:
 def show_value(value) -> str:
     """A value as a report shows it (arrays summarised, floats short).
 
+    Any value is accepted: NaN, infinity and complex numbers are shown as
+    NumPy prints them, other objects by ``str``.
+
     Examples
     --------
     >>> show_value(np.float64(0.5)), show_value(2.0)
@@ -210,6 +213,12 @@ def _signature_names(signature: str, n: int) -> list[str]:
 
 def describe_case(signature: str, case) -> str:
     """The inputs of a case, named after the function's ``signature``."""
+    from ._engine import Case
+
+    if not isinstance(signature, str):
+        raise TypeError(f"signature should be a string such as '(image, threshold)', got {type(signature).__name__}.")
+    if not isinstance(case, Case):
+        raise TypeError(f"case should be a Case (segtutor.exercises.Case), got {type(case).__name__}.")
     names = _signature_names(signature, len(case.args))
     parts = [f"{n} = {_indent(show_value(a), ' ' * (len(n) + 3))}" for n, a in zip(names, case.args)]
     parts += [f"{k} = {show_value(v)}" for k, v in case.kwargs.items()]

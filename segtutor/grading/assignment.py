@@ -63,7 +63,11 @@ def read_assignment(path) -> Assignment:
     """
     from segtutor.exercises import exercise_names
 
-    path = Path(path)
+    from .._validate import check_path
+
+    path = check_path(path, "path")
+    if not path.is_file():
+        raise FileNotFoundError(f"path: no source notebook at {path}; check the path.")
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:
@@ -100,15 +104,21 @@ def read_assignment(path) -> Assignment:
 
 def find_sources(paths) -> list[Path]:
     """Expand files and folders into a sorted list of ``.ipynb`` paths."""
-    if isinstance(paths, str | Path):
-        paths = [paths]
+    return _find_sources(paths, "paths")
+
+
+def _find_sources(paths, name: str) -> list[Path]:
+    """:func:`find_sources`, naming the caller's argument in its errors."""
+    from ._checks import check_paths
+
     out: list[Path] = []
-    for p in paths:
-        p = Path(p)
+    for p in check_paths(paths, name):
         if p.is_dir():
             out += sorted(q for q in p.glob("*.ipynb") if not q.name.startswith("."))
         elif p.suffix == ".ipynb" and p.exists():
             out.append(p)
+        elif not p.exists():
+            raise FileNotFoundError(f"{name}: {p} does not exist; check the path.")
         else:
-            raise ValueError(f"{p} is neither a notebook nor a folder of notebooks; check the path.")
+            raise ValueError(f"{name}: {p} is neither a notebook nor a folder of notebooks; check the path.")
     return out

@@ -76,7 +76,7 @@ def cmd_release(args) -> int:
 
     try:
         actions = release(args.sources, args.to, update=args.update, force=args.force)
-    except ValueError as exc:
+    except (ValueError, FileNotFoundError) as exc:
         print(f"segtutor release: {exc}", file=sys.stderr)
         return 1
     for name, action in actions.items():

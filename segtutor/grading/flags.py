@@ -55,6 +55,12 @@ def suspicious_code(sources, references: dict[str, tuple] | None = None) -> list
     >>> suspicious_code(["import sys\\nsys.modules['x'] = None"])
     ['sys.modules patch']
     """
+    from ._checks import check_code
+
+    sources = check_code(sources, "sources")
+    if references is not None and not isinstance(references, dict):
+        raise TypeError(f"references should be a dict {{exercise: (function name, dotted names)}} or None, "
+                        f"got {type(references).__name__}.")
     flags = set()
     for source in sources:
         text = source if isinstance(source, str) else ""
@@ -160,6 +166,9 @@ def reached_names(sources) -> list[tuple[str, str | None]]:
     >>> ("skimage.color.rgb2gray", "f") in reached_names(["import skimage.color as c\\ndef f(x):\\n    return c.rgb2gray(x)"])
     True
     """
+    from ._checks import check_code
+
+    sources = check_code(sources, "sources")
     trees = [t for t in (_parse(s) for s in sources if isinstance(s, str)) if t is not None]
     resolver = _Resolver(trees)
     found: list[tuple[str, str | None]] = []
@@ -217,6 +226,12 @@ def forbidden_uses(sources, rules: dict[str, tuple[str, tuple]]) -> dict[str, li
     >>> forbidden_uses(src, {"to_grayscale": ("my_gray", ("skimage.color.rgb2gray",))})
     {'to_grayscale': [('skimage.color.rgb2gray', True)]}
     """
+    from ._checks import check_code
+
+    sources = check_code(sources, "sources")
+    if not isinstance(rules, dict) or not all(isinstance(v, tuple) and len(v) == 2 for v in rules.values()):
+        raise TypeError(f"rules should be a dict {{exercise: (function name, forbidden dotted names)}}, "
+                        f"got {type(rules).__name__}.")
     reached = reached_names(sources)
     out: dict[str, list[tuple[str, bool]]] = {}
     for exercise, (function, forbidden) in rules.items():

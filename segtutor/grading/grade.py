@@ -42,6 +42,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._validate import ArgumentTypeError, _describe, check_path, check_scalar, check_str
+from ._checks import check_callable, check_options, check_paths, check_sources
 from .assignment import Assignment, read_assignment
 from .flags import forbidden_uses, suspicious_code
 from .probe import decode_outcome, parse_probe_output, probe_source
@@ -135,7 +137,8 @@ def student_id(path: Path, sources: dict[str, Assignment]) -> str:
     ``subs/alice/02_classical.ipynb`` (file named like a source notebook)
     belongs to ``alice``; ``subs/alice.ipynb`` belongs to ``alice``.
     """
-    path = Path(path)
+    path = check_path(path, "path")
+    sources = check_sources(sources)
     return path.parent.name if path.name in sources else path.stem
 
 
@@ -159,6 +162,8 @@ def collect_submissions(args, sources: dict[str, Assignment]) -> list[Submission
     ValueError
         When two submissions claim the same (student, notebook) row.
     """
+    args = check_paths(args, "args")
+    sources = check_sources(sources)
     subs: list[Submission] = []
 
     def student_folder(folder: Path) -> list[Submission]:
@@ -168,9 +173,9 @@ def collect_submissions(args, sources: dict[str, Assignment]) -> list[Submission
             found = notebooks if len(notebooks) == 1 else []
         return [Submission(folder.name, p, folder) for p in found]
 
-    for arg in map(Path, args):
+    for arg in args:
         if not arg.exists():
-            raise FileNotFoundError(f"submission {arg} does not exist; check the path.")
+            raise FileNotFoundError(f"submission {arg} does not exist; check the path (args).")
         if arg.is_file():
             # A bare file shows no folder in the sandbox: its parent may hold
             # other students' files.
@@ -200,6 +205,8 @@ def collect_submissions(args, sources: dict[str, Assignment]) -> list[Submission
 
 def case_seed(batch_seed: int, student: str, exercise: str) -> list[int]:
     """Seed of one student's hidden cases for one exercise."""
+    batch_seed = check_scalar(batch_seed, "batch_seed", integer=True, low=0)
+    student, exercise = check_str(student, "student"), check_str(exercise, "exercise")
     return [int(batch_seed), zlib.crc32(student.encode()), zlib.crc32(exercise.encode())]
 
 
@@ -268,6 +275,18 @@ def _result(sub: Submission, notebook: str, status: str, notes, options: GradeOp
                             "bwrap" if options.sandbox else "none")
 
 
+def _check_submission(sub, name: str) -> Submission:
+    if not isinstance(sub, Submission):
+        raise ArgumentTypeError(f"{name} should be a Submission(student, path), got {_describe(sub)}.")
+    return sub
+
+
+def _check_job(job, name: str = "job") -> Job:
+    if not isinstance(job, Job):
+        raise ArgumentTypeError(f"{name} should be the Job that build_job() returns, got {_describe(job)}.")
+    return job
+
+
 def build_job(sub: Submission, sources: dict[str, Assignment], options: GradeOptions) -> Job | SubmissionResult:
     """Read the submission once (bytes hashed as graded) and draw its cases.
 
@@ -276,6 +295,8 @@ def build_job(sub: Submission, sources: dict[str, Assignment], options: GradeOpt
     """
     from segtutor.exercises import get_exercise
 
+    sub = _check_submission(sub, "sub")
+    sources, options = check_sources(sources), check_options(options)
     started = time.monotonic()
     assignment = _match_assignment(sub.path, sources)
     if assignment is None:
@@ -375,6 +396,7 @@ def run_job(job: Job, options: GradeOptions) -> dict:
     Returns the runner's result dict, or one made here when the runner gave
     none (status ``timeout``, ``kernel died`` or ``internal error``).
     """
+    job, options = _check_job(job), check_options(options)
     cmd, env = _runner_command(job, options)
     cap = 8 * options.probe_cap * max(1, len(job.payload["probes"])) + (1 << 20)
     with tempfile.TemporaryFile() as err:
@@ -430,6 +452,9 @@ def score_job(job: Job, run: dict, options: GradeOptions) -> SubmissionResult:
     from segtutor.exercises import get_exercise
     from segtutor.exercises.results import ExerciseResult
 
+    job, options = _check_job(job), check_options(options)
+    if not isinstance(run, dict):
+        raise ArgumentTypeError(f"run should be the dict that run_job() returns, got {_describe(run)}.")
     assignment = job.assignment
     status = Status.parse(run.get("status", "internal error"))
     notes = [str(run["detail"])[:400]] if run.get("detail") else []
@@ -520,8 +545,9 @@ def grade_submission(sub, sources: dict[str, Assignment], options: GradeOptions)
     -------
     SubmissionResult
     """
+    sources, options = check_sources(sources), check_options(options)
     if not isinstance(sub, Submission):
-        path = Path(sub)
+        path = check_path(sub, "sub")
         sub = Submission(student_id(path, sources), path, None)
     job = build_job(sub, sources, options)
     if isinstance(job, SubmissionResult):
@@ -556,8 +582,20 @@ def grade_batch(subs, sources: dict[str, Assignment], options: GradeOptions, *, 
         worker runs the same sandbox; reading the files, drawing the cases
         and scoring stay in this process. Needs ``pip install segtutor[dask]``.
     """
-    subs = [s if isinstance(s, Submission) else Submission(student_id(Path(s), sources), Path(s), None)
+    sources, options = check_sources(sources), check_options(options)
+    if isinstance(subs, (str, bytes)) or not isinstance(subs, (list, tuple)):
+        raise ArgumentTypeError(f"subs should be a list of Submission objects or notebook paths, "
+                                f"got {_describe(subs)}.")
+    subs = [s if isinstance(s, Submission) else Submission(student_id(check_path(s, "subs"), sources), Path(s), None)
             for s in subs]
+    # More threads than this would only queue: each job is a kernel with its memory limit.
+    jobs = check_scalar(jobs, "jobs", integer=True, low=1, high=512)
+    skip, on_result = check_callable(skip, "skip"), check_callable(on_result, "on_result")
+    if scheduler is not None:
+        scheduler = check_str(scheduler, "scheduler")
+        if scheduler != "local" and ":" not in scheduler:
+            raise ValueError(f"scheduler should be 'local' or a Dask scheduler address such as "
+                             f"'tcp://host:8786', got {scheduler!r}.")
     todo = [s for s in subs if not (skip and s.path.is_file() and skip(s, _sha256(s.path)))]
     if not todo:
         return []
@@ -635,5 +673,5 @@ def load_sources(paths) -> dict[str, Assignment]:
 
     found = find_sources(paths)
     if not found:
-        raise ValueError("no source notebooks found; pass --source with the instructor's notebooks.")
+        raise ValueError("paths hold no source notebooks; pass --source with the instructor's notebooks.")
     return {p.name: read_assignment(p) for p in found}

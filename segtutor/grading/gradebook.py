@@ -32,6 +32,7 @@ import numpy as np
 
 from .._files import atomic_write_text
 
+from ._checks import check_result
 from .results import SubmissionResult
 
 __all__ = ["read_gradebook", "write_gradebook", "write_feedback", "write_results_json", "atomic_write",
@@ -77,14 +78,16 @@ class GradebookStore:
     """
 
     def __init__(self, csv_path):
-        self.csv_path = Path(csv_path)
+        from .._validate import check_path
+
+        self.csv_path = check_path(csv_path, "csv_path")
         self.store_path = self.csv_path.with_name(self.csv_path.name + ".store.json")
         self.lock_path = self.csv_path.with_name(self.csv_path.name + ".lock")
         self._lock = None
         if self.csv_path.is_dir():
-            raise ValueError(f"--out {self.csv_path} is a folder; pass a gradebook file such as {self.csv_path}/gradebook.csv.")
+            raise ValueError(f"--out (csv_path) {self.csv_path} is a folder; pass a gradebook file such as {self.csv_path}/gradebook.csv.")
         if self.csv_path.suffix.lower() != ".csv":
-            raise ValueError(f"--out {self.csv_path} should end in .csv (a gradebook file).")
+            raise ValueError(f"--out (csv_path) {self.csv_path} should end in .csv (a gradebook file).")
         if self.csv_path.exists():
             try:
                 with open(self.csv_path, encoding="utf-8", newline="") as f:
@@ -92,10 +95,10 @@ class GradebookStore:
             except (OSError, UnicodeDecodeError):
                 header = ""
             if not header.startswith("student,notebook,"):
-                raise ValueError(f"--out {self.csv_path} exists and is not a segtutor gradebook; refusing to "
+                raise ValueError(f"--out (csv_path) {self.csv_path} exists and is not a segtutor gradebook; refusing to "
                                  "overwrite it. Pass a new path.")
             if not self.store_path.exists():
-                raise ValueError(f"--out {self.csv_path} has no store {self.store_path.name} beside it (written by "
+                raise ValueError(f"--out (csv_path) {self.csv_path} has no store {self.store_path.name} beside it (written by "
                                  "an older segtutor or copied alone); pass a new --out path.")
         self.rows: dict[tuple[str, str], dict] = {}
         self.seed: int | None = None
@@ -144,13 +147,18 @@ class GradebookStore:
 
 
 def atomic_write(path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (CSV-safe newlines)."""
+    """Write ``text`` to ``path`` atomically (CSV-safe newlines), creating its folder."""
+    from .._validate import check_path, check_str
+
+    path, text = check_path(path, "path"), check_str(text, "text")
     atomic_write_text(path, text, newline="")
 
 
 def read_gradebook(path) -> list[dict]:
     """Rows of an existing gradebook (empty list if there is none)."""
-    path = Path(path)
+    from .._validate import check_path
+
+    path = check_path(path, "path")
     if not path.exists():
         return []
     with open(path, newline="", encoding="utf-8") as f:
@@ -164,6 +172,12 @@ def row_of(result: SubmissionResult) -> dict:
 
 def write_gradebook(path, rows: list[dict]) -> None:
     """Write rows (dicts) as CSV, one column per exercise seen in any row."""
+    from .._validate import check_path
+
+    path = check_path(path, "path")
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, (list, tuple)) or not all(
+            isinstance(r, dict) for r in rows):
+        raise TypeError(f"rows should be a list of dicts (one per gradebook row), got {type(rows).__name__}.")
     exercises: list[str] = []
     for row in rows:
         for key in row:
@@ -187,8 +201,19 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "student"
 
 
+def _check_folder(folder) -> Path:
+    """A folder path (created on writing if missing, like every gradebook output), not an existing file."""
+    from .._validate import check_path
+
+    folder = check_path(folder, "folder")
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"folder {folder} is a file; pass a folder for the feedback files.")
+    return folder
+
+
 def write_feedback(folder, result: SubmissionResult) -> Path:
     """Write ``folder/<student>.<notebook stem>.txt`` and return its path."""
+    folder, result = _check_folder(folder), check_result(result)
     path = Path(folder) / f"{_safe_name(result.student)}.{_safe_name(Path(result.notebook).stem)}.txt"
     atomic_write(path, feedback_text(result))
     return path
@@ -196,6 +221,7 @@ def write_feedback(folder, result: SubmissionResult) -> Path:
 
 def write_results_json(folder, result: SubmissionResult) -> Path:
     """Write Gradescope-style ``folder/<student>/results.json``."""
+    folder, result = _check_folder(folder), check_result(result)
     path = Path(folder) / _safe_name(result.student) / "results.json"
     atomic_write(path, json.dumps(result.to_gradescope(), indent=1,
                                   default=lambda o: float(o) if isinstance(o, np.generic) else str(o)) + "\n")

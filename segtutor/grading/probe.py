@@ -65,17 +65,21 @@ del _segtutor_probe
 
 
 def encode_value(value):
-    """Encode one case argument as JSON-ready data (arrays with dtype and shape)."""
+    """Encode one case argument as JSON-ready data (arrays with dtype and shape).
+
+    NaN and infinity in a float array are kept as they are; :func:`probe_source`,
+    which writes strict JSON, then refuses them, so a spec's cases must be finite.
+    """
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
-            raise ValueError(f"case arguments must be numeric arrays, got dtype {value.dtype}.")
+            raise ValueError(f"case arguments (value) must be real numeric arrays, got dtype {value.dtype}.")
         return {"__ndarray__": value.ravel().tolist(), "dtype": value.dtype.str, "shape": list(value.shape)}
     if isinstance(value, np.generic):
         return value.item()
     if value is None or isinstance(value, bool | int | float | str):
         return value
     raise ValueError(
-        f"case arguments must be NumPy arrays or Python scalars, got {type(value).__name__}; "
+        f"case arguments (value) must be NumPy arrays or Python scalars, got {type(value).__name__}; "
         "convert it in the spec's random_case."
     )
 
@@ -94,8 +98,17 @@ def probe_source(exercise: str, function: str, cases, nonce: str) -> str:
     nonce : str
         Tag that marks the probe's output lines.
     """
-    if not function.isidentifier():
+    from .._validate import check_str
+
+    exercise, nonce = check_str(exercise, "exercise"), check_str(nonce, "nonce")
+    if not isinstance(function, str) or not function.isidentifier():
         raise ValueError(f"function name {function!r} is not a Python identifier.")
+    from segtutor.exercises import Case
+
+    if isinstance(cases, (str, bytes)) or not isinstance(cases, (list, tuple)) or not all(
+            isinstance(c, Case) for c in cases):
+        raise TypeError(f"cases should be a list of Case objects (the exercise's grading cases), "
+                        f"got {type(cases).__name__}.")
     payload = json.dumps(
         [{"args": [encode_value(a) for a in c.args], "kwargs": {k: encode_value(v) for k, v in c.kwargs.items()}}
          for c in cases],
@@ -114,6 +127,9 @@ def parse_probe_output(text: str, nonce: str) -> dict[int, dict]:
     gets ``{"bad": ..., "conflict": True}``, which scores as wrong: printing
     extra answers can only lose points.
     """
+    if not isinstance(text, str) or not isinstance(nonce, str):
+        bad = "text" if not isinstance(text, str) else "nonce"
+        raise TypeError(f"{bad} should be a string, got {type(text if bad == 'text' else nonce).__name__}.")
     found: dict[int, dict] = {}
     raw_seen: dict[int, str] = {}
     for line in text.splitlines():
@@ -148,6 +164,9 @@ def _check_nested(value, depth: int = 0, bools: bool = False) -> None:
 
 def decode_outcome(payload: dict | None) -> tuple[str, object]:
     """Turn one probe payload into an outcome for :meth:`Exercise.judge`."""
+    if payload is not None and not isinstance(payload, dict):
+        raise TypeError(f"payload should be one probe's dict (from parse_probe_output) or None, "
+                        f"got {type(payload).__name__}.")
     if payload is None:
         return "error", "NoResult: no answer came back (the cell timed out, or the kernel stopped)"
     if "error" in payload:

@@ -109,6 +109,10 @@ def release_notebook(nb, *, name: str = "notebook"):
         # YOUR CODE HERE
         raise NotImplementedError("write your code here, then run the check cell below")
     """
+    from .._validate import check_str
+    from ._checks import check_notebook
+
+    nb, name = check_notebook(nb), check_str(name, "name")
     out = copy.deepcopy(nb)
     out.metadata = nbformat.NotebookNode({k: v for k, v in out.metadata.items() if k in _NOTEBOOK_KEYS})
     for index, cell in enumerate(out.cells):
@@ -138,6 +142,9 @@ def release_notebook(nb, *, name: str = "notebook"):
 
 def solution_lines(nb) -> list[str]:
     """The non-blank lines inside the solution regions of a source notebook."""
+    from ._checks import check_notebook
+
+    nb = check_notebook(nb)
     lines = []
     for cell in nb.cells:
         inside = False
@@ -157,6 +164,9 @@ def content_hash(nb) -> str:
     Outputs, execution counts and metadata are left out, so running a
     notebook does not make it "edited".
     """
+    from ._checks import check_notebook
+
+    nb = check_notebook(nb)
     payload = json.dumps([[c.cell_type, c.source] for c in nb.cells], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -232,12 +242,18 @@ def release(sources, to, *, update: bool = False, force: bool = False, now=None,
         On a bad source, or (without ``update`` or ``force``) when a
         released copy in ``to`` was edited.
     """
-    from .assignment import find_sources
+    from .._validate import check_bool, check_path
+    from .assignment import _find_sources
 
-    paths = find_sources(sources)
+    paths = _find_sources(sources, "sources")
     if not paths:
-        raise ValueError("no source notebooks given; pass .ipynb files or a folder that holds them.")
-    folder = Path(to)
+        raise ValueError("sources hold no notebooks; pass .ipynb files or a folder that holds them.")
+    folder = check_path(to, "to")
+    update, force = check_bool(update, "update"), check_bool(force, "force")
+    if now is not None and not isinstance(now, _dt.datetime):
+        raise TypeError(f"now should be a datetime.datetime or None, got {type(now).__name__}.")
+    if not callable(log):
+        raise TypeError(f"log should be a function such as print, got {type(log).__name__}.")
     _refuse_source_target(folder, paths)
     folder.mkdir(parents=True, exist_ok=True)
     record = _read_record(folder)

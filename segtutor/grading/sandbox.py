@@ -116,6 +116,22 @@ def bwrap_command(inner: list[str], *, package: Path, data=(), student_dir: Path
     workdir_mb, tmp_mb : int
         Sizes of the working folder and ``/tmp`` (memory-backed).
     """
+    from .._validate import check_path, check_scalar
+
+    if isinstance(inner, (str, bytes)) or not isinstance(inner, (list, tuple)) or not inner or not all(
+            isinstance(a, str) for a in inner):
+        raise TypeError(f"inner should be a non-empty list of strings (the command inside), got {inner!r}."[:200])
+    package = check_path(package, "package")
+    if isinstance(data, (str, bytes)) or not isinstance(data, (list, tuple)):
+        raise TypeError(f"data should be a list of folders, got {type(data).__name__}.")
+    data = [check_path(d, "data") for d in data]
+    if student_dir is not None:
+        student_dir = check_path(student_dir, "student_dir")
+    if env is not None and not isinstance(env, dict):
+        raise TypeError(f"env should be a dict of environment variables or None, got {type(env).__name__}.")
+    # tmpfs sizes in MiB: more than the machine has is a typo.
+    workdir_mb = check_scalar(workdir_mb, "workdir_mb", integer=True, low=1, high=1 << 20)
+    tmp_mb = check_scalar(tmp_mb, "tmp_mb", integer=True, low=1, high=1 << 20)
     bwrap = _bwrap()
     if bwrap is None:
         raise FileNotFoundError(f"bwrap is not installed: {FIX}.")
@@ -234,6 +250,10 @@ class GradingPackage:
 
         self.source = Path(segtutor.__file__).resolve().parent
         self._tmp = None
+        if root is not None:
+            from .._validate import check_path
+
+            root = check_path(root, "root")
         if root is None:
             self._tmp = tempfile.mkdtemp(prefix="segtutor-package-")
             root = Path(self._tmp)

@@ -23,20 +23,59 @@ import numbers
 
 import numpy as np
 
+from .._validate import ArgumentTypeError, check_size_budget
+
 __all__ = ["level_anchors", "pyramid_anchors", "anchor_level_slices"]
 
 
+# The most anchors one call makes: 4032 at 128 x 128, about 400,000 for a 1024 x 1024 image on
+# three levels; a typo (an extra zero, a stride of 0.001) is far above and would allocate gigabytes.
+MAX_ANCHORS = 1 << 24
+
+
 def _positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} should be a positive number, got {value!r}.")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ArgumentTypeError(f"{name} should be a positive number, got {type(value).__name__} {value!r}.")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} should be a positive finite number, got {value!r}.")
     return float(value)
 
 
+def _image_size(image_size) -> tuple[int, int]:
+    """``image_size`` as (H, W) positive integers: an int, or a pair of ints."""
+    if isinstance(image_size, numbers.Integral) and not isinstance(image_size, (bool, np.bool_)):
+        image_size = (image_size, image_size)
+    if isinstance(image_size, (str, bytes)) or not hasattr(image_size, "__len__") or len(image_size) != 2:
+        raise ArgumentTypeError(
+            f"image_size should be an integer or a pair (height, width) of integers, such as 128 or (128, 96); "
+            f"got {type(image_size).__name__} {image_size!r}."[:200]
+        )
+    out = []
+    for v in image_size:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise ArgumentTypeError(f"image_size should hold integers (pixels), got {image_size!r}."[:200])
+        if v < 1:
+            raise ValueError(f"image_size should be positive, got {image_size!r}.")
+        out.append(int(v))
+    return out[0], out[1]
+
+
 def _ratios(ratios) -> np.ndarray:
-    r = np.asarray(ratios, dtype=np.float64).reshape(-1)
-    if r.size == 0 or not np.all(np.isfinite(r)) or np.any(r <= 0):
+    try:
+        r = np.asarray(ratios, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(
+            f"ratios should be positive numbers (width / height), such as (0.5, 1, 2); got {ratios!r}."[:200]
+        ) from None
+    if isinstance(ratios, (str, bytes)) or r.size == 0 or not np.all(np.isfinite(r)) or np.any(r <= 0):
         raise ValueError(f"ratios should be positive numbers (width / height), such as (0.5, 1, 2); got {ratios!r}.")
     return r
+
+
+def _levels(values, name: str) -> tuple:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ArgumentTypeError(f"{name} should be a sequence with one number per pyramid level, got {values!r}."[:200])
+    return tuple(values)
 
 
 def level_anchors(image_size, stride, size, ratios=(0.5, 1.0, 2.0)) -> np.ndarray:
@@ -67,13 +106,12 @@ def level_anchors(image_size, stride, size, ratios=(0.5, 1.0, 2.0)) -> np.ndarra
     array([[ 1.17, -1.66,  6.83,  9.66],
            [ 1.17,  6.34,  6.83, 17.66]], dtype=float32)
     """
-    if isinstance(image_size, numbers.Integral):
-        image_size = (image_size, image_size)
-    h, w = (int(_positive(s, "image_size")) for s in image_size)
+    h, w = _image_size(image_size)
     stride = _positive(stride, "stride")
     size = _positive(size, "size")
     r = _ratios(ratios)
     rows, cols = int(np.ceil(h / stride)), int(np.ceil(w / stride))
+    check_size_budget(rows * cols * r.size, "image_size / stride", limit=MAX_ANCHORS, what="the anchor count")
     cy = (np.arange(rows) + 0.5) * stride
     cx = (np.arange(cols) + 0.5) * stride
     heights = size / np.sqrt(r)
@@ -102,7 +140,9 @@ def pyramid_anchors(image_size, sizes=(16, 32, 64), strides=(4, 8, 16), ratios=(
         The concatenation of :func:`level_anchors` per level; this order is
         the order of the RPN outputs.
     """
-    sizes, strides = tuple(sizes), tuple(strides)
+    sizes, strides = _levels(sizes, "sizes"), _levels(strides, "strides")
+    sizes = tuple(_positive(v, "sizes") for v in sizes)
+    strides = tuple(_positive(v, "strides") for v in strides)
     if len(sizes) != len(strides) or not sizes:
         raise ValueError(
             f"sizes and strides should have one entry per pyramid level, got {len(sizes)} sizes and "
@@ -119,11 +159,18 @@ def anchor_level_slices(image_size, strides=(4, 8, 16), n_ratios: int = 3) -> li
     >>> anchor_level_slices(128)
     [slice(0, 3072, None), slice(3072, 3840, None), slice(3840, 4032, None)]
     """
-    if isinstance(image_size, numbers.Integral):
-        image_size = (image_size, image_size)
+    h, w = _image_size(image_size)
+    strides = _levels(strides, "strides")
+    if not strides:
+        raise ValueError("strides should give one stride per pyramid level, such as (4, 8, 16); got none.")
+    if isinstance(n_ratios, (bool, np.bool_)) or not isinstance(n_ratios, numbers.Integral):
+        raise ArgumentTypeError(f"n_ratios should be an integer (anchors per cell), got {n_ratios!r}.")
+    if n_ratios < 1:
+        raise ValueError(f"n_ratios should be at least 1 (anchors per cell), got {n_ratios}.")
     out, start = [], 0
     for s in strides:
-        n = int(np.ceil(image_size[0] / s)) * int(np.ceil(image_size[1] / s)) * int(n_ratios)
+        s = _positive(s, "strides")
+        n = int(np.ceil(h / s)) * int(np.ceil(w / s)) * int(n_ratios)
         out.append(slice(start, start + n))
         start += n
     return out

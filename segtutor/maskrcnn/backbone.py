@@ -54,6 +54,9 @@ def build_backbone_fpn(config):
         ``[P2, P3, P4]`` of shapes (B, S/4, S/4, F), (B, S/8, S/8, F) and
         (B, S/16, S/16, F) with ``F = config.fpn_channels``.
     """
+    from ._checks import check_config
+
+    config = check_config(config)
     import keras
     from keras import layers
 

@@ -29,9 +29,13 @@ True
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
+from .._validate import ArgumentTypeError, check_scalar
 from ..boxes import _check_boxes, box_iou
+from ._checks import float_tensor
 
 __all__ = [
     "BOX_VARIANCES",
@@ -53,8 +57,12 @@ _MAX_LOG_SCALE = float(np.log(1000.0 / 16.0))
 
 
 def _variances(variances) -> np.ndarray:
-    v = np.asarray(variances, np.float32).reshape(-1)
-    if v.shape != (4,) or not np.all(np.isfinite(v)) or np.any(v <= 0):
+    try:
+        v = np.asarray(variances, np.float32).reshape(-1)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(
+            f"variances should be 4 positive numbers (dy, dx, dh, dw), got {variances!r}."[:200]) from None
+    if isinstance(variances, (str, bytes)) or v.shape != (4,) or not np.all(np.isfinite(v)) or np.any(v <= 0):
         raise ValueError(f"variances should be 4 positive numbers (dy, dx, dh, dw), got {variances!r}.")
     return v
 
@@ -146,6 +154,23 @@ def decode_boxes(deltas, reference, variances=BOX_VARIANCES) -> np.ndarray:
     return np.stack([cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2], axis=1).astype(np.float32)
 
 
+def _image_shape(image_shape) -> tuple[int, int]:
+    """(H, W) from an image shape such as ``image.shape``: two (or more) non-negative integers."""
+    if isinstance(image_shape, (str, bytes)) or not isinstance(image_shape, (tuple, list)) or len(image_shape) < 2:
+        raise ArgumentTypeError(
+            f"image_shape should be (H, W), such as image.shape, got {type(image_shape).__name__} "
+            f"{image_shape!r}."[:200]
+        )
+    out = []
+    for v in image_shape[:2]:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise ArgumentTypeError(f"image_shape should hold integers (pixels), got {image_shape!r}."[:200])
+        if v < 0:
+            raise ValueError(f"image_shape should not be negative, got {image_shape!r}.")
+        out.append(int(v))
+    return out[0], out[1]
+
+
 def clip_boxes(boxes, image_shape) -> np.ndarray:
     """Clip boxes to an image of shape ``(H, W)``: coordinates into [0, H] and [0, W].
 
@@ -155,7 +180,7 @@ def clip_boxes(boxes, image_shape) -> np.ndarray:
     array([[ 0,  2,  5, 20]])
     """
     b = _check_boxes(boxes)
-    h, w = (int(s) for s in tuple(image_shape)[:2])
+    h, w = _image_shape(image_shape)
     return np.stack(
         [np.clip(b[:, 0], 0, h), np.clip(b[:, 1], 0, w), np.clip(b[:, 2], 0, h), np.clip(b[:, 3], 0, w)], axis=1
     )
@@ -165,9 +190,15 @@ def clip_boxes(boxes, image_shape) -> np.ndarray:
 
 
 def iou_tf(boxes_a, boxes_b):
-    """IoU matrix of (..., N, 4) and (..., M, 4) float boxes: shape (..., N, M)."""
+    """IoU matrix of (..., N, 4) and (..., M, 4) float boxes: shape (..., N, M).
+
+    Arrays and eager tensors holding NaN or infinity are refused; inside a
+    traced function only the shapes are checked.
+    """
     import tensorflow as tf
 
+    boxes_a = float_tensor(boxes_a, "boxes_a", min_rank=2, last=4)
+    boxes_b = float_tensor(boxes_b, "boxes_b", min_rank=2, last=4)
     a = boxes_a[..., :, None, :]
     b = boxes_b[..., None, :, :]
     inter_h = tf.maximum(tf.minimum(a[..., 2], b[..., 2]) - tf.maximum(a[..., 0], b[..., 0]), 0.0)
@@ -179,14 +210,30 @@ def iou_tf(boxes_a, boxes_b):
     return tf.math.divide_no_nan(inter, union)
 
 
+def _broadcastable(a, b, names) -> None:
+    """Raise if two tensors' static shapes cannot broadcast (row i of one pairs with row i of the other)."""
+    import tensorflow as tf
+
+    try:
+        tf.broadcast_static_shape(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{names[0]} and {names[1]} should have the same shape (..., 4), one row each, got "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}.") from None
+
+
 def encode_boxes_tf(boxes, reference, variances=BOX_VARIANCES):
     """TensorFlow :func:`encode_boxes` for (..., 4) float32 tensors.
 
     Heights and widths are floored at 1e-3 pixel: callers must still mask out
     padded (empty) boxes, but a stray one gives a large finite value, not NaN.
+    Arrays and eager tensors holding NaN or infinity are refused.
     """
     import tensorflow as tf
 
+    boxes = float_tensor(boxes, "boxes", last=4)
+    reference = float_tensor(reference, "reference", last=4)
+    _broadcastable(boxes, reference, ("boxes", "reference"))
+    variances = _variances(variances)
     bh = tf.maximum(boxes[..., 2] - boxes[..., 0], 1e-3)
     bw = tf.maximum(boxes[..., 3] - boxes[..., 1], 1e-3)
     ah = tf.maximum(reference[..., 2] - reference[..., 0], 1e-3)
@@ -198,9 +245,13 @@ def encode_boxes_tf(boxes, reference, variances=BOX_VARIANCES):
 
 
 def decode_boxes_tf(deltas, reference, variances=BOX_VARIANCES):
-    """TensorFlow :func:`decode_boxes` for (..., 4) float32 tensors."""
+    """TensorFlow :func:`decode_boxes` for (..., 4) float32 tensors (finite ones: NaN is refused when eager)."""
     import tensorflow as tf
 
+    deltas = float_tensor(deltas, "deltas", last=4)
+    reference = float_tensor(reference, "reference", last=4)
+    _broadcastable(deltas, reference, ("deltas", "reference"))
+    variances = _variances(variances)
     d = deltas * tf.constant(variances, tf.float32)
     ah = reference[..., 2] - reference[..., 0]
     aw = reference[..., 3] - reference[..., 1]
@@ -212,8 +263,11 @@ def decode_boxes_tf(deltas, reference, variances=BOX_VARIANCES):
 
 
 def clip_boxes_tf(boxes, height, width):
-    """Clip (..., 4) float boxes to [0, height] x [0, width]."""
+    """Clip (..., 4) float boxes to [0, height] x [0, width] (finite ones: NaN is refused when eager)."""
     import tensorflow as tf
 
+    boxes = float_tensor(boxes, "boxes", last=4)
+    height = check_scalar(height, "height", low=0)
+    width = check_scalar(width, "width", low=0)
     limits = tf.constant([height, width, height, width], tf.float32)
     return tf.clip_by_value(boxes, 0.0, limits)

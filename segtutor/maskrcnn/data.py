@@ -23,11 +23,21 @@ Examples
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from .._validate import (ArgumentTypeError, _describe, as_array, check_bool, check_finite, check_scalar,
+                         check_size_budget)
 from ..boxes import masks_to_boxes
+
+
+def _per_image(values, name: str) -> list:
+    """A sequence with one entry per image (a list, tuple or array), as a list."""
+    if isinstance(values, (str, bytes, dict)) or not isinstance(values, (list, tuple, np.ndarray)):
+        raise ArgumentTypeError(
+            f"{name} should be a list with one array per image, got {_describe(values)}. "
+            f"For one image, wrap its array: [{name}0]."
+        )
+    return list(values)
 
 __all__ = ["prepare_instances", "prepare_instances_from", "training_dataset"]
 
@@ -60,13 +70,14 @@ def prepare_instances(images, masks, class_ids, *, num_classes: int, max_instanc
     ValueError
         For mismatched sizes, too many instances or class ids out of range.
     """
-    imgs = np.asarray(images)
+    imgs = as_array(images, "images")
     if imgs.ndim != 4 or imgs.shape[-1] != 3 or not np.issubdtype(imgs.dtype, np.number):
         raise ValueError(f"images should be a numeric array of shape (N, H, W, 3), got shape {imgs.shape}.")
-    for name, v in (("num_classes", num_classes), ("max_instances", max_instances)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"{name} should be a positive integer, got {v!r}.")
+    num_classes = check_scalar(num_classes, "num_classes", integer=True, low=1)
+    max_instances = check_scalar(max_instances, "max_instances", integer=True, low=1)
+    masks, class_ids = _per_image(masks, "masks"), _per_image(class_ids, "class_ids")
     n, h, w = imgs.shape[:3]
+    check_size_budget(n * max_instances * h * w, "max_instances", what="the padded masks")
     if len(masks) != n or len(class_ids) != n:
         raise ValueError(
             f"give one masks array and one class_ids array per image: {n} images, {len(masks)} masks, "
@@ -79,8 +90,8 @@ def prepare_instances(images, masks, class_ids, *, num_classes: int, max_instanc
     out_boxes = np.zeros((n, max_instances, 4), np.float32)
     dropped = 0
     for i, (m, c) in enumerate(zip(masks, class_ids)):
-        m = np.asarray(m)
-        c = np.asarray(c).reshape(-1)
+        m = check_finite(as_array(m, f"masks[{i}]"), f"masks[{i}]")
+        c = as_array(c, f"class_ids[{i}]").reshape(-1)
         if m.ndim == 2 and m.size == 0:
             m = m.reshape(0, h, w)
         if m.ndim != 3 or m.shape[1:] != (h, w):
@@ -113,6 +124,10 @@ def prepare_instances(images, masks, class_ids, *, num_classes: int, max_instanc
 
 def prepare_instances_from(data, *, num_classes: int, max_instances: int) -> dict:
     """:func:`prepare_instances` for a :class:`segtutor.datasets.ShapesData`-like object."""
+    if not all(hasattr(data, k) for k in ("images", "masks", "class_ids")):
+        raise ArgumentTypeError(
+            f"data should have images, masks and class_ids, as make_shapes() gives, got {_describe(data)}."
+        )
     return prepare_instances(data.images, data.masks, data.class_ids, num_classes=num_classes,
                              max_instances=max_instances)
 
@@ -137,9 +152,19 @@ def training_dataset(batch: dict, *, batch_size: int = 8, seed: int = 0, flip: b
     """
     import tensorflow as tf
 
+    keys = ("images", "boxes", "class_ids", "masks")
+    if not isinstance(batch, dict) or not all(k in batch for k in keys):
+        raise ArgumentTypeError(
+            f"batch should be the dict that prepare_instances() returns (keys {list(keys)}), got {_describe(batch)}."
+        )
+    if not all(isinstance(batch[k], np.ndarray) for k in keys) or batch["images"].ndim != 4 or any(
+            batch[k].shape[0] != batch["images"].shape[0] for k in keys):
+        raise ValueError("batch should hold arrays with one entry per image, as prepare_instances() makes them; "
+                         "make it again with prepare_instances().")
     n = batch["images"].shape[0]
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or not 1 <= batch_size:
-        raise ValueError(f"batch_size should be a positive integer, got {batch_size!r}.")
+    batch_size = check_scalar(batch_size, "batch_size", integer=True, low=1)
+    seed = check_scalar(seed, "seed", integer=True, low=0)
+    flip = check_bool(flip, "flip")
     if n < batch_size:
         raise ValueError(f"{n} images cannot fill a batch of {batch_size}; make more images or lower batch_size.")
     width = batch["images"].shape[2]

@@ -31,6 +31,8 @@ import warnings
 
 import numpy as np
 
+from .._validate import (ArgumentTypeError, _describe, as_array, check_choice, check_finite, check_in_range,
+                         check_scalar, check_str)
 from ..boxes import boxes_to_xywh, masks_to_boxes
 
 __all__ = ["coco_ap", "precision_recall", "plot_precision_recall", "average_precision", "error_cases"]
@@ -45,18 +47,32 @@ def _encode(mask):
 
 def _check_records(records, name, need_scores):
     if isinstance(records, dict):
-        raise ValueError(f"{name} should be a list with one dict per image; wrap a single image as [record].")
+        raise ArgumentTypeError(f"{name} should be a list with one dict per image; wrap a single image as [record].")
+    if not isinstance(records, (list, tuple)):
+        raise ArgumentTypeError(f"{name} should be a list with one dict per image, got {_describe(records)}.")
+    if not records:
+        raise ValueError(f"{name} is empty; give one dict per image.")
     out = []
     for i, r in enumerate(records):
         if not isinstance(r, dict) or "masks" not in r or "class_ids" not in r or (need_scores and "scores" not in r):
             keys = "'masks', 'class_ids' and 'scores'" if need_scores else "'masks' and 'class_ids'"
             raise ValueError(f"{name}[{i}] should be a dict with {keys}.")
-        masks = np.asarray(r["masks"]).astype(bool)
-        ids = np.asarray(r["class_ids"]).reshape(-1)
+        masks = check_finite(as_array(r["masks"], f"{name}[{i}]['masks']"), f"{name}[{i}]['masks']")
+        if masks.dtype != bool and masks.size and not np.isin(masks, (0, 1)).all():
+            raise ValueError(f"{name}[{i}]['masks'] should be boolean (or 0/1) instance masks; threshold "
+                             "probabilities first (masks >= 0.5).")
+        masks = masks.astype(bool)
+        ids = as_array(r["class_ids"], f"{name}[{i}]['class_ids']").reshape(-1)
+        if ids.size and (not np.issubdtype(ids.dtype, np.integer) or ids.min() < 1):
+            raise ValueError(f"{name}[{i}]['class_ids'] should be integers >= 1 (0 is the background), "
+                             f"got {ids[:8].tolist()}.")
         if masks.ndim != 3 or masks.shape[0] != ids.shape[0]:
             raise ValueError(f"{name}[{i}]: masks should be (K, H, W) with one class id each, got {masks.shape} "
                              f"and {ids.shape[0]} class ids.")
-        scores = np.asarray(r["scores"], np.float64).reshape(-1) if need_scores else None
+        scores = None
+        if need_scores:
+            scores = check_finite(as_array(r["scores"], f"{name}[{i}]['scores']"),
+                                  f"{name}[{i}]['scores']").astype(np.float64).reshape(-1)
         if need_scores and scores.shape[0] != ids.shape[0]:
             raise ValueError(f"{name}[{i}] has {ids.shape[0]} class ids but {scores.shape[0]} scores.")
         out.append((masks, ids, scores))
@@ -67,6 +83,7 @@ def _run_cocoeval(predictions, truths, iou_type):
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
+    iou_type = check_choice(iou_type, "iou_type", ("segm", "bbox"))
     preds = _check_records(predictions, "predictions", True)
     gts = _check_records(truths, "truths", False)
     if len(preds) != len(gts):
@@ -140,6 +157,7 @@ def precision_recall(predictions, truths, iou_type: str = "segm", iou_threshold:
     dict with ``recall`` (101,), ``precision`` (101,) averaged over classes,
     and ``per_class`` {class id: (101,)}; -1 marks recall levels never reached.
     """
+    iou_threshold = check_in_range(iou_threshold, "iou_threshold", 0.0, 1.0)
     ev = _run_cocoeval(predictions, truths, iou_type)
     thresholds = ev.params.iouThrs
     t = int(np.argmin(np.abs(thresholds - iou_threshold)))
@@ -160,11 +178,23 @@ def plot_precision_recall(pr: dict, class_names=None, *, title: str | None = Non
     """Plot the curves of :func:`precision_recall`; returns the Matplotlib figure."""
     import matplotlib.pyplot as plt
 
+    if not isinstance(pr, dict) or not {"recall", "per_class"} <= set(pr) or not isinstance(pr["per_class"], dict):
+        raise ArgumentTypeError(f"pr should be the dict that precision_recall() returns, got {_describe(pr)}.")
+    if class_names is not None and (isinstance(class_names, (str, bytes)) or not isinstance(class_names, (list, tuple))):
+        raise ArgumentTypeError(f"class_names should be a list of names, such as data.class_names, "
+                                f"got {_describe(class_names)}.")
+    if title is not None:
+        title = check_str(title, "title")
+    recall = check_finite(as_array(pr["recall"], "pr['recall']"), "pr['recall']")
+    curves = {c: check_finite(as_array(p, "pr['per_class']"), "pr['per_class']") for c, p in pr["per_class"].items()}
+    if any(p.shape != recall.shape for p in curves.values()):
+        raise ValueError("pr['per_class'] curves should have as many points as pr['recall']; "
+                         "pass what precision_recall() returns.")
     fig, ax = plt.subplots(figsize=(4.5, 3.6))
-    for c, prec in pr["per_class"].items():
+    for c, prec in curves.items():
         name = class_names[c] if class_names is not None and c < len(class_names) else f"class {c}"
         ok = prec > -1
-        ax.plot(pr["recall"][ok], prec[ok], label=name)
+        ax.plot(recall[ok], prec[ok], label=str(name))
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
     ax.set_xlim(0, 1.01)
@@ -203,12 +233,16 @@ def average_precision(scores, is_true_positive, n_truth) -> float:
     >>> round(average_precision([0.9, 0.8, 0.7], [True, False, True], n_truth=2), 4)
     0.835
     """
-    s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    tp = np.asarray(is_true_positive).reshape(-1)
+    s = check_finite(as_array(scores, "scores"), "scores").astype(np.float64).reshape(-1)
+    tp = as_array(is_true_positive, "is_true_positive").reshape(-1)
+    if tp.dtype != bool and tp.size and not np.isin(tp, (0, 1)).all():
+        raise ValueError("is_true_positive should hold booleans (True for a matched detection), "
+                         f"got values such as {tp[:4].tolist()}.")
     if tp.shape != s.shape:
         raise ValueError(f"scores and is_true_positive should have the same length, got {s.shape[0]} and {tp.shape[0]}.")
-    if isinstance(n_truth, bool) or not isinstance(n_truth, (int, np.integer)) or n_truth < 1:
-        raise ValueError(f"n_truth should be a positive integer (AP is undefined without ground truth), got {n_truth!r}.")
+    if isinstance(n_truth, (bool, np.bool_)) or not isinstance(n_truth, (int, np.integer)):
+        raise ArgumentTypeError(f"n_truth should be a positive integer (ground-truth instances), got {n_truth!r}.")
+    n_truth = check_scalar(n_truth, "n_truth", integer=True, low=1)
     if int(tp.astype(bool).sum()) > n_truth:
         raise ValueError(f"{int(tp.sum())} true positives cannot match only {n_truth} ground-truth instances.")
     order = np.argsort(-s, kind="mergesort")
@@ -242,12 +276,17 @@ def error_cases(predictions, truths, *, score_threshold: float = 0.5, iou_thresh
         ``false_positive``: indices of kept predictions; ``kept``: indices of
         the predictions above the score threshold.
     """
+    score_threshold = check_in_range(score_threshold, "score_threshold", 0.0, 1.0)
+    iou_threshold = check_in_range(iou_threshold, "iou_threshold", 0.0, 1.0)
     preds = _check_records(predictions, "predictions", True)
     gts = _check_records(truths, "truths", False)
     if len(preds) != len(gts):
         raise ValueError(f"give one prediction per truth image: {len(preds)} predictions, {len(gts)} truths.")
     out = []
-    for (pm, pc, ps), (gm, gc, _) in zip(preds, gts):
+    for i, ((pm, pc, ps), (gm, gc, _)) in enumerate(zip(preds, gts)):
+        if pm.shape[1:] != gm.shape[1:]:
+            raise ValueError(f"predictions[{i}] masks are {pm.shape[1:]} but truths[{i}] masks are {gm.shape[1:]}; "
+                             "both should be the image's (H, W).")
         kept = np.flatnonzero(ps >= score_threshold)
         pm, pc = pm[kept], pc[kept]
         p = pm.reshape(len(pm), -1).astype(np.float64)

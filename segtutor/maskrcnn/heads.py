@@ -20,11 +20,15 @@ from __future__ import annotations
 
 from .rpn import smooth_l1
 
-__all__ = ["build_box_head", "build_mask_head", "head_losses"]
+# head_losses runs traced inside MaskRCNN.train_step on tensors whose shapes the model guarantees: not public.
+__all__ = ["build_box_head", "build_mask_head"]
 
 
 def build_box_head(config):
     """Box/class head: (N, 7, 7, F) -> logits (N, K+1) and deltas (N, K+1, 4)."""
+    from ._checks import check_config
+
+    config = check_config(config)
     import keras
     from keras import layers
 
@@ -42,6 +46,9 @@ def build_box_head(config):
 
 def build_mask_head(config):
     """Mask head: (N, 14, 14, F) -> mask logits (N, 28, 28, K)."""
+    from ._checks import check_config
+
+    config = check_config(config)
     import keras
     from keras import layers
 

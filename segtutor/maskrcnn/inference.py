@@ -20,10 +20,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import as_array, check_finite, check_in_range, check_scalar, check_size_budget
 from ..boxes import _check_boxes
-from .box_coding import clip_boxes_tf, decode_boxes_tf
+from ._checks import check_maskrcnn
+from .box_coding import _image_shape, clip_boxes_tf, decode_boxes_tf
 
-__all__ = ["select_detections", "paste_masks", "detect", "detect_tiled", "Detections"]
+# Tiles one detect_tiled call may run (each is a forward pass of about a second on a CPU).
+_MAX_TILES = 256
+
+# select_detections runs traced inside MaskRCNN.detect_batch on tensors the model shapes: not public.
+__all__ = ["paste_masks", "detect", "detect_tiled", "Detections"]
 
 
 def select_detections(proposals, proposal_valid, class_probs, box_deltas, config):
@@ -75,12 +81,15 @@ def paste_masks(masks, boxes, image_shape, threshold: float = 0.5) -> np.ndarray
     ndarray of bool, shape (N, H, W)
         Pixels outside the box are never set.
     """
-    p = np.asarray(masks, dtype=np.float32)
+    p = as_array(masks, "masks")
     b = _check_boxes(boxes).astype(np.float64)
-    if p.ndim != 3 or p.shape[0] != b.shape[0] or p.shape[1] != p.shape[2]:
+    if p.ndim != 3 or p.shape[0] != b.shape[0] or p.shape[1] != p.shape[2] or p.shape[1] == 0:
         raise ValueError(f"masks should have shape (N, m, m) with one square mask per box, got {p.shape} "
                          f"for {b.shape[0]} boxes.")
-    h, w = (int(v) for v in tuple(image_shape)[:2])
+    p = check_finite(p, "masks").astype(np.float32)
+    h, w = _image_shape(image_shape)
+    check_size_budget(p.shape[0] * h * w, "image_shape", what="the pasted masks")
+    threshold = check_scalar(threshold, "threshold")
     m = p.shape[1]
     out = np.zeros((p.shape[0], h, w), bool)
     for i, ((y1, x1, y2, x2), prob) in enumerate(zip(b, p)):
@@ -109,6 +118,16 @@ class Detections(dict):
         return f"Detections({len(self['scores'])} instances, classes {self['class_ids'].tolist()})"
 
 
+def _check_images(images, name: str) -> np.ndarray:
+    """Float images in [0, 1] (finite), as float32."""
+    arr = as_array(images, name)
+    check_finite(arr, name)
+    if arr.size and (arr.min() < 0 or arr.max() > 1):
+        raise ValueError(f"{name} should hold values in [0, 1], got range [{arr.min()}, {arr.max()}]. "
+                         "Divide uint8 images by 255.")
+    return arr.astype(np.float32)
+
+
 def detect(model, images, *, batch_size: int = 8, score_threshold: float = 0.0) -> list:
     """Run a trained model and return full-image instance masks.
 
@@ -125,15 +144,18 @@ def detect(model, images, *, batch_size: int = 8, score_threshold: float = 0.0) 
     -------
     list of Detections, one per image, highest score first.
     """
-    imgs = np.asarray(images, dtype=np.float32)
+    model = check_maskrcnn(model)
+    imgs = _check_images(images, "images")
     if imgs.ndim == 3:
         imgs = imgs[None]
     s = model.config.image_size
-    if imgs.ndim != 4 or imgs.shape[1:] != (s, s, 3):
+    if imgs.ndim != 4 or imgs.shape[1:] != (s, s, 3) or imgs.shape[0] == 0:
         raise ValueError(
             f"images should have shape (N, {s}, {s}, 3) for this model, got {np.asarray(images).shape}. "
             "Resize or pad the images to the model's image_size."
         )
+    batch_size = check_scalar(batch_size, "batch_size", integer=True, low=1, high=256)
+    score_threshold = check_in_range(score_threshold, "score_threshold", 0.0, 1.0)
     results = []
     for start in range(0, imgs.shape[0], batch_size):
         chunk = imgs[start:start + batch_size]
@@ -178,18 +200,27 @@ def detect_tiled(model, image, *, stride: int | None = None, score_threshold: fl
     """
     from .proposals import nms
 
-    img = np.asarray(image, dtype=np.float32)
+    model = check_maskrcnn(model)
+    img = _check_images(image, "image")
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=-1)
     if img.ndim != 3 or img.shape[-1] != 3 or img.size == 0:
         raise ValueError(f"image should have shape (H, W, 3) or (H, W), got {np.asarray(image).shape}.")
     s = model.config.image_size
-    stride = s // 2 if stride is None else int(stride)
+    stride = s // 2 if stride is None else check_scalar(stride, "stride", integer=True)
     if not 1 <= stride <= s:
         raise ValueError(f"stride should be between 1 and the tile size {s}, got {stride}.")
+    score_threshold = check_in_range(score_threshold, "score_threshold", 0.0, 1.0)
+    iou_threshold = check_in_range(iou_threshold, "iou_threshold", 0.0, 1.0)
     h, w = img.shape[:2]
     ph = max(s, int(np.ceil((h - s) / stride)) * stride + s)
     pw = max(s, int(np.ceil((w - s) / stride)) * stride + s)
+    n_tiles = ((ph - s) // stride + 1) * ((pw - s) // stride + 1)
+    if n_tiles > _MAX_TILES:
+        raise ValueError(
+            f"image of {h} x {w} pixels with stride={stride} makes {n_tiles} tiles of {s} x {s}, above "
+            f"{_MAX_TILES} (about a second each); use a larger stride (at most {s}) or a smaller image."
+        )
     padded = np.pad(img, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge")
     origins = [(y, x) for y in range(0, ph - s + 1, stride) for x in range(0, pw - s + 1, stride)]
     tiles = np.stack([padded[y:y + s, x:x + s] for y, x in origins])

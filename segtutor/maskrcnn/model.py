@@ -58,6 +58,11 @@ class MaskRCNN(keras.Model):
     (B, M, 4), ``class_ids`` (B, M) and ``masks`` (B, M, S, S), as made by
     :func:`segtutor.maskrcnn.data.training_dataset`. ``model(images)``
     returns the detections of :meth:`detect_batch`.
+
+    ``sampler`` (None by default) may be set to a ``tf.random.Generator``
+    before the first ``fit``: the anchor and RoI samples of training then
+    come from it, so their random state can be checkpointed and resumed
+    (``segtutor train`` uses TensorFlow's global generator).
     """
 
     def __init__(self, config: MaskRCNNConfig | None = None, **kwargs):
@@ -75,6 +80,9 @@ class MaskRCNN(keras.Model):
                                                    config.anchor_ratios))
         self.trackers = {name: keras.metrics.Mean(name=name) for name in (*LOSS_NAMES, "loss")}
         self._predict_fn = None
+        # Draws the anchor and RoI samples of training; None is TensorFlow's stateful op, whose state
+        # restarts at every trace. A tf.random.Generator keeps it in a variable that a checkpoint can hold.
+        self.sampler = None
         # The four parts are functional models, so every weight exists already; tell Keras, which would
         # otherwise refuse save_weights() until model(...) has been called.
         self.built = True
@@ -120,10 +128,10 @@ class MaskRCNN(keras.Model):
         gt_masks = tf.cast(data["masks"], tf.float32)
         features = self.backbone(images, training=training)
         logits, deltas = self.rpn_outputs(features)
-        labels, box_targets = rpn_targets(self.anchors, gt_boxes, gt_ids, self.config)
+        labels, box_targets = rpn_targets(self.anchors, gt_boxes, gt_ids, self.config, self.sampler)
         rpn_class, rpn_box = rpn_losses(labels, box_targets, logits, deltas)
         proposals, _, valid = generate_proposals(self.anchors, logits, deltas, self.config, training=True)
-        targets = detection_targets(proposals, valid, gt_boxes, gt_ids, gt_masks, self.config)
+        targets = detection_targets(proposals, valid, gt_boxes, gt_ids, gt_masks, self.config, self.sampler)
         class_logits, box_deltas, mask_logits = self.run_heads(features, targets["rois"], training=training)
         cls, box, mask = head_losses(targets, class_logits, box_deltas, mask_logits)
         return dict(zip(LOSS_NAMES, (rpn_class, rpn_box, cls, box, mask)))
@@ -215,7 +223,11 @@ class MaskRCNN(keras.Model):
 
 def compile_model(model: MaskRCNN, learning_rate: float = 1e-3, clipnorm: float = 5.0) -> MaskRCNN:
     """Compile with Adam and ``jit_compile=False`` (NMS and top-k do not compile with XLA)."""
+    from .._validate import check_scalar
+
     if not isinstance(model, MaskRCNN):
         raise TypeError(f"model should be a MaskRCNN, got {type(model).__name__}.")
+    learning_rate = check_scalar(learning_rate, "learning_rate", low=0, low_open=True)
+    clipnorm = check_scalar(clipnorm, "clipnorm", low=0, low_open=True)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm), jit_compile=False)
     return model

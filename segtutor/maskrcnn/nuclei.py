@@ -28,12 +28,12 @@ import argparse
 import json
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from .._validate import check_in_range, check_positive_int
+from .._validate import (ArgumentTypeError, _describe, as_array, check_choice, check_finite, check_in_range,
+                         check_positive_int)
 
 __all__ = ["nuclei_config", "nuclei_crops", "to_rgb", "prepare_nuclei", "train_nuclei", "labels_from_detections",
            "compare_with_unet", "format_comparison", "NUCLEI_EVAL_SEED", "main"]
@@ -90,7 +90,7 @@ def to_rgb(images) -> np.ndarray:
     """Percentile-normalise gray crops (N, H, W) to [0, 1] and repeat them into three channels."""
     from ..models.pretrained import normalise_percentile
 
-    x = np.asarray(images)
+    x = check_finite(as_array(images, "images"), "images")
     if x.ndim != 3 or x.size == 0:
         raise ValueError(f"images should be a stack of gray images (N, H, W), got shape {x.shape}.")
     out = np.stack([np.clip(normalise_percentile(im), 0.0, 1.0) for im in x])
@@ -111,7 +111,8 @@ def prepare_nuclei(images, labels, *, max_instances: int = 32) -> dict:
     from .data import prepare_instances
 
     max_instances = check_positive_int(max_instances, "max_instances")
-    images, labels = np.asarray(images), np.asarray(labels)
+    images, labels = as_array(images, "images"), as_array(labels, "labels")
+    check_finite(images, "images")
     if images.ndim != 3 or labels.shape != images.shape or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"images should be gray crops (N, H, W) and labels integer label images of the same shape, "
                          f"got {images.shape} and {labels.shape} ({labels.dtype}); nuclei_crops() makes both.")
@@ -138,6 +139,7 @@ def train_nuclei(steps: int = 600, *, seed: int = 0, n_train: int = 400, learnin
 
     from .data import training_dataset
     from .model import MaskRCNN
+    from .train_shapes import fit_from_scratch
 
     steps = check_positive_int(steps, "steps")
     seed = check_positive_int(seed, "seed", minimum=0)
@@ -147,15 +149,10 @@ def train_nuclei(steps: int = 600, *, seed: int = 0, n_train: int = 400, learnin
     keras.utils.set_random_seed(int(seed))
     batch = prepare_nuclei(*nuclei_crops(n_train, seed=seed), max_instances=config.max_instances)
     model = MaskRCNN(config)
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
-    model.compile(optimizer=keras.optimizers.Adam(schedule, global_clipnorm=5.0), jit_compile=False)
-    per_epoch = min(50, steps)
-    if steps % per_epoch:
-        raise ValueError(f"steps should be a multiple of {per_epoch} (one point of the loss curves), got {steps}.")
-    start = time.perf_counter()
-    history = model.fit(training_dataset(batch, batch_size=8, seed=seed), steps_per_epoch=per_epoch,
-                        epochs=steps // per_epoch, callbacks=callbacks or [], verbose=verbose, shuffle=False)
-    return model, history, time.perf_counter() - start
+    history, seconds = fit_from_scratch(model, training_dataset(batch, batch_size=8, seed=seed), steps,
+                                        learning_rate=learning_rate, per_epoch=min(50, steps), callbacks=callbacks,
+                                        verbose=verbose)
+    return model, history, seconds
 
 
 def labels_from_detections(detections, score_threshold: float = 0.5) -> np.ndarray:
@@ -219,7 +216,17 @@ def compare_with_unet(model, n_images: int = 64, *, seed: int = NUCLEI_EVAL_SEED
     if not isinstance(model, MaskRCNN):
         raise TypeError(f"model should be a trained MaskRCNN (load_nuclei_model()), got {type(model).__name__}.")
     n_images = check_positive_int(n_images, "n_images")
+    if n_images > _MAX_CROPS:
+        raise ValueError(f"n_images={n_images} is more than {_MAX_CROPS} crops; that would take minutes and gigabytes.")
     seed = check_positive_int(seed, "seed", minimum=0)
+    if isinstance(unet, str):
+        check_choice(unet, "unet", ("unet", "deeplab"))
+    else:
+        import keras
+
+        if not isinstance(unet, keras.Model):
+            raise ArgumentTypeError(f"unet should be a shipped model's name such as 'unet', or a trained Keras U-Net, "
+                                    f"got {_describe(unet)}.")
     images, truth = nuclei_crops(n_images, seed=seed)
     detections = detect(model, to_rgb(images))
     mr_labels = [labels_from_detections(d) for d in detections]
@@ -241,10 +248,17 @@ def compare_with_unet(model, n_images: int = 64, *, seed: int = NUCLEI_EVAL_SEED
     return {"rows": rows, "n_images": n_images, "seed": seed}
 
 
+def _check_rows(result, keys: tuple, maker: str) -> None:
+    """``result`` should be a dict whose ``rows`` are dicts with ``keys`` (what ``maker`` returns)."""
+    rows = result.get("rows") if isinstance(result, dict) else None
+    if not isinstance(rows, (list, tuple)) or not all(isinstance(r, dict) and all(k in r for k in keys) for r in rows):
+        raise ArgumentTypeError(f"result should be the dict that {maker}() returns, with 'rows' holding dicts with "
+                                f"keys {list(keys)}; got {_describe(result)}.")
+
+
 def format_comparison(result: dict) -> str:
     """A Markdown table of :func:`compare_with_unet`'s result."""
-    if not isinstance(result, dict) or "rows" not in result:
-        raise TypeError("result should be the dict that compare_with_unet returns.")
+    _check_rows(result, ("method", "F1@0.5", "AP50", "AP", "TP", "FP", "FN"), "compare_with_unet")
     lines = ["| method | instance F1 @ IoU 0.5 | mask AP50 | mask AP | TP | FP | FN |", "|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         lines.append(f"| {r['method']} | {r['F1@0.5']:.3f} | {r['AP50']:.3f} | {r['AP']:.3f} | {r['TP']} | {r['FP']} "

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_bool
-from ..boxes import box_iou
+from .._validate import (ArgumentTypeError, _describe, as_array, check_bool, check_choice, check_finite,
+                         check_in_range, check_scalar, check_size_budget)
+from ..boxes import _check_boxes, box_iou
 from .anchors import level_anchors
 
 __all__ = ["anchor_match_picture", "anchor_match_counts", "stage_picture", "STAGES"]
@@ -23,17 +24,30 @@ STAGES = ("input and truth", "FPN features", "RPN objectness", "proposals before
 
 
 def _zoom(image: np.ndarray, factor: int) -> np.ndarray:
-    h, w, c = image.shape
-    return np.broadcast_to(image[:, None, :, None, :], (h, factor, w, factor, c)).reshape(h * factor, w * factor, c)
+    # np.repeat always returns a new, writable array (a broadcast view would be read-only at factor 1).
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
-def _rgb(image) -> np.ndarray:
-    a = np.asarray(image, dtype=np.float32)
+# Largest zoomed picture side, in pixels: 128 x 3 in the notebooks; far above is a typo.
+_MAX_PICTURE_SIDE = 8192
+
+
+def _rgb(image, name: str = "image") -> np.ndarray:
+    a = as_array(image, name)
     if a.ndim == 2:
         a = np.repeat(a[..., None], 3, axis=-1)
-    if a.ndim != 3 or a.shape[-1] != 3:
-        raise ValueError(f"image should have shape (H, W) or (H, W, 3), got {np.asarray(image).shape}.")
-    return np.clip(a, 0, 1)
+    if a.ndim != 3 or a.shape[-1] != 3 or a.size == 0:
+        raise ValueError(f"{name} should have shape (H, W) or (H, W, 3), got {a.shape}.")
+    check_finite(a, name)
+    return np.clip(a.astype(np.float32), 0, 1)
+
+
+def _check_zoom(zoom, shape) -> int:
+    zoom = check_scalar(zoom, "zoom", integer=True, low=1)
+    if zoom * max(shape[:2]) > _MAX_PICTURE_SIDE:
+        raise ValueError(f"zoom={zoom} makes a picture {zoom * max(shape[:2])} pixels wide, above "
+                         f"{_MAX_PICTURE_SIDE}; use a zoom of 1 to 4.")
+    return zoom
 
 
 def _outline(canvas: np.ndarray, boxes, color, thickness: int = 1) -> None:
@@ -100,6 +114,14 @@ def _titled(panels, titles, gap: int = 6) -> np.ndarray:
     return np.concatenate([text, body], axis=0)
 
 
+def _gt_boxes(gt_boxes) -> np.ndarray:
+    """(K, 4) float boxes; an empty list or array is K = 0."""
+    arr = as_array(gt_boxes, "gt_boxes")
+    if arr.size == 0:
+        return np.zeros((0, 4))
+    return _check_boxes(arr, "gt_boxes").astype(np.float64)
+
+
 def anchor_match_counts(gt_boxes, anchors, pos_iou: float, neg_iou: float) -> dict:
     """Label anchors as in the RPN: counts, and the anchors of each kind.
 
@@ -109,9 +131,15 @@ def anchor_match_counts(gt_boxes, anchors, pos_iou: float, neg_iou: float) -> di
     anchors), ``best_iou`` (per anchor), ``rescued`` (objects whose best
     anchor is below ``pos_iou`` and becomes positive by the best-anchor rule).
     """
-    if not 0 <= neg_iou <= pos_iou <= 1:
-        raise ValueError(f"need 0 <= neg_iou <= pos_iou <= 1, got neg_iou={neg_iou}, pos_iou={pos_iou}.")
-    gt = np.asarray(gt_boxes, dtype=np.float64).reshape(-1, 4)
+    pos_iou = check_in_range(pos_iou, "pos_iou", 0.0, 1.0)
+    neg_iou = check_in_range(neg_iou, "neg_iou", 0.0, 1.0)
+    if neg_iou > pos_iou:
+        raise ValueError(f"need neg_iou <= pos_iou, got neg_iou={neg_iou}, pos_iou={pos_iou}.")
+    gt = _gt_boxes(gt_boxes)
+    anchors = _check_boxes(anchors, "anchors")
+    if anchors.shape[0] == 0:
+        raise ValueError("anchors is empty; expected at least one anchor box (level_anchors() makes them).")
+    check_size_budget(anchors.shape[0] * gt.shape[0], "anchors", what="the anchor-object IoU matrix")
     if gt.shape[0] == 0:
         best = np.zeros(len(anchors))
         return {"positive": best > 1, "ignored": best > 1, "negative": best < 1, "best_iou": best, "rescued": 0}
@@ -159,10 +187,12 @@ def anchor_match_picture(image, gt_boxes, *, size: float, ratios, stride: int, p
     titles = check_bool(titles, "titles")
     img = _rgb(image)
     h, w = img.shape[:2]
+    zoom = _check_zoom(zoom, img.shape)
+    stride = check_scalar(stride, "stride", integer=True, low=1, high=max(h, w))
     anchors = level_anchors((h, w), stride, size, ratios)
     counts = anchor_match_counts(gt_boxes, anchors, pos_iou, neg_iou)
     counts["n_anchors"] = len(anchors)
-    gt = np.asarray(gt_boxes, dtype=np.float64).reshape(-1, 4)
+    gt = _gt_boxes(gt_boxes)
 
     left = _zoom(img * np.float32(0.75), zoom)
     _outline(left, anchors[counts["ignored"]] * zoom, ORANGE)
@@ -186,6 +216,17 @@ def _feature_panel(feature: np.ndarray, size: int) -> np.ndarray:
     energy = np.abs(feature).mean(axis=-1)
     energy = energy / (energy.max() + 1e-12)
     return _zoom(_heat(energy, 1.0), size // energy.shape[0])
+
+
+_INSPECTION_KEYS = ("features", "objectness", "pre_nms_boxes", "pre_nms_scores", "proposals", "proposal_scores",
+                    "proposal_valid", "roi_crops", "boxes", "scores", "class_ids", "n_valid", "masks")
+
+
+def _check_inspection(inspection) -> None:
+    if not isinstance(inspection, dict) or not all(k in inspection for k in _INSPECTION_KEYS):
+        raise ArgumentTypeError(
+            f"inspection should be the dict that MaskRCNN.inspect(images) returns, got {_describe(inspection)}."
+        )
 
 
 def stage_picture(inspection: dict, index: int, image, stage: str, *, score_threshold: float = 0.5,
@@ -222,16 +263,35 @@ def stage_picture(inspection: dict, index: int, image, stage: str, *, score_thre
     """
     from .inference import paste_masks
 
-    if stage not in STAGES:
-        raise ValueError(f"stage should be one of {STAGES}, got {stage!r}.")
+    stage = check_choice(stage, "stage", STAGES)
     titles = check_bool(titles, "titles")
+    _check_inspection(inspection)
+    batch = len(inspection["n_valid"])
+    index = check_scalar(index, "index", integer=True, low=0)
+    if index >= batch:
+        raise ValueError(f"index should pick one of the {batch} inspected images (0..{batch - 1}), got {index}.")
+    score_threshold = check_in_range(score_threshold, "score_threshold", 0.0, 1.0)
+    if class_names is not None and (isinstance(class_names, (str, bytes)) or not isinstance(class_names, (list, tuple))):
+        raise ArgumentTypeError(f"class_names should be a list such as ['background', 'square', ...], "
+                                f"got {_describe(class_names)}.")
+    if isinstance(strides, (str, bytes)) or not isinstance(strides, (list, tuple)) or not strides:
+        raise ArgumentTypeError(f"strides should be the model's strides, such as (4, 8, 16), got {_describe(strides)}.")
+    strides = tuple(check_scalar(st, "strides", integer=True, low=1) for st in strides)
+    if len(strides) != len(inspection["features"]):
+        raise ValueError(f"strides should give one stride per pyramid level of the inspection "
+                         f"({len(inspection['features'])}), got {strides}; pass model.config.strides.")
+    gt = _gt_boxes(gt_boxes) if gt_boxes is not None else None
     levels = [f"P{int(round(np.log2(st)))} (stride {st})" for st in strides]  # P_k has stride 2**k
     img = _rgb(image)
     s = img.shape[0]
+    expected = inspection["features"][0].shape[1] * strides[0]
+    if img.shape[:2] != (expected, expected):
+        raise ValueError(f"image should be the inspected image, {expected} x {expected} pixels, got shape {img.shape}.")
+    zoom = _check_zoom(zoom, img.shape)
     big = _zoom(img, zoom)
     if stage == "input and truth":
-        if gt_boxes is not None:
-            _outline(big, np.asarray(gt_boxes, float).reshape(-1, 4) * zoom, WHITE, 2)
+        if gt is not None:
+            _outline(big, gt * zoom, WHITE, 2)
         return big
     if stage == "FPN features":
         panels = [_feature_panel(f[index], s * zoom) for f in inspection["features"]]

@@ -25,10 +25,12 @@ import numbers
 
 import numpy as np
 
+from .._validate import ArgumentTypeError, as_array, check_finite, check_size_budget
 from ..boxes import _check_boxes, box_iou
 from .box_coding import clip_boxes_tf, decode_boxes_tf
 
-__all__ = ["nms", "generate_proposals"]
+# generate_proposals runs traced inside the model on its own RPN outputs: not public.
+__all__ = ["nms"]
 
 
 def nms(boxes, scores, iou_threshold: float = 0.5, max_output: int | None = None) -> np.ndarray:
@@ -52,15 +54,21 @@ def nms(boxes, scores, iou_threshold: float = 0.5, max_output: int | None = None
         the lower index first.
     """
     b = _check_boxes(boxes).astype(np.float64)
-    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    s = check_finite(as_array(scores, "scores"), "scores").astype(np.float64).reshape(-1)
     if s.shape[0] != b.shape[0]:
         raise ValueError(f"scores should have one value per box: {b.shape[0]} boxes but {s.shape[0]} scores.")
-    if isinstance(iou_threshold, bool) or not isinstance(iou_threshold, numbers.Real) or not 0 <= iou_threshold <= 1:
+    if isinstance(iou_threshold, (bool, np.bool_)) or not isinstance(iou_threshold, numbers.Real):
+        raise ArgumentTypeError(f"iou_threshold should be a number in [0, 1], got {iou_threshold!r}.")
+    if not 0 <= iou_threshold <= 1:
         raise ValueError(f"iou_threshold should be a number in [0, 1], got {iou_threshold!r}.")
     if max_output is None:
         max_output = b.shape[0]
-    elif isinstance(max_output, bool) or not isinstance(max_output, numbers.Integral) or max_output < 0:
+    elif isinstance(max_output, (bool, np.bool_)) or not isinstance(max_output, numbers.Integral):
+        raise ArgumentTypeError(f"max_output should be a non-negative integer, got {max_output!r}.")
+    elif max_output < 0:
         raise ValueError(f"max_output should be a non-negative integer, got {max_output!r}.")
+    # The IoU matrix is N x N: refuse a box count whose matrix would not fit before building it.
+    check_size_budget(b.shape[0] ** 2, "boxes", what="the N x N IoU matrix")
     order = np.argsort(-s, kind="stable")
     iou = box_iou(b, b)
     suppressed = np.zeros(b.shape[0], bool)

@@ -30,17 +30,22 @@ the levels there are, here with ``s0 = 32`` pixels at level ``k0 = 3``.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from .._validate import ArgumentTypeError, as_array, check_choice, check_finite, check_scalar
+from ._checks import float_tensor
+
+# The literal reference loops over every sample in Python: past this many samples it takes minutes.
+_MAX_REFERENCE_SAMPLES = 1 << 16
+# crop_at_bin_centres: samples per box side (the model uses 7 to 28).
+_MAX_SAMPLES = 512
+
+# assign_levels, multilevel_roi_features and roi_pool_single run traced inside the model on tensors
+# it shapes itself; they stay importable (tests, the curious reader) but are not public API.
 __all__ = [
     "bilinear_sample",
     "roi_align_numpy",
     "crop_at_bin_centres",
-    "assign_levels",
-    "multilevel_roi_features",
-    "roi_pool_single",
 ]
 
 #: FPN level assignment: RoIs of sqrt(area) = CANONICAL_SIZE pixels go to level CANONICAL_LEVEL.
@@ -71,12 +76,9 @@ def bilinear_sample(feature, y, x) -> np.ndarray:
     >>> float(bilinear_sample(f, 0.0, 0.25))
     0.25
     """
-    f = np.asarray(feature, dtype=np.float64)
-    if f.ndim not in (2, 3) or f.shape[0] < 1 or f.shape[1] < 1:
-        raise ValueError(f"feature should have shape (H, W) or (H, W, C), got {f.shape}.")
-    for name, v in (("y", y), ("x", x)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
-            raise ValueError(f"{name} should be a finite number, got {v!r}.")
+    f = _feature(feature, ndim=(2, 3))
+    y = check_scalar(y, "y")
+    x = check_scalar(x, "x")
     h, w = f.shape[:2]
     if y < -1 or y > h or x < -1 or x > w:
         return np.zeros(f.shape[2:]) if f.ndim == 3 else 0.0
@@ -87,6 +89,14 @@ def bilinear_sample(feature, y, x) -> np.ndarray:
     ly, lx = y - y0, x - x0
     return ((1 - ly) * (1 - lx) * f[y0, x0] + (1 - ly) * lx * f[y0, x1]
             + ly * (1 - lx) * f[y1, x0] + ly * lx * f[y1, x1])
+
+
+def _feature(feature, ndim=(3,)) -> np.ndarray:
+    f = as_array(feature, "feature")
+    if f.ndim not in ndim or f.shape[0] < 1 or f.shape[1] < 1 or f.size == 0:
+        want = " or ".join({2: "(H, W)", 3: "(H, W, C)"}[n] for n in ndim)
+        raise ValueError(f"feature should be a non-empty map of shape {want}, got shape {f.shape}.")
+    return check_finite(f, "feature").astype(np.float64)
 
 
 def roi_align_numpy(feature, box, output_size: int = 7, sampling_ratio: int = 2) -> np.ndarray:
@@ -106,11 +116,19 @@ def roi_align_numpy(feature, box, output_size: int = 7, sampling_ratio: int = 2)
     -------
     ndarray of float64, shape (output_size, output_size, C)
     """
-    f = np.asarray(feature, dtype=np.float64)
-    if f.ndim != 3:
-        raise ValueError(f"feature should have shape (H, W, C), got {f.shape}.")
-    y1, x1, y2, x2 = (float(v) for v in np.asarray(box, dtype=np.float64).reshape(4))
-    n, r = int(output_size), int(sampling_ratio)
+    f = _feature(feature)
+    b = as_array(box, "box")
+    if b.size != 4 or b.dtype == bool:
+        raise ValueError(f"box should be 4 numbers (y1, x1, y2, x2) in feature-map cells, got shape {b.shape}.")
+    check_finite(b, "box")
+    y1, x1, y2, x2 = (float(v) for v in b.reshape(4).astype(np.float64))
+    n = check_scalar(output_size, "output_size", integer=True, low=1)
+    r = check_scalar(sampling_ratio, "sampling_ratio", integer=True, low=1)
+    if n * n * r * r > _MAX_REFERENCE_SAMPLES:
+        raise ValueError(
+            f"output_size={n} and sampling_ratio={r} ask the slow reference for {n * n * r * r:,} samples, above "
+            f"{_MAX_REFERENCE_SAMPLES:,}; it loops in Python. Use output_size 7 or 14 and sampling_ratio 1 or 2."
+        )
     bin_h, bin_w = (y2 - y1) / n, (x2 - x1) / n
     out = np.zeros((n, n, f.shape[2]))
     for i in range(n):
@@ -147,6 +165,15 @@ def crop_at_bin_centres(feature_maps, boxes, box_indices, n_samples: int, method
     """
     import tensorflow as tf
 
+    feature_maps = float_tensor(feature_maps, "feature_maps", min_rank=4)
+    if feature_maps.shape.rank != 4:
+        raise ValueError(f"feature_maps should have shape (B, H, W, C), got shape {tuple(feature_maps.shape)}.")
+    boxes = float_tensor(boxes, "boxes", min_rank=2, last=4)
+    if boxes.shape.rank != 2:
+        raise ValueError(f"boxes should have shape (N, 4), got shape {tuple(boxes.shape)}.")
+    box_indices = _box_indices(box_indices, boxes, feature_maps)
+    n_samples = check_scalar(n_samples, "n_samples", integer=True, low=1, high=_MAX_SAMPLES)
+    method = check_choice(method, "method", ("bilinear", "nearest"))
     h = tf.cast(tf.shape(feature_maps)[1], tf.float32)
     w = tf.cast(tf.shape(feature_maps)[2], tf.float32)
     # One replicated cell on each side: samples up to one cell outside are clamped to the border.
@@ -158,6 +185,29 @@ def crop_at_bin_centres(feature_maps, boxes, box_indices, n_samples: int, method
     first_x, last_x = x1 + 0.5 * step_x + 0.5, x2 - 0.5 * step_x + 0.5
     normalised = tf.stack([first_y / (h + 1), first_x / (w + 1), last_y / (h + 1), last_x / (w + 1)], axis=-1)
     return tf.image.crop_and_resize(padded, normalised, box_indices, [n_samples, n_samples], method=method)
+
+
+def _box_indices(box_indices, boxes, feature_maps):
+    """Check an (N,) integer tensor of map indices, one per box, in range when the sizes are known."""
+    import tensorflow as tf
+
+    if isinstance(box_indices, (tf.Tensor, tf.Variable)):
+        if not box_indices.dtype.is_integer:
+            raise ArgumentTypeError(f"box_indices should be integers, got a tensor of dtype {box_indices.dtype.name}.")
+        if not tf.executing_eagerly() or not hasattr(box_indices, "numpy"):
+            return tf.cast(box_indices, tf.int32)  # traced: the model builds them itself
+        box_indices = box_indices.numpy()
+    idx = as_array(box_indices, "box_indices")
+    if not np.issubdtype(idx.dtype, np.integer):
+        raise ArgumentTypeError(f"box_indices should be integers (which map each box reads), got dtype {idx.dtype}.")
+    n_boxes, n_maps = boxes.shape[0], feature_maps.shape[0]
+    if idx.ndim != 1 or (n_boxes is not None and idx.shape[0] != n_boxes):
+        raise ValueError(f"box_indices should have shape (N,), one per box, got shape {idx.shape} for "
+                         f"{n_boxes} boxes.")
+    if idx.size and n_maps is not None and (idx.min() < 0 or idx.max() >= n_maps):
+        raise ValueError(f"box_indices should lie in 0..{n_maps - 1} (one per map in feature_maps), "
+                         f"got range [{idx.min()}, {idx.max()}].")
+    return tf.convert_to_tensor(idx.astype(np.int32))
 
 
 def assign_levels(boxes, n_levels: int = 3, first_level: int = 2):

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from .box_coding import encode_boxes_tf, iou_tf
 
-__all__ = ["build_rpn_head", "rpn_targets", "rpn_losses", "smooth_l1", "sample_mask"]
+# rpn_targets, rpn_losses, smooth_l1 and sample_mask run traced inside MaskRCNN.train_step on tensors
+# the model shapes itself: importable, not public API (no Python checks inside a traced train step).
+__all__ = ["build_rpn_head"]
 
 
 def build_rpn_head(config):
@@ -33,6 +35,9 @@ def build_rpn_head(config):
         (B, h*w*A, 4), in the anchor order of
         :func:`segtutor.maskrcnn.anchors.level_anchors`.
     """
+    from ._checks import check_config
+
+    config = check_config(config)
     import keras
     from keras import layers
 
@@ -46,13 +51,30 @@ def build_rpn_head(config):
     return keras.Model(features, [logits, deltas], name="rpn_head")
 
 
-def sample_mask(candidates, limit):
+def _uniform(shape, generator):
+    """Uniform [0, 1) floats from ``generator``, or from ``tf.random.uniform`` when it is None."""
+    import tensorflow as tf
+
+    if generator is None:
+        return tf.random.uniform(shape)
+    if not isinstance(generator, tf.random.Generator):
+        raise TypeError(f"generator should be a tf.random.Generator or None, got {type(generator).__name__}.")
+    return generator.uniform(shape)
+
+
+def sample_mask(candidates, limit, generator=None):
     """Choose at most ``limit`` of the True entries of each row, uniformly at random.
 
     Parameters
     ----------
     candidates : bool tensor, shape (B, N)
     limit : int or int tensor of shape (B,)
+    generator : tf.random.Generator, optional
+        Where the random keys come from. None uses TensorFlow's stateful
+        ``tf.random.uniform``, whose state lives inside the traced graph and
+        restarts at every trace; a generator keeps its state in a variable,
+        so a training run can checkpoint it and resume the same draws
+        (``segtutor train`` does).
 
     Returns
     -------
@@ -62,7 +84,7 @@ def sample_mask(candidates, limit):
     """
     import tensorflow as tf
 
-    keys = tf.where(candidates, tf.random.uniform(tf.shape(candidates)), -1.0)
+    keys = tf.where(candidates, _uniform(tf.shape(candidates), generator), -1.0)
     # The rank of each entry among its row, highest key first.
     order = tf.argsort(keys, axis=-1, direction="DESCENDING")
     rank = tf.argsort(order, axis=-1)
@@ -72,7 +94,7 @@ def sample_mask(candidates, limit):
     return candidates & (rank < limit)
 
 
-def rpn_targets(anchors, gt_boxes, gt_class_ids, config):
+def rpn_targets(anchors, gt_boxes, gt_class_ids, config, generator=None):
     """Label anchors and compute their box targets.
 
     Parameters
@@ -82,6 +104,8 @@ def rpn_targets(anchors, gt_boxes, gt_class_ids, config):
     gt_class_ids : int32 tensor, shape (B, M)
         0 marks a padded slot.
     config : MaskRCNNConfig
+    generator : tf.random.Generator, optional
+        Draws the anchor sample (see :func:`sample_mask`).
 
     Returns
     -------
@@ -107,9 +131,9 @@ def rpn_targets(anchors, gt_boxes, gt_class_ids, config):
     negative = (best_iou < config.rpn_negative_iou) & ~positive
 
     max_pos = int(config.rpn_batch * config.rpn_positive_fraction)
-    positive = sample_mask(positive, max_pos)
+    positive = sample_mask(positive, max_pos, generator)
     n_pos = tf.reduce_sum(tf.cast(positive, tf.int32), axis=1)
-    negative = sample_mask(negative, config.rpn_batch - n_pos)
+    negative = sample_mask(negative, config.rpn_batch - n_pos, generator)
 
     labels = tf.where(positive, 1, tf.where(negative, 0, -1))
     matched = tf.gather(gt_boxes, best_gt, batch_dims=1)  # (B, A, 4)

@@ -27,7 +27,8 @@ from .box_coding import encode_boxes_tf, iou_tf
 from .roi_align import crop_at_bin_centres
 from .rpn import sample_mask
 
-__all__ = ["detection_targets", "positive_slots"]
+# Both run inside MaskRCNN.train_step (traced) on tensors the model shapes itself: importable, not public.
+__all__: list[str] = []
 
 
 def positive_slots(config) -> int:
@@ -47,7 +48,7 @@ def _gather_slots(chosen, n_slots: int):
     return order, filled
 
 
-def detection_targets(proposals, proposal_valid, gt_boxes, gt_class_ids, gt_masks, config):
+def detection_targets(proposals, proposal_valid, gt_boxes, gt_class_ids, gt_masks, config, generator=None):
     """Sample RoIs and build their class, box and mask targets.
 
     Parameters
@@ -59,6 +60,8 @@ def detection_targets(proposals, proposal_valid, gt_boxes, gt_class_ids, gt_mask
         0 marks padding: such slots are never matched.
     gt_masks : float32 tensor, shape (B, M, H, W)
     config : MaskRCNNConfig
+    generator : tf.random.Generator, optional
+        Draws the RoI sample (see :func:`segtutor.maskrcnn.rpn.sample_mask`).
 
     Returns
     -------
@@ -87,8 +90,8 @@ def detection_targets(proposals, proposal_valid, gt_boxes, gt_class_ids, gt_mask
     r = config.rois_per_image
     n_pos_slots = positive_slots(config)
     # Positives fill the first slots (the mask head reads only those), negatives the rest.
-    positive = sample_mask(positive, n_pos_slots)
-    negative = sample_mask(negative, r - n_pos_slots)
+    positive = sample_mask(positive, n_pos_slots, generator)
+    negative = sample_mask(negative, r - n_pos_slots, generator)
     pos_order, pos_filled = _gather_slots(positive, n_pos_slots)
     neg_order, neg_filled = _gather_slots(negative, r - n_pos_slots)
     order = tf.concat([pos_order, neg_order], axis=1)

@@ -44,8 +44,13 @@ def save_weights_npz(model, path) -> None:
     """
     from .model import MaskRCNN
 
+    from .._validate import check_path
+
     if not isinstance(model, MaskRCNN):
         raise TypeError(f"model should be a MaskRCNN, got {type(model).__name__}.")
+    path = check_path(path, "path")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"path: the folder {path.parent} does not exist; create it first (Path.mkdir).")
     weights = model.get_weights()
     np.savez_compressed(path, **{f"w{i:03d}": np.asarray(w, np.float16) for i, w in enumerate(weights)})
 

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..maskrcnn.pictures import STAGES, stage_picture
+from .._validate import ArgumentTypeError
+from ..maskrcnn._checks import check_maskrcnn
+from ..maskrcnn.inference import _check_images
+from ..maskrcnn.pictures import STAGES, _gt_boxes, stage_picture
 from ._base import CAPTION_STYLE, Visualiser
 
 __all__ = ["StageBrowser"]
@@ -53,10 +56,23 @@ class StageBrowser(Visualiser):
         super().__init__()
         import ipywidgets as w
 
-        imgs = np.asarray(images, np.float32)
+        model = check_maskrcnn(model)
+        imgs = _check_images(images, "images")
         s = model.config.image_size
-        if imgs.ndim != 4 or imgs.shape[1:] != (s, s, 3):
+        if imgs.ndim != 4 or imgs.shape[1:] != (s, s, 3) or imgs.shape[0] == 0:
             raise ValueError(f"images should have shape (N, {s}, {s}, 3) for this model, got {imgs.shape}.")
+        if gt_boxes is not None:
+            if isinstance(gt_boxes, (str, bytes)) or not isinstance(gt_boxes, (list, tuple, np.ndarray)):
+                raise ArgumentTypeError(f"gt_boxes should be a list with one (K, 4) array per image, "
+                                        f"got {type(gt_boxes).__name__}.")
+            if len(gt_boxes) != len(imgs):
+                raise ValueError(f"gt_boxes should have one (K, 4) array per image: {len(imgs)} images, "
+                                 f"{len(gt_boxes)} entries.")
+            gt_boxes = [_gt_boxes(b) for b in gt_boxes]
+        if class_names is not None and (isinstance(class_names, (str, bytes))
+                                        or not isinstance(class_names, (list, tuple))):
+            raise ArgumentTypeError(f"class_names should be a list such as ['background', 'square', ...], "
+                                    f"got {type(class_names).__name__}.")
         self.model, self.images, self.gt_boxes, self.class_names = model, imgs, gt_boxes, class_names
         self._cache: dict[int, dict] = {}
         common = dict(style={"description_width": "60px"}, layout=w.Layout(width="290px"))

@@ -1,0 +1,79 @@
+"""Argument checks of the grading functions (see :mod:`segtutor._validate`).
+
+The ``segtutor`` command builds every argument itself; these checks are for
+an instructor who calls the functions from Python (a script that grades a
+class, a notebook that rewrites a gradebook) and passes a wrong object.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .._validate import ArgumentTypeError, _describe, check_path
+
+
+def check_options(options, name: str = "options"):
+    from .grade import GradeOptions
+
+    if not isinstance(options, GradeOptions):
+        raise ArgumentTypeError(f"{name} should be a GradeOptions (segtutor.grading.grade.GradeOptions(seed=...)), "
+                                f"got {_describe(options)}.")
+    return options
+
+
+def check_sources(sources, name: str = "sources") -> dict:
+    """``{file name: Assignment}``, as :func:`segtutor.grading.grade.load_sources` returns it."""
+    from .assignment import Assignment
+
+    if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, Assignment)
+                                                 for k, v in sources.items()):
+        raise ArgumentTypeError(f"{name} should be the dict {{file name: Assignment}} that load_sources() returns, "
+                                f"got {_describe(sources)}.")
+    if not sources:
+        raise ValueError(f"{name} is empty; load the instructor's notebooks with load_sources([...]).")
+    return sources
+
+
+def check_code(sources, name: str = "sources") -> list[str]:
+    """A list of code-cell sources (strings)."""
+    if isinstance(sources, (str, bytes)) or not isinstance(sources, (list, tuple)):
+        raise ArgumentTypeError(f"{name} should be a list of code-cell sources (strings), got {_describe(sources)}.")
+    if not all(isinstance(s, str) for s in sources):
+        raise ArgumentTypeError(f"{name} should hold strings (one code cell's source each).")
+    return list(sources)
+
+
+def check_paths(paths, name: str) -> list[Path]:
+    """One path or a non-empty list of paths, as a list of :class:`Path`."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if not isinstance(paths, (list, tuple)):
+        raise ArgumentTypeError(f"{name} should be a path or a list of paths, got {_describe(paths)}.")
+    if not paths:
+        raise ValueError(f"{name} is empty; pass at least one notebook or folder.")
+    return [check_path(p, name) for p in paths]
+
+
+def check_notebook(nb, name: str = "nb"):
+    """An nbformat notebook (what ``nbformat.read(path, as_version=4)`` returns)."""
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list) or not hasattr(nb, "cells") or not all(hasattr(c, "source") for c in cells):
+        raise ArgumentTypeError(f"{name} should be a notebook read with nbformat.read(path, as_version=4), "
+                                f"got {_describe(nb)}.")
+    return nb
+
+
+def check_result(result, name: str = "result"):
+    from .results import SubmissionResult
+
+    if not isinstance(result, SubmissionResult):
+        raise ArgumentTypeError(f"{name} should be a SubmissionResult (what grade_submission returns), "
+                                f"got {_describe(result)}.")
+    return result
+
+
+def check_callable(value, name: str):
+    if value is not None and not callable(value):
+        raise ArgumentTypeError(f"{name} should be a function or None, got {_describe(value)}.")
+    return value
