@@ -81,6 +81,19 @@ def test_widgets_are_pictures_not_dead_boxes(site):
         assert body.count("segtutor-static-widget") >= expected
 
 
+def test_every_figure_is_titled_and_labelled(site):
+    """Issue 13: each panel titled; each numeric axis of a plot labelled (rules in segtutor._figure_audit).
+
+    The kernels of the build report every figure they show (tools/build_site.py's audit cell).
+    """
+    out, pages = site
+    problems = [f"{page['notebook']}: {p}" for page in pages for p in page["figure_problems"]]
+    assert not problems, "\n".join(problems)
+    for page in pages:
+        body = (out / page["file"]).read_text(encoding="utf-8")
+        assert "segtutor._figure_audit" not in body, f"{page['notebook']}: the audit cell is on the page"
+
+
 def test_syllabus_navigation(site):
     out, pages = site
     index = (out / "index.html").read_text(encoding="utf-8")

@@ -46,6 +46,11 @@ REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
 HELPER_SOURCE = '__import__("segtutor.widgets._static", fromlist=["show_pending"]).show_pending();'
 HELPER_KEY = "segtutor_site_helper"
+# First cell of every executed notebook, dropped from the page: from then on the
+# kernel writes the problems of each figure it shows (untitled panel, unlabelled
+# plot axis; segtutor._figure_audit) to the file named by SEGTUTOR_FIGURE_AUDIT.
+AUDIT_SOURCE = '__import__("segtutor._figure_audit", fromlist=["install"]).install()'
+AUDIT_KEY = "segtutor_site_figure_audit"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 CSS = """
@@ -102,7 +107,9 @@ def _with_helpers(nb):
     """Insert, after every code cell, a cell that shows pictures of the widgets it displayed."""
     import nbformat
 
-    cells = []
+    audit = nbformat.v4.new_code_cell(AUDIT_SOURCE)
+    audit.metadata[AUDIT_KEY] = True
+    cells = [audit]
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = []
@@ -123,6 +130,8 @@ def _fold_helpers(nb) -> int:
     """
     cells, shown = [], 0
     for cell in nb.cells:
+        if cell.metadata.get(AUDIT_KEY):
+            continue
         if not cell.metadata.get(HELPER_KEY):
             cells.append(cell)
             continue
@@ -208,11 +217,29 @@ def count_figures(nb) -> int:
     return n
 
 
-def execute(nb, *, fast: bool, timeout: int, workdir: Path) -> None:
-    """Run every cell in a fresh kernel, in the chosen course mode; raise on the first error."""
+def _figure_problems(path: Path) -> list[str]:
+    """The kernel's figure audit (``path``, JSON lines) as sentences naming the cell by its first line."""
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        where = f"the cell starting {record['cell']!r}" if record.get("cell") else "a cell"
+        out += [f"{where}: {problem}" for problem in record["problems"]]
+    return out
+
+
+def execute(nb, *, fast: bool, timeout: int, workdir: Path, audit: Path | None = None) -> None:
+    """Run every cell in a fresh kernel, in the chosen course mode; raise on the first error.
+
+    ``audit``: the file the kernel reports figure problems to (see ``AUDIT_SOURCE``).
+    """
     from nbclient import NotebookClient
 
     env = dict(os.environ)
+    env.pop("SEGTUTOR_FIGURE_AUDIT", None)
+    if audit is not None:
+        env["SEGTUTOR_FIGURE_AUDIT"] = str(audit)
     # Explicit either way: CI=true alone would turn fast mode on for a class-mode build.
     env["SEGTUTOR_FAST"] = "1" if fast else "0"
     env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
@@ -298,7 +325,8 @@ def build_site(out, *, fast: bool = False, notebooks=None, timeout: int = 3600, 
     out.mkdir(parents=True, exist_ok=True)
     sources = [nbformat.read(NOTEBOOKS / n, as_version=4) for n in names]
     pages = [{"notebook": n, "file": n.replace(".ipynb", ".html"), "title": notebook_title(nb),
-              "objectives": learning_objectives(nb), "seconds": 0.0, "figures": 0, "widgets": 0, "error": None}
+              "objectives": learning_objectives(nb), "seconds": 0.0, "figures": 0, "widgets": 0, "error": None,
+              "figure_problems": []}
              for n, nb in zip(names, sources)]
     executed = []
     with tempfile.TemporaryDirectory(prefix="segtutor-site-") as tmp:
@@ -310,17 +338,20 @@ def build_site(out, *, fast: bool = False, notebooks=None, timeout: int = 3600, 
             workdir.mkdir()
             start = time.perf_counter()
             try:
-                execute(nb, fast=fast, timeout=timeout, workdir=workdir)
+                execute(nb, fast=fast, timeout=timeout, workdir=workdir, audit=workdir / "figure-audit.jsonl")
             except Exception as exc:  # a failed notebook still gets its page, showing where it stopped
                 page["error"] = f"{type(exc).__name__}: {exc}".strip()[:2000]
                 log(f"{page['notebook']}: FAILED: {page['error'][:500]}", flush=True)
             page["seconds"] = round(time.perf_counter() - start, 1)
+            page["figure_problems"] = _figure_problems(workdir / "figure-audit.jsonl")
             page["widgets"] = _fold_helpers(nb)
             page["figures"] = count_figures(nb)
             executed.append(nb)
             shutil.rmtree(workdir, ignore_errors=True)
             log(f"{page['notebook']}: {page['seconds']:.0f} s, {page['figures']} figures, "
                 f"{page['widgets']} widget(s) as pictures", flush=True)
+            for problem in page["figure_problems"]:
+                log(f"{page['notebook']}: figure: {problem}", flush=True)
     for i, nb in enumerate(executed):
         (out / pages[i]["file"]).write_text(to_html(nb, pages, i), encoding="utf-8")
     built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

@@ -141,6 +141,11 @@ class Visualiser:
         else:
             children.append(self.image)
         children.append(self.message)
+        # Invisible (display: none, no space taken): names the slider handles
+        # for screen readers in the browser; see _aria.py.
+        from ._aria import slider_names
+
+        children.append(slider_names())
         self.ui = w.VBox(children)
         _label_controls(controls)
         self.ui.add_class("segtutor-widget")

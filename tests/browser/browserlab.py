@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -337,6 +338,51 @@ def main_slider(widget):
 def slider_label(handle) -> str:
     label = handle.locator("xpath=ancestor::div[contains(@class, 'widget-slider')][1]//label")
     return (label.first.inner_text() if label.count() else "").strip()
+
+
+JS_SLIDER_HANDLES = """(widget) => Array.from(widget.querySelectorAll('.noUi-handle')).map(h => {
+  const slider = h.closest('.widget-slider');
+  const label = slider.querySelector(':scope > .widget-label');
+  const readout = slider.querySelector(':scope > .widget-readout');
+  const all = Array.from(slider.querySelectorAll('.noUi-handle'));
+  return {label: h.getAttribute('aria-label') || '', valuetext: h.getAttribute('aria-valuetext') || '',
+          description: label ? label.textContent.trim() : '', title: (slider.getAttribute('title') || '').trim(),
+          readout: readout ? readout.textContent : '', index: all.indexOf(h), handles: all.length};
+})"""
+
+
+def slider_handles(widget) -> list[dict]:
+    """For each slider handle in ``widget``: its aria-label and aria-valuetext, and the slider's description, title and readout."""
+    return widget.evaluate(JS_SLIDER_HANDLES)
+
+
+def slider_aria_problems(widget) -> list[str]:
+    """What a screen reader would get wrong on ``widget``'s slider handles (empty if nothing).
+
+    Each handle must be named (aria-label) by its slider's description, or
+    its tooltip when there is none, with " (lower)"/" (upper)" on a range
+    slider's two handles, and announce (aria-valuetext) exactly what the
+    slider's readout shows, never a raw float such as 59.99999999999999.
+    """
+    problems = []
+    for h in slider_handles(widget):
+        expected = h["description"] or h["title"]
+        where = f"{widget_class(widget)}: slider {expected!r}"
+        if h["handles"] == 2:
+            expected += " (lower)" if h["index"] == 0 else " (upper)"
+        if not h["label"]:
+            problems.append(f"{where} has no aria-label")
+        elif not expected.strip():
+            problems.append(f"{where} has neither a description nor a tooltip to be named by")
+        elif h["label"] != expected:
+            problems.append(f"{where} is named {h['label']!r}, expected {expected!r}")
+        parts = [p.strip() for p in h["readout"].split("\u2013")] if h["handles"] == 2 else [h["readout"].strip()]
+        shown = parts[h["index"]] if len(parts) == h["handles"] else ""
+        if not shown or h["valuetext"] != shown:
+            problems.append(f"{where} reads {h['valuetext']!r}, its readout shows {shown!r}")
+        if re.search(r"\d\.\d{5,}", h["valuetext"]):
+            problems.append(f"{where} reads the raw float {h['valuetext']!r}")
+    return problems
 
 
 def arrow_key(handle) -> str:

@@ -69,6 +69,9 @@ def test_demo_serves_the_widget_without_code_and_a_slider_redraws_it(browser, vo
         page.wait_for_timeout(200)
         after_key = bl.shoot(image, bl.SCREENSHOTS / "demo__keyboard.png")
         assert latency is not None and bl.png_difference(before, after_key) > 0, "key press did not redraw"
+        # Voila loads the same anywidget helper as JupyterLab (segtutor.widgets._aria)
+        problems = bl.slider_aria_problems(widget)
+        assert not problems, "\n".join(problems)
         latency = bl.drag_and_wait(page, widget, handle)
         page.wait_for_timeout(200)
         after_mouse = bl.shoot(image, bl.SCREENSHOTS / "demo__mouse.png")
