@@ -14,6 +14,16 @@ it is counted in the note.
 Targets (issue 13): median <= 150 ms and 90th percentile <= 250 ms for every
 widget. Needs Chromium and Playwright, like the browser tests.
 
+Last run (2026-11-29, idle 2-core x86_64 machine, Debian Chromium, class
+mode, 24 presses each; median / 90th percentile in ms): 00 intensity window
+53 / 70; 01 intensity window 53 / 62; 02 threshold-watershed 93 / 113;
+03 kernel playground 56 / 80; 03 conv arithmetic 70 / 92; 04 feature maps
+60 / 75; 05 upsampling 66 / 76; 06 mask threshold 71 / 88; 07 atrous 54 / 63;
+08 anchor explorer 55 / 68; 09 stage browser 54 / 68 and 10 stage browser
+54 / 63 (after it inspects 8 images per model pass: 59 / 253 before, the
+first visit of each image waiting for the model); 11 pseudo-labels 67 / 81;
+12 quality browser 53 / 68. Every widget meets both targets.
+
 Usage::
 
     .venv/bin/python bench/run.py widgets_browser

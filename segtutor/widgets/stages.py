@@ -1,9 +1,11 @@
 """Stage browser: step through Mask R-CNN's forward pass on one image.
 
 Every stage is a picture from :func:`segtutor.maskrcnn.pictures.stage_picture`
-of the results of :meth:`MaskRCNN.inspect`, which runs once per image (about
-a second on a CPU) and is cached; moving the stage or the score threshold
-only redraws.
+of the results of :meth:`MaskRCNN.inspect`. Inspection runs on a chunk of
+:data:`CHUNK` images at a time (about 0.2-0.3 s on 2 idle cores, little more
+than one image costs) and is cached, so only the first image of each chunk
+waits for the model; moving to another image of the chunk, the stage or the
+score threshold only redraws.
 
 Examples
 --------
@@ -22,6 +24,9 @@ from ..maskrcnn.pictures import STAGES, _gt_boxes, stage_picture
 from ._base import CAPTION_STYLE, Visualiser
 
 __all__ = ["StageBrowser"]
+
+#: Images inspected together; the browsers of notebooks 09 and 10 show at most this many.
+CHUNK = 8
 
 _CAPTIONS = {
     "input and truth": "The input image with its true boxes (white).",
@@ -74,7 +79,7 @@ class StageBrowser(Visualiser):
             raise ArgumentTypeError(f"class_names should be a list such as ['background', 'square', ...], "
                                     f"got {type(class_names).__name__}.")
         self.model, self.images, self.gt_boxes, self.class_names = model, imgs, gt_boxes, class_names
-        self._cache: dict[int, dict] = {}
+        self._cache: dict[int, dict] = {}  # first index of a chunk -> inspect() of that chunk
         common = dict(style={"description_width": "60px"}, layout=w.Layout(width="290px"))
         self.image_index = w.IntSlider(value=0, min=0, max=len(imgs) - 1, description="image", **common)
         self.stage = w.Dropdown(options=list(STAGES), value=STAGES[0], description="stage", **common)
@@ -86,22 +91,27 @@ class StageBrowser(Visualiser):
         controls = w.VBox([self.image_index, self.stage, self.score], layout=w.Layout(width="300px"))
         self._finish_layout(controls, extra=self.caption_text, side_by_side=True)
 
-    def inspection(self, index: int) -> dict:
-        if index not in self._cache:
-            self._cache[index] = self.model.inspect(self.images[index:index + 1])
-        return self._cache[index]
+    def inspection(self, index: int) -> tuple[dict, int]:
+        """``(inspect() of the chunk holding image `index`, its position in that chunk)``."""
+        start = index - index % CHUNK
+        if start not in self._cache:
+            # One batched pass costs little more than one image, and the image slider's next steps then
+            # redraw from the cache (bench/bench_widgets_browser.py: an uncached step took 200-300 ms).
+            self._cache[start] = self.model.inspect(self.images[start:start + CHUNK])
+        return self._cache[start], index - start
 
     def render(self) -> np.ndarray:
         i = self.image_index.value
         self.caption_text.value = f"<div style='{CAPTION_STYLE}'>{_CAPTIONS[self.stage.value]}</div>"
         gt = self.gt_boxes[i] if self.gt_boxes is not None else None
-        return stage_picture(self.inspection(i), 0, self.images[i], self.stage.value,
+        insp, k = self.inspection(i)
+        return stage_picture(insp, k, self.images[i], self.stage.value,
                              score_threshold=self.score.value, class_names=self.class_names, gt_boxes=gt,
                              strides=self.model.config.strides, titles=True)
 
     def status(self) -> str:
-        insp = self.inspection(self.image_index.value)
-        n = int(insp["n_valid"][0])
-        above = int((insp["scores"][0][:n] >= self.score.value).sum())
-        return (f"{int(insp['proposal_valid'][0].sum())} proposals after NMS; {n} detections, "
+        insp, k = self.inspection(self.image_index.value)
+        n = int(insp["n_valid"][k])
+        above = int((insp["scores"][k][:n] >= self.score.value).sum())
+        return (f"{int(insp['proposal_valid'][k].sum())} proposals after NMS; {n} detections, "
                 f"{above} at score ≥ {self.score.value:.2f}.")
