@@ -183,6 +183,55 @@ def test_self_training_round_uses_pseudo_labels(tiny_data):
     assert record[0]["coverage"] == pytest.approx(0.7, abs=0.02) and 0 <= record[0]["foreground"] <= 1
 
 
+def test_cutmix_pastes_a_box_of_each_image_into_its_neighbour_and_mixes_targets_alike():
+    boxes = semi.cutmix_boxes(300, 48, 64, seed=1)
+    areas = boxes.mean(axis=(1, 2))
+    assert boxes.dtype == bool and areas.min() > 0.4 and areas.max() < 0.6      # half the image, inside it
+    assert not np.array_equal(boxes[0], boxes[1])                                # each pair its own box
+    rows, cols = boxes.any(axis=2), boxes.any(axis=1)
+    assert np.array_equal(boxes, rows[:, :, None] & cols[:, None, :])           # a rectangle
+    x = np.random.default_rng(0).random((3, 48, 64)).astype(np.float32)
+    y = (x > 0.5).astype(np.float32)
+    mixed, mixed_y, b = semi.cutmix(x, y, seed=4)
+    assert mixed.shape == mixed_y.shape == (3, 48, 64, 1) and b.shape == (3, 48, 64)
+    for i, j in ((0, 2), (1, 0), (2, 1)):                                         # outside the box: image i - 1
+        np.testing.assert_array_equal(mixed[i, ..., 0][b[i]], x[i][b[i]])
+        np.testing.assert_array_equal(mixed[i, ..., 0][~b[i]], x[j][~b[i]])
+    np.testing.assert_array_equal(mixed_y[..., 0], (mixed[..., 0] > 0.5))        # every pixel keeps its label
+    np.testing.assert_array_equal(semi.cutmix(x, y, seed=4)[0], mixed)           # reproducible
+    with pytest.raises(ValueError, match="area should be above 0"):
+        semi.cutmix_boxes(2, 8, 8, area=0.0)
+    with pytest.raises(ValueError, match="targets should have shape"):
+        semi.cutmix(x, y[:2])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        semi.cutmix(x, y * 3)
+
+
+def test_mean_teacher_student_sees_the_cutmix_view(tiny_data, monkeypatch):
+    """With cutmix the student's unlabelled input is a mix of two images; without it, one image jittered."""
+    from segtutor.semi import mean_teacher
+
+    train, _ = tiny_data
+    import keras
+    import tensorflow as tf
+
+    seen = []
+    real = mean_teacher._jitter_ops
+    monkeypatch.setattr(mean_teacher, "_jitter_ops", lambda x, seeds, strength: (seen.append(x), real(x, seeds, 0.0))[1])
+    x = np.stack([np.zeros((32, 32, 1), np.float32), np.ones((32, 32, 1), np.float32)])
+    y = np.zeros((2, 32, 32), np.uint8)
+    for flag in (True, False):
+        seen.clear()
+        mt = semi.MeanTeacher(semi.build_student(depth=2, width=4), cutmix=flag)
+        mt.compile(optimizer=keras.optimizers.Adam(1e-3), run_eagerly=True)
+        mt.fit(tf.data.Dataset.from_tensors(((x, y), x)).repeat(), steps_per_epoch=1, epochs=1, verbose=0)
+        view = np.asarray(seen[-1])
+        values = [np.unique(v).tolist() for v in view[..., 0]]
+        assert values == ([[0.0, 1.0], [0.0, 1.0]] if flag else [[0.0], [1.0]])
+        if flag:
+            assert 0.4 < view[1].mean() < 0.6     # half of image 1, half of image 0
+
+
 def test_mean_teacher_trains_the_student_and_averages_the_teacher(tiny_data):
     train, _ = tiny_data
     student = semi.build_student(depth=2, width=4, seed=0)

@@ -17,7 +17,9 @@ This package holds the two classic methods for a binary (sigmoid) U-Net:
   labels and, on unlabelled images, to agree with a *teacher* whose weights
   are an exponential moving average (EMA) of the student's
   (:func:`ema_update`); the two see differently perturbed copies of each
-  image, and the weight of the consistency term ramps up
+  image (the student's strongly: :func:`cutmix` pastes a box of another
+  image in, French et al. 2020, and :func:`photometric_jitter` changes its
+  looks), and the weight of the consistency term ramps up
   (:func:`consistency_weight`). Cost per step: two more forward passes (the
   student and the teacher on the unlabelled batch) and a second copy of the
   weights. Failure mode: the perturbations must preserve the label (a
@@ -50,7 +52,8 @@ Examples
 from __future__ import annotations
 
 from .experiment import METHODS, efficiency_figure, held_out_dice, label_efficiency, labelled_split
-from .mean_teacher import JITTER, MeanTeacher, consistency_weight, ema_update, photometric_jitter, train_mean_teacher
+from .mean_teacher import (CUTMIX_AREA, JITTER, MeanTeacher, consistency_weight, cutmix, cutmix_boxes, ema_update,
+                           photometric_jitter, train_mean_teacher)
 from .pseudo_labels import (IGNORE, PseudoLabelQuality, balanced_pseudo_label_targets, class_balanced_thresholds,
                             pseudo_label_picture, pseudo_label_quality, pseudo_label_targets, select_pseudo_labels)
 from .self_training import self_training
@@ -65,6 +68,7 @@ __all__ = [
     "class_balanced_thresholds",
     "balanced_pseudo_label_targets",
     "pseudo_label_quality",
+    "PseudoLabelQuality",
     "pseudo_label_picture",
     "labelled_split",
     "masked_bce_dice",
@@ -72,6 +76,9 @@ __all__ = [
     "ema_update",
     "JITTER",
     "photometric_jitter",
+    "CUTMIX_AREA",
+    "cutmix_boxes",
+    "cutmix",
     "build_student",
     "copy_model",
     "train_supervised",

@@ -6,11 +6,13 @@ import math
 
 import numpy as np
 
-from .._validate import as_array, check_in_range, check_positive_int
-from ._checks import (_check_callbacks, _check_images, _check_model, _check_targets, _common, _keras, _seed)
+from .._validate import as_array, check_bool, check_in_range, check_positive_int
+from ._checks import (_check_callbacks, _check_images, _check_model, _check_targets, _common, _keras, _probabilities,
+                      _seed)
 from .training import _batches, build_student, copy_model, masked_bce_dice
 
-__all__ = ["JITTER", "consistency_weight", "ema_update", "photometric_jitter", "MeanTeacher", "train_mean_teacher"]
+__all__ = ["JITTER", "CUTMIX_AREA", "consistency_weight", "ema_update", "photometric_jitter", "cutmix_boxes", "cutmix",
+           "MeanTeacher", "train_mean_teacher"]
 
 
 def consistency_weight(step, rampup_steps, maximum) -> float:
@@ -140,6 +142,122 @@ def photometric_jitter(images, *, strength: float = 1.0, seed: int = 0) -> np.nd
     return np.asarray(keras.ops.convert_to_numpy(out), np.float32)
 
 
+#: Area of the CutMix box as a fraction of the patch: French et al. (2020) paste half of one image into another.
+CUTMIX_AREA = 0.5
+
+
+def _box_ops(n, height, width, seeds, area):
+    """(n, H, W, 1) float 0/1 boxes of ``area`` of the patch, aspect ratio 1/2 to 2, inside it, in Keras ops.
+
+    As French et al. (2020): the whole box lies inside the patch, so each covers ``area`` of it (up to rounding;
+    less when ``area > 0.5`` and a side would be longer than the patch, which clips it).
+    """
+    keras = _keras()
+    from keras import ops
+
+    h, w = ops.cast(height, "float32"), ops.cast(width, "float32")
+    ratio = ops.exp(keras.random.uniform((n, 1, 1, 1), -math.log(2.0), math.log(2.0), seed=seeds))
+    box_h, box_w = ops.sqrt(area * ratio) * h, ops.sqrt(area / ratio) * w
+    box_h, box_w = ops.minimum(box_h, h), ops.minimum(box_w, w)
+    centre_y = box_h / 2 + keras.random.uniform((n, 1, 1, 1), seed=seeds) * (h - box_h)
+    centre_x = box_w / 2 + keras.random.uniform((n, 1, 1, 1), seed=seeds) * (w - box_w)
+    rows = ops.reshape(ops.cast(ops.arange(height), "float32"), (1, -1, 1, 1)) + 0.5
+    cols = ops.reshape(ops.cast(ops.arange(width), "float32"), (1, 1, -1, 1)) + 0.5
+    inside = (ops.abs(rows - centre_y) < box_h / 2) & (ops.abs(cols - centre_x) < box_w / 2)
+    return ops.cast(inside, "float32")
+
+
+def _cutmix_ops(images, targets, boxes):
+    """Inside box i, image (and target) i; outside it, image i - 1 of the batch (the batch rolled by one)."""
+    from keras import ops
+
+    return tuple(boxes * t + (1.0 - boxes) * ops.roll(t, 1, axis=0) for t in (images, targets))
+
+
+def cutmix_boxes(n, height, width, *, area: float = CUTMIX_AREA, seed: int = 0) -> np.ndarray:
+    """Random boxes for :func:`cutmix`: each lies inside the image and covers ``area`` of it.
+
+    Parameters
+    ----------
+    n, height, width : int
+        Number of boxes and the image size.
+    area : float in (0, 1]
+        Box area as a fraction of the image; French et al. (2020) use 0.5.
+        Above 0.5 a box of aspect ratio near 1/2 or 2 is clipped to the
+        image, so it covers less.
+    seed : int
+
+    Returns
+    -------
+    ndarray of bool, shape (n, height, width)
+        True inside each box.
+
+    Examples
+    --------
+    >>> boxes = cutmix_boxes(200, 64, 64, seed=0)
+    >>> boxes.shape, round(float(boxes.mean()), 1)
+    ((200, 64, 64), 0.5)
+    """
+    n = check_positive_int(n, "n")
+    height, width = check_positive_int(height, "height"), check_positive_int(width, "width")
+    if n * height * width > 50_000_000:
+        raise ValueError(f"n * height * width should be at most 50 million pixels, got {n * height * width:,}; "
+                         "draw the boxes in smaller batches.")
+    area = check_in_range(area, "area", 0.0, 1.0)
+    if area == 0:
+        raise ValueError("area should be above 0: a box of no area mixes nothing.")
+    keras = _keras()
+    boxes = _box_ops(n, height, width, keras.random.SeedGenerator(_seed(seed)), area)
+    return np.asarray(keras.ops.convert_to_numpy(boxes), bool)[..., 0]
+
+
+def cutmix(images, targets, *, area: float = CUTMIX_AREA, seed: int = 0):
+    """CutMix (Yun et al. 2019) for segmentation: paste a box of each image into its neighbour, target and all.
+
+    Image ``i`` of the result is image ``i`` inside a random box and image
+    ``i - 1`` (the last, for ``i = 0``) outside it; the targets are mixed with
+    the same boxes, so every pixel keeps its own label. French et al. (2020)
+    found that this *varied, strong* perturbation is what makes consistency
+    training work for segmentation, where photometric noise alone does little:
+    the mean teacher's student sees the mixed image, and its target is the
+    teacher's predictions on the two unmixed images, mixed the same way.
+
+    Parameters
+    ----------
+    images : array_like, shape (N, H, W) or (N, H, W, 1)
+    targets : array_like, shape of ``images``
+        Masks or probabilities, one per image.
+    area : float in (0, 1]
+        Of :func:`cutmix_boxes`.
+    seed : int
+
+    Returns
+    -------
+    mixed_images, mixed_targets : ndarray of float32, shape (N, H, W, 1)
+    boxes : ndarray of bool, shape (N, H, W)
+        Where each mixed image shows its own image.
+
+    Examples
+    --------
+    >>> x = np.stack([np.zeros((8, 8)), np.ones((8, 8))])
+    >>> mixed, mixed_targets, boxes = cutmix(x, x, seed=0)
+    >>> bool((mixed[1, ..., 0] == boxes[1]).all() and (mixed_targets == mixed).all())
+    True
+    """
+    x = _check_images(images)
+    y = _probabilities(targets, "targets")
+    if y.ndim == 4 and y.shape[-1] == 1:
+        y = y[..., 0]
+    if y.shape != x.shape[:3]:
+        raise ValueError(f"targets should have shape (N, H, W) = {x.shape[:3]}, one per image; got {y.shape}.")
+    y = y.astype(np.float32)[..., None]
+    boxes = cutmix_boxes(len(x), x.shape[1], x.shape[2], area=area, seed=seed)
+    keras = _keras()
+    mixed = _cutmix_ops(keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y),
+                        keras.ops.convert_to_tensor(boxes[..., None].astype(np.float32)))
+    return tuple(np.asarray(keras.ops.convert_to_numpy(m), np.float32) for m in mixed) + (boxes,)
+
+
 def _mean_teacher_class():
     keras = _keras()
     from keras import ops
@@ -150,16 +268,19 @@ def _mean_teacher_class():
         ``fit`` takes batches ``((labelled images, targets), unlabelled images)``.
         Each step: supervised :func:`masked_bce_dice` on the labelled batch,
         plus ``weight * MSE`` between the student's probabilities on a
-        *strong* view of the unlabelled batch (:func:`photometric_jitter`, and
-        a left-right flip that is undone on the output so the pixels line up)
-        and the teacher's on the *weak* view (the batch as the data pipeline
-        augmented it), as in FixMatch (Sohn et al. 2020). Then the teacher's
-        weights (batch-norm statistics included) move towards the student's by
-        EMA. Calling the model runs the teacher, the one to keep.
+        *strong* view of the unlabelled batch and the teacher's on the *weak*
+        view (the batch as the data pipeline augmented it), as in FixMatch
+        (Sohn et al. 2020). The strong view: with ``cutmix``, each image with a
+        box of its neighbour pasted in (:func:`cutmix`; the teacher's
+        predictions are mixed with the same boxes, French et al. 2020), then
+        :func:`photometric_jitter`, and a left-right flip that is undone on the
+        output so the pixels line up. Then the teacher's weights (batch-norm
+        statistics included) move towards the student's by EMA. Calling the
+        model runs the teacher, the one to keep.
         """
 
         def __init__(self, student, *, consistency: float = 10.0, rampup_steps: int = 100, decay: float = 0.99,
-                     strength: float = 1.0, seed: int = 0, **kwargs):
+                     strength: float = 1.0, cutmix: bool = True, seed: int = 0, **kwargs):
             super().__init__(**kwargs)
             self.student = _check_model(student, "student")
             self.teacher = copy_model(student)
@@ -168,6 +289,7 @@ def _mean_teacher_class():
             self.rampup_steps = check_positive_int(rampup_steps, "rampup_steps", minimum=0)
             self.decay = check_in_range(decay, "decay", 0.0, 1.0)
             self.strength = check_in_range(strength, "strength", 0.0, 4.0)
+            self.cutmix = check_bool(cutmix, "cutmix")
             self.seeds = keras.random.SeedGenerator(_seed(seed))
 
         def call(self, images, training=False):
@@ -185,13 +307,18 @@ def _mean_teacher_class():
             (x_l, y_l), x_u = data
             weight = self.weight()
             flip = keras.random.uniform((), seed=self.seeds) < 0.5
+            p_teacher = ops.stop_gradient(self.teacher(x_u, training=False))
+            strong = x_u
+            if self.cutmix:
+                shape = ops.shape(x_u)
+                boxes = _box_ops(shape[0], shape[1], shape[2], self.seeds, CUTMIX_AREA)
+                strong, p_teacher = _cutmix_ops(x_u, p_teacher, boxes)
             with tf.GradientTape() as tape:
                 supervised = ops.mean(masked_bce_dice(y_l, self.student(x_l, training=True)))
-                strong = _jitter_ops(x_u, self.seeds, self.strength)
+                strong = _jitter_ops(strong, self.seeds, self.strength)
                 strong = ops.where(flip, ops.flip(strong, 2), strong)
                 p_student = self.student(strong, training=True)
                 p_student = ops.where(flip, ops.flip(p_student, 2), p_student)
-                p_teacher = ops.stop_gradient(self.teacher(x_u, training=False))
                 consistency = ops.mean((p_student - p_teacher) ** 2)
                 loss = supervised + weight * consistency
             variables = self.student.trainable_variables
@@ -207,7 +334,7 @@ def _mean_teacher_class():
 
 
 def MeanTeacher(student, *, consistency: float = 10.0, rampup_steps: int = 100, decay: float = 0.99,
-                strength: float = 1.0, seed: int = 0):
+                strength: float = 1.0, cutmix: bool = True, seed: int = 0):
     """A ``keras.Model`` that trains ``student`` and keeps an EMA *teacher* (Tarvainen and Valpola 2017).
 
     Parameters
@@ -223,6 +350,10 @@ def MeanTeacher(student, *, consistency: float = 10.0, rampup_steps: int = 100, 
     strength : float in [0, 4]
         Of the student's strong view (:func:`photometric_jitter`); the
         teacher sees the unlabelled batch as it comes.
+    cutmix : bool
+        Mix a box of each unlabelled image into its neighbour before the
+        student sees it (:func:`cutmix`, French et al. 2020); False leaves
+        only the photometric view and the flip.
     seed : int
 
     Returns
@@ -240,13 +371,18 @@ def MeanTeacher(student, *, consistency: float = 10.0, rampup_steps: int = 100, 
     True
     """
     return _mean_teacher_class()(student, consistency=consistency, rampup_steps=rampup_steps, decay=decay,
-                                 strength=strength, seed=seed)
+                                 strength=strength, cutmix=cutmix, seed=seed)
+
+
+def _images_only(images, _targets):
+    # A named function: AutoGraph cannot read a lambda's source in some notebooks and warns in the output.
+    return images
 
 
 def train_mean_teacher(labelled_images, labelled_masks, unlabelled_images, *, steps: int, student=None,
                        consistency: float = 10.0, rampup_steps: int | None = None, decay: float = 0.99,
-                       strength: float = 1.0, batch_size: int = 8, patch_size: int = 64, learning_rate: float = 2e-3,
-                       seed: int = 0, epochs: int = 1, callbacks=()):
+                       strength: float = 1.0, cutmix: bool = True, batch_size: int = 8, patch_size: int = 64,
+                       learning_rate: float = 2e-3, seed: int = 0, epochs: int = 1, callbacks=()):
     """Train a :func:`MeanTeacher` and return its teacher.
 
     Each step takes ``batch_size`` labelled patches and ``batch_size``
@@ -265,6 +401,8 @@ def train_mean_teacher(labelled_images, labelled_masks, unlabelled_images, *, st
         default a fresh :func:`build_student`.
     consistency, decay, strength : float
         See :func:`MeanTeacher`.
+    cutmix : bool
+        See :func:`MeanTeacher`.
     rampup_steps : int, optional
         Default: 40 % of ``steps``.
 
@@ -277,15 +415,17 @@ def train_mean_teacher(labelled_images, labelled_masks, unlabelled_images, *, st
     Notes
     -----
     What differs from Tarvainen and Valpola (2017): they trained from random
-    weights with dropout and input noise on image classification;
-    :func:`label_efficiency` starts the student (and so the teacher) from the
-    labelled-only model to fit a class-time budget; the perturbations are
-    photometric (:func:`photometric_jitter`) plus a flip that is undone on the
+    weights with dropout and input noise on image classification (as
+    :func:`label_efficiency` does here, for as many steps as the other
+    methods, at a class-time budget); the perturbations are
+    CutMix (:func:`cutmix`, as in French et al. 2020, who showed that
+    segmentation needs such strong, varied perturbations), photometric
+    changes (:func:`photometric_jitter`) and a flip that is undone on the
     output, so that the two predictions compare pixel by pixel; and, as in
     FixMatch (Sohn et al. 2020), only the student's view is strongly
     perturbed while the teacher sees the weakly augmented one. Segmentation
-    needs the flip undone (Perone and Cohen-Adad 2018 transform the
-    consistency target the same way).
+    needs the flip undone and the teacher's target mixed like the images
+    (Perone and Cohen-Adad 2018 transform the consistency target the same way).
     """
     keras = _keras()
     steps, batch_size, patch_size, learning_rate, seed = _common(steps, batch_size, patch_size, learning_rate, seed)
@@ -301,10 +441,10 @@ def train_mean_teacher(labelled_images, labelled_masks, unlabelled_images, *, st
                                                                                     minimum=0)
     student = build_student(seed=seed) if student is None else _check_model(student, "student")
     mt = MeanTeacher(student, consistency=consistency, rampup_steps=rampup_steps, decay=decay, strength=strength,
-                     seed=seed)
+                     cutmix=cutmix, seed=seed)
     labelled = _batches(xl, yl, batch_size=batch_size, patch_size=patch_size, seed=seed)
     unlabelled = _batches(xu, np.zeros(xu.shape[:3], np.uint8), batch_size=batch_size, patch_size=patch_size,
-                          seed=seed + 7).map(lambda x, _: x)
+                          seed=seed + 7).map(_images_only)
     import tensorflow as tf
 
     data = tf.data.Dataset.zip((labelled, unlabelled))
