@@ -11,7 +11,7 @@ from ._checks import (IGNORE, _check_images, _check_model, _check_targets, _kera
 from .mean_teacher import train_mean_teacher
 from .pseudo_labels import _share
 from .self_training import self_training
-from .training import copy_model, train_supervised
+from .training import build_student, train_supervised
 
 __all__ = ["METHODS", "labelled_split", "held_out_dice", "label_efficiency", "efficiency_figure"]
 
@@ -77,17 +77,23 @@ def held_out_dice(model, images, masks) -> float:
 
 def label_efficiency(train, test, *, fractions=(0.05, 0.1), methods=METHODS, steps: int, semi_steps: int | None = None,
                      threshold: float = 0.9, share: float | None = None, consistency: float = 10.0,
-                     strength: float = 1.0, decay: float = 0.99, batch_size: int = 8, patch_size: int = 64,
+                     strength: float = 1.0, decay: float = 0.99, cutmix: bool = True, batch_size: int = 8,
+                     patch_size: int = 64,
                      seed: int = 0, full: bool = True, log=None) -> list[dict]:
     """Held-out Dice against the labelled fraction, for each method, on one data split.
 
     For each fraction, :func:`labelled_split` picks the labelled images; the
-    others lose their labels. A model trains ``steps`` steps on the labelled
-    images; from it, each method trains ``semi_steps`` more: ``labelled only``
-    on the labelled images alone (so every method has the same number of
-    steps), ``self-training`` and ``mean teacher`` with the unlabelled images
-    too. With ``full``, ``full supervision`` trains ``steps + semi_steps``
-    steps on every image with its label.
+    others lose their labels. Every method trains ``steps + semi_steps``
+    steps in all, from the same random weights:
+
+    * ``labelled only`` on the labelled images alone;
+    * ``mean teacher`` on the labelled and the unlabelled images, with the
+      same recipe (Adam, cosine decay, augmentations of the labelled batches),
+      so the unlabelled term is the only difference;
+    * ``self-training`` needs a model to label the unlabelled images: one
+      trains ``steps`` steps on the labelled images, predicts the pseudo-labels
+      and continues ``semi_steps`` steps on labels plus pseudo-labels;
+    * with ``full``, ``full supervision`` on every image with its label.
 
     Parameters
     ----------
@@ -96,14 +102,17 @@ def label_efficiency(train, test, *, fractions=(0.05, 0.1), methods=METHODS, ste
     fractions : sequence of float in (0, 1)
     methods : sequence of str from :data:`METHODS`
     steps : int
-        Training steps of the labelled-only model (and of full supervision).
+        Steps of self-training's first, labelled-only model.
     semi_steps : int, optional
-        Further steps of each semi-supervised method; default ``steps``.
+        Steps of self-training on pseudo-labels; default ``steps``. Every
+        method trains ``steps + semi_steps`` steps in all.
     threshold, share : float
         Of self-training (:func:`~segtutor.semi.self_training.self_training`):
         with ``share``, class-balanced selection replaces the one threshold.
     consistency, strength, decay : float
         Of mean teacher (:func:`~segtutor.semi.mean_teacher.train_mean_teacher`).
+    cutmix : bool
+        Of mean teacher: the student's view mixes boxes of two images.
     seed : int
         Seeds the labelled subset, the weights and the batches.
     log : callable, optional
@@ -114,7 +123,7 @@ def label_efficiency(train, test, *, fractions=(0.05, 0.1), methods=METHODS, ste
     list of dict
         One row per (method, fraction): ``method``, ``fraction``,
         ``n_labelled``, ``dice``, ``seconds`` (training time, wall clock,
-        including the shared first ``steps``).
+        including self-training's first model).
     """
     fractions = tuple(check_in_range(f, "fractions", 1e-6, 1.0) for f in _sequence(fractions, "fractions"))
     methods = tuple(_sequence(methods, "methods"))
@@ -124,6 +133,7 @@ def label_efficiency(train, test, *, fractions=(0.05, 0.1), methods=METHODS, ste
     steps = check_positive_int(steps, "steps")
     semi_steps = steps if semi_steps is None else check_positive_int(semi_steps, "semi_steps")
     full = check_bool(full, "full")
+    cutmix = check_bool(cutmix, "cutmix")
     seed = _seed(seed)
     threshold = _threshold(threshold)
     share = None if share is None else _share(share)
@@ -154,23 +164,20 @@ def label_efficiency(train, test, *, fractions=(0.05, 0.1), methods=METHODS, ste
     for fraction in fractions:
         lab, unl = labelled_split(len(train.images), fraction, seed=seed)
         xl, yl, xu = train.images[lab], train.masks[lab], train.images[unl]
-        start = time.perf_counter()
-        base = train_supervised(xl, yl, steps=steps, **common)[0]
-        base_seconds = time.perf_counter() - start
-        # Every method gets the same steps in all (steps + semi_steps): labelled only continues on its labels.
         if "labelled only" in methods or not len(unl):
-            run("labelled only", fraction, len(lab), base_seconds,
-                lambda: train_supervised(xl, yl, steps=semi_steps, model=copy_model(base), learning_rate=1e-3,
-                                         **common)[0])
+            run("labelled only", fraction, len(lab), 0.0,
+                lambda: train_supervised(xl, yl, steps=steps + semi_steps, **common)[0])
         if "self-training" in methods and len(unl):
-            run("self-training", fraction, len(lab), base_seconds,
-                lambda: self_training(copy_model(base), xl, yl, xu, threshold=threshold, share=share,
-                                        steps=semi_steps, **common)[0])
+            start = time.perf_counter()
+            base = train_supervised(xl, yl, steps=steps, **common)[0]
+            run("self-training", fraction, len(lab), time.perf_counter() - start,
+                lambda: self_training(base, xl, yl, xu, threshold=threshold, share=share, steps=semi_steps,
+                                      **common)[0])
         if "mean teacher" in methods and len(unl):
-            run("mean teacher", fraction, len(lab), base_seconds,
-                lambda: train_mean_teacher(xl, yl, xu, steps=semi_steps, student=copy_model(base),
+            run("mean teacher", fraction, len(lab), 0.0,
+                lambda: train_mean_teacher(xl, yl, xu, steps=steps + semi_steps, student=build_student(seed=seed),
                                            consistency=consistency, strength=strength, decay=decay,
-                                           learning_rate=1e-3, **common)[0])
+                                           cutmix=cutmix, **common)[0])
     if full:
         run("full supervision", 1.0, len(train.images), 0.0,
             lambda: train_supervised(train.images, train.masks, steps=steps + semi_steps, **common)[0])
@@ -228,5 +235,5 @@ def efficiency_figure(rows, *, title: str = "label efficiency on held-out images
     ax.set_ylabel("held-out Dice")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small", loc="lower right")
+    ax.legend(fontsize="small", loc="best")  # "best" keeps the markers visible
     return fig
