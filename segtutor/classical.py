@@ -639,7 +639,8 @@ def kmeans_clusters(image, n_clusters: int = 2, seed: int = 0, sample_size: int 
     Ridler & Calvard (1978) "ISODATA" threshold. It reaches *a* fixed point,
     not necessarily the best split. Otsu's method instead tries every
     threshold and returns the global optimum of the between-class variance.
-    On a clearly bimodal histogram (coins) the two agree.
+    On the coins' histogram, two groups (dark table, bright coins) without a
+    deep valley between them, the two agree.
 
     Parameters
     ----------
@@ -745,7 +746,7 @@ METHODS = {
     "otsu_clean": (_otsu_clean, "Otsu + opening, hole filling, small-object removal"),
     "local_clean": (_local_clean, "local (adaptive) threshold + clean-up"),
     "watershed": (_watershed, "Otsu + clean-up + watershed on the distance transform"),
-    "marker_watershed": (_marker_watershed, "watershed on the Sobel gradient, markers < 30 and > 150, + fill"),
+    "marker_watershed": (_marker_watershed, "watershed on the Sobel gradient, markers < 30 and > 150, + fill, objects < 100 px removed"),
     "canny_fill": (_canny_fill, "Canny edges (sigma 1) + hole filling + small-object removal"),
     "slic": (_slic, "SLIC superpixels with mean above Otsu + hole filling"),
     "felzenszwalb": (_felzenszwalb, "Felzenszwalb superpixels with mean above Otsu + hole filling"),

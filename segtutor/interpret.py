@@ -592,8 +592,12 @@ def match_kernels(kernels, candidates=None) -> list[tuple[str, float]]:
     ----------
     kernels : array_like, shape (k, k, 1, C) or (k, k, C)
     candidates : dict of str to (k, k) arrays, optional
-        Defaults to the 3×3 edge, Sobel, blur and identity presets of
-        :data:`segtutor.convolution.KERNEL_PRESETS`.
+        Defaults to every preset of :data:`segtutor.convolution.KERNEL_PRESETS`
+        of the kernels' size. For 3×3 kernels these are identity, box blur
+        3×3, sharpen, edge (Laplacian), Sobel x, Sobel y and emboss; the box
+        blur is flat once its mean is removed and never matches, so six
+        presets can win: identity, sharpen, Laplacian, Sobel x, Sobel y and
+        emboss.
 
     Returns
     -------
