@@ -41,6 +41,18 @@ def test_deeplab_shapes_savings_and_footprint():
     assert (deeplab.atrous_footprint([1, 2, 4]) > 0).all()
 
 
+@pytest.mark.parametrize("output_stride, factor", [(8, 2), (16, 4)])
+def test_deeplab_decoder_upsamples_aspp_by_output_stride_over_four(output_stride, factor):
+    # Measured on the built model: the ASPP output's side against the first decoder resize's.
+    model = deeplab.build_deeplab((128, 128, 1), width=4, output_stride=output_stride)
+    aspp_side = model.get_layer("aspp_project_relu").output.shape[1]
+    up_side = model.get_layer("decoder_up1").output.shape[1]
+    low_side = model.get_layer("stage2_pointwise_relu").output.shape[1]
+    assert aspp_side == 128 // output_stride and low_side == 128 // 4
+    assert up_side == low_side and up_side // aspp_side == factor
+    assert model.get_layer("decoder_up2").output.shape[1] // up_side == 4
+
+
 def test_split_instances_separates_touching_discs():
     yy, xx = np.mgrid[:60, :100]
     discs = [(30, 30, 16), (30, 58, 14), (30, 84, 9)]
