@@ -75,6 +75,19 @@ def test_weight_map_is_highest_between_touching_objects():
     assert w[10, 20] == w.max() and w[10, 20] > 5 * w[0, 0]
 
 
+def test_weight_map_background_weight_and_bound_of_notebook_06():
+    # Notebook 06: w_c = 0.5 / (1 - f) on background, 0.5 / f on objects, so a gap weighs less than
+    # w_c + w0 (about 10.6 at f = 10 %), not the paper's 1 + w0 = 11; a one-pixel gap has d1 + d2 = 2.
+    lab = np.zeros((20, 40), int)
+    lab[5:15, 5:19] = 1
+    lab[5:15, 20:34] = 2                                  # a gap one pixel wide, at column 19
+    f = (lab > 0).mean()
+    w = unet_weight_map(lab)
+    assert w[0, 39] == pytest.approx(0.5 / (1 - f), abs=1e-4)     # far from both objects: w_c alone
+    assert w[10, 10] == pytest.approx(0.5 / f)
+    assert w[10, 19] == pytest.approx(0.5 / (1 - f) + 10 * np.exp(-4 / 50), rel=1e-5) and w.max() == w[10, 19]
+
+
 def test_loss_falls_when_a_unet_trains_from_scratch():
     """The shipped weights are never the only evidence: a fresh U-Net learns in a few dozen steps."""
     import keras
