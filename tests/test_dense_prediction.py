@@ -149,3 +149,21 @@ def test_dice_loss_counts_background_probability_as_false_positives():
     wide = np.pad(t, 50)
     assert losses.soft_dice_loss(np.where(wide == 1, 0.7, 0.0), wide) == pytest.approx(clean)
     assert losses.soft_dice_loss(np.where(wide == 1, 0.7, 0.05), wide) > finds + 0.2
+
+
+def test_fcn_column_sees_38_pixels_from_8j_minus_7(keras):
+    # Notebook 05: with "same" padding, column j of the converted course CNN depends on strip
+    # pixels 8j - 7 to 8j + 30 (38 = the receptive field of the layer stack), not only on 8j to 8j + 27.
+    from segtutor.convolution import receptive_field
+    from segtutor.models import cnn
+
+    assert receptive_field([(3, 1), (2, 2)] * 3 + [(3, 1)]) == 38
+    fcn = dense.fully_convolutional(cnn.build_cnn(filters=(4, 8, 8), dense_units=8))
+    strip = np.random.default_rng(0).uniform(size=(1, 28, 112, 1)).astype("float32")
+    nudged = np.repeat(strip, 112, axis=0)
+    nudged[np.arange(112), :, np.arange(112), 0] += 5.0            # example k changes pixel column k only
+    base = fcn.predict(strip, verbose=0)[0, 0]                      # (12, 10)
+    changed = np.abs(fcn.predict(nudged, verbose=0)[:, 0] - base).max(axis=-1) > 1e-7   # (112 columns, 12)
+    for j in range(12):
+        seen = np.nonzero(changed[:, j])[0]
+        assert (seen.min(), seen.max()) == (max(8 * j - 7, 0), min(8 * j + 30, 111)), j
