@@ -112,8 +112,9 @@ def transposed_conv2d(image, kernel, stride: int = 2) -> np.ndarray:
     out_h = transposed_output_size(x.shape[0], k.shape[0], stride)
     out_w = transposed_output_size(x.shape[1], k.shape[1], stride)
     if out_h * out_w > _MAX_PIXELS:
-        raise ValueError(f"factor {factor} makes the output {out_h}x{out_w} pixels; "
-                         "this teaching function stops at 4096x4096.")
+        raise ValueError(f"stride {stride} and a {k.shape[0]}x{k.shape[1]} kernel make the output "
+                         f"{out_h}x{out_w} pixels; this teaching function stops at 4096x4096 "
+                         "(use a smaller image, kernel or stride).")
     out = np.zeros((out_h, out_w))
     kh, kw = k.shape
     for i in range(x.shape[0]):

@@ -56,6 +56,8 @@ __all__ = [
     "error_overlay",
     "error_view",
     "draw_boxes",
+    "COURSE_STEPS",
+    "course_map",
 ]
 
 #: Default colour of a binary mask overlay (Okabe-Ito bluish green, kept apart
@@ -728,3 +730,88 @@ def draw_boxes(image, boxes, labels=None, *, color=None, thickness: int = 1) -> 
             # Dark text on light colours, white on dark ones.
             rgb[tag & ink] = 0.0 if float(np.dot(c, (0.299, 0.587, 0.114))) > 0.5 else 1.0
     return rgb
+
+
+# -- the map of the course -------------------------------------------------
+
+#: The steps of :func:`course_map`, in order: (name, what it adds, notebooks).
+COURSE_STEPS = (
+    ("sliding window", "classify a crop\nat every position", "05"),
+    ("FCN", "dense layers become\nconvolutions", "05"),
+    ("upsampling", "coarse map back to\nfull resolution", "05"),
+    ("U-Net / DeepLab", "a class for every\npixel (semantic)", "06, 07"),
+    ("two-stage detection", "propose boxes,\nthen classify them", "08, 09"),
+    ("Mask R-CNN", "a mask for every\nobject (instance)", "09, 10"),
+)
+
+
+def course_map(highlight=None):
+    """The course's road from a classifier to instance segmentation, as one figure.
+
+    Six boxes joined by arrows: sliding window, FCN, upsampling,
+    U-Net / DeepLab, two-stage detection and Mask R-CNN (the order of
+    CS231n's segmentation lecture), each with what it adds and the notebooks
+    that teach it. The steps named in ``highlight`` are filled and outlined,
+    so each notebook can show where it stands.
+
+    Parameters
+    ----------
+    highlight : str or sequence of str, optional
+        Names from :data:`COURSE_STEPS`, for example ``"FCN"`` or
+        ``("U-Net / DeepLab",)``; None highlights nothing.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes without ticks; its ``FancyBboxPatch`` patches are the boxes,
+        in the order of :data:`COURSE_STEPS`.
+
+    Examples
+    --------
+    >>> fig = course_map("FCN")
+    >>> fig.axes[0].texts[0].get_text(), fig.axes[0].get_title()
+    ('sliding window', 'Map of the course (highlighted: FCN)')
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    names = [name for name, _, _ in COURSE_STEPS]
+    if highlight is None:
+        chosen = set()
+    elif isinstance(highlight, str):
+        chosen = {_check_step(highlight, names)}
+    elif isinstance(highlight, (tuple, list)):
+        chosen = {_check_step(h, names) for h in highlight}
+    else:
+        raise TypeError(f"highlight should be a step name, a list of them or None, got {highlight!r:.80}; "
+                        f"the steps are {names}.")
+    fig = _new_figure(12.0, 2.5)
+    ax = fig.add_subplot()
+    width, gap, height = 1.8, 0.5, 1.25
+    for i, (name, adds, notebooks) in enumerate(COURSE_STEPS):
+        x = i * (width + gap)
+        on = name in chosen
+        ax.add_patch(FancyBboxPatch((x, 0), width, height, boxstyle="round,pad=0.04,rounding_size=0.12",
+                                    facecolor=FP_COLOR if on else (0.93, 0.93, 0.93),
+                                    edgecolor="black" if on else (0.55, 0.55, 0.55), linewidth=2.5 if on else 1.0))
+        ax.text(x + width / 2, height - 0.22, name, ha="center", va="center", fontsize=10.5,
+                fontweight="bold" if on else "normal")
+        ax.text(x + width / 2, height / 2 - 0.1, adds, ha="center", va="center", fontsize=8.5)
+        ax.text(x + width / 2, -0.2, f"notebook {notebooks}" if "," not in notebooks else f"notebooks {notebooks}",
+                ha="center", va="center", fontsize=8.5, color=(0.25, 0.25, 0.25))
+        if i:
+            ax.add_patch(FancyArrowPatch((x - gap + 0.06, height / 2), (x - 0.06, height / 2),
+                                         arrowstyle="-|>", mutation_scale=14, color=(0.3, 0.3, 0.3)))
+    ax.set_xlim(-0.1, len(COURSE_STEPS) * (width + gap) - gap + 0.1)
+    ax.set_ylim(-0.4, height + 0.1)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    here = ", ".join(n for n in names if n in chosen)
+    ax.set_title("Map of the course" + (f" (highlighted: {here})" if here else ""), fontsize=11)
+    return fig
+
+
+def _check_step(name, names) -> str:
+    """``name`` if it is one of the course map's step ``names``, else a ValueError listing them."""
+    if not isinstance(name, str) or name not in names:
+        raise ValueError(f"highlight should name steps of the course map, one of {names}, got {name!r:.80}.")
+    return name

@@ -125,3 +125,45 @@ def test_pixel_accuracy_misleads_on_imbalance():
 
     truth, lazy = dense.imbalance_example(100, 0.05)
     assert metrics.pixel_accuracy(lazy, truth) > 0.94 and metrics.dice(lazy, truth) == 0
+
+
+def test_transposed_conv_refuses_huge_outputs_with_a_value_error():
+    # (2049 - 1) * 2 + 2 = 4098 rows by 4097 columns is just over 4096**2 pixels: the guard must
+    # raise its own ValueError (it once named an undefined variable and raised NameError).
+    with pytest.raises(ValueError, match="4098x4097 pixels"):
+        dense.transposed_conv2d(np.ones((2049, 1)), np.ones((2, 4097)), stride=2)
+
+
+def test_dice_loss_counts_background_probability_as_false_positives():
+    # Notebook 05's loss table: a 22x22 object (484 pixels) in a 100x100 image.
+    truth, _ = dense.imbalance_example(100, 0.05)
+    t = truth.astype(float)
+    assert t.sum() == 484
+    finds = losses.soft_dice_loss(np.where(truth, 0.7, 0.05), t)
+    clean = losses.soft_dice_loss(np.where(truth, 0.7, 0.0), t)
+    # By hand: 1 - (2 * 338.8 + 1) / (338.8 + 0.05 * 9516 + 484 + 1) and the same without the 475.8.
+    assert finds == pytest.approx(1 - 678.6 / 1299.6) and round(finds, 3) == 0.478
+    assert clean == pytest.approx(1 - 678.6 / 823.8) and round(clean, 3) == 0.176
+    # Only true negatives are ignored: more background at probability 0 changes nothing,
+    # more background at probability 0.05 costs more.
+    wide = np.pad(t, 50)
+    assert losses.soft_dice_loss(np.where(wide == 1, 0.7, 0.0), wide) == pytest.approx(clean)
+    assert losses.soft_dice_loss(np.where(wide == 1, 0.7, 0.05), wide) > finds + 0.2
+
+
+def test_fcn_column_sees_38_pixels_from_8j_minus_7(keras):
+    # Notebook 05: with "same" padding, column j of the converted course CNN depends on strip
+    # pixels 8j - 7 to 8j + 30 (38 = the receptive field of the layer stack), not only on 8j to 8j + 27.
+    from segtutor.convolution import receptive_field
+    from segtutor.models import cnn
+
+    assert receptive_field([(3, 1), (2, 2)] * 3 + [(3, 1)]) == 38
+    fcn = dense.fully_convolutional(cnn.build_cnn(filters=(4, 8, 8), dense_units=8))
+    strip = np.random.default_rng(0).uniform(size=(1, 28, 112, 1)).astype("float32")
+    nudged = np.repeat(strip, 112, axis=0)
+    nudged[np.arange(112), :, np.arange(112), 0] += 5.0            # example k changes pixel column k only
+    base = fcn.predict(strip, verbose=0)[0, 0]                      # (12, 10)
+    changed = np.abs(fcn.predict(nudged, verbose=0)[:, 0] - base).max(axis=-1) > 1e-7   # (112 columns, 12)
+    for j in range(12):
+        seen = np.nonzero(changed[:, j])[0]
+        assert (seen.min(), seen.max()) == (max(8 * j - 7, 0), min(8 * j + 30, 111)), j

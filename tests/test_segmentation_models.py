@@ -41,6 +41,18 @@ def test_deeplab_shapes_savings_and_footprint():
     assert (deeplab.atrous_footprint([1, 2, 4]) > 0).all()
 
 
+@pytest.mark.parametrize("output_stride, factor", [(8, 2), (16, 4)])
+def test_deeplab_decoder_upsamples_aspp_by_output_stride_over_four(output_stride, factor):
+    # Measured on the built model: the ASPP output's side against the first decoder resize's.
+    model = deeplab.build_deeplab((128, 128, 1), width=4, output_stride=output_stride)
+    aspp_side = model.get_layer("aspp_project_relu").output.shape[1]
+    up_side = model.get_layer("decoder_up1").output.shape[1]
+    low_side = model.get_layer("stage2_pointwise_relu").output.shape[1]
+    assert aspp_side == 128 // output_stride and low_side == 128 // 4
+    assert up_side == low_side and up_side // aspp_side == factor
+    assert model.get_layer("decoder_up2").output.shape[1] // up_side == 4
+
+
 def test_split_instances_separates_touching_discs():
     yy, xx = np.mgrid[:60, :100]
     discs = [(30, 30, 16), (30, 58, 14), (30, 84, 9)]
@@ -61,6 +73,19 @@ def test_weight_map_is_highest_between_touching_objects():
     lab[5:15, 21:35] = 2
     w = unet_weight_map(lab)
     assert w[10, 20] == w.max() and w[10, 20] > 5 * w[0, 0]
+
+
+def test_weight_map_background_weight_and_bound_of_notebook_06():
+    # Notebook 06: w_c = 0.5 / (1 - f) on background, 0.5 / f on objects, so a gap weighs less than
+    # w_c + w0 (about 10.6 at f = 10 %), not the paper's 1 + w0 = 11; a one-pixel gap has d1 + d2 = 2.
+    lab = np.zeros((20, 40), int)
+    lab[5:15, 5:19] = 1
+    lab[5:15, 20:34] = 2                                  # a gap one pixel wide, at column 19
+    f = (lab > 0).mean()
+    w = unet_weight_map(lab)
+    assert w[0, 39] == pytest.approx(0.5 / (1 - f), abs=1e-4)     # far from both objects: w_c alone
+    assert w[10, 10] == pytest.approx(0.5 / f)
+    assert w[10, 19] == pytest.approx(0.5 / (1 - f) + 10 * np.exp(-4 / 50), rel=1e-5) and w.max() == w[10, 19]
 
 
 def test_loss_falls_when_a_unet_trains_from_scratch():

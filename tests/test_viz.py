@@ -289,3 +289,31 @@ def test_show_grid_labels_panels_and_colorbars():
     np.testing.assert_array_equal(fig.axes[0].images[0].get_array()[0, 1], 0.0)   # background drawn black
     with pytest.raises(ValueError, match="colorbar flags"):
         viz.show_grid([np.eye(4)] * 2, colorbar=[True])
+
+
+def test_course_map_draws_every_step_and_highlights_the_chosen_ones():
+    fig = viz.course_map(["U-Net / DeepLab", "FCN"])
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    names = [name for name, _, _ in viz.COURSE_STEPS]
+    assert names == ["sliding window", "FCN", "upsampling", "U-Net / DeepLab", "two-stage detection", "Mask R-CNN"]
+    assert all(name in texts for name in names) and "notebooks 09, 10" in texts
+    boxes = [p for p in ax.patches if type(p).__name__ == "FancyBboxPatch"]
+    assert len(boxes) == 6
+    filled = [tuple(np.round(b.get_facecolor()[:3], 3)) for b in boxes]
+    on = tuple(np.round(viz.FP_COLOR, 3))
+    assert [f == on for f in filled] == [False, True, False, True, False, False]
+    assert ax.get_title().endswith("(highlighted: FCN, U-Net / DeepLab)")
+    plain = viz.course_map()
+    assert all(tuple(np.round(b.get_facecolor()[:3], 3)) != on for b in plain.axes[0].patches
+               if type(b).__name__ == "FancyBboxPatch")
+    assert figure_to_rgb(viz.course_map("Mask R-CNN")).ndim == 3
+
+
+def test_course_map_names_the_steps_when_a_highlight_is_wrong():
+    with pytest.raises(ValueError, match="sliding window"):
+        viz.course_map("fcn")
+    with pytest.raises(ValueError, match="Mask R-CNN"):
+        viz.course_map(["FCN", 3])
+    with pytest.raises(TypeError, match="highlight"):
+        viz.course_map(5)

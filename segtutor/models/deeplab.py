@@ -10,8 +10,10 @@ The architecture, as in the paper, with a small backbone trained from scratch:
   parallel, a 1x1 convolution, three 3x3 atrous convolutions with growing
   rates, and **image pooling** (global average, 1x1 convolution, upsampled
   back), concatenated and projected by a 1x1 convolution.
-* **Decoder**: the ASPP output is upsampled 4x (bilinear), concatenated with
-  the backbone's **low-level features** at 1/4 resolution (first reduced to
+* **Decoder**: the ASPP output is upsampled bilinearly to the 1/4
+  resolution of the backbone's **low-level features**, by
+  ``output_stride / 4``: 2x at the default output stride 8, 4x at 16 (the
+  paper's setting). It is concatenated with those features (first reduced to
   a few channels by a 1x1 convolution), refined by two 3x3 separable
   convolutions and upsampled 4x to the input size.
 
@@ -25,7 +27,9 @@ What differs from the paper: the paper's backbone is a modified Aligned
 Xception (or ResNet-101) pretrained on ImageNet and COCO, with output stride
 16 and ASPP rates (6, 12, 18) for 513x513 crops. Here the backbone has four
 small stages trained from scratch, and the rates are scaled down to the
-small images of the course (default (2, 4, 6) at output stride 8).
+course's 128-pixel training patches (default (2, 4, 6) at output stride 8):
+those give 16x16 feature maps, and a 3x3 kernel at rate 6 spans 13 of their
+16 positions, where a larger rate would mostly read the zero padding.
 
 Examples
 --------
@@ -217,7 +221,7 @@ def build_deeplab(input_shape=(None, None, 1), n_classes: int = 1, *, width: int
     x = aspp(x, 4 * width, rates)
     if dropout:
         x = layers.Dropout(dropout, name="aspp_dropout")(x)
-    x = ResizeLike(name="decoder_up1")(x, low_level)                                    # to 1/4
+    x = ResizeLike(name="decoder_up1")(x, low_level)                   # to 1/4: x2 at stride 8, x4 at 16
     low = _conv_bn_relu(low_level, low_level_channels, 1, name="decoder_low_level")
     x = layers.Concatenate(name="decoder_concat")([x, low])
     x = separable_conv(x, 4 * width, name="decoder_refine1")
