@@ -30,7 +30,8 @@ register(
         edge=[
             Case((np.ones((1, 1)), np.ones((1, 1)), 3), "a 1x1 image and kernel: stride does not matter"),
             Case((np.ones((3, 3)), np.ones((2, 2)), 0), "stride 0 is meaningless and should raise a ValueError"),
-            Case((np.ones((2, 2)), np.ones((2, 2)), -1), "a negative stride is below 1 too: raise a ValueError"),
+            Case((np.ones((1, 1)), np.ones((2, 2)), -1),
+                 "a negative stride is below 1 too: raise a ValueError (even for one pixel, where no step is taken)"),
         ],
         mistakes={
             "the output is (H - 1) * stride + k pixels high; it looks like you used H * stride":

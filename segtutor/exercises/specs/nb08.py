@@ -76,6 +76,8 @@ register(Exercise(
              "a (2, 3) matrix: identical boxes give 1, disjoint ones 0"),
         Case((np.array([[0.0, 0, 10, 10]]), np.array([[0.0, 10, 10, 20]])),
              "boxes that touch along an edge do not overlap: ends are exclusive"),
+        Case((np.array([[0.0, 0, 10, 10]]), np.array([[11.0, 11, 21, 21]])),
+             "diagonal neighbours 1 apart: height and width of the overlap are both -1, each clamped to 0, so IoU 0"),
     ],
     random_case=_iou_case,
     edge=[Case((np.array([[3.0, 3, 3, 3]]), np.array([[3.0, 3, 3, 3]])), "two zero-area boxes: IoU 0, not NaN")],
