@@ -45,3 +45,35 @@ def test_mutant_fails_its_check(name, desc):
 @pytest.mark.parametrize(("name", "desc"), _params(True))
 def test_keras_mutant_fails_its_check(name, desc):
     _killed(name, desc)
+
+
+# Written mutants whose report names a classic mistake, checked by hand to be the
+# same mistake (or one the hint describes correctly). Any other written mutant
+# must get no classic hint: a hint that names the wrong mistake is worse than none.
+RIGHT_CLASSIC_HINT = {
+    ("bilinear_sample", "a point at y = H or x = -1 reads 0 (>= instead of >)"): "points within one cell outside",
+    ("bilinear_sample", "rounds the point to the nearest cell centre first"): "that is the nearest cell",
+    ("bounding_box", "inclusive ends on both axes"): "the ends are inclusive",
+    ("box_iou_matrix", "no guard: two zero-area boxes give NaN"): "two zero-area boxes have a union of 0",
+    ("box_iou_matrix", "clamps the product h * w instead of each side"): "disjoint boxes need the overlap clamped",
+    ("conv2d", "flips the kernel"): "you flipped the kernel",
+    ("nms", "sorted by index"): "return the kept indices in order of decreasing score",
+    ("rle_counts", "an empty mask gives no runs"): "the last run is missing",
+    ("rle_counts", "transposes and then reads column by column (row order)"): "COCO walks the mask column by column",
+    ("softmax_cross_entropy", "sums instead of averaging"): "you summed over the batch",
+    ("to_grayscale", "decides to scale by the largest value, not the dtype"): "a uint8 image should be scaled",
+}
+
+
+@pytest.mark.parametrize(("name", "desc"), _params(False))
+def test_hints_name_the_real_mistake_or_none(name, desc):
+    from segtutor.exercises import get_exercise
+
+    spec = get_exercise(name)
+    result = check(name, MUTANTS[name][desc], n_random=0, verbose=False)
+    if desc.startswith("classic: "):
+        assert result.hint == desc.removeprefix("classic: "), result.report
+    elif (name, desc) in RIGHT_CLASSIC_HINT:
+        assert result.hint.startswith(RIGHT_CLASSIC_HINT[name, desc]), result.report
+    else:
+        assert result.hint not in spec.mistakes, f"{name}: '{desc}' is blamed on another mistake:\n{result.report}"

@@ -312,18 +312,24 @@ class Exercise:
         failure = next((r for r in rows if not r.passed), None)
         # One case can fit two mistakes (on some inputs recall equals Dice);
         # the mistake that explains the most failures wins, and the report
-        # shows the first failure it explains.
+        # shows the first failure it explains. It must explain every failed
+        # value but the NaN and infinite ones (the generic hint covers those:
+        # a missing empty-case guard often comes with the mistake): a
+        # different bug can equal a mistake's output on a case or two by
+        # chance, and a wrong hint is worse than none.
         failed_values = [r for r in rows if not r.passed and r.outcome == Outcome.VALUE
                          and r.expected_outcome == Outcome.VALUE]
         if failure is not None and failed_values and self.mistakes:
             counts = {m: 0 for m in self.mistakes}
+            finite_counts = {m: 0 for m in self.mistakes}
+            finite = [r for r in failed_values if np.all(np.isfinite(r.got)) or not np.all(np.isfinite(r.expected))]
             for r in failed_values:
                 for m in self._matching_mistakes(r.case, r.expected, r.got):
                     counts[m] += 1
-            best = max(counts, key=counts.get)
-            # A wrong constant can equal a mistake's output on one case by
-            # chance; a real mistake explains most failures.
-            if counts[best] and counts[best] * 2 >= len(failed_values):
+                    finite_counts[m] += any(r is f for f in finite)
+            explain_all = [m for m in self.mistakes if counts[m] and finite_counts[m] == len(finite)]
+            if explain_all:
+                best = max(explain_all, key=counts.get)
                 failure = next(r for r in failed_values if best in self._matching_mistakes(r.case, r.expected, r.got))
                 failure.hint = best
         return ExerciseResult(self.name, self.function, self.signature, rows, attempted, failure)

@@ -101,7 +101,6 @@ MUTANTS = {
         "the check ignores the dilation": lambda n, k, stride=1, padding=0, dilation=1: _size(n, k, stride, padding, dilation, check="undilated"),
         "true division, not floor": lambda n, k, stride=1, padding=0, dilation=1: _size(n, k, stride, padding, dilation, divide="true"),
         "ignores the stride": lambda n, k, stride=1, padding=0, dilation=1: _size(n, k, 1, padding, dilation),
-        "dilation multiplies the kernel, d * k": lambda n, k, stride=1, padding=0, dilation=1: (n + 2 * padding - dilation * k) // stride + 1 if n + 2 * padding >= dilation * (k - 1) + 1 else _size(n, k, stride, padding, dilation),
     },
     "max_pool2d": {
         "no ValueError when no window fits": lambda im, size=2: _pool(im, size, check=False),

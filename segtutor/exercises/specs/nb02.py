@@ -65,7 +65,7 @@ register(
             Case((_m([[1, 1], [0, 0]]), _m([[0, 0], [1, 1]])), "disjoint masks: IoU is 0"),
             Case(HALF, "overlap 2 pixels, union 6 pixels: IoU = 2/6"),
             Case(NESTED, "truth inside pred: IoU = 3/6"),
-            Case((_m([[1, 0, 0, 0]]), _m([[1, 1, 0, 0]])), "one of two true pixels predicted: IoU = 1/2"),
+            Case((_m([[1, 0, 0, 0, 0]]), _m([[1, 1, 0, 0, 0]])), "one of two true pixels predicted: IoU = 1/2"),
         ],
         random_case=_pair_case,
         edge=[
@@ -103,7 +103,7 @@ register(
             Case((_m([[1, 1], [0, 0]]), _m([[0, 0], [1, 1]])), "disjoint masks: Dice is 0"),
             Case(HALF, "overlap 2, sizes 4 and 4: Dice = 2*2/8"),
             Case(NESTED, "sizes 6 and 3, overlap 3: Dice = 6/9"),
-            Case((_m([[1, 0, 0, 0]]), _m([[1, 1, 0, 0]])), "one of two true pixels predicted: Dice = 2 * 1 / 3"),
+            Case((_m([[1, 0, 0, 0, 0]]), _m([[1, 1, 0, 0, 0]])), "one of two true pixels predicted: Dice = 2 * 1 / 3"),
         ],
         random_case=_pair_case,
         edge=[

@@ -138,6 +138,7 @@ register(
             Case((227, 11), "AlexNet's first layer: stride 4 gives 55", kwargs={"stride": 4}),
             Case((7, 3), "stride 2 with padding 1 on 7 pixels: 4", kwargs={"stride": 2, "padding": 1}),
             Case((10, 3), "dilation 2 makes a 3-tap kernel span 5 pixels: 6", kwargs={"dilation": 2}),
+            Case((10, 3), "dilation 3 makes it span 3 * (3 - 1) + 1 = 7 pixels: 4", kwargs={"dilation": 3}),
         ],
         random_case=_size_case,
         edge=[
@@ -155,6 +156,8 @@ register(
                 lambda n, k, stride=1, padding=0, dilation=1: (n + padding - dilation * (k - 1) - 1) // stride + 1,
             "you ignored the dilation: a dilated kernel spans d * (k - 1) + 1 pixels":
                 lambda n, k, stride=1, padding=0, dilation=1: (n + 2 * padding - k) // stride + 1,
+            "a dilated kernel spans d * (k - 1) + 1 pixels, not d * k":
+                lambda n, k, stride=1, padding=0, dilation=1: (n + 2 * padding - dilation * k) // stride + 1,
             "you rounded up; the division rounds down (floor), since a window must fit entirely":
                 lambda n, k, stride=1, padding=0, dilation=1: -(-(n + 2 * padding - dilation * (k - 1) - 1) // stride) + 1,
         },
