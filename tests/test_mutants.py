@@ -77,3 +77,60 @@ def test_hints_name_the_real_mistake_or_none(name, desc):
         assert result.hint.startswith(RIGHT_CLASSIC_HINT[name, desc]), result.report
     else:
         assert result.hint not in spec.mistakes, f"{name}: '{desc}' is blamed on another mistake:\n{result.report}"
+
+
+# -- the grading path ----------------------------------------------------------------
+
+# A sample of mutants of tests/submissions/source/tiny.ipynb's three exercises, as a
+# student's cells would hold them (the grader runs the notebook in its own kernel).
+GRADED_SAMPLE = {
+    "fraction_above": ("def my_fraction_above(image, threshold):\n"
+                       "    return float(np.mean(np.asarray(image) >= threshold))\n"),
+    "iou": ("def my_iou(pred, truth):\n"  # no shape check: NumPy broadcasts (1, 3) against (3, 3)
+            "    pred, truth = np.asarray(pred, bool), np.asarray(truth, bool)\n"
+            "    union = (pred | truth).sum()\n"
+            "    return 1.0 if union == 0 else float((pred & truth).sum() / union)\n"),
+    "bounding_box": ("def my_bounding_box(mask):\n"  # y2 from the number of rows that hold a pixel
+                     "    mask = np.asarray(mask, bool)\n"
+                     "    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))\n"
+                     "    if rows.size == 0:\n"
+                     "        return np.zeros(4, int)\n"
+                     "    return np.array([rows[0], cols[0], rows[0] + rows.size, cols[-1] + 1])\n"),
+}
+
+
+def test_graded_mutants_score_below_full_marks(tmp_path):
+    import nbformat
+    from pathlib import Path
+
+    import numpy as np
+
+    from segtutor.exercises import get_exercise
+    from segtutor.exercises._engine import run_student
+    from segtutor.grading.grade import GradeOptions, case_seed, grade_submission, load_sources
+    from segtutor.grading.sandbox import sandbox_problem
+
+    source = Path(__file__).resolve().parent / "submissions" / "source" / "tiny.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    for cell in nb.cells:
+        name = cell.metadata.get("segtutor", {}).get("exercise")
+        if name and "function" in cell.metadata["segtutor"]:
+            cell.source = GRADED_SAMPLE[name]
+    path = tmp_path / "mutant_student.ipynb"
+    nbformat.write(nb, path)
+    # In the bubblewrap sandbox where it works; otherwise the grader's good-faith mode (these
+    # cells are ours, not an attacker's, so running them unsandboxed is safe).
+    options = GradeOptions(seed=7, cell_timeout=20, probe_timeout=30, notebook_timeout=120, memory_limit_mb=2048,
+                           sandbox=sandbox_problem() is None)
+    result = grade_submission(path, load_sources([source]), options)
+    assert str(result.status) == "ok", result.notes
+    for name, code in GRADED_SAMPLE.items():
+        points = result.max_points[name]
+        assert result.scores[name] < points, f"{name}: the mutant got full marks\n{result.to_feedback()}"
+        # ... and exactly what the same function earns on the same cases here.
+        namespace = {"np": np}
+        exec(code, namespace)
+        spec = get_exercise(name)
+        cases = spec.grading_cases(case_seed(options.seed, "mutant_student", name))
+        fraction = spec.score(cases, [run_student(namespace[spec.function], c) for _, c in cases]).fraction
+        assert result.scores[name] == pytest.approx(round(points * fraction, 2), abs=0.011)
