@@ -8,7 +8,7 @@ mistakes. Each runs through ``check`` on the public fixed and edge cases only
 Target: every mutant killed.
 
 Measured (December 2026, fast mode, on the shared 2-core machine): 244 mutants over the
-29 exercises of notebooks 00-12 (157 written + 87 classic mistakes), from 5 (atrous_conv2d)
+29 exercises of notebooks 00-12 (155 written + 89 classic mistakes), from 5 (atrous_conv2d)
 to 12 (encode_boxes, pseudo_labels) per exercise; all 244 killed, a mutation score of 100 %.
 
 Usage::

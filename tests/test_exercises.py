@@ -391,3 +391,17 @@ def test_check_raises_under_nbgrader_only_when_a_check_fails(monkeypatch):
         check("fraction_above", stub, verbose=False)
     monkeypatch.delenv("NBGRADER_EXECUTION")
     assert check("fraction_above", stub, verbose=False).passed is False
+
+
+def test_an_error_shows_the_line_of_the_students_code_that_raised():
+    def my_box_iou(a, b):
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        return np.maximum(a[:, None, 0], b[None, :, 0])
+
+    def my_nms(boxes, scores, iou_threshold):
+        return my_box_iou(boxes[0], boxes)  # a 1-D box: IndexError inside the helper
+
+    result = quiet("nms", my_nms)
+    assert "IndexError" in result.report
+    assert "raised in my_box_iou, line" in result.report and "np.maximum(a[:, None, 0], b[None, :, 0])" in result.report
+    assert "input:" in result.report and "boxes[i:i+1]" in result.hint

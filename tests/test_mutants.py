@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from _mutants import all_mutants, written_mutants
-from segtutor.exercises import check, exercise_names
+from segtutor.exercises import check, exercise_names, get_exercise
 
 MUTANTS = all_mutants()
 # The U-Net blocks are the only exercises that need TensorFlow.
@@ -31,25 +31,34 @@ def test_every_exercise_has_written_mutants():
     assert not missing, f"exercises with fewer than two written mutants: {missing}"
 
 
-def _killed(name, desc):
+def _killed_and_hinted(name, desc):
     result = check(name, MUTANTS[name][desc], n_random=0, verbose=False)
     assert result.attempted
     assert not result.passed, f"{name}: the mutant '{desc}' passes every check:\n{result.report}"
+    # The hint names the real mistake or none.
+    mistakes = get_exercise(name).mistakes
+    if desc.startswith("classic: "):
+        assert result.hint == desc.removeprefix("classic: "), result.report
+    elif (name, desc) in RIGHT_CLASSIC_HINT:
+        assert result.hint and result.hint.startswith(RIGHT_CLASSIC_HINT[name, desc]), result.report
+    else:
+        assert result.hint not in mistakes, f"{name}: '{desc}' is blamed on another mistake:\n{result.report}"
 
 
 @pytest.mark.parametrize(("name", "desc"), _params(False))
 def test_mutant_fails_its_check(name, desc):
-    _killed(name, desc)
+    _killed_and_hinted(name, desc)
 
 
 @pytest.mark.parametrize(("name", "desc"), _params(True))
 def test_keras_mutant_fails_its_check(name, desc):
-    _killed(name, desc)
+    _killed_and_hinted(name, desc)
 
 
 # Written mutants whose report names a classic mistake, checked by hand to be the
 # same mistake (or one the hint describes correctly). Any other written mutant
-# must get no classic hint: a hint that names the wrong mistake is worse than none.
+# must get no classic hint (test_mutant_fails_its_check): a hint that names the
+# wrong mistake is worse than none.
 RIGHT_CLASSIC_HINT = {
     ("bilinear_sample", "a point at y = H or x = -1 reads 0 (>= instead of >)"): "points within one cell outside",
     ("bilinear_sample", "rounds the point to the nearest cell centre first"): "that is the nearest cell",
@@ -63,20 +72,6 @@ RIGHT_CLASSIC_HINT = {
     ("softmax_cross_entropy", "sums instead of averaging"): "you summed over the batch",
     ("to_grayscale", "decides to scale by the largest value, not the dtype"): "a uint8 image should be scaled",
 }
-
-
-@pytest.mark.parametrize(("name", "desc"), _params(False))
-def test_hints_name_the_real_mistake_or_none(name, desc):
-    from segtutor.exercises import get_exercise
-
-    spec = get_exercise(name)
-    result = check(name, MUTANTS[name][desc], n_random=0, verbose=False)
-    if desc.startswith("classic: "):
-        assert result.hint == desc.removeprefix("classic: "), result.report
-    elif (name, desc) in RIGHT_CLASSIC_HINT:
-        assert result.hint.startswith(RIGHT_CLASSIC_HINT[name, desc]), result.report
-    else:
-        assert result.hint not in spec.mistakes, f"{name}: '{desc}' is blamed on another mistake:\n{result.report}"
 
 
 # -- the grading path ----------------------------------------------------------------

@@ -159,7 +159,8 @@ class Exercise:
         raises expects the student's function to raise too.
     mistakes : dict ``message -> buggy function``
         Classic mistakes written as wrong implementations with the same
-        signature. A failed output equal to a buggy one names the mistake.
+        signature. The report names a mistake when its outputs equal every
+        wrong (finite) value the student's function returned.
     compare : callable ``(expected, got, args) -> bool``
         Defaults to :func:`default_compare`. Both arrays come from
         :func:`to_plain`.

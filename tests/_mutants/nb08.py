@@ -118,7 +118,6 @@ MUTANTS = {
         "raises on no boxes": lambda b, s, t: _nms(b, s, t, empty="raise"),
         "returns None for no boxes": lambda b, s, t: _nms(b, s, t, empty="none"),
         "a removed box still removes others": lambda b, s, t: _nms(b, s, t, removed_suppress=True),
-        "float indices": lambda b, s, t: _nms(b, s, t, dtype=float),
         "sorted by index": lambda b, s, t: _nms(b, s, t, order="index"),
         "a boolean keep mask instead of indices": lambda b, s, t: np.isin(np.arange(len(np.asarray(s))), _nms(b, s, t)),
     },

@@ -285,6 +285,9 @@ register(Exercise(
         "return the kept indices in order of decreasing score, not sorted by index": _nms_unsorted,
         "visit boxes from the highest score down, not from the lowest": _nms_ascending,
         "a box is suppressed when its IoU with a kept box is *above* the threshold, not below": _nms_suppress_below,
+        "return the indices as integers, np.array(keep, dtype=int) (also when nothing is kept): "
+        "a float array cannot index boxes[keep]":
+            lambda boxes, scores, iou_threshold: _nms_reference(boxes, scores, iou_threshold).astype(float),
     },
     compare=_same_indices,
 ))

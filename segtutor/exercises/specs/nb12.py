@@ -82,6 +82,7 @@ register(Exercise(
             _no_leading_zero,
         "the last run is missing: the run lengths must add up to H * W":
             _last_run_dropped,
+        "return the counts as integers (an integer dtype), not floats": lambda mask: _reference(mask).astype(float),
     },
     compare=_same_counts,
 ))
