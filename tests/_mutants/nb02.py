@@ -43,26 +43,50 @@ def _otsu(image, *, objective="between", last=False, mean_of_ties=False):
     return float(np.mean(best_t) if mean_of_ties else best_t[-1] if last else best_t[0])
 
 
+def _integer_division(pred, truth):
+    pred, truth = np.asarray(pred, bool), np.asarray(truth, bool)
+    if pred.shape != truth.shape:
+        raise ValueError("shapes differ")
+    union = (pred | truth).sum()
+    return 1.0 if union == 0 else float((pred & truth).sum() // union)
+
+
+def _pixel_accuracy(pred, truth):
+    pred, truth = np.asarray(pred, bool), np.asarray(truth, bool)
+    if pred.shape != truth.shape:
+        raise ValueError("shapes differ")
+    return float(np.mean(pred == truth))
+
+
+def _background(pred, truth, kind="iou"):
+    return _overlap(~np.asarray(pred, bool), ~np.asarray(truth, bool), kind=kind)
+
+
+def _midpoint(image):
+    image = np.asarray(image)
+    return float(image.min() / 2 + image.max() / 2)
+
+
 MUTANTS = {
     "iou": {
         "no shape check (NumPy broadcasts (1, 3) against (3, 3))": lambda p, t: _overlap(p, t, check=False),
         "two empty masks give 0": lambda p, t: _overlap(p, t, empty=0.0),
         "two empty masks raise": lambda p, t: _overlap(p, t, empty="raise"),
-        "integer division": lambda p, t: float((np.asarray(p) & np.asarray(t)).sum() // max((np.asarray(p) | np.asarray(t)).sum(), 1)) if np.asarray(p).shape == np.asarray(t).shape else _overlap(p, t),
-        "IoU of the background (inverted masks)": lambda p, t: _overlap(~np.asarray(p, bool), ~np.asarray(t, bool)),
-        "returns the pixel accuracy": lambda p, t: _overlap(p, t) if np.asarray(p).shape != np.asarray(t).shape else float(np.mean(np.asarray(p) == np.asarray(t))),
+        "integer division": _integer_division,
+        "IoU of the background (inverted masks)": _background,
+        "returns the pixel accuracy": _pixel_accuracy,
     },
     "dice": {
         "no shape check (NumPy broadcasts (1, 3) against (3, 3))": lambda p, t: _overlap(p, t, check=False, kind="dice"),
         "two empty masks give 0": lambda p, t: _overlap(p, t, empty=0.0, kind="dice"),
         "two empty masks raise": lambda p, t: _overlap(p, t, empty="raise", kind="dice"),
         "Dice from IoU with the wrong formula, IoU / (2 - IoU)": lambda p, t: (lambda i: i / (2 - i))(_overlap(p, t)),
-        "Dice of the background (inverted masks)": lambda p, t: _overlap(~np.asarray(p, bool), ~np.asarray(t, bool), kind="dice"),
+        "Dice of the background (inverted masks)": lambda p, t: _background(p, t, kind="dice"),
     },
     "otsu_threshold": {
         "maximises the within-class variance": lambda im: _otsu(im, objective="within"),
         "forgets the class weights w0 * w1": lambda im: _otsu(im, objective="unweighted"),
         "returns a fixed threshold of 127": lambda im: 127.0,
-        "returns the midpoint of the darkest and brightest grey": lambda im: float(np.asarray(im).min() / 2 + np.asarray(im).max() / 2),
+        "returns the midpoint of the darkest and brightest grey": _midpoint,
     },
 }

@@ -1,4 +1,6 @@
-"""Notebook 03: convolution, output size, max pooling, receptive field, cross-entropy, a gradient step, a dense layer."""
+"""Notebook 03: conv2d, output size, max pooling, receptive field, cross-entropy, gradient step, dense layer."""
+
+from functools import partial
 
 import numpy as np
 
@@ -86,6 +88,21 @@ def _dense(x, weights, bias, *, check=True, relu="max"):
     return np.maximum(z, 0)
 
 
+def _transposed_kernel(image, kernel):
+    image, kernel = np.asarray(image), np.asarray(kernel)
+    fits = kernel.T.shape[0] <= image.shape[0] and kernel.T.shape[1] <= image.shape[1]
+    return _conv(image, kernel.T if fits else kernel)
+
+
+def _size_stride_one(n, kernel, stride=1, padding=0, dilation=1):
+    return _size(n, kernel, 1, padding, dilation)
+
+
+def _gradient_only(w, x, y, learning_rate):
+    w, x, y = np.asarray(w, float), np.asarray(x, float), np.asarray(y, float)
+    return 2 / len(y) * x.T @ (x @ w - y)
+
+
 MUTANTS = {
     "conv2d": {
         "no ValueError when the kernel does not fit": lambda im, k: _conv(im, k, check="none"),
@@ -93,14 +110,14 @@ MUTANTS = {
         "checks only the width": lambda im, k: _conv(im, k, check="cols"),
         "output one row and column too small (H - kh)": lambda im, k: _conv(im, k, shrink=0),
         "flips the kernel": lambda im, k: _conv(im, k, flip=True),
-        "transposes the kernel": lambda im, k: _conv(im, np.asarray(k).T) if np.asarray(k).ndim == 2 and _fits(im, np.asarray(k).T) else _conv(im, k),
+        "transposes the kernel": _transposed_kernel,
     },
     "conv_output_size": {
-        "no ValueError when the kernel does not fit": lambda n, k, stride=1, padding=0, dilation=1: _size(n, k, stride, padding, dilation, check="none"),
-        "the check ignores the padding": lambda n, k, stride=1, padding=0, dilation=1: _size(n, k, stride, padding, dilation, check="unpadded"),
-        "the check ignores the dilation": lambda n, k, stride=1, padding=0, dilation=1: _size(n, k, stride, padding, dilation, check="undilated"),
-        "true division, not floor": lambda n, k, stride=1, padding=0, dilation=1: _size(n, k, stride, padding, dilation, divide="true"),
-        "ignores the stride": lambda n, k, stride=1, padding=0, dilation=1: _size(n, k, 1, padding, dilation),
+        "no ValueError when the kernel does not fit": partial(_size, check="none"),
+        "the check ignores the padding": partial(_size, check="unpadded"),
+        "the check ignores the dilation": partial(_size, check="undilated"),
+        "true division, not floor": partial(_size, divide="true"),
+        "ignores the stride": _size_stride_one,
     },
     "max_pool2d": {
         "no ValueError when no window fits": lambda im, size=2: _pool(im, size, check=False),
@@ -115,7 +132,7 @@ MUTANTS = {
         "forgets the starting pixel (r starts at 0)": lambda layers: _rf(layers) - 1,
     },
     "softmax_cross_entropy": {
-        "no ValueError for a label outside 0..C-1 (label -1 reads the last column)": lambda z, y: _xent(z, y, check="none"),
+        "no ValueError for a label outside 0..C-1 (label -1 reads the last column)": partial(_xent, check="none"),
         "checks only labels >= C, not negative ones": lambda z, y: _xent(z, y, check="upper"),
         "does not subtract the row maximum (overflows)": lambda z, y: _xent(z, y, stable=False),
         "sums instead of averaging": lambda z, y: _xent(z, y, mean=False),
@@ -123,8 +140,8 @@ MUTANTS = {
     },
     "gradient_step": {
         "ignores the learning rate": lambda w, x, y, lr: _step(w, x, y, 1.0),
-        "gradient without X^T (sum of errors times mean input)": lambda w, x, y, lr: _step(w, x, y, lr, transpose=False),
-        "returns the gradient, not the new weights": lambda w, x, y, lr: 2 / len(y) * np.asarray(x, float).T @ (np.asarray(x, float) @ np.asarray(w, float) - np.asarray(y, float)),
+        "gradient without X^T (sum of errors times mean input)": partial(_step, transpose=False),
+        "returns the gradient, not the new weights": _gradient_only,
         "a factor 4 / N instead of 2 / N": lambda w, x, y, lr: _step(w, x, y, lr, factor=4.0),
     },
     "dense_relu": {
@@ -133,8 +150,3 @@ MUTANTS = {
         "a step function instead of ReLU": lambda x, w, b: _dense(x, w, b, relu="sign"),
     },
 }
-
-
-def _fits(image, kernel):
-    image = np.asarray(image)
-    return kernel.shape[0] <= image.shape[0] and kernel.shape[1] <= image.shape[1]
