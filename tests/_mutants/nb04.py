@@ -21,12 +21,18 @@ def _cam(a, g, *, check=True, rescale=False, weights="mean", relu=True):
     return cam
 
 
+def _relu_per_channel(a, g):
+    a, g = np.asarray(a, float), np.asarray(g, float)
+    if a.shape != g.shape:
+        raise ValueError("shapes differ")
+    return np.maximum(a * g.mean(axis=(0, 1)), 0).sum(axis=-1)
+
+
 MUTANTS = {"grad_cam": {
     "no shape check ((1, 1, K) gradients broadcast)": lambda a, g: _cam(a, g, check=False),
     "rescales the map to [0, 1]": lambda a, g: _cam(a, g, rescale=True),
     "weights are the largest gradient, not the mean": lambda a, g: _cam(a, g, weights="max"),
     "averages the gradients over channels instead of positions": lambda a, g: _cam(a, g, weights="channels"),
-    "ReLU on each channel before summing": lambda a, g: (np.maximum(np.asarray(a, float) * np.asarray(g, float).mean(axis=(0, 1)), 0).sum(-1)
-                                                        if np.asarray(a).shape == np.asarray(g).shape else _cam(a, g)),
+    "ReLU on each channel before summing": _relu_per_channel,
     "absolute value instead of ReLU": lambda a, g: np.abs(_cam(a, g, relu=False)),
 }}

@@ -45,13 +45,30 @@ def _tconv(image, kernel, stride, *, check="below one", flip=False, stride_rows_
     return out
 
 
+def _all_classes(prob, labels):
+    prob, labels = np.asarray(prob, float), np.asarray(labels)
+    if prob.shape[:-1] != labels.shape:
+        raise ValueError("shapes differ")
+    return float(-np.log(prob).mean())
+
+
+def _smooth_twice(prob, truth, smooth=1.0):
+    p, t = np.asarray(prob, float), np.asarray(truth, float)
+    return float((2 * (p * t).sum() + smooth) / (p.sum() + t.sum() + 2 * smooth))
+
+
+def _too_large(image, kernel, stride):
+    out = _tconv(image, kernel, stride)  # raises for a stride below 1
+    return np.pad(out, ((0, stride - 1), (0, stride - 1)))
+
+
 MUTANTS = {
     "pixel_cross_entropy": {
         "no shape check (prob (2, 2, 3) broadcasts against labels (1, 2))": lambda p, y: _ce(p, y, check="none"),
         "checks only the number of axes": lambda p, y: _ce(p, y, check="ndim"),
         "flattens and broadcasts the labels instead of checking": _ce_flat,
         "log base 10": lambda p, y: _ce(p, y, log=np.log10),
-        "the mean over pixels of all classes' -log p": lambda p, y: _ce(p, y) if np.asarray(p).shape[:-1] != np.asarray(y).shape else float(-np.log(np.asarray(p, float)).mean()),
+        "the mean over pixels of all classes' -log p": _all_classes,
     },
     "soft_dice": {
         "ignores smooth and always adds 1": lambda p, t, smooth=1.0: _dice(p, t, use=1.0),
@@ -59,13 +76,13 @@ MUTANTS = {
         "means instead of sums": lambda p, t, smooth=1.0: _dice(p, t, smooth, mean=True),
         "returns the loss 1 - Dice": lambda p, t, smooth=1.0: 1 - _dice(p, t, smooth),
         "thresholds the probabilities at 0.5 (hard Dice)": lambda p, t, smooth=1.0: _dice(np.asarray(p) >= 0.5, t, smooth),
-        "smooth added twice in the denominator": lambda p, t, smooth=1.0: float((2 * (np.asarray(p) * t).sum() + smooth) / (np.sum(p) + np.sum(t) + 2 * smooth)),
+        "smooth added twice in the denominator": _smooth_twice,
     },
     "transposed_conv2d": {
         "no ValueError for stride 0": lambda x, k, s: _tconv(x, k, s, check="none"),
         "raises only for stride 0, not negative strides": lambda x, k, s: _tconv(x, k, s, check="zero only"),
         "flips the kernel": lambda x, k, s: _tconv(x, k, s, flip=True),
         "strides only the rows": lambda x, k, s: _tconv(x, k, s, stride_rows_only=True),
-        "output size H * stride + k - 1": lambda x, k, s: np.pad(_tconv(x, k, s), ((0, max(s - 1, 0)), (0, max(s - 1, 0)))) if s >= 1 else _tconv(x, k, s),
+        "output size H * stride + k - 1": _too_large,
     },
 }

@@ -27,6 +27,10 @@ def _field(layers, *, rule="sum"):
     return f
 
 
+def _largest_span(layers):
+    return int(max(int(d) * (int(k) - 1) + 1 for k, d in np.asarray(layers).reshape(-1, 2)))
+
+
 MUTANTS = {
     "atrous_conv2d": {
         "no ValueError when the dilated kernel does not fit": lambda im, k, r: _atrous(im, k, r, check="none"),
@@ -38,7 +42,7 @@ MUTANTS = {
         "adds rate + k - 2": lambda layers: _field(layers, rule="rate + k"),
         "adds (rate - 1)(k - 1)": lambda layers: _field(layers, rule="rate - 1"),
         "ignores the rates": lambda layers: _field(layers, rule="k only"),
-        "the largest single span, not the stack": lambda layers: int(max(int(d) * (int(k) - 1) + 1 for k, d in np.asarray(layers).reshape(-1, 2))),
+        "the largest single span, not the stack": _largest_span,
     },
 }
 

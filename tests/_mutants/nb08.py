@@ -85,13 +85,17 @@ def _nms(boxes, scores, iou_threshold, *, tie="lower first", above=True, empty="
     return np.sort(keep) if order == "index" else keep
 
 
+def _area_not_kept(image_size, stride, size, ratios):
+    return _anchors(image_size, stride, size, np.asarray(ratios, float) ** 2)
+
+
 MUTANTS = {
     "box_iou_matrix": {
         "no guard: two zero-area boxes give NaN": lambda a, b: _iou(a, b, guard=False),
         "clamps the product h * w instead of each side": lambda a, b: _iou(a, b, clamp="product"),
         "min for the top edge": lambda a, b: _iou(a, b, top=np.minimum),
         "returns the (M, N) matrix": lambda a, b: _iou(a, b).T,
-        "the IoU of matching rows only (a diagonal)": lambda a, b: np.diag(_iou(a, b)) if len(a) == len(b) else _iou(a, b)[:, :1],
+        "the IoU of row i with row i only (a diagonal)": lambda a, b: np.diagonal(_iou(a, b)),
     },
     "level_anchors": {
         "floor instead of ceil for the number of cells": lambda *a: _anchors(*a, cells=np.floor),
@@ -99,7 +103,7 @@ MUTANTS = {
         "column-major order": lambda *a: _anchors(*a, order="col row ratio"),
         "ratio first, then row and column": lambda *a: _anchors(*a, order="ratio row col"),
         "returns an (n, n, R, 4) grid": lambda *a: _anchors(*a, shape="grid"),
-        "width size * ratio, height size": lambda image_size, stride, size, ratios: _anchors(image_size, stride, size, np.asarray(ratios, float) ** 2),
+        "height size / ratio and width size * ratio (the area is not kept)": _area_not_kept,
     },
     "encode_boxes": {
         "no ValueError at all": lambda b, a: _encode(b, a, check="none"),

@@ -24,10 +24,15 @@ def _sample(feature, y, x, *, outside=">", clamp_to="last", neighbour="clamp", w
     return float((1 - ly) * (1 - lx) * f[y0, x0] + (1 - ly) * lx * f[y0, x1] + ly * (1 - lx) * f[y1, x0] + ly * lx * f[y1, x1])
 
 
+def _nan_outside(feature, y, x):
+    h, w = np.shape(feature)
+    return float("nan") if y < -1 or y > h or x < -1 or x > w else _sample(feature, y, x)
+
+
 MUTANTS = {"bilinear_sample": {
     "a point at y = H or x = -1 reads 0 (>= instead of >)": lambda f, y, x: _sample(f, y, x, outside=">="),
     "reads the neighbour past the last cell (IndexError)": lambda f, y, x: _sample(f, y, x, neighbour="raw"),
     "the row weight and column weight swapped": lambda f, y, x: _sample(f, y, x, weights="swapped"),
     "rounds the point to the nearest cell centre first": lambda f, y, x: _sample(f, float(np.round(y)), float(np.round(x))),
-    "returns NaN outside the map": lambda f, y, x: float("nan") if (y < -1 or y > np.shape(f)[0] or x < -1 or x > np.shape(f)[1]) else _sample(f, y, x),
+    "returns NaN outside the map": _nan_outside,
 }}

@@ -13,11 +13,21 @@ def _select(p, t, *, check_t="range", check_p="both"):
     return fg.astype(np.uint8), fg | (p <= 1 - t)
 
 
+def _keep_inverted(p, t):
+    labels, keep = _select(p, t)
+    return labels, ~keep
+
+
+def _foreground_255(p, t):
+    labels, keep = _select(p, t)
+    return labels * 255, keep
+
+
 MUTANTS = {"pseudo_labels": {
     "no check on the threshold": lambda p, t: _select(p, t, check_t="none"),
     "accepts a threshold above 1": lambda p, t: _select(p, t, check_t="low only"),
     "no check on the probabilities": lambda p, t: _select(p, t, check_p="none"),
     "checks only probabilities above 1": lambda p, t: _select(p, t, check_p="high only"),
-    "keep is True where the pixel is ignored": lambda p, t: (lambda labels, keep: (labels, ~keep))(*_select(p, t)),
-    "confident background gets label 0 but foreground gets label 255": lambda p, t: (lambda labels, keep: (labels * 255, keep))(*_select(p, t)),
+    "keep is True where the pixel is ignored": _keep_inverted,
+    "confident foreground gets label 255, not 1": _foreground_255,
 }}
