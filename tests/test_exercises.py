@@ -58,9 +58,9 @@ def gradient_step(w, x, y, learning_rate):
 
 
 def dense_relu(x, weights, bias):
-    x, weights = np.asarray(x, float), np.asarray(weights, float)
-    if x.shape[1] != weights.shape[0]:
-        raise ValueError("x and weights do not fit")
+    x, weights, bias = np.asarray(x, float), np.asarray(weights, float), np.asarray(bias, float)
+    if x.shape[1] != weights.shape[0] or bias.shape != (weights.shape[1],):
+        raise ValueError("x, weights and bias do not fit")
     return np.maximum(x @ weights + bias, 0)
 
 
@@ -69,7 +69,7 @@ HONEST = {
     "gradient_step": gradient_step,
     "dense_relu": dense_relu,
     "fraction_above": lambda image, t: np.mean(np.asarray(image) > t),
-    "to_grayscale": rgb2gray,
+    "to_grayscale": lambda rgb: rgb2gray(np.asarray(rgb)[..., :3]),  # the exercise ignores an alpha channel
     "bounding_box": bounding_box,
     "iou": iou,
     "dice": dice,
@@ -101,9 +101,9 @@ def test_the_package_reference_passes_its_own_checks(name):
 def test_fixed_cases_hold_the_values_their_notes_state():
     spec = get_exercise("iou")
     values = [float(spec.expected(c)[1]) for c in spec.fixed]
-    assert values == pytest.approx([1.0, 0.0, 2 / 6, 3 / 6])
+    assert values == pytest.approx([1.0, 0.0, 2 / 6, 3 / 6, 1 / 2])
     dice_values = [float(get_exercise("dice").expected(c)[1]) for c in get_exercise("dice").fixed]
-    assert dice_values == pytest.approx([1.0, 0.0, 0.5, 6 / 9])
+    assert dice_values == pytest.approx([1.0, 0.0, 0.5, 6 / 9, 2 / 3])
     box = get_exercise("bounding_box")
     assert to_plain(box.expected(box.fixed[0])[1]).tolist() == [3, 2, 6, 7]
     gray = get_exercise("to_grayscale")
@@ -391,3 +391,17 @@ def test_check_raises_under_nbgrader_only_when_a_check_fails(monkeypatch):
         check("fraction_above", stub, verbose=False)
     monkeypatch.delenv("NBGRADER_EXECUTION")
     assert check("fraction_above", stub, verbose=False).passed is False
+
+
+def test_an_error_shows_the_line_of_the_students_code_that_raised():
+    def my_box_iou(a, b):
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        return np.maximum(a[:, None, 0], b[None, :, 0])
+
+    def my_nms(boxes, scores, iou_threshold):
+        return my_box_iou(boxes[0], boxes)  # a 1-D box: IndexError inside the helper
+
+    result = quiet("nms", my_nms)
+    assert "IndexError" in result.report
+    assert "raised in my_box_iou, line" in result.report and "np.maximum(a[:, None, 0], b[None, :, 0])" in result.report
+    assert "input:" in result.report and "boxes[i:i+1]" in result.hint

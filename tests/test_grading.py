@@ -157,10 +157,11 @@ def test_the_reference_scores_are_not_trivial(batch):
     _, rows, _ = batch
     assert float(rows["honest_full"]["total"]) == 6
     assert float(rows["untouched"]["total"]) == 0
-    # the partial solution misses exactly the two-empty-masks case of iou
+    # the partial solution misses exactly two cases of iou: two empty masks, and shapes (1, 3) and (3, 3)
+    # that NumPy broadcasts (it has no shape check)
     spec = get_exercise("iou")
     n = len(spec.grading_cases([0]))
-    assert float(rows["honest_partial"]["iou"]) == pytest.approx(round(2 * (n - 1) / n, 2))
+    assert float(rows["honest_partial"]["iou"]) == pytest.approx(round(2 * (n - 2) / n, 2))
     for cheat in ("monkeypatch_check", "always_equal", "input_transformer", "edited_checks"):
         assert float(rows[cheat]["total"]) < 3, cheat
 
@@ -182,7 +183,9 @@ def test_feedback_and_results_json(batch):
     text = (out.parent / "feedback" / "honest_partial.tiny.txt").read_text()
     # the same report check() prints, with the points
     n = len(get_exercise("iou").grading_cases([0]))
-    assert f"iou: 1.9 / 2 points. {n - 1} of {n} checks passed." in text
+    # Two failures: the empty case, and shapes (1, 3) and (3, 3) that NumPy broadcasts without a shape check.
+    points = deserved("honest_partial", "iou", iou_no_empty_case)
+    assert f"iou: {points:g} / 2 points. {n - 2} of {n} checks passed." in text
     assert "First failed check (edge): two empty masks" in text
     assert "expected:  1.0" in text and "got:       nan" in text
     assert "bounding_box: 0 / 2 points. not attempted yet" in text

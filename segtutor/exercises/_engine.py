@@ -27,7 +27,9 @@ import math
 import os
 import signal
 import sys
+import sysconfig
 import threading
+import traceback
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -36,7 +38,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .._validate import ArgumentTypeError, _describe, as_array, check_bool, check_scalar
-from .results import GROUPS, CaseResult, ExerciseResult, Outcome, describe_case, show_value  # noqa: F401
+from .results import GROUPS, Case, CaseResult, ExerciseResult, Outcome, describe_case, show_value  # noqa: F401
 
 __all__ = [
     "Case",
@@ -63,31 +65,6 @@ OUTPUT_SHOWN = 1000
 
 class BadReturn(ValueError):
     """A student's function returned something that is not a number or array."""
-
-
-@dataclass(frozen=True)
-class Case:
-    """One input to an exercise.
-
-    Parameters
-    ----------
-    args : tuple
-        Positional arguments: NumPy arrays or Python scalars.
-    note : str
-        What the case teaches, shown when it fails ("pixels equal to the
-        threshold do not count").
-    kwargs : dict
-        Keyword arguments, same types as ``args``.
-    """
-
-    args: tuple
-    note: str = ""
-    kwargs: dict = field(default_factory=dict)
-
-    def copy_args(self) -> tuple[tuple, dict]:
-        # Students may modify inputs in place; every call gets fresh copies.
-        copy = lambda v: v.copy() if isinstance(v, np.ndarray) else v  # noqa: E731
-        return tuple(copy(a) for a in self.args), {k: copy(v) for k, v in self.kwargs.items()}
 
 
 def to_plain(value) -> np.ndarray:
@@ -182,7 +159,8 @@ class Exercise:
         raises expects the student's function to raise too.
     mistakes : dict ``message -> buggy function``
         Classic mistakes written as wrong implementations with the same
-        signature. A failed output equal to a buggy one names the mistake.
+        signature. The report names a mistake when its outputs equal every
+        wrong (finite) value the student's function returned.
     compare : callable ``(expected, got, args) -> bool``
         Defaults to :func:`default_compare`. Both arrays come from
         :func:`to_plain`.
@@ -335,18 +313,24 @@ class Exercise:
         failure = next((r for r in rows if not r.passed), None)
         # One case can fit two mistakes (on some inputs recall equals Dice);
         # the mistake that explains the most failures wins, and the report
-        # shows the first failure it explains.
+        # shows the first failure it explains. It must explain every failed
+        # value but the NaN and infinite ones (the generic hint covers those:
+        # a missing empty-case guard often comes with the mistake): a
+        # different bug can equal a mistake's output on a case or two by
+        # chance, and a wrong hint is worse than none.
         failed_values = [r for r in rows if not r.passed and r.outcome == Outcome.VALUE
                          and r.expected_outcome == Outcome.VALUE]
         if failure is not None and failed_values and self.mistakes:
             counts = {m: 0 for m in self.mistakes}
+            finite_counts = {m: 0 for m in self.mistakes}
+            finite = [r for r in failed_values if np.all(np.isfinite(r.got)) or not np.all(np.isfinite(r.expected))]
             for r in failed_values:
                 for m in self._matching_mistakes(r.case, r.expected, r.got):
                     counts[m] += 1
-            best = max(counts, key=counts.get)
-            # A wrong constant can equal a mistake's output on one case by
-            # chance; a real mistake explains most failures.
-            if counts[best] and counts[best] * 2 >= len(failed_values):
+                    finite_counts[m] += any(r is f for f in finite)
+            explain_all = [m for m in self.mistakes if counts[m] and finite_counts[m] == len(finite)]
+            if explain_all:
+                best = max(explain_all, key=counts.get)
                 failure = next(r for r in failed_values if best in self._matching_mistakes(r.case, r.expected, r.got))
                 failure.hint = best
         return ExerciseResult(self.name, self.function, self.signature, rows, attempted, failure)
@@ -527,11 +511,39 @@ def run_student(func: Callable, case: Case, *, time_limit: float | None = None, 
     except NotImplementedError as exc:
         return "error", f"NotImplementedError: {exc}"
     except Exception as exc:
-        return "error", f"{type(exc).__name__}: {exc}"
+        where = _raised_where(exc)
+        return "error", f"{type(exc).__name__}: {exc}" + (f"\n{where}" if where else "")
     try:
         return "value", to_plain(value)
     except BadReturn as exc:
         return "bad", str(exc)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_LIBRARY_DIRS = tuple(
+    os.path.abspath(d) + os.sep
+    for d in {sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")} if d
+)
+
+
+def _raised_where(exc: BaseException) -> str | None:
+    """Where in the student's own code ``exc`` was raised, or None.
+
+    The innermost traceback frame outside ``segtutor``, the standard library
+    and installed packages: the line of the student's cell (or file) that
+    called NumPy, not NumPy's own line.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        path = os.path.abspath(frame.filename) if not frame.filename.startswith("<") else frame.filename
+        if path.startswith(_PACKAGE_DIR + os.sep) or path.startswith(_LIBRARY_DIRS):
+            continue
+        # ipykernel names a cell's code /tmp/ipykernel_<pid>/<hash>.py; IPython's older name is <ipython-input-...>.
+        in_cell = "ipykernel_" in path or path.startswith("<ipython-input")
+        place = "its cell" if in_cell else os.path.basename(path)
+        source = (frame.line or "").strip()
+        return f"raised in {frame.name}, line {frame.lineno} of {place}" + (f": {source}" if source else "")
+    return None
 
 
 def _check_n_random(n_random) -> int:
@@ -549,12 +561,16 @@ def _check_seconds(value, name: str) -> float:
 
 
 def _error_hint(error: str) -> str:
+    error = error.partition("\n")[0]  # the message; the next line says where it was raised
     if error.startswith("NotImplementedError"):
         return "not attempted yet: replace `raise NotImplementedError` with your code"
     if error.startswith("ZeroDivisionError"):
         return "a division by zero: handle the empty case before dividing"
     if error.startswith(("IndexError", "ValueError")) and ("size 0" in error or "empty" in error):
         return "it fails on an empty input: handle that case before indexing"
+    if error.startswith("IndexError") and "too many indices" in error:
+        return ("an array has fewer axes than the code indexes: one row of an (N, 4) array, boxes[i], has "
+                "shape (4,), while boxes[i:i+1] keeps the shape (1, 4)")
     return f"your function raised {error.split(':', 1)[0]}; it should return a value here"
 
 

@@ -22,11 +22,36 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Outcome", "CaseResult", "ExerciseResult", "show_value", "describe_case", "GROUPS"]
+__all__ = ["Case", "Outcome", "CaseResult", "ExerciseResult", "show_value", "describe_case", "GROUPS"]
 
 #: Groups of checks, in the order a report shows them.
 GROUPS = ("fixed", "random", "edge")
 _LABELS = {"fixed": "worked examples", "random": "random inputs vs the reference", "edge": "edge cases"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input to an exercise.
+
+    Parameters
+    ----------
+    args : tuple
+        Positional arguments: NumPy arrays or Python scalars.
+    note : str
+        What the case teaches, shown when it fails ("pixels equal to the
+        threshold do not count").
+    kwargs : dict
+        Keyword arguments, same types as ``args``.
+    """
+
+    args: tuple
+    note: str = ""
+    kwargs: dict = field(default_factory=dict)
+
+    def copy_args(self) -> tuple[tuple, dict]:
+        # Students may modify inputs in place; every call gets fresh copies.
+        copy = lambda v: v.copy() if isinstance(v, np.ndarray) else v  # noqa: E731
+        return tuple(copy(a) for a in self.args), {k: copy(v) for k, v in self.kwargs.items()}
 
 
 class Outcome(enum.StrEnum):
@@ -162,7 +187,9 @@ class ExerciseResult:
             elif failure.outcome == Outcome.BAD:
                 got = "(not a number)"
             else:
-                got = f"an error: {str(failure.got)[:200]}"
+                # The message, cut short, then where in the student's code it was raised.
+                message, _, where = str(failure.got).partition("\n")
+                got = f"an error: {message[:200]}" + (f"\n{where[:300]}" if where else "")
             lines.append(pad + "got:       " + _indent(got, pad + " " * 11))
             if failure.hint:
                 lines.append(pad + "hint:      " + failure.hint)
@@ -213,8 +240,6 @@ def _signature_names(signature: str, n: int) -> list[str]:
 
 def describe_case(signature: str, case) -> str:
     """The inputs of a case, named after the function's ``signature``."""
-    from ._engine import Case
-
     if not isinstance(signature, str):
         raise TypeError(f"signature should be a string such as '(image, threshold)', got {type(signature).__name__}.")
     if not isinstance(case, Case):

@@ -26,11 +26,14 @@ register(
             Case((np.array([[1, 2], [3, 4]]), 2), "two of four pixels are above 2 (the 2 itself does not count)"),
             Case((np.array([[10, 20, 30, 40]], np.uint8), 5), "every pixel is above 5"),
             Case((np.array([[0.1, 0.5], [0.9, 0.7]]), 0.6), "float images work the same way"),
+            Case((np.array([[9, 1, 1, 1], [1, 1, 1, 1]]), 5), "one pixel of eight is above 5: 1/8 = 0.125"),
         ],
         random_case=_random_case,
         edge=[
             Case((np.array([[7]], np.uint8), 7), "one pixel equal to the threshold: not above"),
             Case((np.zeros((3, 4), np.uint8), 255), "nothing is above the maximum"),
+            Case((np.array([[0, 200, 50, 150]], np.uint8), 100),
+                 "uint8 pixels below the threshold: compare them, do not subtract (0 - 100 wraps around to 156)"),
         ],
         mistakes={
             "pixels equal to the threshold were counted: use > (strictly above), not >=":

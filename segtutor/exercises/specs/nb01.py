@@ -70,7 +70,12 @@ register(
             Case((np.array([[[0.5, 0.5, 0.5], [1.0, 0.0, 0.0]]]),), "a float image in [0, 1] is not rescaled"),
         ],
         random_case=_grayscale_case,
-        edge=[Case((np.zeros((1, 1, 3), np.uint8),), "one black pixel")],
+        edge=[
+            Case((np.zeros((1, 1, 3), np.uint8),), "one black pixel"),
+            Case((np.array([[[1, 1, 1], [0, 1, 0]]], np.uint8),),
+                 "a dark uint8 image is still scaled by 1/255, although no value is above 1: decide by the dtype"),
+            Case((np.array([[[255, 0, 0, 128], [0, 0, 255, 0]]], np.uint8),), "a fourth (alpha) channel is ignored"),
+        ],
         mistakes={
             "this is the plain mean of the channels: weight them 0.2125 R + 0.7154 G + 0.0721 B":
                 lambda rgb: _scaled(rgb).mean(axis=-1),
@@ -100,6 +105,9 @@ register(
         random_case=_box_case,
         edge=[
             Case((_block(6, 6, 2, 4),), "one pixel at row 2, column 4 gives (2, 4, 3, 5)"),
+            Case((_block(6, 7, [1, 4], [5, 2]),),
+                 "pixels (1, 5) and (4, 2): the box spans the empty rows between them and starts at the leftmost "
+                 "column, (1, 2, 5, 6)"),
             Case((np.zeros((5, 5), bool),), "an empty mask gives (0, 0, 0, 0) by the course's convention"),
         ],
         mistakes={

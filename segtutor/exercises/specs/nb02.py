@@ -49,6 +49,8 @@ def _m(rows):
 HALF = (_m([[1, 1, 0, 0], [1, 1, 0, 0]]), _m([[0, 1, 1, 0], [0, 1, 1, 0]]))
 NESTED = (_m([[1, 1, 1], [1, 1, 1], [0, 0, 0]]), _m([[1, 1, 1], [0, 0, 0], [0, 0, 0]]))
 MISMATCH = (np.zeros((4, 5), bool), np.zeros((5, 4), bool))
+# NumPy broadcasts (1, 3) against (3, 3) without complaint: only a shape check catches it.
+BROADCASTS = (np.ones((1, 3), bool), np.eye(3, dtype=bool))
 
 register(
     Exercise(
@@ -63,6 +65,7 @@ register(
             Case((_m([[1, 1], [0, 0]]), _m([[0, 0], [1, 1]])), "disjoint masks: IoU is 0"),
             Case(HALF, "overlap 2 pixels, union 6 pixels: IoU = 2/6"),
             Case(NESTED, "truth inside pred: IoU = 3/6"),
+            Case((_m([[1, 0, 0, 0, 0]]), _m([[1, 1, 0, 0, 0]])), "one of two true pixels predicted: IoU = 1/2"),
         ],
         random_case=_pair_case,
         edge=[
@@ -70,6 +73,7 @@ register(
             Case((_m([[1]]), _m([[1]])), "one pixel, both on"),
             Case((np.ones((3, 3), bool), np.zeros((3, 3), bool)), "nothing in truth, everything predicted: 0"),
             Case(MISMATCH, "masks of different shapes should raise an error"),
+            Case(BROADCASTS, "shapes (1, 3) and (3, 3) differ even though NumPy would broadcast them: raise"),
         ],
         mistakes={
             EMPTY_UNION:
@@ -99,12 +103,14 @@ register(
             Case((_m([[1, 1], [0, 0]]), _m([[0, 0], [1, 1]])), "disjoint masks: Dice is 0"),
             Case(HALF, "overlap 2, sizes 4 and 4: Dice = 2*2/8"),
             Case(NESTED, "sizes 6 and 3, overlap 3: Dice = 6/9"),
+            Case((_m([[1, 0, 0, 0, 0]]), _m([[1, 1, 0, 0, 0]])), "one of two true pixels predicted: Dice = 2 * 1 / 3"),
         ],
         random_case=_pair_case,
         edge=[
             Case((np.zeros((3, 3), bool), np.zeros((3, 3), bool)), "two empty masks agree perfectly: 1.0 by convention"),
             Case((_m([[1]]), _m([[1]])), "one pixel, both on"),
             Case(MISMATCH, "masks of different shapes should raise an error"),
+            Case(BROADCASTS, "shapes (1, 3) and (3, 3) differ even though NumPy would broadcast them: raise"),
         ],
         mistakes={
             EMPTY_SUM:
@@ -145,6 +151,10 @@ def _otsu_fixed():
         Case((np.array([[10, 10, 200, 200]], np.uint8),), "two grey levels: any t from 10 up to 199 separates them"),
         Case((_bimodal(rng, (16, 16), 50, 180),), "dark background at 50, bright objects at 180, some noise"),
         Case((_bimodal(rng, (20, 12), 90, 140),), "close peaks (90 and 140)"),
+        Case((np.array([[20] * 6 + [90] * 6 + [100] + [240] * 3], np.uint8),),
+             "three grey levels: Otsu groups 20, 90 and 100 against 240 (the mean, 92.5, would split 90 from 100)"),
+        Case((np.array([[10] * 10 + [100] * 4 + [200] * 2], np.uint8),),
+             "10 against 100 and 200: Otsu's t is 10 (a fixed 127 would leave the 100s out)"),
     ]
 
 

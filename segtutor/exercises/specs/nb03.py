@@ -52,6 +52,7 @@ register(
         edge=[
             Case((np.ones((3, 3)), np.ones((3, 3))), "kernel as large as the image: a single output"),
             Case((np.ones((2, 5)), np.ones((3, 3))), "a kernel taller than the image should raise an error"),
+            Case((np.ones((5, 2)), np.ones((3, 3))), "a kernel wider than the image should raise an error too"),
         ],
         mistakes={
             "you flipped the kernel (true convolution); Conv2D computes the correlation, no flip": _flipped,
@@ -101,6 +102,7 @@ register(
         edge=[
             Case((np.arange(25.0).reshape(5, 5),), "an odd size: the last row and column are dropped, giving 2×2"),
             Case((np.ones((1, 1)),), "an image smaller than the window should raise an error"),
+            Case((np.ones((1, 5)),), "one row cannot hold a 2x2 window, however wide it is: raise an error"),
         ],
         mistakes={
             "you took the mean of each window (average pooling); take the maximum": _avg_pool,
@@ -136,12 +138,16 @@ register(
             Case((227, 11), "AlexNet's first layer: stride 4 gives 55", kwargs={"stride": 4}),
             Case((7, 3), "stride 2 with padding 1 on 7 pixels: 4", kwargs={"stride": 2, "padding": 1}),
             Case((10, 3), "dilation 2 makes a 3-tap kernel span 5 pixels: 6", kwargs={"dilation": 2}),
+            Case((10, 3), "dilation 3 makes it span 3 * (3 - 1) + 1 = 7 pixels: 4", kwargs={"dilation": 3}),
         ],
         random_case=_size_case,
         edge=[
             Case((3, 3), "kernel as large as the input: exactly one output"),
             Case((8, 3), "a stride larger than the input still fits one window: 1", kwargs={"stride": 20}),
             Case((2, 5), "a kernel larger than the padded input should raise an error"),
+            Case((2, 5), "padding 2 on each side makes 6 pixels: a 5-wide kernel fits once", kwargs={"padding": 2}),
+            Case((4, 3), "dilation 2 makes the kernel span 5 pixels, more than 4: raise an error",
+                 kwargs={"dilation": 2}),
         ],
         mistakes={
             "you forgot the + 1 (a kernel as large as the input still gives one output)":
@@ -150,6 +156,8 @@ register(
                 lambda n, k, stride=1, padding=0, dilation=1: (n + padding - dilation * (k - 1) - 1) // stride + 1,
             "you ignored the dilation: a dilated kernel spans d * (k - 1) + 1 pixels":
                 lambda n, k, stride=1, padding=0, dilation=1: (n + 2 * padding - k) // stride + 1,
+            "a dilated kernel spans d * (k - 1) + 1 pixels, not d * k":
+                lambda n, k, stride=1, padding=0, dilation=1: (n + 2 * padding - dilation * k) // stride + 1,
             "you rounded up; the division rounds down (floor), since a window must fit entirely":
                 lambda n, k, stride=1, padding=0, dilation=1: -(-(n + 2 * padding - dilation * (k - 1) - 1) // stride) + 1,
         },
@@ -266,6 +274,8 @@ register(
         random_case=_xent_case,
         edge=[
             Case((np.array([[3.0, 3.0]]), np.array([2])), "a label outside 0..C-1 should raise a ValueError"),
+            Case((np.array([[3.0, 1.0]]), np.array([-1])),
+                 "label -1 is outside 0..C-1 too (NumPy would silently read the last column): raise a ValueError"),
         ],
         mistakes={
             "you summed over the batch; the loss is the mean over examples": _xent_sum,
@@ -366,6 +376,8 @@ register(
         random_case=_dense_case,
         edge=[
             Case((np.ones((1, 3)), np.ones((2, 4)), np.ones(4)), "weights with the wrong number of rows should raise"),
+            Case((np.ones((1, 2)), np.ones((2, 3)), np.ones(1)),
+                 "a bias of length 1 for 3 units does not fit (NumPy would broadcast it): raise a ValueError"),
         ],
         mistakes={
             "you forgot the ReLU: negative sums become 0": lambda x, w, b: np.asarray(x) @ np.asarray(w) + np.asarray(b),

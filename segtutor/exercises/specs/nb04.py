@@ -32,6 +32,7 @@ register(
         fixed=[
             Case((A, G), "weights (2, -1): 2·eye - ones is 1 on the diagonal, -1 elsewhere, then ReLU"),
             Case((A, -G), "weights (-2, 1): the diagonal goes negative and ReLU removes it"),
+            Case((A, 3 * G), "weights (6, -3): the diagonal is 3 and the rest 0; the map is not rescaled"),
             Case((np.ones((2, 2, 1)), np.array([[[1.0], [0.0]], [[0.0], [3.0]]])),
                  "one channel: its weight is the *mean* gradient, (1 + 0 + 0 + 3) / 4 = 1"),
         ],
@@ -39,6 +40,8 @@ register(
         edge=[
             Case((np.ones((1, 1, 1)), np.ones((1, 1, 1))), "a 1×1 map with one channel"),
             Case((np.ones((2, 2, 3)), np.ones((2, 2, 2))), "activations and gradients of different shapes should raise"),
+            Case((np.ones((2, 2, 3)), np.ones((1, 1, 3))),
+                 "gradients (1, 1, 3) for activations (2, 2, 3): NumPy would broadcast them, but the shapes differ: raise"),
         ],
         mistakes={
             "you forgot the ReLU: Grad-CAM keeps only the positive evidence, np.maximum(map, 0)":

@@ -30,6 +30,8 @@ register(
         edge=[
             Case((np.ones((1, 1)), np.ones((1, 1)), 3), "a 1x1 image and kernel: stride does not matter"),
             Case((np.ones((3, 3)), np.ones((2, 2)), 0), "stride 0 is meaningless and should raise a ValueError"),
+            Case((np.ones((1, 1)), np.ones((2, 2)), -1),
+                 "a negative stride is below 1 too: raise a ValueError (even for one pixel, where no step is taken)"),
         ],
         mistakes={
             "the output is (H - 1) * stride + k pixels high; it looks like you used H * stride":
@@ -74,6 +76,8 @@ register(
         random_case=_ce_case,
         edge=[
             Case((np.array([[[0.5, 0.5]]]), np.array([[[0]]])), "labels with an extra axis: shapes do not match, raise"),
+            Case((np.full((2, 2, 3), 1 / 3), np.array([[0, 1]])),
+                 "prob (2, 2, 3) and labels (1, 2): NumPy would broadcast them, but prob.shape[:-1] != labels.shape: raise"),
         ],
         mistakes={
             "cross-entropy is minus the log: -log p of the true class":
@@ -103,10 +107,14 @@ register(
             Case((np.array([1.0, 1.0, 0.0, 0.0]), np.array([1.0, 0.0, 0.0, 0.0])), "(2 * 1 + 1) / (2 + 1 + 1) = 0.75"),
             Case((np.array([0.5, 0.5]), np.array([1.0, 1.0])), "probabilities count in part: (2 * 1 + 1) / (1 + 2 + 1)"),
             Case((np.array([[0.9, 0.1], [0.8, 0.3]]), np.array([[1.0, 0.0], [1.0, 0.0]]), ), "a 2-D mask: sum over all pixels"),
+            Case((np.array([1.0, 1.0, 0.0, 0.0]), np.array([1.0, 0.0, 0.0, 0.0])),
+                 "smooth=0.5: (2 * 1 + 0.5) / (2 + 1 + 0.5) = 5/7", kwargs={"smooth": 0.5}),
+            Case((np.array([0.5, 0.5]), np.array([1.0, 1.0])), "smooth=0: 2 * 1 / (1 + 2) = 2/3", kwargs={"smooth": 0.0}),
         ],
         random_case=_dice_case,
         edge=[
             Case((np.zeros((3, 3)), np.zeros((3, 3))), "two empty masks: the smoothing term makes it 1"),
+            Case((np.zeros((2, 2)), np.zeros((2, 2))), "two empty masks with smooth=0.25: still 1", kwargs={"smooth": 0.25}),
             Case((np.array([1.0, 0.0]), np.array([1.0, 0.0]), ), "a perfect prediction: 1"),
         ],
         mistakes={

@@ -41,7 +41,11 @@ register(
             Case((np.arange(9.0).reshape(3, 3), np.ones((2, 2)), 1), "rate 1 is an ordinary convolution"),
         ],
         random_case=_atrous_case,
-        edge=[Case((np.ones((4, 4)), np.ones((3, 3)), 2), "the dilated kernel spans 5 pixels: it does not fit, raise")],
+        edge=[
+            Case((np.ones((4, 4)), np.ones((3, 3)), 2), "the dilated kernel spans 5 pixels: it does not fit, raise"),
+            Case((np.ones((6, 3)), np.ones((1, 2)), 3),
+                 "a 1x2 kernel at rate 3 spans 4 columns, more than 3: raise (the rows fit, the columns do not)"),
+        ],
         mistakes={"the rate spreads the taps apart: read image[i + rate * u, j + rate * v]": _no_gaps},
     )
 )

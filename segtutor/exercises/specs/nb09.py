@@ -66,6 +66,9 @@ register(Exercise(
     edge=[
         Case((F, -0.5, 1.0), "within one cell outside the map: clamp to the border (1.0)"),
         Case((F, 3.5, 0.0), "more than one cell outside: 0"),
+        Case((F, 2.0, 0.0), "y = H is still inside the band (only y > H reads 0): clamp to the last row, 2"),
+        Case((F, 1.0, -1.0), "x = -1 is still inside the band (only x < -1 reads 0): clamp to column 0, 2"),
+        Case((F, 0.0, -1.25), "x < -1 is more than one cell outside: 0"),
         Case((np.array([[7.0]]), 0.3, -0.2), "a 1x1 map: every point near it reads 7"),
     ],
     mistakes={

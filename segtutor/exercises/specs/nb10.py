@@ -55,11 +55,14 @@ register(Exercise(
         Case((np.array([0.3, 0.9]), np.array([True, False]), 1),
              "sort by score first: the false positive comes first, so precision is 1/2 at full recall"),
         Case((np.array([0.9]), np.array([True]), 4), "one of four found: recall levels above 0.25 score 0"),
+        Case((np.array([0.5, 0.5]), np.array([False, True]), 1),
+             "equal scores keep their order (a stable sort): the false positive first, so AP is 1/2"),
     ],
     random_case=_case,
     edge=[
         Case((np.zeros(0), np.zeros(0, bool), 2), "no detections at all: AP 0"),
         Case((np.array([0.5]), np.array([False]), 0), "no ground truth: AP is undefined, raise a ValueError"),
+        Case((np.array([0.5]), np.array([True]), -1), "a negative n_truth is below 1 too: raise a ValueError"),
     ],
     mistakes={
         "use the precision envelope: at each rank, the best precision at this or any later rank": _no_envelope,

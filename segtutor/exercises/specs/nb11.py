@@ -76,6 +76,8 @@ register(
         edge=[
             Case((np.array([0.2, 0.8]), 0.25), "a threshold below 0.5 would make a pixel both sides at once: raise"),
             Case((np.array([0.2, 1.5]), 0.9), "1.5 is not a probability: raise a ValueError"),
+            Case((np.array([-0.25, 0.5]), 0.75), "-0.25 is not a probability either: raise a ValueError"),
+            Case((np.array([0.2, 0.9]), 1.5), "a threshold above 1 keeps nothing and is a mistake: raise a ValueError"),
             Case((np.full((3, 3), 0.5), 0.75), "nothing is confident: keep is all False, labels all 0"),
         ],
         mistakes={
