@@ -350,6 +350,33 @@ def test_check_time_limit_stops_a_sleeping_or_looping_function():
         assert _time.monotonic() - start < 25
 
 
+def test_check_time_limit_is_cpu_time_so_a_busy_machine_does_not_fail_honest_work():
+    # A call that is slow on the clock but computes little (as on a loaded machine) passes; only the
+    # clock backstop (WALL_CLOCK_FACTOR times the limit) would stop it.
+    import time as _time
+
+    from segtutor.metrics import iou
+
+    def slow_but_right(pred, truth):
+        _time.sleep(0.4)
+        return iou(pred, truth)
+
+    result = check("iou", slow_but_right, n_random=0, verbose=False, time_limit=0.3)
+    assert result.passed, result.report
+
+
+def test_check_stops_after_the_first_call_that_runs_out_of_time():
+    calls = []
+
+    def loops(pred, truth):
+        calls.append(1)
+        while True:
+            pass
+
+    result = check("iou", loops, n_random=0, verbose=False, time_limit=0.2)
+    assert not result.passed and len(calls) == 1
+
+
 def test_check_reports_sys_exit_inside_the_function():
     import sys as _sys
 

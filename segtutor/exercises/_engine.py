@@ -53,10 +53,13 @@ __all__ = [
     "default_compare",
 ]
 
-#: Seconds one call of a student's function may take inside ``check``.
+#: Seconds of CPU time one call of a student's function may use inside ``check``.
 CALL_TIME_LIMIT = 10.0
-#: Seconds one ``check`` may take in all; later cases are reported as not run.
+#: Seconds of CPU time one ``check`` may use in all; later cases are reported as not run.
 CHECK_TIME_LIMIT = 60.0
+#: A call that waits without computing (``sleep``, ``input``) is stopped after
+#: this many times its CPU limit on the clock.
+WALL_CLOCK_FACTOR = 10
 #: Most random cases one ``check`` accepts.
 MAX_N_RANDOM = 1000
 #: Characters of what the student's function printed that a report shows.
@@ -401,13 +404,22 @@ class Exercise:
         rng = np.random.default_rng(seed)
         cases = self.cases(rng, n_random)
         printed = _CappedText()
-        deadline = time.monotonic() + CHECK_TIME_LIMIT
+        # CPU time, not the clock: on a loaded machine (a hub full of students,
+        # CI) honest work takes longer on the clock without using more CPU.
+        deadline = time.process_time() + CHECK_TIME_LIMIT
         outcomes = []
+        timed_out = False
         for _, case in cases:
-            if time.monotonic() > deadline:
-                outcomes.append(("error", f"TimeoutError: not run, check() ran past its {CHECK_TIME_LIMIT:g} s limit"))
+            if time.process_time() > deadline:
+                outcomes.append(("error", f"TimeoutError: not run, check() used more than its {CHECK_TIME_LIMIT:g} s "
+                                          "of CPU time"))
+            elif timed_out:
+                # A function that ran out of time once would again: one wait, not one per case.
+                outcomes.append(("error", "TimeoutError: not run, an earlier call ran out of time"))
             else:
-                outcomes.append(run_student(func, case, time_limit=time_limit, output=printed))
+                outcome = run_student(func, case, time_limit=time_limit, output=printed)
+                timed_out = outcome[0] == "error" and str(outcome[1]).startswith(_OUT_OF_TIME)
+                outcomes.append(outcome)
         judged = self.score(cases, outcomes)
         result = CheckResult(
             name=self.name,
@@ -430,17 +442,25 @@ class Exercise:
         return result
 
 
+_OUT_OF_TIME = "TimeoutError: the call used more than"
+
+
 class _CallTimeout(BaseException):
     """Raised in the student's function when its call runs past the time limit."""
 
 
 @contextlib.contextmanager
 def _time_limit(seconds: float | None):
-    """Interrupt the block after ``seconds`` (main thread on Unix; else no limit).
+    """Interrupt the block after ``seconds`` of CPU time (main thread on Unix; else no limit).
 
-    SIGALRM raises :class:`_CallTimeout`, a BaseException, so ``except
-    Exception`` in the student's code does not swallow it; the timer re-fires
-    every 0.5 s in case a first one is caught anyway.
+    The limit is on the process's CPU time (``ITIMER_PROF``), so a machine
+    busy with other work does not turn a slow but finite call into a
+    timeout, while an endless loop, which computes at full speed, is stopped.
+    A call that waits without computing is stopped by the clock after
+    :data:`WALL_CLOCK_FACTOR` times the limit. Either signal raises
+    :class:`_CallTimeout`, a BaseException, so ``except Exception`` in the
+    student's code does not swallow it; the timers re-fire every 0.5 s in case
+    a first one is caught anyway.
     """
     usable = (seconds is not None and hasattr(signal, "setitimer")
               and threading.current_thread() is threading.main_thread())
@@ -451,13 +471,16 @@ def _time_limit(seconds: float | None):
     def handler(signum, frame):
         raise _CallTimeout()
 
-    previous = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, float(seconds), 0.5)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGALRM, signal.SIGPROF)}
+    signal.setitimer(signal.ITIMER_PROF, float(seconds), 0.5)
+    signal.setitimer(signal.ITIMER_REAL, WALL_CLOCK_FACTOR * float(seconds), 0.5)
     try:
         yield
     finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 class _CappedText(io.TextIOBase):
@@ -487,7 +510,9 @@ def run_student(func: Callable, case: Case, *, time_limit: float | None = None, 
     Parameters
     ----------
     time_limit : float, optional
-        Seconds before the call is interrupted (reported as a TimeoutError).
+        Seconds of CPU time before the call is interrupted (reported as a
+        TimeoutError); a call that waits is stopped after
+        :data:`WALL_CLOCK_FACTOR` times as long on the clock.
     output : text stream, optional
         Where the function's printing goes (``check`` passes a capped sink).
     """
@@ -505,7 +530,8 @@ def run_student(func: Callable, case: Case, *, time_limit: float | None = None, 
             with _time_limit(time_limit):
                 value = func(*args, **kwargs)
     except _CallTimeout:
-        return "error", f"TimeoutError: the call took longer than {time_limit:g} s (an endless loop?)"
+        return "error", (f"{_OUT_OF_TIME} {time_limit:g} s of CPU time or waited "
+                         f"{WALL_CLOCK_FACTOR * time_limit:g} s (an endless loop?)")
     except SystemExit as exc:
         return "error", f"SystemExit: your function called sys.exit({exc.code!r}); return a value instead"
     except NotImplementedError as exc:
@@ -687,10 +713,10 @@ def check(name: str, func: Callable, *, seed=None, n_random: int | None = None, 
     classic mistake, names it. A function that still raises
     ``NotImplementedError`` is reported as not attempted. ``check`` never
     raises because of a bug in your function: an exception, ``sys.exit``, or a
-    call running past ``time_limit`` seconds is reported as a failed check,
+    call using more than ``time_limit`` seconds of CPU time is reported as a failed check,
     and whatever the function prints is collected and shown (cut short) below
     the report. The whole check stops running new cases after
-    :data:`CHECK_TIME_LIMIT` seconds.
+    :data:`CHECK_TIME_LIMIT` seconds of CPU time, or after a call ran out of time.
 
     Under nbgrader's autograder (``NBGRADER_EXECUTION`` set), a check that does
     not pass raises ``AssertionError`` with the same report, so nbgrader
@@ -709,7 +735,9 @@ def check(name: str, func: Callable, *, seed=None, n_random: int | None = None, 
     verbose : bool
         Print the report (default True).
     time_limit : float
-        Seconds one call of ``func`` may take (default 10).
+        Seconds of CPU time one call of ``func`` may use (default 10); limits
+        are on CPU time so that a busy machine does not fail a slow but honest
+        function.
 
     Returns
     -------
