@@ -149,7 +149,7 @@ def coordinates_figure(y1=0.0, y2=20.0, *, n_bins: int = 4, stride: float = 8, n
     # Row 2: feature cells, their centres and index coordinates.
     for j in range(n_cells):
         ax.add_patch(_rectangle(j * stride, 1.75, stride, 0.5, "white"))
-        ax.plot((j + 0.5) * stride, 2, "o", color="k", ms=5)
+        ax.plot((j + 0.5) * stride, 2, "o", color="k", ms=5, label="cell centres" if j == 0 else None)
         ax.text((j + 0.5) * stride, 1.55, f"{j}", ha="center", fontsize=9)
     ax.plot(c["pixel"], np.full(n_bins, 2), "x", color="#D55E00", ms=9, mew=2)
     ax.text(left, 2.3, "cells: index = y / stride - 0.5", fontsize=9)
@@ -170,7 +170,7 @@ def coordinates_figure(y1=0.0, y2=20.0, *, n_bins: int = 4, stride: float = 8, n
     ax.set_xlabel("image pixels")
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
-    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    ax.legend(loc="upper right", fontsize=8, frameon=True, framealpha=0.9)
     ax.set_title(f"one axis of a level of stride {stride:g}: a box [{y1:g}, {y2:g}) pixels, {n_bins} bins, "
                  f"one sample per bin", fontsize=10)
     return fig
