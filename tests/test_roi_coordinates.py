@@ -104,3 +104,11 @@ def test_roi_pool_rounds_the_box_and_roi_align_does_not():
     # past half a cell the rounding jumps a whole cell
     moved = roi_pool_single(feature, box + 0.55, index, 7, 2).numpy()
     assert not np.allclose(moved, roi_pool_single(feature, box, index, 7, 2).numpy())
+
+
+def test_coordinates_figure_passes_the_figure_audit():
+    from segtutor._figure_audit import figure_problems
+
+    fig = coordinates_figure(3.0, 29.0, n_bins=7, stride=4, n_cells=8)
+    fig.canvas.draw()
+    assert figure_problems(fig) == []
