@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_array, check_in_range
+from ._validate import as_array, check_in_range, check_scalar
 
 __all__ = [
     "EPSILON",
@@ -48,6 +48,7 @@ __all__ = [
     "soft_dice_loss",
     "focal_loss",
     "keras_loss",
+    "keras_multiclass_loss",
     "LOSS_NAMES",
 ]
 
@@ -319,4 +320,61 @@ def keras_loss(name: str = "bce_dice", *, pos_weight: float = 1.0, gamma: float 
         return per_image_mean(-alpha_t * (1 - p_t) ** gamma * ops.log(p_t))
 
     loss.__name__ = name
+    return loss
+
+
+def keras_multiclass_loss(n_classes: int, *, dice_weight: float = 1.0, smooth: float = 1.0):
+    """Cross-entropy plus soft Dice for a softmax model of ``n_classes`` classes (notebook 12).
+
+    The multi-class form of ``keras_loss("bce_dice")``: per image, the mean
+    categorical cross-entropy over pixels plus ``dice_weight`` times the mean
+    over the foreground classes ``1..n_classes-1`` of the soft Dice loss of
+    each class's probability map against its 0/1 mask. The background class is
+    left out of the Dice term, so a small object class counts as much as a
+    large one however much background surrounds it.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of classes, background (0) included; at least 2.
+    dice_weight : float
+        Weight of the Dice term (0 gives plain cross-entropy).
+    smooth : float
+        Dice smoothing, as in :func:`soft_dice`.
+
+    Returns
+    -------
+    callable
+        ``loss(y_true, y_pred)`` with integer labels of shape (N, H, W) or
+        (N, H, W, 1) and softmax probabilities (N, H, W, n_classes),
+        returning one value per image; named ``ce_dice``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = keras_multiclass_loss(3)
+    >>> labels = np.array([[0, 1], [2, 2]])[None]
+    >>> prob = np.eye(3, dtype="float32")[labels] * 0.98 + 0.01
+    >>> round(float(loss(labels, prob)[0]), 3)
+    0.021
+    """
+    n_classes = check_scalar(n_classes, "n_classes", integer=True, low=2, high=1024)
+    dice_weight = check_in_range(dice_weight, "dice_weight", 0.0, 1e6)
+    smooth = check_in_range(smooth, "smooth", 0.0, 1e6)
+    from keras import ops
+
+    def loss(y_true, y_pred):
+        labels = ops.cast(y_true, "int32")
+        if len(labels.shape) == len(y_pred.shape):
+            labels = ops.squeeze(labels, -1)
+        p = ops.clip(ops.cast(y_pred, "float32"), EPSILON, 1 - EPSILON)
+        t = ops.one_hot(labels, n_classes)
+        batch = ops.shape(p)[0]
+        ce = ops.mean(ops.reshape(-ops.sum(t * ops.log(p), axis=-1), (batch, -1)), axis=1)
+        p2 = ops.reshape(p, (batch, -1, n_classes))[..., 1:]
+        t2 = ops.reshape(t, (batch, -1, n_classes))[..., 1:]
+        dice = 1 - (2 * ops.sum(p2 * t2, axis=1) + smooth) / (ops.sum(p2, axis=1) + ops.sum(t2, axis=1) + smooth)
+        return ce + dice_weight * ops.mean(dice, axis=1)
+
+    loss.__name__ = "ce_dice"
     return loss

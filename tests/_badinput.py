@@ -604,6 +604,8 @@ def _maskrcnn_entries() -> dict:
         mr + "anchors.level_anchors": {"image_size": lambda: 32, "stride": lambda: 8, "size": lambda: 16.0},
         mr + "anchors.pyramid_anchors": {"image_size": lambda: 32},
         mr + "anchors.anchor_level_slices": {"image_size": lambda: 32},
+        mr + "coordinates.bin_sample_coordinates": {"y1": lambda: 0.0, "y2": lambda: 20.0, "n_bins": lambda: 4,
+                                                    "stride": lambda: 8, "n_cells": lambda: 4},
         mr + "backbone.build_backbone_fpn": {"config": _mr_config},
         mr + "heads.build_box_head": {"config": _mr_config},
         mr + "heads.build_mask_head": {"config": _mr_config},

@@ -6,12 +6,15 @@ Usage::
 
 trains three models from scratch with the same seed and number of steps:
 the course's model, the same without the true boxes added to the proposals,
-and the same with RoIPool (rounded boxes, max per bin, Fast R-CNN) instead of
-RoIAlign; then scores each on the same held-out ``shapes`` images and
-writes a JSON table that notebook 10 shows. The default is the shipped
-model's whole recipe (1800 steps, 500 held-out images), so the table says
-what each part is worth at the end of training; a short run (``--steps 300``)
-instead shows how much the true boxes speed up its start.
+and the same with RoIPool instead of RoIAlign; then scores each on the same
+held-out ``shapes`` images and writes a JSON table that notebook 10 shows.
+The RoIPool row changes two settings: ``roi_op`` (rounded box, nearest-cell
+samples, maximum per bin; see :func:`segtutor.maskrcnn.roi_align.roi_pool_single`)
+and ``sampling_ratio`` from 1 to 2, so that each bin has four samples to take
+the maximum of. The default is the shipped model's whole recipe (1800 steps,
+500 held-out images), so the table says what each part is worth at the end of
+training; a short run (``--steps 300``) would show the start of training
+instead (the shipped table is not such a run).
 """
 
 from __future__ import annotations

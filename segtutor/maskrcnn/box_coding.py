@@ -12,8 +12,10 @@ deltas of Faster R-CNN (Ren et al. 2015, eq. 2)::
     dy = (cy - cy_a) / h_a     dx = (cx - cx_a) / w_a
     dh = log(h / h_a)          dw = log(w / w_a)
 
-each divided by a *variance* (0.1, 0.1, 0.2, 0.2), the scaling of
-Detectron and matterport that brings the four targets to about unit spread.
+each divided by a *variance* (0.1, 0.1, 0.2, 0.2). matterport's Mask R-CNN
+scales the deltas of both stages this way, and so does this package;
+Detectron2 applies the same scaling (as weights 10, 10, 5, 5) only in its
+second-stage box head and leaves the RPN's deltas unscaled.
 
 Examples
 --------
@@ -49,7 +51,7 @@ __all__ = [
     "clip_boxes_tf",
 ]
 
-#: Divisors of (dy, dx, dh, dw), as in Detectron and matterport's Mask R-CNN.
+#: Divisors of (dy, dx, dh, dw), as in matterport's Mask R-CNN (both stages).
 BOX_VARIANCES = (0.1, 0.1, 0.2, 0.2)
 
 # exp() of a larger dh/dw would make a box 60 times its anchor: clamp, as Detectron does.

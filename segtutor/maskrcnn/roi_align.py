@@ -5,8 +5,11 @@ is the mean of ``sampling_ratio**2`` **bilinear** samples taken at the
 centres of equal sub-bins. Nothing is rounded, so a feature crop lines up
 with its box to a fraction of a pixel; that is what makes 28 x 28 masks
 sharp. RoIPool (Fast R-CNN, Girshick 2015) instead rounds the box to whole
-feature cells and takes the maximum per bin; :func:`roi_pool` keeps it for
-the ablation in notebook 10.
+feature cells and takes the maximum per bin. :func:`roi_pool_single` keeps a
+version of it for the ablation in notebook 10: it rounds the box (not the
+bins) and takes each bin's maximum over ``sampling_ratio**2`` samples that
+read the nearest cell, without interpolation. Rounding moves each box edge by
+up to half a cell: up to ``stride / 2`` pixels.
 
 Coordinates. A box is in image pixels (pixel ``i`` spans ``[i, i + 1)``);
 on a level of stride ``s`` it spans ``box / s`` cells, and cell ``j`` has
@@ -222,7 +225,18 @@ def assign_levels(boxes, n_levels: int = 3, first_level: int = 2):
 
 
 def roi_pool_single(feature_maps, boxes, box_indices, output_size: int, sampling_ratio: int):
-    """RoIPool: round the box to whole cells, sample the nearest cells, keep each bin's maximum."""
+    """RoIPool: round the box to whole cells, read the nearest cell at each sample, keep each bin's maximum.
+
+    The box (in cells of this level) is rounded to whole cells and split into
+    ``output_size x output_size`` bins; each bin's value is the maximum of
+    ``sampling_ratio**2`` samples at the centres of equal sub-bins, each
+    reading the cell that contains it. Fast R-CNN also rounds the bin edges
+    and takes the maximum over every cell of a bin; with ``sampling_ratio=1``
+    there is no maximum at all, only one nearest-cell read per bin. A sample
+    beyond the outer cell centres (in the outer half of a border cell, or
+    outside the map) reads 0, ``crop_and_resize``'s extrapolation value, not
+    the border cell: the ablation's RoIPool has this quirk.
+    """
     import tensorflow as tf
 
     y1, x1, y2, x2 = tf.unstack(tf.round(boxes), axis=-1)
