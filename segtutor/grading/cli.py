@@ -90,7 +90,7 @@ def _fail(message: str) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .grade import GradeOptions, collect_submissions, grade_batch, load_sources
+    from .grade import GradeOptions, collect_submissions, grade_batch, load_sources, name_warnings
     from .gradebook import GradebookLocked, GradebookStore, row_of, write_feedback, write_results_json
     from .sandbox import sandbox_problem
 
@@ -123,6 +123,8 @@ def cmd_grade(args) -> int:
         msg = str(exc).replace("cell_timeout", "--cell-timeout").replace("probe_timeout", "--probe-timeout")
         msg = msg.replace("notebook_timeout", "--timeout").replace("memory_limit_mb", "--memory").replace("seed must", "--seed must")
         return _fail(msg)
+    for warning in name_warnings(submissions):
+        print(f"segtutor grade: warning: {warning}", file=sys.stderr)
     if not submissions:
         return _fail("no submissions found in " + " ".join(args.submissions) + "; check the paths.")
     if options.sandbox:

@@ -170,11 +170,14 @@ class _Capture:
         self.truncated: set[str] = set()
         self.errors: set[int] = set()
         self.held_back: set[int] = set()
+        self.memory_errors: set[int] = set()
 
     def add(self, msg: dict, cell_index: int) -> None:
         kind = msg.get("msg_type")
         if kind == "error":
             self.errors.add(cell_index)
+            if msg.get("content", {}).get("ename") == "MemoryError":
+                self.memory_errors.add(cell_index)
             if HELD_BACK in str(msg.get("content", {}).get("evalue", "")):
                 self.held_back.add(cell_index)
             return
@@ -276,6 +279,15 @@ def _run(job: dict) -> dict:
             kill_descendants()
         if watchdog.reason and result["status"] == "ok":
             result["status"] = watchdog.reason
+        limit = int(job["memory_limit_mb"]) * 2**20
+        if result["status"] in ("timeout", "kernel died") and (
+                capture.memory_errors or watchdog.peak >= 0.9 * limit):
+            # Out of memory shows as a hang or a dead kernel (an import that
+            # cannot allocate, a kernel killed at the limit): say so.
+            result["status"] = "memory limit"
+            result["detail"] = (f"the kernel ran out of memory: peak {watchdog.peak / 2**20:.0f} MiB of the "
+                                f"{limit >> 20} MiB limit ({len(capture.memory_errors)} cell(s) raised "
+                                "MemoryError); grade with a larger --memory")
         result["execute_s"] = round(time.monotonic() - t0, 3)
         result["peak_rss_mb"] = round(watchdog.peak / 2**20, 1)
         result["timeouts"] = Client.timeouts
@@ -308,8 +320,28 @@ def _not_dumpable() -> None:
         pass
 
 
+def _shrug(signum, frame) -> None:
+    """Ignore a signal, but only in this process (the handler is reset at exec)."""
+
+
+def _immune() -> None:
+    # The runner is the sandbox's init: the kernel drops every signal a
+    # process inside sends it unless the runner handles that signal. Python
+    # handles SIGINT (KeyboardInterrupt), and a library may add more, so
+    # each catchable ending signal gets a handler that does nothing. SIG_IGN
+    # would be inherited by the kernel; a Python handler is not.
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGPIPE",
+                 "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGTRAP", "SIGPWR", "SIGSYS"):
+        if hasattr(signal, name):
+            try:
+                signal.signal(getattr(signal, name), _shrug)
+            except (OSError, ValueError):
+                pass
+
+
 def main() -> int:
     _not_dumpable()
+    _immune()
     job = json.loads(sys.stdin.read())
     _become_subreaper()
     limit = int(job["memory_limit_mb"]) * 2**20

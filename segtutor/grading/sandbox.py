@@ -11,13 +11,21 @@ raises, so a student's function can only score by computing the answer.
 - new user, PID, IPC, network (loopback only), UTS and cgroup namespaces,
   ``--die-with-parent`` and ``--new-session``; the runner's tree dies with
   the sandbox's init, so a double-forked helper cannot outlive it;
-- no capabilities, a non-root user id, a private size-limited ``/tmp``, an
-  empty private ``HOME`` and an empty, size-limited working folder;
-- read-only: the system's ``/usr``, a few files of ``/etc``, the Python
-  installation and its environment, the package copy, the declared data
-  folders and the student's own folder. Nothing else: not the gradebook,
-  other submissions, the source notebooks, the project checkout, or
-  ``/proc`` of any process outside the sandbox.
+- no capabilities, a non-root user id (and, when the grader runs as root,
+  a host user that is not root either whenever the files it binds are
+  readable by others: :func:`launch_kwargs` drops to ``nobody`` before
+  bwrap starts), no nested user namespaces (``--disable-userns``);
+- writable only: a size-limited ``/tmp``, ``HOME``, working folder and
+  ``/dev/shm`` (tmpfs; their sizes together are :func:`tmpfs_sizes`, a
+  quarter of the memory limit); the root, ``/dev`` and everything else are
+  read-only;
+- visible read-only: the system's ``/usr``, a few files of ``/etc``, the
+  Python installation and its environment with every installed copy of
+  ``segtutor`` and its metadata hidden (:func:`installed_copies`), the
+  answer-free package copy, the declared data folders and the student's own
+  folder. Nothing else: not the gradebook, other submissions, the source
+  notebooks, the project checkout, or ``/proc`` of any process outside the
+  sandbox.
 
 Example
 -------
@@ -33,6 +41,7 @@ import compileall
 import functools
 import inspect
 import os
+import site
 import shutil
 import subprocess
 import sys
@@ -40,7 +49,8 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-__all__ = ["sandbox_problem", "GradingPackage", "bwrap_command", "HOME", "WORKDIR", "PACKAGE_DIR", "FIX"]
+__all__ = ["sandbox_problem", "GradingPackage", "bwrap_command", "HOME", "WORKDIR", "PACKAGE_DIR", "FIX",
+           "installed_copies", "tmpfs_sizes", "launch_kwargs", "privilege_problem", "UNPRIVILEGED"]
 
 #: Paths inside the sandbox.
 HOME = "/home/student"
@@ -49,6 +59,8 @@ PACKAGE_DIR = "/opt/segtutor-grading"
 STUDENT_DIR = "/submission"
 #: User id the runner and kernel have inside the sandbox (never 0).
 SANDBOX_UID = 1000
+#: Host user and group bwrap runs as when the grader is root (``nobody``).
+UNPRIVILEGED = (65534, 65534)
 
 FIX = ("install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap), "
        "or pass --unsandboxed to grade in good faith without a sandbox")
@@ -77,14 +89,44 @@ def _system_binds() -> list[str]:
     return args
 
 
-def _python_binds() -> list[str]:
-    """The interpreter, its standard library and the environment, read-only."""
+def _site_dirs() -> list[Path]:
+    """Folders Python installs packages into: the prefixes' site folders and
+    every ``site-packages``/``dist-packages`` folder on ``sys.path`` (a
+    ``PYTHONPATH`` or ``pip install --target`` install)."""
+    dirs = []
+    try:
+        dirs += site.getsitepackages()
+    except AttributeError:  # some embedded interpreters
+        pass
+    dirs += [sysconfig.get_paths().get(k) for k in ("purelib", "platlib")]
+    dirs += [p for p in sys.path if p and Path(p).name in ("site-packages", "dist-packages")]
+    # The base interpreter's and the system's site folders are visible too
+    # (a root ``pip install .`` lands in /usr/local), even when this
+    # process runs in a venv that does not put them on sys.path.
+    for prefix in {sys.prefix, sys.base_prefix, "/usr", "/usr/local"}:
+        for pattern in ("lib/python3*/site-packages", "lib/python3*/dist-packages", "lib/python3/dist-packages"):
+            dirs += [str(p) for p in Path(prefix).glob(pattern)]
+    out = []
+    for d in dirs:
+        if d and Path(d).is_dir() and Path(d).resolve() not in out:
+            out.append(Path(d).resolve())
+    return out
+
+
+def _python_roots() -> list[Path]:
     roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent}
     stdlib = sysconfig.get_paths().get("stdlib")
     if stdlib:
         roots.add(Path(stdlib).resolve())
+    roots.update(_site_dirs())
+    return sorted(roots, key=lambda p: len(p.parts))
+
+
+def _python_binds() -> list[str]:
+    """The interpreter, its standard library and the environment, read-only."""
+    roots = _python_roots()
     args = []
-    for root in sorted(roots, key=lambda p: len(p.parts)):
+    for root in roots:
         if str(root).startswith(("/usr/", "/bin", "/lib")) or root == Path("/usr"):
             continue  # already bound with the system
         if any(root != r and str(root).startswith(str(r) + os.sep) for r in roots):
@@ -96,8 +138,77 @@ def _python_binds() -> list[str]:
     return args
 
 
+def installed_copies() -> list[Path]:
+    """Every installed copy of ``segtutor`` the sandbox would otherwise show.
+
+    In each site folder of the environment (:func:`_site_dirs`, which
+    covers an editable install, ``pip install .``, a conda prefix and
+    Binder's ``postBuild``): the ``segtutor`` package folder, its
+    ``.dist-info``/``.egg-info``, and an editable install's ``.pth``,
+    ``.egg-link`` and finder module. The sandbox shows each as an empty
+    folder or an empty file.
+
+    Returns
+    -------
+    list of Path
+        Resolved paths, folders and files.
+
+    Examples
+    --------
+    >>> all(p.name.lower().replace("-", "_").startswith(("segtutor", "__editable__")) for p in installed_copies())
+    True
+    """
+    found = []
+    for folder in _site_dirs():
+        try:
+            entries = list(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name.lower().replace("-", "_")
+            if name == "segtutor" or (name.startswith("segtutor") and name.endswith(
+                    (".dist_info", ".egg_info", ".egg_link", ".pth"))) or (
+                    name.startswith("__editable__") and "segtutor" in name):
+                if entry.resolve() not in found:
+                    found.append(entry.resolve())
+    return found
+
+
+def _hide_installed(empty: Path) -> list[str]:
+    args = []
+    for path in installed_copies():
+        if path.is_dir():
+            args += ["--ro-bind", str(empty / "folder"), str(path)]
+        else:
+            args += ["--ro-bind", str(empty / "file"), str(path)]
+    return args
+
+
+def tmpfs_sizes(memory_mb: int) -> dict[str, int]:
+    """MiB of each writable (memory-backed) folder in a sandbox with ``memory_mb`` of memory.
+
+    Together they are a quarter of ``memory_mb`` (at least 64 MiB): the
+    working folder half of it, ``/tmp`` a quarter, ``HOME`` and
+    ``/dev/shm`` an eighth each. tmpfs pages are not in any process's
+    resident memory, so a sandbox holds at most ``memory_mb`` in its
+    processes plus this much in files.
+
+    Examples
+    --------
+    >>> tmpfs_sizes(4096)
+    {'workdir': 512, 'tmp': 256, 'home': 128, 'shm': 128}
+    >>> sum(tmpfs_sizes(1024).values())
+    256
+    """
+    from .._validate import check_scalar
+
+    memory_mb = check_scalar(memory_mb, "memory_mb", integer=True, low=1, high=1 << 20)
+    total = max(64, int(memory_mb) // 4)
+    return {"workdir": total // 2, "tmp": total // 4, "home": total // 8, "shm": total // 8}
+
+
 def bwrap_command(inner: list[str], *, package: Path, data=(), student_dir: Path | None = None,
-                  env: dict | None = None, workdir_mb: int = 512, tmp_mb: int = 256) -> list[str]:
+                  env: dict | None = None, memory_mb: int = 4096) -> list[str]:
     """The ``bwrap`` command that runs ``inner`` in a fresh sandbox.
 
     Parameters
@@ -113,8 +224,13 @@ def bwrap_command(inner: list[str], *, package: Path, data=(), student_dir: Path
         The student's own folder, bound read-only at ``/submission``.
     env : dict, optional
         The whole environment inside (nothing else is inherited).
-    workdir_mb, tmp_mb : int
-        Sizes of the working folder and ``/tmp`` (memory-backed).
+    memory_mb : int
+        The kernel's memory limit; the writable folders' sizes are
+        :func:`tmpfs_sizes` of it.
+
+    Start the command with :func:`launch_kwargs` (``subprocess.Popen(cmd,
+    **launch_kwargs(cmd))``): when the grader runs as root, that drops to an
+    unprivileged host user first.
     """
     from .._validate import check_path, check_scalar
 
@@ -129,16 +245,14 @@ def bwrap_command(inner: list[str], *, package: Path, data=(), student_dir: Path
         student_dir = check_path(student_dir, "student_dir")
     if env is not None and not isinstance(env, dict):
         raise TypeError(f"env should be a dict of environment variables or None, got {type(env).__name__}.")
-    # tmpfs sizes in MiB: more than the machine has is a typo.
-    workdir_mb = check_scalar(workdir_mb, "workdir_mb", integer=True, low=1, high=1 << 20)
-    tmp_mb = check_scalar(tmp_mb, "tmp_mb", integer=True, low=1, high=1 << 20)
+    sizes = tmpfs_sizes(check_scalar(memory_mb, "memory_mb", integer=True, low=1, high=1 << 20))
     bwrap = _bwrap()
     if bwrap is None:
         raise FileNotFoundError(f"bwrap is not installed: {FIX}.")
     args = [
         bwrap,
         "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts",
-        "--unshare-cgroup-try", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+        "--unshare-cgroup-try", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--disable-userns",
         "--hostname", "grading", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
         # ``inner`` is the PID namespace's init: no process in the sandbox
         # can signal it, and when it exits the kernel kills every other one.
@@ -146,13 +260,16 @@ def bwrap_command(inner: list[str], *, package: Path, data=(), student_dir: Path
         "--clearenv",
         # The private folders first: a Python environment that lives under
         # /tmp or /home (a CI clone) is bound on top of them afterwards.
-        "--size", str(int(tmp_mb) << 20), "--tmpfs", "/tmp",
-        "--size", str(64 << 20), "--tmpfs", HOME,
-        "--size", str(int(workdir_mb) << 20), "--tmpfs", WORKDIR,
+        "--size", str(sizes["tmp"] << 20), "--tmpfs", "/tmp",
+        "--size", str(sizes["home"] << 20), "--tmpfs", HOME,
+        "--size", str(sizes["workdir"] << 20), "--tmpfs", WORKDIR,
         "--proc", "/proc", "--dev", "/dev",
-        "--size", str(64 << 20), "--tmpfs", "/dev/shm",
+        "--size", str(sizes["shm"] << 20), "--tmpfs", "/dev/shm",
         *_system_binds(),
         *_python_binds(),
+        # An installed segtutor (pip install ., conda, Binder) holds every
+        # reference and spec: an empty folder or file over each copy.
+        *_hide_installed(_empty_dir()),
         "--ro-bind", str(Path(package).resolve()), PACKAGE_DIR,
     ]
     for folder in data:
@@ -160,6 +277,10 @@ def bwrap_command(inner: list[str], *, package: Path, data=(), student_dir: Path
         args += ["--ro-bind", str(folder), f"{WORKDIR}/{folder.name}"]
     if student_dir is not None:
         args += ["--ro-bind", str(Path(student_dir).resolve()), STUDENT_DIR]
+    # Every mount point exists now: the root (a tmpfs bwrap made, half the
+    # RAM, unsized) and /dev become read-only; the size-capped tmpfs
+    # folders above stay writable.
+    args += ["--remount-ro", "/", "--remount-ro", "/dev"]
     base_env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": HOME,
@@ -180,15 +301,91 @@ def bwrap_command(inner: list[str], *, package: Path, data=(), student_dir: Path
 
 
 @functools.lru_cache(maxsize=1)
+def _empty_dir() -> Path:
+    """A folder holding an empty ``folder`` and an empty ``file``, readable by all, to bind over installed copies."""
+    path = Path(tempfile.mkdtemp(prefix="segtutor-empty-"))
+    (path / "folder").mkdir()
+    (path / "file").touch()
+    for p, mode in ((path / "folder", 0o555), (path / "file", 0o444), (path, 0o555)):
+        p.chmod(mode)
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+def _unprivileged() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _reachable_by_others(path: str) -> bool:
+    """Whether a user with no special rights can read ``path`` (every folder above it searchable)."""
+    import stat
+
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        return False
+    need = stat.S_IROTH | (stat.S_IXOTH if p.is_dir() else 0)
+    if st.st_mode & need != need:
+        return False
+    for parent in Path(os.path.abspath(path)).parents:
+        try:
+            if not parent.stat().st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def privilege_problem(cmd: list[str]) -> str | None:
+    """Why a root grader's sandbox ``cmd`` cannot start as :data:`UNPRIVILEGED`; None if it can (or if not root).
+
+    bwrap, started by an unprivileged user, resolves every folder it binds
+    as that user: each must be readable by others, with every folder above
+    it searchable (a Python installed under ``/root`` is not).
+    """
+    if not _unprivileged():
+        return None
+    for i, arg in enumerate(cmd[:-2]):
+        if arg == "--chdir":
+            break
+        if arg == "--ro-bind" and not _reachable_by_others(cmd[i + 1]):
+            return f"{cmd[i + 1]} is not readable by others"
+    return None
+
+
+def launch_kwargs(cmd: list[str]) -> dict:
+    """Keyword arguments for :class:`subprocess.Popen` that start ``cmd`` (from :func:`bwrap_command`).
+
+    As root, bwrap maps the sandbox's user to host root (exempt from the
+    process limit, the owner of root's files). So a root grader starts the
+    sandbox as :data:`UNPRIVILEGED` (``nobody``, no supplementary groups)
+    whenever everything it binds is readable by others
+    (:func:`privilege_problem`); otherwise the sandbox runs as host root,
+    and the grader says so on the row. An empty dict when not root.
+
+    Examples
+    --------
+    >>> launch_kwargs(["true"]) in ({}, {"user": 65534, "group": 65534, "extra_groups": []})
+    True
+    """
+    if not _unprivileged() or privilege_problem(cmd):
+        return {}
+    uid, gid = UNPRIVILEGED
+    return {"user": uid, "group": gid, "extra_groups": []}
+
+
+@functools.lru_cache(maxsize=1)
 def sandbox_problem() -> str | None:
     """Why a sandbox cannot start on this machine, in one line; None if it can."""
     bwrap = _bwrap()
     if bwrap is None:
         return f"bubblewrap (bwrap) is not installed: {FIX}."
     with tempfile.TemporaryDirectory(prefix="segtutor-sbx-") as empty:
+        Path(empty).chmod(0o755)
         cmd = bwrap_command([sys.executable, "-c", "import json, numpy"], package=Path(empty))
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, **launch_kwargs(cmd))
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"bwrap could not start ({exc}): {FIX}."
     if proc.returncode != 0:
@@ -258,6 +455,8 @@ class GradingPackage:
             self._tmp = tempfile.mkdtemp(prefix="segtutor-package-")
             root = Path(self._tmp)
             atexit.register(self.cleanup)
+        # Readable by the unprivileged user a root grader's sandbox runs as.
+        root.chmod(root.stat().st_mode | 0o055)
         self.path = Path(root)
         self.hidden = self._build()
 
