@@ -111,6 +111,12 @@ EXPECTED = {
     "=HYPERLINK(1)": ({"fraction_above": fraction_above, "iou": None, "bounding_box": None}, "ok"),
     # class 7: my_iou's first call prints past the probe's byte cap, so its answers are cut off
     "flood": ({"fraction_above": fraction_above, "iou": None, "bounding_box": bounding_box}, "incomplete"),
+    # issue 23: an installed copy of the package is hidden, so its references are never found
+    "installed_copy": (NOTHING, "ok"),
+    # issue 23: every ending signal sent to the runner (PID 1) is ignored
+    "kill_init": (CORRECT, "ok"),
+    # issue 23: writing until full (at --jobs 2) fills only the capped tmpfs folders
+    "fill_disk": (CORRECT, "ok"),
 }
 
 

@@ -321,22 +321,33 @@ def _not_dumpable() -> None:
 
 
 def _shrug(signum, frame) -> None:
-    """Ignore a signal, but only in this process (the handler is reset at exec)."""
+    """Ignore SIGINT in this process only (a Python handler is reset at exec, so the kernel keeps its own)."""
 
 
 def _immune() -> None:
     # The runner is the sandbox's init: the kernel drops every signal a
     # process inside sends it unless the runner handles that signal. Python
-    # handles SIGINT (KeyboardInterrupt), and a library may add more, so
-    # each catchable ending signal gets a handler that does nothing. SIG_IGN
-    # would be inherited by the kernel; a Python handler is not.
-    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGPIPE",
-                 "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGTRAP", "SIGPWR", "SIGSYS"):
+    # handles SIGINT (KeyboardInterrupt) and a library may add more, so every
+    # catchable signal that could end or stop the runner is ignored.
+    # SIG_IGN is inherited by the kernel, which needs SIGINT for interrupts:
+    # SIGINT gets a handler that does nothing instead.
+    for name in ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGPIPE", "SIGXCPU", "SIGXFSZ",
+                 "SIGVTALRM", "SIGPROF", "SIGTRAP", "SIGPWR", "SIGSYS", "SIGABRT", "SIGTSTP", "SIGTTIN", "SIGTTOU"):
         if hasattr(signal, name):
             try:
-                signal.signal(getattr(signal, name), _shrug)
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
             except (OSError, ValueError):
                 pass
+    signal.signal(signal.SIGINT, _shrug)
+    # nbclient adds asyncio handlers for SIGINT and SIGTERM that shut the
+    # kernel down: a cell's os.kill(1, SIGTERM) would end the run. The
+    # runner's loop takes no signal handlers.
+    import asyncio
+
+    def add_signal_handler(self, sig, callback, *args):
+        return None
+
+    asyncio.SelectorEventLoop.add_signal_handler = add_signal_handler
 
 
 def main() -> int:
