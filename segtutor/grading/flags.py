@@ -27,7 +27,7 @@ PATTERNS = (
     ("exit call", rf"\b(sys{_S}\.{_S}exit|os{_S}\.{_S}_exit|os{_S}\.{_S}kill|quit{_S}\(|exit{_S}\()"),
     ("process or shell", rf"\b(subprocess|os{_S}\.{_S}(system|popen|fork|exec\w{{0,8}}|spawn\w{{0,8}})|multiprocessing|pty)\b"
                          r"|^[ \t]{0,64}!"),
-    ("file write", rf"open{_S}\([^)\n]{{0,200}}['\"][wax+]|\.write_(text|bytes){_S}\(|shutil\."
+    ("file write", rf"open{_S}\([^()\n]{{0,120}}['\"][wax+]|\.write_(text|bytes){_S}\(|shutil\."
                    rf"|os{_S}\.{_S}(remove|unlink|rename|replace|chmod)"),
     # (?<![\w.]): model.compile(...) and re.compile(...) are not dynamic code.
     ("dynamic code", rf"(?<![\w.])(exec|eval|compile|__import__){_S}\(|importlib|marshal|pickle|ctypes"),

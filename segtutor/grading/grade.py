@@ -97,10 +97,11 @@ def identity(name: str, where="name") -> str:
     name = unicodedata.normalize("NFKC", check_str(name, "name"))
     bad = sorted({f"U+{ord(c):04X}" for c in name if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp")})
     if bad:
-        raise ValueError(f"{where!s:.200} names a student with control or bidirectional characters ({', '.join(bad)}); "
-                         "rename it with plain letters.")
+        # ascii(): the message itself must not carry the characters it reports.
+        raise ValueError(f"{ascii(str(where))[1:-1][:200]} names a student with control or bidirectional characters "
+                         f"({', '.join(bad)}); rename it with plain letters.")
     if not name.strip():
-        raise ValueError(f"{where!s:.200} gives an empty student name; rename it.")
+        raise ValueError(f"{ascii(str(where))[1:-1][:200]} gives an empty student name; rename it.")
     return name
 
 
@@ -203,7 +204,7 @@ def collect_submissions(args, sources: dict[str, Assignment]) -> list[Submission
     for sub in subs:
         key = safe_name(sub.student).casefold()
         if owners.setdefault(key, sub.student) != sub.student:
-            raise ValueError(f"students {owners[key]!r} and {sub.student!r} would share the feedback files "
+            raise ValueError(f"students {ascii(owners[key])} and {ascii(sub.student)} would share the feedback files "
                              f"{safe_name(sub.student)}.*; rename one of them.")
     return subs
 
