@@ -357,3 +357,50 @@ def test_every_formula_prefix_is_escaped(cell):
 
 def test_plain_cells_are_not_escaped():
     assert [csv_safe(v) for v in ("alice", "6", "a=b", "ok")] == ["alice", "6", "a=b", "ok"]
+
+
+# -- private helpers: what each reference is built from is held back too ------
+
+def test_every_exercise_holds_back_what_its_reference_is_built_from(tmp_path):
+    """For every exercise of notebooks 00-12: each segtutor function or constant its
+    reference reaches (AST call graph, transitively) is a stub in the grading copy,
+    unless it only checks arguments or is a listed building block."""
+    from segtutor.exercises import exercise_names, get_exercise
+    from segtutor.grading.sandbox import BUILDING_BLOCKS, CHECK_MODULES, GradingPackage, reached_by
+
+    package = GradingPackage(tmp_path)
+    notebooks = {int(Path(nb).stem[:2]) for nb in os.listdir(ROOT / "notebooks") if nb.endswith(".ipynb")}
+    assert notebooks == set(range(13))
+    kept, stubbed = [], []
+    for name in exercise_names():
+        spec = get_exercise(name)
+        for top in spec.hidden_names():
+            assert package.hidden[top] is not None
+            for dotted, kind in reached_by(top).items():
+                module, _, attr = dotted.rpartition(".")
+                if module in CHECK_MODULES or dotted in BUILDING_BLOCKS or attr.startswith(("_check", "check_")) \
+                        or attr.lstrip("_").startswith(("MAX_", "CHUNK_")):
+                    kept.append(dotted)
+                    continue
+                stubbed.append(dotted)
+                assert dotted in package.hidden, (name, top, dotted)
+                text = (tmp_path / Path(*module.split("."))).with_suffix(".py")
+                text = text if text.exists() else tmp_path / Path(*module.split(".")) / "__init__.py"
+                source = text.read_text() if text.exists() else ""
+                if kind == "function":
+                    assert f"def {attr}(*args, **kwargs):\n    raise RuntimeError(" in source or any(
+                        f"def {attr}(*args, **kwargs):\n    raise RuntimeError(" in p.read_text()
+                        for p in (tmp_path / Path(*module.split("."))).parent.rglob("*.py")), (name, dotted)
+    assert {"segtutor.metrics.semantic._overlap_counts", "segtutor.metrics.semantic._ratio",
+            "segtutor.arrays.to_float", "segtutor.arrays.LUMA_WEIGHTS"} <= set(stubbed)
+    assert "segtutor._validate.as_array" in kept
+    # The copy still imports, and a held-back constant raises when used.
+    modules = sorted({d.rpartition(".")[0] for d in package.hidden})
+    code = ("import importlib, numpy as np\n"
+            f"for m in {modules!r}:\n    importlib.import_module(m)\n"
+            "from segtutor.arrays import LUMA_WEIGHTS\n"
+            "try:\n    np.asarray(LUMA_WEIGHTS)\nexcept RuntimeError as e:\n    print('held back:', e)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, PYTHONPATH=str(tmp_path)), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "held back: segtutor.arrays.LUMA_WEIGHTS is not available while grading" in done.stdout

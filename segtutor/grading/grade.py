@@ -600,7 +600,7 @@ def grade_batch(subs, sources: dict[str, Assignment], options: GradeOptions, *, 
         Called as each submission finishes (to save the gradebook as it grows).
     scheduler : str, optional
         ``"local"``: run the jobs on a Dask ``LocalCluster`` of ``jobs``
-        single-threaded worker processes; or the address of a Dask scheduler
+        threads that opens no port (:func:`local_cluster`); or the address of a Dask scheduler
         (``tcp://host:8786``) whose workers have segtutor and bubblewrap
         installed and see the submissions' folders at the same paths. Each
         worker runs the same sandbox; reading the files, drawing the cases
@@ -633,12 +633,12 @@ def grade_batch(subs, sources: dict[str, Assignment], options: GradeOptions, *, 
         # a bug of ours must not stop the batch either
         return _result(s, s.path.name, "internal error", [f"{type(exc).__name__}: {exc}"[:300]], options)
 
-    if scheduler is not None:
-        return _grade_on_dask(todo, sources, options, jobs, scheduler, finish, failed)
-
     from .sandbox import grading_package
 
-    grading_package()  # build it once, before the threads start
+    if scheduler == "local" or scheduler is None:
+        grading_package()  # build it once, before the threads (local workers are threads of this process) start
+    if scheduler is not None:
+        return _grade_on_dask(todo, sources, options, jobs, scheduler, finish, failed)
 
     def one(s: Submission) -> SubmissionResult:
         try:
@@ -652,22 +652,26 @@ def grade_batch(subs, sources: dict[str, Assignment], options: GradeOptions, *, 
 
 
 def local_cluster(jobs: int = 1):
-    """A Dask ``LocalCluster`` of ``jobs`` worker processes that only this process can use.
+    """A Dask ``LocalCluster`` for ``--scheduler local`` that opens no network port.
 
-    Its scheduler and workers talk TLS on loopback with throw-away
-    certificates (``Security.temporary()``, which requires them on both
-    ends), so another user of the machine who finds the port cannot connect
-    and ``client.run`` code in the workers. Returns ``(cluster, security)``;
-    connect with ``Client(cluster, security=security)``.
+    A local cluster of worker *processes* talks TCP on loopback without
+    authentication: any user of the machine who finds the port can connect
+    and ``client.run`` code in the workers (and so in the grader's account).
+    Each job only waits for its sandbox (a child process), so the workers
+    here are threads of this process and the scheduler talks to them in
+    memory (``inproc://``): there is no Dask port to connect to. Dask
+    still starts an HTTP server for the scheduler and the worker; they
+    listen on loopback only and serve no route (no dashboard, no API, no
+    metrics). Connect with ``Client(cluster)``.
     """
+    import dask
     from distributed import LocalCluster
-    from distributed.security import Security
 
     jobs = check_scalar(jobs, "jobs", integer=True, low=1, high=512)
-    security = Security.temporary()
-    cluster = LocalCluster(n_workers=int(jobs), threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=40, protocol="tls://", host="127.0.0.1", security=security)
-    return cluster, security
+    with dask.config.set({"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}):
+        return LocalCluster(n_workers=1, threads_per_worker=int(jobs), processes=False, protocol="inproc://",
+                            dashboard_address="127.0.0.1:0", worker_dashboard_address="127.0.0.1:0",
+                            silence_logs=40)
 
 
 def _grade_on_dask(todo, sources, options, jobs, scheduler, finish, failed) -> list[SubmissionResult]:
@@ -678,8 +682,8 @@ def _grade_on_dask(todo, sources, options, jobs, scheduler, finish, failed) -> l
     results = []
     cluster = None
     if scheduler == "local":
-        cluster, security = local_cluster(jobs)
-        client = Client(cluster, security=security)
+        cluster = local_cluster(jobs)
+        client = Client(cluster)
     else:
         client = Client(scheduler)
     try:

@@ -88,11 +88,11 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
-def _rss_bytes(pid: int) -> int:
+def _rss_bytes(pid: int, field: str = "VmRSS:") -> int:
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError):
         pass
@@ -129,6 +129,9 @@ class _Watchdog(threading.Thread):
         self.poll_s = poll_s
         self.reason: str | None = None
         self.peak = 0
+        # RLIMIT_DATA counts a process's private mappings, not its resident
+        # memory: the largest one shows how close a process came to it.
+        self.peak_data = 0
         self._stop = threading.Event()
 
     def run(self) -> None:
@@ -137,6 +140,7 @@ class _Watchdog(threading.Thread):
             pids = descendants(me)
             rss = sum(_rss_bytes(p) for p in pids)
             self.peak = max(self.peak, rss)
+            self.peak_data = max([self.peak_data] + [_rss_bytes(p, "VmData:") for p in pids])
             if rss > self.memory_limit:
                 self.reason = "memory limit"
             elif time.monotonic() > self.deadline:
@@ -280,14 +284,15 @@ def _run(job: dict) -> dict:
         if watchdog.reason and result["status"] == "ok":
             result["status"] = watchdog.reason
         limit = int(job["memory_limit_mb"]) * 2**20
+        result["peak_data_mb"] = round(watchdog.peak_data / 2**20, 1)
         if result["status"] in ("timeout", "kernel died") and (
-                capture.memory_errors or watchdog.peak >= 0.9 * limit):
-            # Out of memory shows as a hang or a dead kernel (an import that
-            # cannot allocate, a kernel killed at the limit): say so.
+                capture.memory_errors or max(watchdog.peak, watchdog.peak_data) >= 0.9 * limit):
+            # Out of memory shows as a hang or a dead kernel (a thread that
+            # cannot allocate its stack, a kernel killed at the limit): say so.
             result["status"] = "memory limit"
-            result["detail"] = (f"the kernel ran out of memory: peak {watchdog.peak / 2**20:.0f} MiB of the "
-                                f"{limit >> 20} MiB limit ({len(capture.memory_errors)} cell(s) raised "
-                                "MemoryError); grade with a larger --memory")
+            result["detail"] = (f"the kernel ran out of memory (peak resident {watchdog.peak / 2**20:.0f} MiB, "
+                                f"largest data segment {watchdog.peak_data / 2**20:.0f} MiB, limit {limit >> 20} MiB; "
+                                f"{len(capture.memory_errors)} cell(s) raised MemoryError); grade with a larger --memory")
         result["execute_s"] = round(time.monotonic() - t0, 3)
         result["peak_rss_mb"] = round(watchdog.peak / 2**20, 1)
         result["timeouts"] = Client.timeouts

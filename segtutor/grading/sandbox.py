@@ -50,7 +50,8 @@ import tempfile
 from pathlib import Path
 
 __all__ = ["sandbox_problem", "GradingPackage", "bwrap_command", "HOME", "WORKDIR", "PACKAGE_DIR", "FIX",
-           "installed_copies", "tmpfs_sizes", "launch_kwargs", "privilege_problem", "UNPRIVILEGED"]
+           "installed_copies", "tmpfs_sizes", "launch_kwargs", "privilege_problem", "UNPRIVILEGED",
+           "hidden_functions", "reached_by", "held_back", "BUILDING_BLOCKS", "CHECK_MODULES"]
 
 #: Paths inside the sandbox.
 HOME = "/home/student"
@@ -425,7 +426,7 @@ def _strip_functions(path: Path, names: dict[str, str]) -> None:
 
 
 def hidden_functions() -> dict[str, str]:
-    """``{dotted path: exercise}`` of every package function a spec hides."""
+    """``{dotted path: exercise}`` of every package function a spec names (reference or ``hides``)."""
     from segtutor.exercises import exercise_names, get_exercise
 
     out = {}
@@ -433,6 +434,145 @@ def hidden_functions() -> dict[str, str]:
         for dotted in get_exercise(name).hidden_names():
             out[dotted] = name
     return out
+
+
+#: Modules whose functions only check arguments and convert them to arrays:
+#: a reference may reach them, and they compute no part of an answer.
+CHECK_MODULES = ("segtutor._validate", "segtutor.metrics._checks", "segtutor.semi._checks")
+#: Package names a reference reaches that stay in the grading copy, and why.
+BUILDING_BLOCKS = {
+    "segtutor.models.unet.conv_block": "notebook 06 imports it for students to build encoder_block and the U-Net",
+    "segtutor.models.unet._keras": "imports Keras; computes nothing",
+    "segtutor.models.unet.NORMALISATIONS": "the names of the allowed normalisation options (argument checking)",
+    "segtutor.losses.EPSILON": "the clipping tolerance 1e-7 the exercise text states (as Keras does)",
+}
+
+
+def _building_block(dotted: str) -> bool:
+    module, _, name = dotted.rpartition(".")
+    return (module in CHECK_MODULES or dotted in BUILDING_BLOCKS or name.startswith(("_check", "check_"))
+            or name.lstrip("_").startswith(("MAX_", "CHUNK_")))
+
+
+def reached_by(dotted: str) -> dict[str, str]:
+    """Package functions and constants a function reaches, transitively (its AST call graph).
+
+    Follows every name in the function's body that its module binds to a
+    ``segtutor`` function, or to an upper-case module constant, and every
+    ``module.name`` of a ``segtutor`` module; then the same for each
+    function found.
+
+    Returns
+    -------
+    dict
+        ``{dotted path: "function" or "constant"}``, without ``dotted`` itself.
+
+    Examples
+    --------
+    >>> sorted(k for k in reached_by("segtutor.metrics.iou") if "semantic" in k)
+    ['segtutor.metrics.semantic._overlap_counts', 'segtutor.metrics.semantic._ratio']
+    """
+    import importlib
+    import textwrap
+    import types
+
+    from .._validate import check_str
+
+    module_name, _, attr = check_str(dotted, "dotted").rpartition(".")
+    start = getattr(importlib.import_module(module_name), attr)
+    found: dict[str, str] = {}
+    todo = [start]
+    while todo:
+        obj = todo.pop()
+        try:
+            src = textwrap.dedent(inspect.getsource(obj))
+        except (OSError, TypeError):
+            continue
+        module = sys.modules[obj.__module__]
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.Name) and node.id in module.__dict__:
+                name, target, owner = node.id, module.__dict__[node.id], module.__name__
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and isinstance(
+                    module.__dict__.get(node.value.id), types.ModuleType):
+                base = module.__dict__[node.value.id]
+                if not base.__name__.startswith("segtutor") or not hasattr(base, node.attr):
+                    continue
+                name, target, owner = node.attr, getattr(base, node.attr), base.__name__
+            else:
+                continue
+            if isinstance(target, types.FunctionType) and target.__module__.startswith("segtutor"):
+                key = f"{target.__module__}.{target.__name__}"
+                if key not in found and target is not start:
+                    found[key] = "function"
+                    todo.append(target)
+            elif not callable(target) and not isinstance(target, types.ModuleType) and name.isupper() \
+                    and owner.startswith("segtutor"):
+                defined_in = owner if name in vars(sys.modules[owner]) else module.__name__
+                found.setdefault(f"{defined_in}.{name}", "constant")
+    return found
+
+
+def held_back() -> dict[str, str]:
+    """``{dotted path: exercise}`` of everything the grading copy stubs or hides.
+
+    Every reference and ``hides`` entry of a spec, and everything they
+    reach inside ``segtutor`` (:func:`reached_by`) except argument checks and
+    :data:`BUILDING_BLOCKS`: so a student cannot assemble an answer from the
+    private helpers (``_overlap_counts`` and ``_ratio`` for ``iou``) or
+    constants (``LUMA_WEIGHTS`` for ``to_grayscale``) a reference is built from.
+    """
+    out = {}
+    for dotted, exercise in hidden_functions().items():
+        out.setdefault(dotted, exercise)
+        for reached in reached_by(dotted):
+            if not _building_block(reached):
+                out.setdefault(reached, exercise)
+    return out
+
+
+_HELD_BACK_CONSTANT = '''
+
+class _HeldBackConstant:
+    """A module constant held back while grading: any use raises."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def _raise(self, *args, **kwargs):
+        raise RuntimeError(self._name + " is not available while grading: write the exercise yourself")
+
+    __array__ = __iter__ = __len__ = __getitem__ = __float__ = __int__ = __index__ = _raise
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _raise
+    __matmul__ = __rmatmul__ = __pow__ = __rpow__ = __neg__ = __bool__ = __contains__ = _raise
+
+    def __repr__(self):
+        return "<" + self._name + ": held back while grading>"
+'''
+
+
+def _strip_constants(path: Path, names: dict[str, str]) -> None:
+    """Replace top-level assignments ``NAME = ...`` (name -> dotted path) by a held-back object."""
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    spans = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            hit = [t.id for t in targets if isinstance(t, ast.Name) and t.id in names]
+            if hit:
+                spans.append((node.lineno - 1, node.end_lineno, hit[0]))
+    missing = set(names) - {s[2] for s in spans}
+    if missing:
+        raise ValueError(f"{path}: constants {sorted(missing)} to hide were not found at the top level.")
+    for start, end, name in sorted(spans, reverse=True):
+        lines[start:end] = [f"{name} = _HeldBackConstant({names[name]!r})\n"]
+    # The class goes after the module's imports (a __future__ import must come first).
+    first = min(s[0] for s in spans)
+    lines[first:first] = [_HELD_BACK_CONSTANT.lstrip("\n") + "\n\n"]
+    text = "".join(lines)
+    compile(text, str(path), "exec")
+    path.write_text(text, encoding="utf-8")
 
 
 class GradingPackage:
@@ -470,16 +610,25 @@ class GradingPackage:
             "GRADING_COPY = True\n\n\ndef load_all() -> None:\n    pass\n",
             encoding="utf-8",
         )
+        import importlib
+
         by_file: dict[Path, dict[str, str]] = {}
-        hidden = hidden_functions()
+        constants: dict[Path, dict[str, str]] = {}
+        hidden = held_back()
         for dotted in hidden:
             module_name, _, attr = dotted.rpartition(".")
-            obj = getattr(__import__(module_name, fromlist=[attr]), attr)
-            file = Path(inspect.getsourcefile(obj)).resolve()
-            rel = file.relative_to(self.source)
-            by_file.setdefault(dest / rel, {})[obj.__name__] = dotted
+            module = importlib.import_module(module_name)
+            obj = getattr(module, attr)
+            if callable(obj):
+                file = Path(inspect.getsourcefile(obj)).resolve()
+                by_file.setdefault(dest / file.relative_to(self.source), {})[obj.__name__] = dotted
+            else:
+                file = Path(inspect.getsourcefile(module)).resolve()
+                constants.setdefault(dest / file.relative_to(self.source), {})[attr] = dotted
         for file, names in by_file.items():
             _strip_functions(file, names)
+        for file, names in constants.items():
+            _strip_constants(file, names)
         compileall.compile_dir(str(dest), quiet=1, workers=1)
         return hidden
 

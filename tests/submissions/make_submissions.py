@@ -424,6 +424,11 @@ def issue23_attacks(rel, F, I, B) -> dict:
     # size-capped tmpfs folders take anything; the root, /etc, /opt, /home,
     # /usr and /dev are read-only.
     subs["fill_disk"] = student(rel, honest, insert={2: [FILL_DISK]})
+    # The private helpers iou is built from (issue 23 measured 4/7 with them).
+    subs["private_helpers"] = student(rel, {**honest, I: '''from segtutor.metrics import semantic
+def my_iou(pred, truth):
+    inter, a, b = semantic._overlap_counts(pred, truth, "pooled")
+    return float(semantic._ratio(inter, a + b - inter))'''})
     return subs
 
 
