@@ -404,3 +404,35 @@ def test_every_exercise_holds_back_what_its_reference_is_built_from(tmp_path):
                           env=dict(os.environ, PYTHONPATH=str(tmp_path)), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "held back: segtutor.arrays.LUMA_WEIGHTS is not available while grading" in done.stdout
+
+
+# -- --memory too small ---------------------------------------------------------
+
+MEMORY_HOG = '''# what an import does when --memory is too small: allocations fail, then a thread waits forever
+import time
+held = []
+try:
+    while True:
+        held.append(np.empty(1 << 21))  # 16 MiB of address space each, never touched: little resident memory
+except MemoryError:
+    pass
+while True:
+    try:
+        time.sleep(0.05)
+    except KeyboardInterrupt:
+        pass
+'''
+
+
+@needs_sandbox
+def test_running_out_of_memory_is_reported_as_memory_limit_with_its_peak(tmp_path):
+    """Not `timeout`: the row says memory limit, with the peak, and what to change (issue 23: notebook 02 at 256 MB)."""
+    nb = nbformat.read(STUDENTS / "honest_full.ipynb", as_version=4)
+    nb.cells.insert(11, nbformat.v4.new_code_cell(MEMORY_HOG))
+    path = tmp_path / "hog.ipynb"
+    nbformat.write(nb, path)
+    options = GradeOptions(seed=4, cell_timeout=10, probe_timeout=10, notebook_timeout=40, memory_limit_mb=512)
+    result = grade_submission(Submission("hog", path), load_sources([SOURCE]), options)
+    assert result.status == "memory limit", result.notes
+    note = next(n for n in result.notes if "ran out of memory" in n)
+    assert "largest data segment" in note and "limit 512 MiB" in note and "--memory" in note

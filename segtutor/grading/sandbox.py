@@ -51,7 +51,7 @@ from pathlib import Path
 
 __all__ = ["sandbox_problem", "GradingPackage", "bwrap_command", "HOME", "WORKDIR", "PACKAGE_DIR", "FIX",
            "installed_copies", "tmpfs_sizes", "launch_kwargs", "privilege_problem", "UNPRIVILEGED",
-           "hidden_functions", "reached_by", "held_back", "BUILDING_BLOCKS", "CHECK_MODULES"]
+           "hidden_functions", "reached_by", "held_back", "BUILDING_BLOCKS", "CHECK_MODULES", "root_sandbox_problem"]
 
 #: Paths inside the sandbox.
 HOME = "/home/student"
@@ -353,6 +353,15 @@ def privilege_problem(cmd: list[str]) -> str | None:
         if arg == "--ro-bind" and not _reachable_by_others(cmd[i + 1]):
             return f"{cmd[i + 1]} is not readable by others"
     return None
+
+
+def root_sandbox_problem() -> str | None:
+    """Why this root grader's sandboxes will run as host root (see :func:`privilege_problem`); None if they won't."""
+    if not _unprivileged():
+        return None
+    with tempfile.TemporaryDirectory(prefix="segtutor-sbx-") as empty:
+        Path(empty).chmod(0o755)
+        return privilege_problem(bwrap_command(["true"], package=Path(empty)))
 
 
 def launch_kwargs(cmd: list[str]) -> dict:
