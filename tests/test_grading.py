@@ -119,6 +119,8 @@ EXPECTED = {
     "fill_disk": (CORRECT, "ok"),
     # issue 23: the private helpers a reference is built from are stubs too
     "private_helpers": ({"fraction_above": fraction_above, "iou": None, "bounding_box": bounding_box}, "ok"),
+    # issue 23: pycocotools' toBbox is forbidden for bounding_box (it scored 4/4 unflagged)
+    "coco_bbox": ({"fraction_above": fraction_above, "iou": iou, "bounding_box": None}, "ok"),
 }
 
 
@@ -178,6 +180,7 @@ def test_suspicious_code_is_flagged(batch):
     assert "uses reference: fraction_above" in rows["hidden_reference"]["flags"]
     assert "forbidden call: bounding_box (skimage.measure.regionprops)" in rows["hidden_reference"]["flags"]
     assert "bounding_box: uses skimage.measure.regionprops (forbidden), scored 0" in rows["hidden_reference"]["notes"]
+    assert "forbidden call: bounding_box (pycocotools.mask.toBbox)" in rows["coco_bbox"]["flags"]
     assert "input transformers" in rows["input_transformer"]["flags"]
     assert "comparison override" in rows["always_equal"]["flags"]
     assert "exit call" in rows["os_exit"]["flags"]

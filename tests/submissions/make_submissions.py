@@ -429,6 +429,14 @@ def issue23_attacks(rel, F, I, B) -> dict:
 def my_iou(pred, truth):
     inter, a, b = semantic._overlap_counts(pred, truth, "pooled")
     return float(semantic._ratio(inter, a + b - inter))'''})
+    # A library shortcut the old hand-made list missed (4/4 unflagged in issue 23).
+    subs["coco_bbox"] = student(rel, {**honest, B: '''from pycocotools import mask as coco
+def my_bounding_box(mask):
+    mask = np.asarray(mask)
+    if not mask.any():
+        return (0, 0, 0, 0)
+    x, y, w, h = coco.toBbox(coco.encode(np.asfortranarray(mask.astype(np.uint8))))
+    return (int(y), int(x), int(y + h), int(x + w))'''})
     return subs
 
 
