@@ -436,3 +436,46 @@ def test_running_out_of_memory_is_reported_as_memory_limit_with_its_peak(tmp_pat
     assert result.status == "memory limit", result.notes
     note = next(n for n in result.notes if "ran out of memory" in n)
     assert "largest data segment" in note and "limit 512 MiB" in note and "--memory" in note
+
+
+# -- library shortcuts, found by measurement ------------------------------------
+
+def _same_function(dotted: str, target: str) -> bool:
+    # skimage.filters.thresholding.threshold_otsu is skimage.filters.threshold_otsu
+    d, t = dotted.split("."), target.split(".")
+    return dotted == target or (d[0] == t[0] and d[-1] == t[-1])
+
+
+def test_every_library_function_that_passes_an_exercise_is_forbidden(tmp_path):
+    """Every public function of NumPy, SciPy, scikit-image, scikit-learn and pycocotools whose
+    signature fits an exercise and that passes all its grading cases is in that exercise's
+    ``forbids`` (tests/_library_shortcuts.py; each exercise swept in a child process with an
+    address-space limit and two seconds per call). Keras ops are not swept."""
+    from segtutor.exercises import exercise_names, get_exercise
+
+    done = subprocess.run([sys.executable, str(HERE / "_library_shortcuts.py")], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=3600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    found.pop("crashed")
+    assert set(found) == set(exercise_names())
+    allowed = {name: get_exercise(name).forbids for name in found}
+    missing = {name: [p for p in passers if not any(_same_function(p, f) for f in allowed[name])]
+               for name, passers in found.items()}
+    assert not any(missing.values()), {k: v for k, v in missing.items() if v}
+
+
+@pytest.mark.parametrize("code", [
+    "import pycocotools.mask\ndef my_bounding_box(m):\n    return pycocotools.mask.toBbox(m)",
+    "import pycocotools.mask as pm\nf = pm.toBbox\ndef my_bounding_box(m):\n    return f(m)",
+    "from pycocotools.mask import toBbox as tb\ndef my_bounding_box(m):\n    return tb(m)",
+    "from pycocotools import mask\ndef my_bounding_box(m):\n    g = mask.toBbox\n    return g(m)",
+    "import pycocotools.mask as pm\ndef my_bounding_box(m):\n    return getattr(pm, 'toBbox')(m)",
+    "import importlib\ndef my_bounding_box(m):\n    return importlib.import_module('pycocotools.mask').toBbox(m)",
+    "from pycocotools.mask import *\ndef my_bounding_box(m):\n    return toBbox(m)",
+])
+def test_a_forbidden_call_is_found_through_every_name_the_ast_resolves(code):
+    from segtutor.grading.flags import forbidden_uses
+
+    rules = {"bounding_box": ("my_bounding_box", ("pycocotools.mask.toBbox",))}
+    assert forbidden_uses([code], rules) == {"bounding_box": [("pycocotools.mask.toBbox", True)]}
