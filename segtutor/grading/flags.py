@@ -86,7 +86,9 @@ def suspicious_code(sources, references: dict[str, tuple] | None = None, *, cour
     course = {c.strip() for c in course}
     import time
 
-    deadline = time.monotonic() + float(budget_s)
+    from .._validate import check_scalar
+
+    deadline = time.monotonic() + float(check_scalar(budget_s, "budget_s", low=0))
     flags = set()
     for source in sources:
         if source.strip() in course:

@@ -114,6 +114,10 @@ def name_warnings(subs) -> list[str]:
     >>> name_warnings([Submission("alice", Path("a.ipynb")), Submission(cyrillic_a + "lice", Path("b.ipynb"))])
     ["students 'alice' and '\\u0430lice' look alike; check they are two people"]
     """
+    if isinstance(subs, (str, bytes)) or not isinstance(subs, (list, tuple)) or not all(
+            isinstance(s, Submission) for s in subs):
+        raise ArgumentTypeError(f"subs should be a list of Submission objects (collect_submissions' result), "
+                                f"got {_describe(subs)}.")
     seen: dict[str, str] = {}
     out = []
     for student in sorted({s.student for s in subs}):

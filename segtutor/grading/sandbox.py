@@ -338,6 +338,14 @@ def _reachable_by_others(path: str) -> bool:
     return True
 
 
+def _check_cmd(cmd) -> list[str]:
+    if isinstance(cmd, (str, bytes)) or not isinstance(cmd, (list, tuple)) or not cmd or not all(
+            isinstance(a, str) for a in cmd):
+        raise TypeError(f"cmd should be the bwrap command, a non-empty list of strings (bwrap_command's result), "
+                        f"got {cmd!r}."[:300])
+    return list(cmd)
+
+
 def privilege_problem(cmd: list[str]) -> str | None:
     """Why a root grader's sandbox ``cmd`` cannot start as :data:`UNPRIVILEGED`; None if it can (or if not root).
 
@@ -345,6 +353,7 @@ def privilege_problem(cmd: list[str]) -> str | None:
     as that user: each must be readable by others, with every folder above
     it searchable (a Python installed under ``/root`` is not).
     """
+    cmd = _check_cmd(cmd)
     if not _unprivileged():
         return None
     for i, arg in enumerate(cmd[:-2]):
@@ -379,7 +388,7 @@ def launch_kwargs(cmd: list[str]) -> dict:
     >>> launch_kwargs(["true"]) in ({}, {"user": 65534, "group": 65534, "extra_groups": []})
     True
     """
-    if not _unprivileged() or privilege_problem(cmd):
+    if not _unprivileged() or privilege_problem(_check_cmd(cmd)):
         return {}
     uid, gid = UNPRIVILEGED
     return {"user": uid, "group": gid, "extra_groups": []}
@@ -488,7 +497,13 @@ def reached_by(dotted: str) -> dict[str, str]:
     from .._validate import check_str
 
     module_name, _, attr = check_str(dotted, "dotted").rpartition(".")
-    start = getattr(importlib.import_module(module_name), attr)
+    try:
+        if not module_name.startswith("segtutor"):
+            raise ImportError
+        start = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError):
+        raise ValueError(f"dotted should name a segtutor function such as 'segtutor.metrics.iou', got {dotted!r}.") \
+            from None
     found: dict[str, str] = {}
     todo = [start]
     while todo:
@@ -604,8 +619,8 @@ class GradingPackage:
             self._tmp = tempfile.mkdtemp(prefix="segtutor-package-")
             root = Path(self._tmp)
             atexit.register(self.cleanup)
-        # Readable by the unprivileged user a root grader's sandbox runs as.
-        root.chmod(root.stat().st_mode | 0o055)
+            # Readable by the unprivileged user a root grader's sandbox runs as.
+            root.chmod(0o755)
         self.path = Path(root)
         self.hidden = self._build()
 
