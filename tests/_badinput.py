@@ -810,6 +810,15 @@ def _grading_entries() -> dict:
                                 "log": lambda: (lambda *a, **k: None)},
         g + "sandbox.GradingPackage": {"root": _tmp},
         g + "sandbox.bwrap_command": {"inner": lambda: ["python3", "-c", "1"], "package": _tmp},
+        g + "sandbox.launch_kwargs": {"cmd": lambda: ["bwrap", "--ro-bind", "/usr", "/usr", "true"]},
+        g + "sandbox.privilege_problem": {"cmd": lambda: ["bwrap", "--ro-bind", "/usr", "/usr", "true"]},
+        g + "sandbox.reached_by": {"dotted": lambda: "segtutor.metrics.iou"},
+        g + "sandbox.tmpfs_sizes": {"memory_mb": lambda: 1024},
+        g + "gradebook.safe_name": {"text": lambda: "alice smith"},
+        g + "grade.identity": {"name": lambda: "alice", "where": lambda: "alice/"},
+        g + "grade.name_warnings": {"subs": lambda: [__import__("segtutor.grading.grade", fromlist=["x"]).Submission(
+            "alice", _TINY_SOURCE)]},
+        g + "grade.local_cluster": {"jobs": lambda: 1},
     }
 
 

@@ -111,6 +111,16 @@ EXPECTED = {
     "=HYPERLINK(1)": ({"fraction_above": fraction_above, "iou": None, "bounding_box": None}, "ok"),
     # class 7: my_iou's first call prints past the probe's byte cap, so its answers are cut off
     "flood": ({"fraction_above": fraction_above, "iou": None, "bounding_box": bounding_box}, "incomplete"),
+    # issue 23: an installed copy of the package is hidden, so its references are never found
+    "installed_copy": (NOTHING, "ok"),
+    # issue 23: every ending signal sent to the runner (PID 1) is ignored
+    "kill_init": (CORRECT, "ok"),
+    # issue 23: writing until full (at --jobs 2) fills only the capped tmpfs folders
+    "fill_disk": (CORRECT, "ok"),
+    # issue 23: the private helpers a reference is built from are stubs too
+    "private_helpers": ({"fraction_above": fraction_above, "iou": None, "bounding_box": bounding_box}, "ok"),
+    # issue 23: pycocotools' toBbox is forbidden for bounding_box (it scored 4/4 unflagged)
+    "coco_bbox": ({"fraction_above": fraction_above, "iou": iou, "bounding_box": None}, "ok"),
 }
 
 
@@ -171,6 +181,7 @@ def test_suspicious_code_is_flagged(batch):
     assert "uses reference: fraction_above" in rows["hidden_reference"]["flags"]
     assert "forbidden call: bounding_box (skimage.measure.regionprops)" in rows["hidden_reference"]["flags"]
     assert "bounding_box: uses skimage.measure.regionprops (forbidden), scored 0" in rows["hidden_reference"]["notes"]
+    assert "forbidden call: bounding_box (pycocotools.mask.toBbox)" in rows["coco_bbox"]["flags"]
     assert "input transformers" in rows["input_transformer"]["flags"]
     assert "comparison override" in rows["always_equal"]["flags"]
     assert "exit call" in rows["os_exit"]["flags"]

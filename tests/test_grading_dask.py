@@ -8,6 +8,7 @@ ones the attack batch derives from an honest reference (6, 2 + 1.9, 0).
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,54 @@ def test_two_worker_local_cluster_grades_in_the_sandbox(tmp_path):
         "honest_partial": ("2", "1.9", "0", "3.9", "ok", "bwrap"),
         "untouched": ("0", "0", "0", "0", "ok", "bwrap"),
     }
+
+
+def _listening_ports() -> set[tuple[str, int]]:
+    """(hex address, port) of every TCP socket this process listens on (/proc/net/tcp*, matched by inode)."""
+    inodes = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
+                address, port = fields[1].rsplit(":", 1)
+                ports.add((address, int(port, 16)))
+    return ports
+
+
+def test_the_local_cluster_offers_nothing_to_another_user():
+    """--scheduler local: workers in-process over inproc://; Dask's HTTP servers on loopback with no route."""
+    import urllib.error
+    import urllib.request
+
+    from distributed import Client
+
+    from segtutor.grading.grade import local_cluster
+
+    before = _listening_ports()
+    cluster = local_cluster(2)
+    try:
+        assert cluster.scheduler_address.startswith("inproc://")
+        with Client(cluster) as client:
+            assert sum(client.nthreads().values()) == 2
+            assert client.submit(lambda: 1).result(timeout=60) == 1
+            opened = _listening_ports() - before
+            assert opened and all(address in ("0100007F", "00000000000000000000000001000000") for address, _ in opened)
+            for _, port in opened:
+                for route in ("/health", "/info/main/workers.html", "/json/identity.json", "/metrics",
+                              "/api/v1/retire_workers", "/proxy/8787/status"):
+                    with pytest.raises(urllib.error.HTTPError, match="404"):
+                        urllib.request.urlopen(f"http://127.0.0.1:{port}{route}", timeout=10)
+    finally:
+        cluster.close()

@@ -16,6 +16,6 @@ __all__ = ["release", "grade", "gradebook", "cli"]
 def __getattr__(name):
     import importlib
 
-    if name in __all__ or name in {"assignment", "flags", "probe", "runner", "sandbox", "results"}:
+    if name in __all__ or name in {"assignment", "flags", "options", "probe", "runner", "sandbox", "results"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'segtutor.grading' has no attribute {name!r}")

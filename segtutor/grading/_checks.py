@@ -11,11 +11,10 @@ import os
 from pathlib import Path
 
 from .._validate import ArgumentTypeError, _describe, check_path
+from .options import GradeOptions
 
 
 def check_options(options, name: str = "options"):
-    from .grade import GradeOptions
-
     if not isinstance(options, GradeOptions):
         raise ArgumentTypeError(f"{name} should be a GradeOptions (segtutor.grading.grade.GradeOptions(seed=...)), "
                                 f"got {_describe(options)}.")

@@ -27,10 +27,16 @@ class ExerciseEntry:
 
 @dataclass(frozen=True)
 class Assignment:
-    """A source notebook's file name and its exercises, in notebook order."""
+    """A source notebook's file name and its exercises, in notebook order.
+
+    ``course_cells`` are the code cells of its released student copy
+    (without surrounding whitespace): code the course wrote, whose flags
+    are never charged to a student.
+    """
 
     filename: str
     exercises: tuple[ExerciseEntry, ...]
+    course_cells: frozenset = frozenset()
 
     @property
     def max_points(self) -> float:
@@ -99,7 +105,16 @@ def read_assignment(path) -> Assignment:
             f"{path.name}: check cells for {sorted(missing)} have no solution cell naming the function; "
             "make both cells with segtutor.exercises.authoring.exercise_cells."
         )
-    return Assignment(path.name, tuple(entries))
+    return Assignment(path.name, tuple(entries), _released_cells(nb))
+
+
+def _released_cells(nb) -> frozenset:
+    import copy
+
+    from .release import release_notebook
+
+    released = release_notebook(copy.deepcopy(nb), name="source notebook")
+    return frozenset(c.source.strip() for c in released.cells if c.get("cell_type") == "code")
 
 
 def find_sources(paths) -> list[Path]:

@@ -50,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--out", required=True, help="gradebook CSV (new, or one this command wrote); feedback/ goes beside it")
     gr.add_argument("--jobs", type=int, default=1, help="submissions graded at once, 1 to 64 (default 1)")
     gr.add_argument("--scheduler", default=None,
-                    help="run the jobs on Dask: 'local' (a LocalCluster of --jobs workers) or a scheduler "
-                         "address tcp://host:8786 (needs segtutor[dask])")
+                    help="run the jobs on Dask: 'local' (--jobs worker threads, no network port) or a scheduler "
+                         "address, tls://host:8786 with certificates (needs segtutor[dask])")
     gr.add_argument("--timeout", type=float, default=900, help="seconds per notebook (default 900)")
     gr.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell (default 120)")
     gr.add_argument("--probe-timeout", type=float, default=30, help="seconds per exercise probe (default 30)")
@@ -90,9 +90,9 @@ def _fail(message: str) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .grade import GradeOptions, collect_submissions, grade_batch, load_sources
+    from .grade import GradeOptions, collect_submissions, grade_batch, load_sources, name_warnings
     from .gradebook import GradebookLocked, GradebookStore, row_of, write_feedback, write_results_json
-    from .sandbox import sandbox_problem
+    from .sandbox import root_sandbox_problem, sandbox_problem
 
     # Everything is checked before anything is written.
     if not 1 <= args.jobs <= 64:
@@ -123,12 +123,23 @@ def cmd_grade(args) -> int:
         msg = str(exc).replace("cell_timeout", "--cell-timeout").replace("probe_timeout", "--probe-timeout")
         msg = msg.replace("notebook_timeout", "--timeout").replace("memory_limit_mb", "--memory").replace("seed must", "--seed must")
         return _fail(msg)
+    for warning in name_warnings(submissions):
+        print(f"segtutor grade: warning: {warning}", file=sys.stderr)
     if not submissions:
         return _fail("no submissions found in " + " ".join(args.submissions) + "; check the paths.")
     if options.sandbox:
         problem = sandbox_problem()
         if problem:
             return _fail(problem)
+        root = root_sandbox_problem()
+        if root:
+            print(f"segtutor grade: warning: running as root, and {root}: each sandbox runs as host root "
+                  "(noted on every row); install the Python environment where others can read it, or grade as "
+                  "an ordinary user.", file=sys.stderr)
+    if args.scheduler and args.scheduler.startswith("tcp://"):
+        print("segtutor grade: warning: a tcp:// Dask scheduler has no authentication: anyone who reaches it can run "
+              "code in its workers. Configure TLS with certificates (tls://, Dask's distributed.comm.tls settings).",
+              file=sys.stderr)
     try:
         store.lock()
     except GradebookLocked as exc:

@@ -10,34 +10,54 @@ from __future__ import annotations
 import ast
 import re
 
-__all__ = ["suspicious_code", "PATTERNS", "reached_names", "forbidden_uses"]
+__all__ = ["suspicious_code", "PATTERNS", "reached_names", "forbidden_uses", "FLAG_BUDGET_S"]
 
-#: (flag, regular expression) pairs searched in every code cell.
+#: (flag, regular expression) pairs searched in every code cell. Every
+#: repetition is bounded and no pattern can match across a line, so the
+#: search is linear in the text (an unbounded ``open\s*\([^)]*`` took 75 s
+#: on a 200 KB comment).
+_S = r"[ \t]{0,16}"
 PATTERNS = (
     ("input transformers", r"input_transformers|register_transformer|ast_transformers"),
     ("get_ipython", r"get_ipython|__IPYTHON__|IPython\.core"),
-    ("sys.modules patch", r"sys\s*\.\s*modules"),
-    ("comparison override", r"def\s+__(eq|ne|lt|le|gt|ge|bool|array|array_ufunc|float|int|index|hash)__"),
+    ("sys.modules patch", rf"sys{_S}\.{_S}modules"),
+    ("comparison override", r"def[ \t]{1,16}__(eq|ne|lt|le|gt|ge|bool|array|array_ufunc|float|int|index|hash)__"),
     ("/proc path", r"/proc\b"),
     ("../ path", r"\.\.[/\\]"),
-    ("exit call", r"\b(sys\s*\.\s*exit|os\s*\.\s*_exit|os\s*\.\s*kill|quit\s*\(|exit\s*\()"),
-    ("process or shell", r"\b(subprocess|os\s*\.\s*(system|popen|fork|exec\w*|spawn\w*)|multiprocessing|pty)\b|^\s*!"),
-    ("file write", r"open\s*\([^)]*['\"][wax+]|\.write_(text|bytes)\s*\(|shutil\.|os\s*\.\s*(remove|unlink|rename|replace|chmod)"),
+    ("exit call", rf"\b(sys{_S}\.{_S}exit|os{_S}\.{_S}_exit|os{_S}\.{_S}kill|quit{_S}\(|exit{_S}\()"),
+    ("process or shell", rf"\b(subprocess|os{_S}\.{_S}(system|popen|fork|exec\w{{0,8}}|spawn\w{{0,8}})|multiprocessing|pty)\b"
+                         r"|^[ \t]{0,64}!"),
+    ("file write", rf"open{_S}\([^()\n]{{0,120}}['\"][wax+]|\.write_(text|bytes){_S}\(|shutil\."
+                   rf"|os{_S}\.{_S}(remove|unlink|rename|replace|chmod)"),
     # (?<![\w.]): model.compile(...) and re.compile(...) are not dynamic code.
-    ("dynamic code", r"(?<![\w.])(exec|eval|compile|__import__)\s*\(|importlib|marshal|pickle|ctypes"),
-    ("grader names", r"segtutor\s*\.\s*(grading|exercises)|_segtutor_probe|CheckResult"),
-    ("monkeypatch", r"\bsetattr\s*\(|\bbuiltins\b|__builtins__|__class__\s*="),
+    ("dynamic code", rf"(?<![\w.])(exec|eval|compile|__import__){_S}\(|importlib|marshal|pickle|ctypes"),
+    ("grader names", rf"segtutor{_S}\.{_S}(grading|exercises)|_segtutor_probe|CheckResult"),
+    ("monkeypatch", rf"\bsetattr{_S}\(|\bbuiltins\b|__builtins__|__class__{_S}="),
 )
+#: Seconds of flagging per submission; past it the rest is skipped and flagged.
+FLAG_BUDGET_S = 20.0
 _COMPILED = tuple((flag, re.compile(rx, re.M)) for flag, rx in PATTERNS)
+_SETUP = re.compile(r"^[ \t]{0,64}(from segtutor\.exercises import check|check\([ \t]{0,8}['\"]\w{1,64}['\"]"
+                    r"[ \t]{0,8},[ \t]{0,8}\w{1,200}[ \t]{0,8}\))[ \t]{0,64}$", re.M)
 
 
-def suspicious_code(sources, references: dict[str, tuple] | None = None) -> list[str]:
+def suspicious_code(sources, references: dict[str, tuple] | None = None, *, course=(),
+                    budget_s: float = FLAG_BUDGET_S) -> list[str]:
     """Flags raised by a submission's code cells.
 
     Parameters
     ----------
     sources : list of str
         The code cells' sources, in order.
+    course : collection of str, optional
+        Cells the course itself wrote (the released copy's code cells,
+        compared without surrounding whitespace): they raise no text flag,
+        so an untouched notebook is never charged for the course's own
+        ``from importlib import resources``. They still count when imports
+        are resolved.
+    budget_s : float
+        Seconds of searching; past it the remaining cells are skipped and
+        the flag ``"flagging stopped at its time limit"`` says so.
     references : dict, optional
         ``{exercise: (function name, dotted name or tuple of them)}``: the
         course's own implementations of each exercise. A submission whose
@@ -61,14 +81,25 @@ def suspicious_code(sources, references: dict[str, tuple] | None = None) -> list
     if references is not None and not isinstance(references, dict):
         raise TypeError(f"references should be a dict {{exercise: (function name, dotted names)}} or None, "
                         f"got {type(references).__name__}.")
+    if isinstance(course, (str, bytes)) or not all(isinstance(c, str) for c in course):
+        raise TypeError("course should be a collection of code-cell sources (strings).")
+    course = {c.strip() for c in course}
+    import time
+
+    from .._validate import check_scalar
+
+    deadline = time.monotonic() + float(check_scalar(budget_s, "budget_s", low=0))
     flags = set()
     for source in sources:
-        text = source if isinstance(source, str) else ""
+        if source.strip() in course:
+            continue
         # The course's own setup line is expected in every notebook.
-        text = re.sub(r"^\s*from segtutor\.exercises import check\s*$", "", text, flags=re.M)
-        text = re.sub(r"^\s*check\(\s*['\"]\w+['\"]\s*,\s*\w+\s*\)\s*$", "", text, flags=re.M)
+        text = _SETUP.sub("", source)
         for flag, rx in _COMPILED:
-            if rx.search(text):
+            if time.monotonic() > deadline:
+                flags.add("flagging stopped at its time limit")
+                break
+            if flag not in flags and rx.search(text):
                 flags.add(flag)
     if references:
         reached = reached_names([s for s in sources if isinstance(s, str)])

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import secrets
 import shlex
@@ -39,7 +38,7 @@ import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .._validate import ArgumentTypeError, _describe, check_path, check_scalar, check_str
@@ -47,10 +46,13 @@ from ._checks import check_callable, check_options, check_paths, check_sources
 from .assignment import Assignment, read_assignment
 from .flags import forbidden_uses, suspicious_code
 from .probe import decode_outcome, parse_probe_output, probe_source
+from .options import GradeOptions
 from .results import Status, SubmissionResult
 
 __all__ = ["GradeOptions", "SubmissionResult", "Submission", "Job", "grade_submission", "grade_batch",
-           "build_job", "run_job", "score_job", "collect_submissions", "student_id", "case_seed",
+           "build_job", "run_job", "score_job", "collect_submissions", "student_id", "identity", "name_warnings",
+           "local_cluster",
+           "case_seed",
            "MAX_NOTEBOOK_BYTES", "load_sources"]
 
 #: Result statuses, from best to worst.
@@ -58,64 +60,6 @@ STATUSES = tuple(str(s) for s in Status)
 
 #: Larger submissions are not read (status ``invalid notebook``).
 MAX_NOTEBOOK_BYTES = 32 << 20
-
-
-@dataclass
-class GradeOptions:
-    """How to run submissions.
-
-    Attributes
-    ----------
-    seed : int
-        Batch seed for the hidden cases (recorded in the gradebook).
-    cell_timeout, probe_timeout, notebook_timeout : float
-        Seconds for each student cell, each probe cell and the whole run.
-    memory_limit_mb : int
-        RLIMIT_DATA of the kernel and the watchdog's resident-memory limit.
-    sandbox : bool
-        Run each submission in a bubblewrap sandbox (default). False is
-        good-faith grading: the kernel runs as the grading user and can see
-        what that user sees; the gradebook records it on every row.
-    no_network : bool
-        Without the sandbox only: run the kernel in a user namespace whose
-        only network is loopback (``unshare -rn``). The sandbox always cuts
-        the network.
-    fast : bool
-        Run notebooks in the course's fast mode (``SEGTUTOR_FAST=1``).
-    data : list of path
-        Public data folders visible (read-only) in each submission's folder.
-    probe_cap : int
-        Bytes of stdout kept per probe; the rest is dropped unread.
-    """
-
-    seed: int = 0
-    cell_timeout: float = 120
-    probe_timeout: float = 30
-    notebook_timeout: float = 900
-    memory_limit_mb: int = 4096
-    sandbox: bool = True
-    no_network: bool = False
-    fast: bool = True
-    data: list = field(default_factory=list)
-    probe_cap: int = 1 << 20
-
-    def validate(self) -> None:
-        """Raise ValueError naming the first option out of range."""
-        for name in ("cell_timeout", "probe_timeout", "notebook_timeout"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-                    or not 0 < value <= 86400:
-                raise ValueError(f"{name} must be a number of seconds in (0, 86400], got {value!r}.")
-        if isinstance(self.memory_limit_mb, bool) or not isinstance(self.memory_limit_mb, int) \
-                or not 256 <= self.memory_limit_mb <= 1 << 20:
-            raise ValueError(f"memory_limit_mb must be an integer from 256 to 1048576 MiB, got {self.memory_limit_mb!r}.")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
-            raise ValueError(f"seed must be an integer from 0 to 2**63 - 1, got {self.seed!r}.")
-        if not isinstance(self.probe_cap, int) or not 1024 <= self.probe_cap <= 1 << 28:
-            raise ValueError(f"probe_cap must be 1024 to 2**28 bytes, got {self.probe_cap!r}.")
-        for folder in self.data:
-            if not Path(folder).is_dir():
-                raise FileNotFoundError(f"data folder {folder} does not exist; pass existing folders to --data.")
 
 
 @dataclass(frozen=True)
@@ -131,15 +75,70 @@ class Submission:
     folder: Path | None = None
 
 
+#: Letters that look like Latin ones (Cyrillic, Greek), for :func:`name_warnings`.
+_CONFUSABLE = str.maketrans("аеорсухіјѕԁһкмнтвℓοαρντικμ", "aeopcyxijsdhkmhtbloapvtiku")
+
+
+def identity(name: str, where="name") -> str:
+    """A student identity: ``name`` in Unicode NFKC form, refused if it hides characters.
+
+    Control characters (a newline fakes a line in the console summary) and
+    format characters (right-to-left overrides, zero-width joiners) make a
+    name display as something else, so they raise ValueError naming
+    ``where``.
+
+    Examples
+    --------
+    >>> identity("ａｌｉｃｅ")
+    'alice'
+    """
+    import unicodedata
+
+    name = unicodedata.normalize("NFKC", check_str(name, "name"))
+    bad = sorted({f"U+{ord(c):04X}" for c in name if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp")})
+    if bad:
+        # ascii(): the message itself must not carry the characters it reports.
+        raise ValueError(f"{ascii(str(where))[1:-1][:200]} names a student with control or bidirectional characters "
+                         f"({', '.join(bad)}); rename it with plain letters.")
+    if not name.strip():
+        raise ValueError(f"{ascii(str(where))[1:-1][:200]} gives an empty student name; rename it.")
+    return name
+
+
+def name_warnings(subs) -> list[str]:
+    """Pairs of students whose names look alike (``alice`` and Cyrillic ``аlice``), one line each.
+
+    Examples
+    --------
+    >>> cyrillic_a = chr(0x430)
+    >>> warnings = name_warnings([Submission("alice", Path("a.ipynb")), Submission(cyrillic_a + "lice", Path("b.ipynb"))])
+    >>> len(warnings), "look alike" in warnings[0]
+    (1, True)
+    """
+    if isinstance(subs, (str, bytes)) or not isinstance(subs, (list, tuple)) or not all(
+            isinstance(s, Submission) for s in subs):
+        raise ArgumentTypeError(f"subs should be a list of Submission objects (collect_submissions' result), "
+                                f"got {_describe(subs)}.")
+    seen: dict[str, str] = {}
+    out = []
+    for student in sorted({s.student for s in subs}):
+        skeleton = student.casefold().translate(_CONFUSABLE)
+        if skeleton in seen and seen[skeleton] != student:
+            out.append(f"students {ascii(seen[skeleton])} and {ascii(student)} look alike; check they are two people")
+        seen.setdefault(skeleton, student)
+    return out
+
+
 def student_id(path: Path, sources: dict[str, Assignment]) -> str:
     """The student a single notebook path belongs to.
 
     ``subs/alice/02_classical.ipynb`` (file named like a source notebook)
-    belongs to ``alice``; ``subs/alice.ipynb`` belongs to ``alice``.
+    belongs to ``alice``; ``subs/alice.ipynb`` belongs to ``alice``. The
+    name is in NFKC form (:func:`identity`).
     """
     path = check_path(path, "path")
     sources = check_sources(sources)
-    return path.parent.name if path.name in sources else path.stem
+    return identity(path.parent.name if path.name in sources else path.stem, path)
 
 
 def collect_submissions(args, sources: dict[str, Assignment]) -> list[Submission]:
@@ -160,7 +159,10 @@ def collect_submissions(args, sources: dict[str, Assignment]) -> list[Submission
     FileNotFoundError
         For a path that does not exist.
     ValueError
-        When two submissions claim the same (student, notebook) row.
+        When two submissions claim the same (student, notebook) row, when
+        two students would share a feedback file (``alice`` and ``alice_``
+        have one safe name), or for a name with control or bidirectional
+        characters (:func:`identity`).
     """
     args = check_paths(args, "args")
     sources = check_sources(sources)
@@ -171,7 +173,7 @@ def collect_submissions(args, sources: dict[str, Assignment]) -> list[Submission
         if not found and len(sources) == 1:
             notebooks = sorted(folder.glob("*.ipynb"))
             found = notebooks if len(notebooks) == 1 else []
-        return [Submission(folder.name, p, folder) for p in found]
+        return [Submission(identity(folder.name, folder), p, folder) for p in found] if found else []
 
     for arg in args:
         if not arg.exists():
@@ -187,7 +189,7 @@ def collect_submissions(args, sources: dict[str, Assignment]) -> list[Submission
                 if child.name.startswith(".") or child.is_symlink():
                     continue
                 if child.is_file() and child.suffix == ".ipynb":
-                    subs.append(Submission(child.stem, child, None))
+                    subs.append(Submission(identity(child.stem, child), child, None))
                 elif child.is_dir():
                     subs += student_folder(child)
     seen: dict[tuple[str, str], Path] = {}
@@ -200,6 +202,15 @@ def collect_submissions(args, sources: dict[str, Assignment]) -> list[Submission
                 "give each student one folder or one file name."
             )
         seen[key] = sub.path
+    # Every output file is keyed by the safe name: one safe name, one student.
+    from .gradebook import safe_name
+
+    owners: dict[str, str] = {}
+    for sub in subs:
+        key = safe_name(sub.student).casefold()
+        if owners.setdefault(key, sub.student) != sub.student:
+            raise ValueError(f"students {ascii(owners[key])} and {ascii(sub.student)} would share the feedback files "
+                             f"{safe_name(sub.student)}.*; rename one of them.")
     return subs
 
 
@@ -353,7 +364,7 @@ def _runner_command(job: Job, options: GradeOptions) -> tuple[list[str], dict]:
     if options.sandbox:
         job.payload["workdir"] = WORKDIR
         cmd = bwrap_command(python, package=package, data=options.data, student_dir=job.submission.folder,
-                            env=job.payload["env"])
+                            env=job.payload["env"], memory_mb=options.memory_limit_mb)
         return cmd, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     job.payload["data"] = [str(Path(d).resolve()) for d in options.data]
     env = dict(os.environ)
@@ -394,15 +405,29 @@ def run_job(job: Job, options: GradeOptions) -> dict:
     """Run the job's runner (sandboxed unless ``options.sandbox`` is False); never raises.
 
     Returns the runner's result dict, or one made here when the runner gave
-    none (status ``timeout``, ``kernel died`` or ``internal error``).
+    none (status ``timeout``, ``kernel died`` or ``internal error``). A
+    root grader whose sandbox had to run as host root adds ``as_root`` (why).
     """
     job, options = _check_job(job), check_options(options)
+    box: dict = {}
+    result = _run_job(job, options, box)
+    if box.get("as_root") and isinstance(result, dict):
+        result["as_root"] = box["as_root"]
+    return result
+
+
+def _run_job(job: Job, options: GradeOptions, box: dict) -> dict:
+    from .sandbox import launch_kwargs, privilege_problem
+
     cmd, env = _runner_command(job, options)
     cap = 8 * options.probe_cap * max(1, len(job.payload["probes"])) + (1 << 20)
     with tempfile.TemporaryFile() as err:
+        # As root, the sandbox starts as an unprivileged user where it can (launch_kwargs).
+        kwargs = launch_kwargs(cmd) if options.sandbox else {}
+        box["as_root"] = options.sandbox and privilege_problem(cmd)
         try:
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env,
-                                    start_new_session=True)
+                                    start_new_session=True, **kwargs)
         except OSError as exc:
             return {"status": "internal error", "detail": f"could not start the runner: {exc}", "probes": {}}
         out: dict = {}
@@ -504,7 +529,8 @@ def score_job(job: Job, run: dict, options: GradeOptions) -> SubmissionResult:
             notes.append(f"{entry.name}: conflicting answers for one case count as wrong")
     if status == Status.OK and any(e.problem in ("missing", "no answer") for e in exercises.values()):
         status = Status.INCOMPLETE
-    flags = suspicious_code(cells, _reference_rules(assignment))
+    # Cells of the released copy are the course's own code: its flags are not the student's.
+    flags = suspicious_code(cells, _reference_rules(assignment), course=assignment.course_cells)
     for exercise, hits in forbidden.items():
         # Only inside the exercise's own function: the notebooks use these
         # libraries elsewhere on purpose (notebook 03 builds a Keras model).
@@ -513,6 +539,9 @@ def score_job(job: Job, run: dict, options: GradeOptions) -> SubmissionResult:
             flags.append(f"forbidden call: {exercise} ({', '.join(inside)})")
     if not options.sandbox:
         notes.append("graded without a sandbox (--unsandboxed)")
+    if run.get("as_root"):
+        notes.append(f"the sandbox ran as host root ({str(run['as_root'])[:200]}; a root grader drops to nobody "
+                     "only when everything the sandbox binds is readable by others)")
     return SubmissionResult(job.submission.student, assignment.filename, exercises, status, notes,
                             sorted(set(flags)), job.sha256, options.seed,
                             round(time.monotonic() - job.started, 2), "bwrap" if options.sandbox else "none")
@@ -576,7 +605,7 @@ def grade_batch(subs, sources: dict[str, Assignment], options: GradeOptions, *, 
         Called as each submission finishes (to save the gradebook as it grows).
     scheduler : str, optional
         ``"local"``: run the jobs on a Dask ``LocalCluster`` of ``jobs``
-        single-threaded worker processes; or the address of a Dask scheduler
+        threads that opens no port (:func:`local_cluster`); or the address of a Dask scheduler
         (``tcp://host:8786``) whose workers have segtutor and bubblewrap
         installed and see the submissions' folders at the same paths. Each
         worker runs the same sandbox; reading the files, drawing the cases
@@ -609,12 +638,12 @@ def grade_batch(subs, sources: dict[str, Assignment], options: GradeOptions, *, 
         # a bug of ours must not stop the batch either
         return _result(s, s.path.name, "internal error", [f"{type(exc).__name__}: {exc}"[:300]], options)
 
-    if scheduler is not None:
-        return _grade_on_dask(todo, sources, options, jobs, scheduler, finish, failed)
-
     from .sandbox import grading_package
 
-    grading_package()  # build it once, before the threads start
+    if scheduler == "local" or scheduler is None:
+        grading_package()  # build it once, before the threads (local workers are threads of this process) start
+    if scheduler is not None:
+        return _grade_on_dask(todo, sources, options, jobs, scheduler, finish, failed)
 
     def one(s: Submission) -> SubmissionResult:
         try:
@@ -627,6 +656,29 @@ def grade_batch(subs, sources: dict[str, Assignment], options: GradeOptions, *, 
         return list(pool.map(one, todo))
 
 
+def local_cluster(jobs: int = 1):
+    """A Dask ``LocalCluster`` for ``--scheduler local`` that opens no network port.
+
+    A local cluster of worker *processes* talks TCP on loopback without
+    authentication: any user of the machine who finds the port can connect
+    and ``client.run`` code in the workers (and so in the grader's account).
+    Each job only waits for its sandbox (a child process), so the workers
+    here are threads of this process and the scheduler talks to them in
+    memory (``inproc://``): there is no Dask port to connect to. Dask
+    still starts an HTTP server for the scheduler and the worker; they
+    listen on loopback only and serve no route (no dashboard, no API, no
+    metrics). Connect with ``Client(cluster)``.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    jobs = check_scalar(jobs, "jobs", integer=True, low=1, high=512)
+    with dask.config.set({"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}):
+        return LocalCluster(n_workers=1, threads_per_worker=int(jobs), processes=False, protocol="inproc://",
+                            dashboard_address="127.0.0.1:0", worker_dashboard_address="127.0.0.1:0",
+                            silence_logs=40)
+
+
 def _grade_on_dask(todo, sources, options, jobs, scheduler, finish, failed) -> list[SubmissionResult]:
     try:
         from distributed import Client, LocalCluster, as_completed
@@ -635,8 +687,7 @@ def _grade_on_dask(todo, sources, options, jobs, scheduler, finish, failed) -> l
     results = []
     cluster = None
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=max(1, int(jobs)), threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
+        cluster = local_cluster(jobs)
         client = Client(cluster)
     else:
         client = Client(scheduler)

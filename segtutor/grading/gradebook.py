@@ -36,7 +36,7 @@ from ._checks import check_result
 from .results import SubmissionResult
 
 __all__ = ["read_gradebook", "write_gradebook", "write_feedback", "write_results_json", "atomic_write",
-           "FIXED_COLUMNS", "GradebookStore", "GradebookLocked", "csv_safe"]
+           "FIXED_COLUMNS", "GradebookStore", "GradebookLocked", "csv_safe", "safe_name"]
 
 FIXED_COLUMNS = ("student", "notebook")
 TAIL_COLUMNS = ("total", "max", "status", "flags", "notes", "seed", "sandbox", "sha256", "graded_at")
@@ -49,11 +49,12 @@ def csv_safe(value) -> str:
 
     Examples
     --------
-    >>> csv_safe("=HYPERLINK(1)"), csv_safe("alice")
-    ("'=HYPERLINK(1)", 'alice')
+    >>> csv_safe("=HYPERLINK(1)"), csv_safe(" =1+2"), csv_safe("alice")
+    ("'=HYPERLINK(1)", "' =1+2", 'alice')
     """
     text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    # Spreadsheets skip leading spaces before a formula (" =1+2" runs).
+    return "'" + text if text.lstrip()[:1] in ("=", "+", "-", "@") or text[:1] in ("\t", "\r") else text
 
 
 class GradebookLocked(RuntimeError):
@@ -197,8 +198,21 @@ def feedback_text(result: SubmissionResult) -> str:
     return result.to_feedback()
 
 
-def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "student"
+def safe_name(text: str) -> str:
+    """The file-name form of a student or notebook name (feedback and results files).
+
+    Two students whose safe names are equal (ignoring case) are refused by
+    :func:`segtutor.grading.grade.collect_submissions`, so each file belongs
+    to one student.
+
+    Examples
+    --------
+    >>> safe_name("alice smith"), safe_name("alice_")
+    ('alice_smith', 'alice')
+    """
+    from .._validate import check_str
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", check_str(text, "text")).strip("._") or "student"
 
 
 def _check_folder(folder) -> Path:
@@ -214,7 +228,7 @@ def _check_folder(folder) -> Path:
 def write_feedback(folder, result: SubmissionResult) -> Path:
     """Write ``folder/<student>.<notebook stem>.txt`` and return its path."""
     folder, result = _check_folder(folder), check_result(result)
-    path = Path(folder) / f"{_safe_name(result.student)}.{_safe_name(Path(result.notebook).stem)}.txt"
+    path = Path(folder) / f"{safe_name(result.student)}.{safe_name(Path(result.notebook).stem)}.txt"
     atomic_write(path, feedback_text(result))
     return path
 
@@ -222,7 +236,7 @@ def write_feedback(folder, result: SubmissionResult) -> Path:
 def write_results_json(folder, result: SubmissionResult) -> Path:
     """Write Gradescope-style ``folder/<student>/results.json``."""
     folder, result = _check_folder(folder), check_result(result)
-    path = Path(folder) / _safe_name(result.student) / "results.json"
+    path = Path(folder) / safe_name(result.student) / "results.json"
     atomic_write(path, json.dumps(result.to_gradescope(), indent=1,
                                   default=lambda o: float(o) if isinstance(o, np.generic) else str(o)) + "\n")
     return path

@@ -88,11 +88,11 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
-def _rss_bytes(pid: int) -> int:
+def _rss_bytes(pid: int, field: str = "VmRSS:") -> int:
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError):
         pass
@@ -129,6 +129,9 @@ class _Watchdog(threading.Thread):
         self.poll_s = poll_s
         self.reason: str | None = None
         self.peak = 0
+        # RLIMIT_DATA counts a process's private mappings, not its resident
+        # memory: the largest one shows how close a process came to it.
+        self.peak_data = 0
         self._stop = threading.Event()
 
     def run(self) -> None:
@@ -137,6 +140,7 @@ class _Watchdog(threading.Thread):
             pids = descendants(me)
             rss = sum(_rss_bytes(p) for p in pids)
             self.peak = max(self.peak, rss)
+            self.peak_data = max([self.peak_data] + [_rss_bytes(p, "VmData:") for p in pids])
             if rss > self.memory_limit:
                 self.reason = "memory limit"
             elif time.monotonic() > self.deadline:
@@ -170,11 +174,14 @@ class _Capture:
         self.truncated: set[str] = set()
         self.errors: set[int] = set()
         self.held_back: set[int] = set()
+        self.memory_errors: set[int] = set()
 
     def add(self, msg: dict, cell_index: int) -> None:
         kind = msg.get("msg_type")
         if kind == "error":
             self.errors.add(cell_index)
+            if msg.get("content", {}).get("ename") == "MemoryError":
+                self.memory_errors.add(cell_index)
             if HELD_BACK in str(msg.get("content", {}).get("evalue", "")):
                 self.held_back.add(cell_index)
             return
@@ -276,6 +283,16 @@ def _run(job: dict) -> dict:
             kill_descendants()
         if watchdog.reason and result["status"] == "ok":
             result["status"] = watchdog.reason
+        limit = int(job["memory_limit_mb"]) * 2**20
+        result["peak_data_mb"] = round(watchdog.peak_data / 2**20, 1)
+        if result["status"] in ("timeout", "kernel died") and (
+                capture.memory_errors or max(watchdog.peak, watchdog.peak_data) >= 0.9 * limit):
+            # Out of memory shows as a hang or a dead kernel (a thread that
+            # cannot allocate its stack, a kernel killed at the limit): say so.
+            result["status"] = "memory limit"
+            result["detail"] = (f"the kernel ran out of memory (peak resident {watchdog.peak / 2**20:.0f} MiB, "
+                                f"largest data segment {watchdog.peak_data / 2**20:.0f} MiB, limit {limit >> 20} MiB; "
+                                f"{len(capture.memory_errors)} cell(s) raised MemoryError); grade with a larger --memory")
         result["execute_s"] = round(time.monotonic() - t0, 3)
         result["peak_rss_mb"] = round(watchdog.peak / 2**20, 1)
         result["timeouts"] = Client.timeouts
@@ -308,8 +325,39 @@ def _not_dumpable() -> None:
         pass
 
 
+def _shrug(signum, frame) -> None:
+    """Ignore SIGINT in this process only (a Python handler is reset at exec, so the kernel keeps its own)."""
+
+
+def _immune() -> None:
+    # The runner is the sandbox's init: the kernel drops every signal a
+    # process inside sends it unless the runner handles that signal. Python
+    # handles SIGINT (KeyboardInterrupt) and a library may add more, so every
+    # catchable signal that could end or stop the runner is ignored.
+    # SIG_IGN is inherited by the kernel, which needs SIGINT for interrupts:
+    # SIGINT gets a handler that does nothing instead.
+    for name in ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGPIPE", "SIGXCPU", "SIGXFSZ",
+                 "SIGVTALRM", "SIGPROF", "SIGTRAP", "SIGPWR", "SIGSYS", "SIGABRT", "SIGTSTP", "SIGTTIN", "SIGTTOU"):
+        if hasattr(signal, name):
+            try:
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
+            except (OSError, ValueError):
+                pass
+    signal.signal(signal.SIGINT, _shrug)
+    # nbclient adds asyncio handlers for SIGINT and SIGTERM that shut the
+    # kernel down: a cell's os.kill(1, SIGTERM) would end the run. The
+    # runner's loop takes no signal handlers.
+    import asyncio
+
+    def add_signal_handler(self, sig, callback, *args):
+        return None
+
+    asyncio.SelectorEventLoop.add_signal_handler = add_signal_handler
+
+
 def main() -> int:
     _not_dumpable()
+    _immune()
     job = json.loads(sys.stdin.read())
     _become_subreaper()
     limit = int(job["memory_limit_mb"]) * 2**20

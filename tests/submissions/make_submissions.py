@@ -208,6 +208,7 @@ while True:
     })
     subs["renamed"].cells[I].metadata["segtutor"] = {"exercise": "iou_v2", "function": "my_iou_v2"}
     subs.update(issue7_attacks(rel, F, I, B))
+    subs.update(issue23_attacks(rel, F, I, B))
     out = HERE / "students"
     out.mkdir(exist_ok=True)
     for name, nb in subs.items():
@@ -353,6 +354,89 @@ for folder in ("/tmp", os.path.expanduser("~")):
                 f.write(b"\\0" * (1 << 20))
     except OSError:
         pass''']})
+    return subs
+
+
+STOLEN_SEARCH = '''# attack: import an installed copy of segtutor under another name
+import importlib, os, site, sys, sysconfig
+STOLEN = None
+folders = set(sys.path) | set(site.getsitepackages()) | set(sysconfig.get_paths().values())
+for root in ("/usr", "/opt", "/srv", "/home", "/root", "/work", "/tmp", sys.prefix, sys.base_prefix):
+    for folder, dirs, files in os.walk(root):
+        if folder.endswith(("site-packages", "dist-packages")):
+            folders.add(folder)
+            dirs[:] = []
+for folder in sorted(f for f in folders if f and os.path.isdir(f)):
+    copy = os.path.join(folder, "segtutor")
+    if folder.startswith("/opt/segtutor-grading") or not os.path.isfile(os.path.join(copy, "metrics", "semantic.py")):
+        continue
+    link = f"/tmp/stolen{len(os.listdir('/tmp'))}"
+    os.makedirs(link)
+    os.symlink(copy, os.path.join(link, "stolen"))
+    sys.path.insert(0, link)
+    try:
+        STOLEN = importlib.import_module("stolen")
+        for name in ("arrays", "metrics", "boxes"):
+            importlib.import_module("stolen." + name)
+        STOLEN.metrics.iou(np.ones((2, 2)), np.ones((2, 2)))  # a stub would raise
+        break
+    except Exception:
+        STOLEN = None'''
+
+KILL_INIT = '''# attack: end the sandbox's init (the runner), then work honestly
+import os, signal, time
+for sig in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGPIPE", "SIGABRT",
+            "SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGXCPU", "SIGSTOP", "SIGKILL"):
+    try:
+        os.kill(1, getattr(signal, sig))
+    except OSError:
+        pass
+    time.sleep(0.05)'''
+
+FILL_DISK = '''# attack: write until every writable place is full
+import os
+block = bytes(1 << 20)
+for folder in ("/", "/etc", "/opt", "/home", "/dev", "/usr", "/tmp", os.path.expanduser("~"), os.getcwd(), "/dev/shm"):
+    try:
+        with open(os.path.join(folder, "ballast"), "wb") as f:
+            for _ in range(4096):
+                f.write(block)
+    except OSError:
+        pass'''
+
+
+def issue23_attacks(rel, F, I, B) -> dict:
+    """Attacks of issue 23 (grading, round three) on the sandbox itself."""
+    honest = {F: body(FRACTION), I: body(IOU), B: body(BOX)}
+    subs = {}
+    # An installed copy of the package (pip install ., conda, Binder) holds
+    # every reference: find any segtutor folder but the grading copy, link it
+    # under another name and call its references.
+    subs["installed_copy"] = student(rel, {
+        F: "def my_fraction_above(image, threshold):\n    return STOLEN.arrays.fraction_above(image, threshold)",
+        I: "def my_iou(pred, truth):\n    return STOLEN.metrics.iou(pred, truth)",
+        B: "def my_bounding_box(mask):\n"
+           "    return tuple(int(v) for v in STOLEN.boxes.masks_to_boxes(np.asarray(mask)[None])[0])",
+    }, insert={2: [STOLEN_SEARCH]})
+    # PID 1 is the runner: signal it with everything that ends a process.
+    subs["kill_init"] = student(rel, honest, insert={2: [KILL_INIT]})
+    # Fill every folder of the sandbox (graded with --jobs 2): only the
+    # size-capped tmpfs folders take anything; the root, /etc, /opt, /home,
+    # /usr and /dev are read-only.
+    subs["fill_disk"] = student(rel, honest, insert={2: [FILL_DISK]})
+    # The private helpers iou is built from (issue 23 measured 4/7 with them).
+    subs["private_helpers"] = student(rel, {**honest, I: '''from segtutor.metrics import semantic
+def my_iou(pred, truth):
+    inter, a, b = semantic._overlap_counts(pred, truth, "pooled")
+    return float(semantic._ratio(inter, a + b - inter))'''})
+    # A library shortcut the old hand-made list missed (4/4 unflagged in issue 23).
+    subs["coco_bbox"] = student(rel, {**honest, B: '''from pycocotools import mask as coco
+def my_bounding_box(mask):
+    mask = np.asarray(mask)
+    if not mask.any():
+        return (0, 0, 0, 0)
+    x, y, w, h = coco.toBbox(coco.encode(np.asfortranarray(mask.astype(np.uint8))))
+    return (int(y), int(x), int(y + h), int(x + w))'''})
     return subs
 
 

@@ -96,7 +96,7 @@ register(
         signature="(mask)",
         reference=_bounding_box_reference,
         hides=("segtutor.boxes.masks_to_boxes",),
-        forbids=("skimage.measure.regionprops", "scipy.ndimage.find_objects"),
+        forbids=("skimage.measure.regionprops", "scipy.ndimage.find_objects", "pycocotools.mask.toBbox"),
         fixed=[
             Case((_block(8, 8, slice(3, 6), slice(2, 7)),), "rows 3..5 and columns 2..6 give (3, 2, 6, 7): ends are exclusive"),
             Case((_block(5, 9, slice(0, 2), slice(6, 9)),), "a wide box in the top-right corner"),

@@ -169,7 +169,7 @@ register(
         signature="(image)",
         reference="skimage.filters.threshold_otsu",
         hides=("segtutor.classical.otsu_threshold",),
-        forbids=("skimage.filters.threshold_otsu", "skimage.filters.threshold_multiotsu"),
+        forbids=("skimage.filters.threshold_otsu", "skimage.filters.threshold_multiotsu", "skimage.filters.threshold_isodata"),
         fixed=_otsu_fixed(),
         random_case=lambda rng: Case((_bimodal(rng),)),
         edge=[
