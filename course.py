@@ -8,8 +8,10 @@
 
 Both commands are idempotent: the virtual environment in ``.venv`` is created
 once and reinstalled only when ``pyproject.toml`` or the constraints change.
-``open`` releases student copies of the notebooks into ``work/`` and never
-overwrites a notebook you have edited there.
+The venv also holds the ``segtutor`` kernelspec ("Python 3 (segtutor)"),
+the kernel every course notebook names. ``open`` releases student copies of
+the notebooks into ``work/`` and never overwrites a notebook you have edited
+there.
 """
 
 from __future__ import annotations
