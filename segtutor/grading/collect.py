@@ -34,7 +34,7 @@ def _student(folder: Path) -> str:
     user = folder.parent.name
     if not user or user in {".", ".."} or user.startswith("."):
         raise ValueError(f"{folder} has no home folder above it to name its student; "
-                         "give folders as /home/<user>/<folder>.")
+                         "give folders as /home/<user>/<folder> (folders).")
     return user
 
 
@@ -79,21 +79,21 @@ def collect_homes(folders, to) -> dict[str, list[str]]:
     except TypeError:
         raise ValueError(f"folders must be paths of the students' folders, got {folders!r}.") from None
     if not folders:
-        raise ValueError("give at least one student folder, such as /home/alice/segtutor-work.")
+        raise ValueError("folders is empty: give at least one student folder, such as /home/alice/segtutor-work.")
     if not isinstance(to, (str, Path)):
         raise ValueError(f"to must be the path of the submissions folder, got {to!r}.")
     to = Path(to)
     by_user: dict[str, Path] = {}
     for folder in folders:
         if not folder.exists():
-            raise FileNotFoundError(f"{folder} does not exist; check the path.")
+            raise FileNotFoundError(f"{folder} does not exist; check the path (folders).")
         if not folder.is_dir():
             raise ValueError(f"{folder} is not a folder; give each student's course folder, "
-                             "such as /home/alice/segtutor-work.")
+                             "such as /home/alice/segtutor-work (folders).")
         user = _student(folder.resolve())
         if user in by_user:
             raise ValueError(f"{by_user[user]} and {folder} both claim student {user!r}; "
-                             "collect one folder per student.")
+                             "collect one folder per student (folders).")
         by_user[user] = folder.resolve()
     for user, folder in by_user.items():
         record = to / user / RECORD_NAME
@@ -105,7 +105,7 @@ def collect_homes(folders, to) -> dict[str, list[str]]:
             if earlier != str(folder):
                 where = f"from {earlier}" if earlier else "by hand or by another tool"
                 raise ValueError(f"{to / user} already holds student {user!r}'s work, collected {where}, "
-                                 f"not from {folder}; move it away or collect into another folder.")
+                                 f"not from {folder}; move it away or collect into another folder (to).")
     copied: dict[str, list[str]] = {}
     for user, folder in sorted(by_user.items()):
         dest = to / user
