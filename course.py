@@ -8,8 +8,10 @@
 
 Both commands are idempotent: the virtual environment in ``.venv`` is created
 once and reinstalled only when ``pyproject.toml`` or the constraints change.
-``open`` releases student copies of the notebooks into ``work/`` and never
-overwrites a notebook you have edited there.
+The venv also holds the ``segtutor`` kernelspec ("Python 3 (segtutor)"),
+the kernel every course notebook names. ``open`` releases student copies of
+the notebooks into ``work/`` and never overwrites a notebook you have edited
+there.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
 STAMP = VENV / ".segtutor-install"
 WORK = ROOT / "work"
 NOTEBOOKS = ROOT / "notebooks"
+# Every course notebook names this kernel. It lives in the venv (``--sys-prefix``), not in
+# ~/.local: the JupyterLab started from the venv finds it there, two checkouts never
+# overwrite each other's, and deleting .venv removes it.
+KERNEL_NAME = "segtutor"
+KERNEL_DISPLAY_NAME = "Python 3 (segtutor)"
 
 # JupyterLab's "Would you like to get notified about official Jupyter news?"
 # toast covers the bottom right of widgets and check reports until a student
@@ -61,12 +68,27 @@ def ensure_environment() -> Path:
         venv.EnvBuilder(with_pip=True).create(VENV)
     wanted = _fingerprint()
     if STAMP.exists() and STAMP.read_text() == wanted:
+        register_kernel(_python())  # a venv made before the course named its kernel
         return _python()
     print("Installing the course (a few minutes the first time) ...", flush=True)
     _run(_python(), "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     _run(_python(), "-m", "pip", "install", "--quiet", "-c", CONSTRAINTS, "-e", f"{ROOT}[test]")
     STAMP.write_text(wanted)
+    register_kernel(_python())
     return _python()
+
+
+def register_kernel(python: Path) -> Path:
+    """Install the ``segtutor`` kernelspec, the kernel every course notebook names, into the venv."""
+    spec = VENV / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json"
+    try:
+        if json.loads(spec.read_text(encoding="utf-8"))["argv"][0] == str(python):
+            return spec
+    except (OSError, ValueError, KeyError, IndexError):
+        pass
+    _run(python, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME,
+         "--display-name", KERNEL_DISPLAY_NAME)
+    return spec
 
 
 def release_work_copies(python: Path) -> None:

@@ -1,8 +1,10 @@
-"""The ``segtutor`` command: ``release``, ``grade`` and ``train``.
+"""The ``segtutor`` command: ``release``, ``grade``, ``collect`` and ``train``.
 
 ``release`` and ``grade`` are the grading tools of :mod:`segtutor.grading.cli`
 (unchanged); ``train`` trains a course model outside a notebook, with
-checkpoints and resume (:mod:`segtutor.train_run`).
+checkpoints and resume (:mod:`segtutor.train_run`); ``collect`` copies
+students' folders from their homes into ``submissions/<user>/``
+(:mod:`segtutor.grading.collect`).
 
 Examples
 --------
@@ -75,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.description = "Release and grade segtutor notebooks, and train the course's models."
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     _add_train(sub)
+    co = sub.add_parser("collect", help="copy students' course folders from their homes into submissions/<user>/")
+    co.add_argument("folders", nargs="+", help="each student's folder, e.g. /home/*/segtutor-work (student = home)")
+    co.add_argument("--to", required=True, help="submissions folder for segtutor grade")
     return parser
 
 
@@ -115,10 +120,25 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_collect(args) -> int:
+    from .grading.collect import collect_homes
+
+    try:
+        copied = collect_homes(args.folders, args.to)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"segtutor collect: error: {exc}", file=sys.stderr)
+        return 2
+    for user, names in copied.items():
+        print(f"  {user}: {len(names)} notebook(s)")
+    return 0
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "train":
         return cmd_train(args)
+    if args.command == "collect":
+        return cmd_collect(args)
     from .grading import cli as grading_cli
 
     return {"release": grading_cli.cmd_release, "grade": grading_cli.cmd_grade}[args.command](args)

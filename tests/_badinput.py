@@ -829,6 +829,16 @@ BY_CALLABLE.update(_maskrcnn_entries())
 BY_CALLABLE.update(_capstone_entries())
 
 
+def _home_folder() -> Path:
+    folder = _tmp() / "home" / "alice" / "segtutor-work"
+    folder.mkdir(parents=True)
+    return folder
+
+
+BY_CALLABLE["segtutor.grading.collect.collect_homes"] = {"folders": lambda: [_home_folder()],
+                                                         "to": lambda: _tmp() / "submissions"}
+
+
 @lru_cache(maxsize=None)
 def _nuclei_unet():
     from segtutor.models.train_nuclei import build
