@@ -51,8 +51,13 @@ def test_resize_labels_keeps_ids_and_rescale_keeps_shape():
     assert scale.rescale_image(np.zeros((40, 50)), 0.5).shape == (20, 25)
 
 
+def _large_nuclei():
+    """Eight nuclei of radius about 30 px, three times the radius the models were trained at."""
+    return make_nuclei(1, size=480, mean_radius=30, density=0.4, seed=7)
+
+
 def test_segment_nuclei_at_radius_30_by_the_default_call():
-    data = _nuclei_at(30, seed=7)
+    data = _large_nuclei()
     labels, diameter = pretrained.segment_nuclei(data.images[0], return_diameter=True)
     assert labels.shape == data.images[0].shape and labels.dtype == np.int32
     assert abs(diameter / _true_diameter(data.labels[0]) - 1) <= 0.2
@@ -85,7 +90,7 @@ def test_a_wrong_diameter_gives_one_clear_error(bad, error):
 
 
 def test_mask_rcnn_call_handles_size_too():
-    data = _nuclei_at(30, seed=7)
+    data = _large_nuclei()
     labels = pretrained.segment_nuclei(data.images[0], model="maskrcnn")
     assert labels.shape == data.images[0].shape
     f1 = metrics.instance_scores(labels, data.labels[0], thresholds=0.5).f1[0]
