@@ -15,7 +15,9 @@ Segment your own 2-D fluorescence image of nuclei::
 
 The image may have any size and dtype (uint8, uint16, float); it is
 normalised by its own 1st and 99th percentiles, as in training, and padded
-to a multiple of the network's stride.
+to a multiple of the network's stride. Nuclei may have any size: the image
+is rescaled to the models' scale from a given ``diameter=`` or from a size
+estimate (:mod:`segtutor.models.scale`).
 """
 
 from __future__ import annotations
@@ -237,7 +239,9 @@ def segment_nuclei(image, *, model="deeplab", diameter=None, threshold: float = 
     diameter : float, optional
         Typical nucleus diameter in pixels (the equivalent-disc diameter
         :math:`2\\sqrt{A/\\pi}`, as in Cellpose). None (default): estimated
-        from the image with :func:`segtutor.models.scale.estimate_diameter`.
+        from the image with :func:`segtutor.models.scale.estimate_diameter`;
+        if nothing stands out of the background (a flat image), the image is
+        segmented unscaled and the models' own diameter is reported.
         Outside 8-80 px a :class:`~segtutor.models.scale.NucleusSizeWarning`
         is issued once, since the size handling was not checked there.
     threshold : float
