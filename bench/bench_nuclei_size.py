@@ -159,6 +159,27 @@ def print_segment(results) -> None:
         print(f"mean time of the default call: {np.mean([r['seconds'] for r in rows]):.1f} s per image")
 
 
+def run(per_setting: int = 1, models=("deeplab",)) -> list[dict]:
+    """Rows for ``bench/run.py``: the estimate's largest error and each method's mean F1 (generated, DSB)."""
+    est = bench_estimate(per_setting, calibrate=False)
+    rows = [{"benchmark": "nuclei size estimate: largest error, radius 4-40 px", "value": 100 * est["max_abs"],
+             "unit": "%", "target": "<= 20 %", "note": f"median {100 * est['median_abs']:.1f} % on {est['n']} "
+                                                       "held-out generated images"}]
+    results = bench_segment(per_setting, models)
+    labels = {"default": "segment_nuclei(image)", "true": "true diameter given", "none": "no rescaling",
+              "otsu": "Otsu + watershed at the estimated size"}
+    for name in models:
+        chosen = [r for r in results if r["model"] == name]
+        synthetic = [r for r in chosen if not r["images"].startswith("DSB")]
+        dsb = [r for r in chosen if r["images"].startswith("DSB")]
+        for key, label in labels.items():
+            note = f"{len(synthetic)} generated images" + (f"; DSB 2018 image F1 {dsb[0][key][0]:.3f}" if dsb else "")
+            rows.append({"benchmark": f"nuclei of any size, {name}: {label}",
+                         "value": float(np.mean([r[key][0] for r in synthetic])), "unit": "F1@0.5",
+                         "target": "", "note": note})
+    return rows
+
+
 def main(argv=None) -> int:
     import segtutor  # noqa: F401  (quiet TensorFlow)
 
