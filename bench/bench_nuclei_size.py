@@ -139,8 +139,8 @@ def print_segment(results) -> None:
         synthetic = [r for r in rows if not r["images"].startswith("DSB")]
         dsb = [r for r in rows if r["images"].startswith("DSB")]
         bins = ((4, 10), (10, 20), (20, 40.01))
-        print(f"\n**{name}**, instance F1 @ IoU 0.5 (Dice) on {len(synthetic)} held-out generated images by true median "
-              "radius" + (", and the DSB image" if dsb else ""))
+        print(f"\n**{name}**, instance F1 @ IoU 0.5 (Dice) on {len(synthetic)} held-out generated images by true "
+              "median radius" + (", and the DSB image" if dsb else ""))
         head = [f"radius {a}-{int(b)} px (n={sum(a <= r['true_d'] / 2 < b for r in synthetic)})" for a, b in bins]
         print("| method | " + " | ".join(head + ["all generated"] + (["DSB 2018 image"] if dsb else [])) + " |")
         print("|---" * (len(head) + 2 + bool(dsb)) + "|")
@@ -150,7 +150,8 @@ def print_segment(results) -> None:
                 chosen = [r[key] for r in synthetic if a <= r["true_d"] / 2 < b]
                 cells.append(f"{np.mean([c[0] for c in chosen]):.3f} ({np.mean([c[1] for c in chosen]):.3f})"
                              if chosen else "-")
-            cells.append(f"{np.mean([r[key][0] for r in synthetic]):.3f} ({np.mean([r[key][1] for r in synthetic]):.3f})")
+            f1, dice = np.mean([r[key][0] for r in synthetic]), np.mean([r[key][1] for r in synthetic])
+            cells.append(f"{f1:.3f} ({dice:.3f})")
             if dsb:
                 cells.append(f"{dsb[0][key][0]:.3f} ({dsb[0][key][1]:.3f})")
             print(f"| {label} | " + " | ".join(cells) + " |")

@@ -89,10 +89,10 @@ def check_diameter(diameter) -> float:
     --------
     >>> check_diameter(30)
     30.0
-    >>> check_diameter("30")
+    >>> check_diameter("30")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    segtutor._validate.ArgumentTypeError: diameter should be a number, got str '30'. Give the typical nucleus diameter in pixels, e.g. diameter=30, or None to estimate it.
+    segtutor._validate.ArgumentTypeError: diameter should be a number, got str '30'. Give the typical nucleus ...
     """
     try:
         value = check_scalar(diameter, "diameter")
