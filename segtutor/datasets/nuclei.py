@@ -183,9 +183,12 @@ def _crop(rng, bank, size):
     return np.rot90(bank[y : y + size, x : x + size], int(rng.integers(4)))
 
 
-def _draw_params(rng, fixed: _Params, size: int) -> _Params:
+def _draw_params(rng, fixed: _Params, size: int, radius_range=None) -> _Params:
     """Per-image parameters for ``vary=True``: wide ranges around real widefield images."""
-    mean_radius = size * rng.uniform(0.02, 0.05)
+    if radius_range is None:
+        mean_radius = size * rng.uniform(0.02, 0.05)
+    else:  # log-uniform: as many images with nuclei 4-8 px in radius as 20-40 px
+        mean_radius = float(np.exp(rng.uniform(*np.log(radius_range))))
     area = np.pi * mean_radius**2
     coverage = rng.uniform(0.05, 0.35)  # fraction of pixels nuclei would cover before thinning
     return _Params(
@@ -288,6 +291,7 @@ def make_nuclei(
     out_of_focus: float = 0.0,
     condensed: float = 0.0,
     vary: bool = False,
+    radius_range: tuple[float, float] | None = None,
     seed: int = 0,
 ) -> NucleiData:
     """Make fluorescence-microscopy-like images of nuclei with instance labels.
@@ -331,6 +335,13 @@ def make_nuclei(
         (domain randomisation): radius 2-5 % of ``size``, nuclei covering
         5-35 % of the image, background 0.02-0.5, 30-2,000 photons, blur
         0.05-0.3 of the radius, up to 2.5 times as uneven illumination, glow, and condensed nuclei in about 70 % of the images.
+    radius_range : (float, float), optional
+        Only with ``vary=True``: draw each image's typical nucleus radius
+        log-uniformly from this range in pixels (for example ``(4, 40)``,
+        the range ``segment_nuclei``'s size handling is checked on) instead
+        of 2-5 % of ``size``; the high end may be at most ``size / 4``. The
+        number of nuclei follows, so that they still cover 5-35 % of the
+        image. None (default) keeps the look notebooks 05-07 use.
     seed : int
         Seed of the random generator; the same seed gives identical arrays.
 
@@ -372,6 +383,14 @@ def make_nuclei(
     out_of_focus = check_in_range(out_of_focus, "out_of_focus", 0.0, 40.0)
     condensed = check_in_range(condensed, "condensed", 0.0, 1.0)
     vary = check_bool(vary, "vary")
+    if radius_range is not None:
+        if not vary:
+            raise ValueError("radius_range works only with vary=True; for one fixed size pass mean_radius instead.")
+        if not isinstance(radius_range, (tuple, list)) or len(radius_range) != 2:
+            raise ValueError(f"radius_range should be a (low, high) pair of radii in pixels, got {radius_range!r}.")
+        low = check_in_range(radius_range[0], "radius_range[0]", 2.0, size / 4)
+        high = check_in_range(radius_range[1], "radius_range[1]", low, size / 4)
+        radius_range = (low, high)
     seed = check_positive_int(seed, "seed", minimum=0)
 
     rng = np.random.default_rng(seed)
@@ -382,6 +401,6 @@ def make_nuclei(
     labels = np.empty((n_images, size, size), np.int32)
     bank = _chromatin_bank(rng, size)
     for i in range(n_images):
-        params = _draw_params(rng, fixed, size) if vary else fixed
+        params = _draw_params(rng, fixed, size, radius_range) if vary else fixed
         images[i], labels[i] = _one_image(rng, bank, size, params)
     return NucleiData(images, labels > 0, labels)

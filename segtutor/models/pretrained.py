@@ -15,7 +15,9 @@ Segment your own 2-D fluorescence image of nuclei::
 
 The image may have any size and dtype (uint8, uint16, float); it is
 normalised by its own 1st and 99th percentiles, as in training, and padded
-to a multiple of the network's stride.
+to a multiple of the network's stride. Nuclei may have any size: the image
+is rescaled to the models' scale from a given ``diameter=`` or from a size
+estimate (:mod:`segtutor.models.scale`).
 """
 
 from __future__ import annotations
@@ -209,34 +211,121 @@ def predict_probability(model, image, *, stride: int | None = None, test_time_au
     return np.mean(back, axis=0)[crop].astype(np.float32)
 
 
-def segment_nuclei(image, *, model="deeplab", threshold: float = 0.5, instances: bool = True) -> np.ndarray:
-    """Segment the nuclei of a 2-D fluorescence image with a course model, in one call.
+def segment_nuclei(image, *, model="deeplab", diameter=None, threshold: float = 0.5, instances: bool = True,
+                   return_diameter: bool = False):
+    """Segment the nuclei of a 2-D fluorescence image with a course model, in one call, at any nucleus size.
+
+    The models were trained on nuclei of about 20 pixels across
+    (:data:`segtutor.models.scale.TRAINED_DIAMETER`); much larger nuclei get
+    split into pieces, much smaller ones merged. So the image is first
+    rescaled so that its nuclei come out at that size, segmented there,
+    and the labels are mapped back to the image's own size by nearest
+    neighbour (ids kept). The instance split (watershed seeds, ``h``,
+    smoothing, the smallest object) then works at the scale it was tuned
+    at, so it follows the nucleus size too.
 
     Parameters
     ----------
     image : array_like, shape (H, W)
         A DNA-stained (DAPI, Hoechst) widefield image, any size and dtype.
-    model : {"deeplab", "unet"} or keras.Model
-        A shipped model's name, or a model you trained. The DeepLabv3+ is the
+    model : {"deeplab", "unet", "maskrcnn"} or keras.Model
+        A shipped model's name, or a one-class model you trained (taken to
+        know the same scale as the shipped ones). The DeepLabv3+ is the
         default because it scored higher on a real expert-labelled image
         (Dice 0.931 against the U-Net's 0.902; ``weights/README.md``).
+        ``"maskrcnn"`` runs the course's nuclei Mask R-CNN
+        (:func:`segtutor.maskrcnn.weights.load_nuclei_model`) tile by tile
+        on the rescaled image and keeps detections scoring at least 0.5.
+    diameter : float, optional
+        Typical nucleus diameter in pixels (the equivalent-disc diameter
+        :math:`2\\sqrt{A/\\pi}`, as in Cellpose). None (default): estimated
+        from the image with :func:`segtutor.models.scale.estimate_diameter`;
+        if nothing stands out of the background (a flat image), the image is
+        segmented unscaled and the models' own diameter is reported.
+        Outside 8-80 px a :class:`~segtutor.models.scale.NucleusSizeWarning`
+        is issued once, since the size handling was not checked there.
     threshold : float
-        Probability above which a pixel is nucleus.
+        Probability above which a pixel is nucleus (U-Net and DeepLabv3+).
     instances : bool
         True: split touching nuclei (:func:`segtutor.instances.split_instances`)
         and return labels; False: return the boolean mask.
+    return_diameter : bool
+        Also return the diameter used (given or estimated), in pixels.
 
     Returns
     -------
-    ndarray
+    labels_or_mask : ndarray
         (H, W) int32 labels 0..K, or (H, W) bool.
+    diameter : float
+        Only with ``return_diameter=True``.
+
+    Raises
+    ------
+    TypeError
+        If ``diameter`` is not a number (or None).
+    ValueError
+        If ``diameter`` is not between 2 and 2,000 pixels, or the image is
+        not one 2-D image.
+
+    Examples
+    --------
+    >>> from segtutor.datasets import make_nuclei
+    >>> data = make_nuclei(1, size=192, mean_radius=24, density=1.5, seed=4)
+    >>> labels, d = segment_nuclei(data.images[0], return_diameter=True)   # doctest: +SKIP
+    >>> labels.shape, 35 < d < 60                                           # doctest: +SKIP
+    ((192, 192), True)
     """
     from ..instances import split_instances
+    from . import scale
 
     threshold = check_in_range(threshold, "threshold", 1e-6, 1 - 1e-6)
     instances = check_bool(instances, "instances")
-    net = load_model(model) if isinstance(model, str) else check_model(model)
-    prob = predict_probability(net, image)
-    if not instances:
-        return prob > threshold
-    return split_instances(prob, threshold)
+    return_diameter = check_bool(return_diameter, "return_diameter")
+    if isinstance(model, str):
+        model = check_choice(model, "model", MODELS + ("maskrcnn",))
+    else:
+        check_model(model)
+    x = scale.as_gray_image(image)
+    if diameter is None:
+        diameter = scale.estimate_diameter(x)
+        estimated = True
+        if not np.isfinite(diameter):
+            # Nothing stands out of the background: segment as is, the size does not matter.
+            diameter = scale.TRAINED_DIAMETER["deeplab"]
+    else:
+        diameter = scale.check_diameter(diameter)
+        estimated = False
+    scale.warn_if_unusual(diameter, estimated=estimated)
+    known = model if isinstance(model, str) else "deeplab"
+    factor = scale.TRAINED_DIAMETER[known] / diameter
+    small = scale.rescale_image(x, factor)
+    if min(small.shape) < 8:
+        small = scale.rescale_image(x, 8 / min(x.shape))
+    if model == "maskrcnn":
+        result = _maskrcnn_labels(small)
+        result = result > 0 if not instances else result
+    else:
+        net = load_model(model) if isinstance(model, str) else model
+        prob = predict_probability(net, small)
+        result = split_instances(prob, threshold) if instances else prob > threshold
+    if result.shape != x.shape:
+        result = scale.resize_labels(result, x.shape)
+        if instances:
+            from skimage.segmentation import relabel_sequential
+
+            result = relabel_sequential(result)[0].astype(np.int32)  # a nucleus shrunk below a pixel leaves a gap
+    return (result, float(diameter)) if return_diameter else result
+
+
+def _maskrcnn_labels(image: np.ndarray) -> np.ndarray:
+    """Instance labels of the shipped nuclei Mask R-CNN on a whole gray image, tile by tile."""
+    from skimage.segmentation import relabel_sequential
+
+    from ..maskrcnn.inference import detect_tiled
+    from ..maskrcnn.nuclei import labels_from_detections
+    from ..maskrcnn.weights import load_nuclei_model
+
+    normalised = np.clip(normalise_percentile(image), 0.0, 1.0)  # as its training crops (to_rgb)
+    detections = detect_tiled(load_nuclei_model(), normalised, score_threshold=0.5)
+    labels = labels_from_detections(detections, 0.5)
+    return relabel_sequential(labels)[0].astype(np.int32)
