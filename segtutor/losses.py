@@ -48,6 +48,7 @@ __all__ = [
     "soft_dice_loss",
     "focal_loss",
     "keras_loss",
+    "dice_metric",
     "LOSS_NAMES",
 ]
 
@@ -320,3 +321,49 @@ def keras_loss(name: str = "bce_dice", *, pos_weight: float = 1.0, gamma: float 
 
     loss.__name__ = name
     return loss
+
+
+def dice_metric():
+    """A Keras metric: Dice of ``prediction > 0.5``, pooled over the batch.
+
+    The thresholded companion of :func:`soft_dice`, for watching training:
+    ``2 |P & T| / (|P| + |T|)`` with ``P = prediction > 0.5`` and
+    ``T = truth > 0.5``, summed over every pixel of every batch since the
+    last reset; two empty masks score 1.
+
+    Returns
+    -------
+    keras.metrics.Metric
+        Named ``"dice"``.
+
+    Examples
+    --------
+    >>> metric = dice_metric()
+    >>> metric.update_state(np.ones((1, 2, 2, 1)), np.full((1, 2, 2, 1), 0.9))
+    >>> float(metric.result())
+    1.0
+    """
+    from . import _backend
+
+    keras = _backend.keras()
+
+    class Dice(keras.metrics.Metric):
+        def __init__(self, name="dice", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.overlap = self.add_weight(name="overlap", initializer="zeros")
+            self.total = self.add_weight(name="total", initializer="zeros")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            t = keras.ops.cast(keras.ops.cast(y_true, "float32") > 0.5, "float32")
+            p = keras.ops.cast(y_pred > 0.5, "float32")
+            self.overlap.assign_add(keras.ops.sum(t * p))
+            self.total.assign_add(keras.ops.sum(t) + keras.ops.sum(p))
+
+        def result(self):
+            return keras.ops.where(self.total > 0, 2 * self.overlap / keras.ops.maximum(self.total, 1e-9), 1.0)
+
+        def reset_state(self):
+            self.overlap.assign(0.0)
+            self.total.assign(0.0)
+
+    return Dice()

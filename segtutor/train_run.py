@@ -277,7 +277,7 @@ def _build(model_name: str, spec: dict, steps: int, learning_rate: float):
     """A compiled model and the name of the metric the progress bar shows."""
     import keras
 
-    from .training import cosine_schedule
+    from .learning import cosine_schedule
 
     schedule = cosine_schedule(learning_rate, steps)
     if model_name == "maskrcnn":
@@ -303,7 +303,7 @@ def _build(model_name: str, spec: dict, steps: int, learning_rate: float):
 
         model = build_deeplab(shape, out_classes, width=spec["width"])
     if binary:
-        from .models.train_nuclei import dice_metric
+        from .losses import dice_metric
 
         loss, metric, name = keras_loss("bce_dice"), dice_metric(), "dice"
     else:

@@ -415,7 +415,9 @@ BY_CALLABLE = {
     "segtutor.widgets.classical.watershed_scores": {"labels": _labels},
     "segtutor.viz.show_grid": {"images": lambda: [_image(), _image()]},
     "segtutor.viz.draw_boxes": {"image": _image},
-    "segtutor.widgets._base.side_by_side": {"panels": lambda: [_image(), _image()]},
+    "segtutor.viz.side_by_side": {"panels": lambda: [_image(), _image()]},
+    "segtutor.viz.to_unit_range": {"values": _image},
+    "segtutor.viz.figure_to_rgb": {"fig": lambda: importlib.import_module("segtutor.viz").new_figure(1, 1)},
     "segtutor.instances.split_instances": {"prob": _prob},
     "segtutor.convolution.receptive_field": {"layers": lambda: [(3, 1), (3, 1), (2, 2)]},
     "segtutor.modes.sizes": {"notebook": lambda: "01"},
@@ -484,13 +486,13 @@ def _semi_entries() -> dict:
     probs = _stack3(_prob)
     model = {"model": tiny_student, "images": _grey_batch}
     return {
-        "segtutor.semi.pseudo_labels.select_pseudo_labels": {"probabilities": _prob, "threshold": lambda: 0.9},
-        "segtutor.semi.pseudo_labels.pseudo_label_targets": {"probabilities": _prob, "threshold": lambda: 0.9},
-        "segtutor.semi.pseudo_labels.class_balanced_thresholds": {"probabilities": _prob, "share": lambda: 0.6},
-        "segtutor.semi.pseudo_labels.balanced_pseudo_label_targets": {"probabilities": _prob, "share": lambda: 0.6},
-        "segtutor.semi.pseudo_labels.pseudo_label_quality": {"probabilities": _prob, "truth": _mask,
+        "segtutor.pseudo_labels.select_pseudo_labels": {"probabilities": _prob, "threshold": lambda: 0.9},
+        "segtutor.pseudo_labels.pseudo_label_targets": {"probabilities": _prob, "threshold": lambda: 0.9},
+        "segtutor.pseudo_labels.class_balanced_thresholds": {"probabilities": _prob, "share": lambda: 0.6},
+        "segtutor.pseudo_labels.balanced_pseudo_label_targets": {"probabilities": _prob, "share": lambda: 0.6},
+        "segtutor.pseudo_labels.pseudo_label_quality": {"probabilities": _prob, "truth": _mask,
                                                              "threshold": lambda: 0.9},
-        "segtutor.semi.pseudo_labels.pseudo_label_picture": {"probabilities": _prob, "truth": _mask,
+        "segtutor.pseudo_labels.pseudo_label_picture": {"probabilities": _prob, "truth": _mask,
                                                              "threshold": lambda: 0.9, "size": lambda: 64},
         "segtutor.semi.experiment.labelled_split": {"n_images": lambda: 4, "fraction": lambda: 0.5},
         "segtutor.semi.training.masked_bce_dice": {

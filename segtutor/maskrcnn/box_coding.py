@@ -271,3 +271,11 @@ def clip_boxes_tf(boxes, height, width):
     width = check_scalar(width, "width", low=0)
     limits = tf.constant([height, width, height, width], tf.float32)
     return tf.clip_by_value(boxes, 0.0, limits)
+
+
+def smooth_l1(diff, beta: float = 1.0):
+    """Smooth L1 (Huber) of Fast R-CNN: quadratic below ``beta``, linear above."""
+    import tensorflow as tf
+
+    a = tf.abs(diff)
+    return tf.where(a < beta, 0.5 * a * a / beta, a - 0.5 * beta)

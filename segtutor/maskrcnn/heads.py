@@ -18,7 +18,7 @@ RetinaNet (Lin et al. 2017b).
 
 from __future__ import annotations
 
-from .rpn import smooth_l1
+from .box_coding import smooth_l1
 
 # head_losses runs traced inside MaskRCNN.train_step on tensors whose shapes the model guarantees: not public.
 __all__ = ["build_box_head", "build_mask_head"]

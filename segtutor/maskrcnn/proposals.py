@@ -121,3 +121,35 @@ def generate_proposals(anchors, logits, deltas, config, *, training: bool):
     )
     valid = tf.range(post)[None, :] < n_valid[:, None]
     return nms_boxes, nms_scores, valid
+
+
+# select_detections runs traced inside MaskRCNN.detect_batch on tensors the model shapes: not public.
+def select_detections(proposals, proposal_valid, class_probs, box_deltas, config):
+    """Class-specific NMS over refined boxes (TensorFlow, batched, static shapes).
+
+    Parameters
+    ----------
+    proposals : (B, P, 4) float32
+    proposal_valid : (B, P) bool
+    class_probs : (B, P, K+1) softmax scores, column 0 the background
+    box_deltas : (B, P, K+1, 4)
+    config : MaskRCNNConfig
+
+    Returns
+    -------
+    boxes (B, D, 4), scores (B, D), class_ids (B, D) int32 in 1..K, n_valid (B,)
+    """
+    import tensorflow as tf
+
+    refs = tf.broadcast_to(proposals[:, :, None, :], tf.shape(box_deltas[:, :, 1:, :]))
+    boxes = decode_boxes_tf(box_deltas[:, :, 1:, :], refs)  # (B, P, K, 4)
+    size = float(config.image_size)
+    boxes = clip_boxes_tf(boxes, size, size)
+    scores = tf.where(proposal_valid[..., None], class_probs[:, :, 1:], 0.0)  # (B, P, K)
+    d = config.max_detections
+    # clip_boxes=False: TensorFlow would otherwise clip our pixel boxes to [0, 1].
+    out_boxes, out_scores, out_classes, n_valid = tf.image.combined_non_max_suppression(
+        boxes, scores, max_output_size_per_class=d, max_total_size=d, iou_threshold=config.detection_nms_iou,
+        score_threshold=config.detection_min_score, clip_boxes=False, pad_per_class=False,
+    )
+    return out_boxes, out_scores, tf.cast(out_classes, tf.int32) + 1, n_valid

@@ -18,7 +18,7 @@ read from the class id, never from the position of a slot.
 
 from __future__ import annotations
 
-from .box_coding import encode_boxes_tf, iou_tf
+from .box_coding import encode_boxes_tf, iou_tf, smooth_l1
 
 # rpn_targets, rpn_losses, smooth_l1 and sample_mask run traced inside MaskRCNN.train_step on tensors
 # the model shapes itself: importable, not public API (no Python checks inside a traced train step).
@@ -140,14 +140,6 @@ def rpn_targets(anchors, gt_boxes, gt_class_ids, config, generator=None):
     targets = encode_boxes_tf(matched, tf.broadcast_to(anchors[None], tf.shape(matched)))
     targets = tf.where(positive[..., None], targets, 0.0)
     return tf.cast(labels, tf.int32), targets
-
-
-def smooth_l1(diff, beta: float = 1.0):
-    """Smooth L1 (Huber) of Fast R-CNN: quadratic below ``beta``, linear above."""
-    import tensorflow as tf
-
-    a = tf.abs(diff)
-    return tf.where(a < beta, 0.5 * a * a / beta, a - 0.5 * beta)
 
 
 def rpn_losses(labels, box_targets, logits, deltas):

@@ -124,9 +124,9 @@ def evaluate_on_shapes(model, n_images: int = 500, *, seed: int = EVAL_SEED) -> 
     """
     from .._validate import check_scalar
     from ..datasets import make_shapes
-    from ._checks import check_maskrcnn
     from .evaluate import coco_ap
     from .inference import detect
+    from .model import check_maskrcnn
 
     model = check_maskrcnn(model)
     # 500 images take about a minute; ten times that is a typo, not an evaluation.
