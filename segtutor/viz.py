@@ -233,6 +233,33 @@ def to_unit_range(values, rule: str = "stretch", *, name: str = "values") -> np.
     return out
 
 
+def signed_rgb(x: np.ndarray, scale: float) -> np.ndarray:
+    """Map signed values to blue (negative), white (0) and red (positive), saturating at ``+-scale``.
+
+    Parameters
+    ----------
+    x : ndarray of float, any shape
+        Finite values, such as a kernel's weights or a convolution's output.
+    scale : float
+        The magnitude shown as full red or full blue; 0 shows everything white.
+
+    Returns
+    -------
+    ndarray of float32, shape ``x.shape + (3,)``
+
+    Examples
+    --------
+    >>> signed_rgb(np.array([-1.0, 0.0, 1.0]), 1.0)[1].tolist()
+    [1.0, 1.0, 1.0]
+    """
+    t = np.clip(x / scale, -1, 1)[..., None] if scale > 0 else np.zeros(x.shape + (1,))
+    pos, neg = np.clip(t, 0, 1), np.clip(-t, 0, 1)
+    red = np.array([0.80, 0.10, 0.15], np.float32)
+    blue = np.array([0.13, 0.30, 0.80], np.float32)
+    white = np.ones(3, np.float32)
+    return (white + pos * (red - white) + neg * (blue - white)).astype(np.float32)
+
+
 def as_rgb(image, name: str = "image") -> np.ndarray:
     """Return ``image`` as an (H, W, 3) float64 array in [0, 1].
 
@@ -320,8 +347,12 @@ def _figure_class():
     return CourseFigure
 
 
-def _new_figure(width: float, height: float):
-    """A Figure with an Agg canvas that is not registered with pyplot."""
+def unregistered_figure(width: float, height: float):
+    """A Figure with an Agg canvas that is not registered with pyplot, of any size.
+
+    :func:`new_figure` checks its sizes and calls this; course functions that
+    computed their size from checked arguments call it directly.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     fig = _figure_class()(figsize=(width, height), layout="constrained")
@@ -356,10 +387,11 @@ def new_figure(width=6.4, height=4.0):
     """
     width = _validate.check_in_range(width, "width", 0.5, 50.0)
     height = _validate.check_in_range(height, "height", 0.5, 50.0)
-    return _new_figure(width, height)
+    return unregistered_figure(width, height)
 
 
-def _bare(ax) -> None:
+def bare_axes(ax) -> None:
+    """Remove an axes' ticks and frame, for a picture in pixel coordinates."""
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():
@@ -445,10 +477,10 @@ def show_grid(images, titles=None, *, ncols: int = 4, cmap="gray", panel_size: f
         raise ValueError(f"got {len(bars)} colorbar flags for {n} images; give one bool, or one per image.")
     ncols = min(_validate.check_positive_int(ncols, "ncols"), n)
     nrows = -(-n // ncols)
-    fig = _new_figure(panel_size * ncols, panel_size * nrows + (0.3 if suptitle else 0.0))
+    fig = unregistered_figure(panel_size * ncols, panel_size * nrows + (0.3 if suptitle else 0.0))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for i, ax in enumerate(axes.flat):
-        _bare(ax)
+        bare_axes(ax)
         if i >= n:
             ax.set_visible(False)
             continue
@@ -628,7 +660,7 @@ def error_view(image, truth, pred, *, title=None, panel_size: float = 3.0):
 
     height, width = rgb.shape[:2]
     # Size the figure to the image's aspect ratio so the legend sits right under it.
-    fig = _new_figure(4 * panel_size, panel_size * height / width + 0.7 + (0.3 if title else 0.0))
+    fig = unregistered_figure(4 * panel_size, panel_size * height / width + 0.7 + (0.3 if title else 0.0))
     axes = fig.subplots(1, 4)
     panels = [
         (rgb, "image"),
@@ -639,7 +671,7 @@ def error_view(image, truth, pred, *, title=None, panel_size: float = 3.0):
     for ax, (picture, name) in zip(axes, panels):
         ax.imshow(picture, interpolation="nearest")
         ax.set_title(name, fontsize=10)
-        _bare(ax)
+        bare_axes(ax)
     n_fp = int((pred_mask & ~truth_mask).sum())
     n_fn = int((truth_mask & ~pred_mask).sum())
     handles = [
@@ -681,7 +713,8 @@ def _check_boxes(boxes) -> np.ndarray:
     return arr
 
 
-def _font(size: int):
+def label_font(size: int):
+    """Pillow's default font at about ``size`` pixels, for the tags :func:`draw_boxes` writes."""
     from PIL import ImageFont
 
     # Below about 14 px anti-aliased outlines blur once thresholded into a
@@ -700,7 +733,7 @@ def _text_tags(shape, boxes, texts):
 
     height, width = shape
     size = int(np.clip(round(min(height, width) / 16), 8, 20))
-    font = _font(size)
+    font = label_font(size)
     tags, letters = [], []
     for (y1, x1, _, _), text in zip(boxes, texts):
         tag = Image.new("L", (width, height), 0)

@@ -34,7 +34,7 @@ import numbers
 import numpy as np
 
 from .._validate import ArgumentTypeError, check_scalar
-from ..boxes import _check_boxes, box_iou
+from ..boxes import check_boxes, box_iou
 from ._checks import float_tensor
 
 __all__ = [
@@ -94,8 +94,8 @@ def encode_boxes(boxes, reference, variances=BOX_VARIANCES) -> np.ndarray:
     >>> encode_boxes([[0, 0, 10, 10]], [[0, 0, 10, 10]])
     array([[0., 0., 0., 0.]], dtype=float32)
     """
-    b = _check_boxes(boxes, "boxes").astype(np.float64)
-    a = _check_boxes(reference, "reference").astype(np.float64)
+    b = check_boxes(boxes, "boxes").astype(np.float64)
+    a = check_boxes(reference, "reference").astype(np.float64)
     if b.shape != a.shape:
         raise ValueError(f"boxes and reference should have the same shape (N, 4), got {b.shape} and {a.shape}.")
     v = _variances(variances)
@@ -142,8 +142,8 @@ def decode_boxes(deltas, reference, variances=BOX_VARIANCES) -> np.ndarray:
     >>> decode_boxes([[0.0, 0.0, 0.0, 0.0]], [[2, 2, 6, 8]])
     array([[2., 2., 6., 8.]], dtype=float32)
     """
-    d = _check_boxes(deltas, "deltas").astype(np.float64) * _variances(variances)
-    a = _check_boxes(reference, "reference").astype(np.float64)
+    d = check_boxes(deltas, "deltas").astype(np.float64) * _variances(variances)
+    a = check_boxes(reference, "reference").astype(np.float64)
     if d.shape != a.shape:
         raise ValueError(f"deltas and reference should have the same shape (N, 4), got {d.shape} and {a.shape}.")
     ah, aw = a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]
@@ -154,7 +154,7 @@ def decode_boxes(deltas, reference, variances=BOX_VARIANCES) -> np.ndarray:
     return np.stack([cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2], axis=1).astype(np.float32)
 
 
-def _image_shape(image_shape) -> tuple[int, int]:
+def check_image_shape(image_shape) -> tuple[int, int]:
     """(H, W) from an image shape such as ``image.shape``: two (or more) non-negative integers."""
     if isinstance(image_shape, (str, bytes)) or not isinstance(image_shape, (tuple, list)) or len(image_shape) < 2:
         raise ArgumentTypeError(
@@ -179,8 +179,8 @@ def clip_boxes(boxes, image_shape) -> np.ndarray:
     >>> clip_boxes([[-3, 2, 5, 40]], (10, 20))
     array([[ 0,  2,  5, 20]])
     """
-    b = _check_boxes(boxes)
-    h, w = _image_shape(image_shape)
+    b = check_boxes(boxes)
+    h, w = check_image_shape(image_shape)
     return np.stack(
         [np.clip(b[:, 0], 0, h), np.clip(b[:, 1], 0, w), np.clip(b[:, 2], 0, h), np.clip(b[:, 3], 0, w)], axis=1
     )

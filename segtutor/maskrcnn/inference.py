@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import as_array, check_finite, check_in_range, check_scalar, check_size_budget
-from ..boxes import _check_boxes
-from .box_coding import _image_shape
+from ..boxes import check_boxes
+from .box_coding import check_image_shape
 # The class-specific NMS this module describes runs inside MaskRCNN.detect_batch, so it lives below the
 # model, with the other NMS; detect() and detect_tiled() import the model's check when called.
 from .proposals import select_detections  # noqa: F401
@@ -53,12 +53,12 @@ def paste_masks(masks, boxes, image_shape, threshold: float = 0.5) -> np.ndarray
         Pixels outside the box are never set.
     """
     p = as_array(masks, "masks")
-    b = _check_boxes(boxes).astype(np.float64)
+    b = check_boxes(boxes).astype(np.float64)
     if p.ndim != 3 or p.shape[0] != b.shape[0] or p.shape[1] != p.shape[2] or p.shape[1] == 0:
         raise ValueError(f"masks should have shape (N, m, m) with one square mask per box, got {p.shape} "
                          f"for {b.shape[0]} boxes.")
     p = check_finite(p, "masks").astype(np.float32)
-    h, w = _image_shape(image_shape)
+    h, w = check_image_shape(image_shape)
     check_size_budget(p.shape[0] * h * w, "image_shape", what="the pasted masks")
     threshold = check_scalar(threshold, "threshold")
     m = p.shape[1]

@@ -249,7 +249,7 @@ def compare_with_unet(model, n_images: int = 64, *, seed: int = NUCLEI_EVAL_SEED
     return {"rows": rows, "n_images": n_images, "seed": seed}
 
 
-def _check_rows(result, keys: tuple, maker: str) -> None:
+def check_rows(result, keys: tuple, maker: str) -> None:
     """``result`` should be a dict whose ``rows`` are dicts with ``keys`` (what ``maker`` returns)."""
     rows = result.get("rows") if isinstance(result, dict) else None
     if not isinstance(rows, (list, tuple)) or not all(isinstance(r, dict) and all(k in r for k in keys) for r in rows):
@@ -259,7 +259,7 @@ def _check_rows(result, keys: tuple, maker: str) -> None:
 
 def format_comparison(result: dict) -> str:
     """A Markdown table of :func:`compare_with_unet`'s result."""
-    _check_rows(result, ("method", "F1@0.5", "AP50", "AP", "TP", "FP", "FN"), "compare_with_unet")
+    check_rows(result, ("method", "F1@0.5", "AP50", "AP", "TP", "FP", "FN"), "compare_with_unet")
     lines = ["| method | instance F1 @ IoU 0.5 | mask AP50 | mask AP | TP | FP | FN |", "|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         lines.append(f"| {r['method']} | {r['F1@0.5']:.3f} | {r['AP50']:.3f} | {r['AP']:.3f} | {r['TP']} | {r['FP']} "

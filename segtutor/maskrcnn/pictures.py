@@ -11,7 +11,7 @@ import numpy as np
 
 from .._validate import (ArgumentTypeError, describe, as_array, check_bool, check_choice, check_finite,
                          check_in_range, check_scalar, check_size_budget)
-from ..boxes import _check_boxes, box_iou
+from ..boxes import check_boxes, box_iou
 from ..viz import to_unit_range
 from .anchors import level_anchors
 
@@ -99,12 +99,12 @@ def _titled(panels, titles, gap: int = 6) -> np.ndarray:
     """
     from PIL import Image, ImageDraw
 
-    from ..viz import _font
+    from ..viz import label_font
 
     body = _hstack(panels, gap)
     width = body.shape[1]
     size = max(14, round(width / 45))
-    font = _font(size)
+    font = label_font(size)
     strip = Image.new("L", (width, size + size // 2), 255)
     draw = ImageDraw.Draw(strip)
     x = 0
@@ -122,7 +122,7 @@ def check_gt_boxes(gt_boxes) -> np.ndarray:
     arr = as_array(gt_boxes, "gt_boxes")
     if arr.size == 0:
         return np.zeros((0, 4))
-    return _check_boxes(arr, "gt_boxes").astype(np.float64)
+    return check_boxes(arr, "gt_boxes").astype(np.float64)
 
 
 def anchor_match_counts(gt_boxes, anchors, pos_iou: float, neg_iou: float) -> dict:
@@ -139,7 +139,7 @@ def anchor_match_counts(gt_boxes, anchors, pos_iou: float, neg_iou: float) -> di
     if neg_iou > pos_iou:
         raise ValueError(f"need neg_iou <= pos_iou, got neg_iou={neg_iou}, pos_iou={pos_iou}.")
     gt = check_gt_boxes(gt_boxes)
-    anchors = _check_boxes(anchors, "anchors")
+    anchors = check_boxes(anchors, "anchors")
     if anchors.shape[0] == 0:
         raise ValueError("anchors is empty; expected at least one anchor box (level_anchors() makes them).")
     check_size_budget(anchors.shape[0] * gt.shape[0], "anchors", what="the anchor-object IoU matrix")

@@ -26,7 +26,7 @@ import numbers
 import numpy as np
 
 from .._validate import ArgumentTypeError, as_array, check_finite, check_size_budget
-from ..boxes import _check_boxes, box_iou
+from ..boxes import check_boxes, box_iou
 from .box_coding import clip_boxes_tf, decode_boxes_tf
 
 # generate_proposals runs traced inside the model on its own RPN outputs: not public.
@@ -53,7 +53,7 @@ def nms(boxes, scores, iou_threshold: float = 0.5, max_output: int | None = None
         Indices of the kept boxes, highest score first. Ties in score keep
         the lower index first.
     """
-    b = _check_boxes(boxes).astype(np.float64)
+    b = check_boxes(boxes).astype(np.float64)
     s = check_finite(as_array(scores, "scores"), "scores").astype(np.float64).reshape(-1)
     if s.shape[0] != b.shape[0]:
         raise ValueError(f"scores should have one value per box: {b.shape[0]} boxes but {s.shape[0]} scores.")

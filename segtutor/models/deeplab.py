@@ -54,7 +54,7 @@ from .._validate import (  # noqa: E402
     check_positive_int,
     check_str,
 )
-from .unet import _check_filters, check_input_size  # noqa: E402
+from .unet import check_filters, check_input_size  # noqa: E402
 
 __all__ = [
     "build_deeplab",
@@ -94,7 +94,7 @@ class ResizeLike(keras.layers.Layer):
 def separable_conv(x, filters: int, *, dilation: int = 1, stride: int = 1, name: str = "sep"):
     """Depthwise 3x3 (dilated) convolution, then pointwise 1x1, each with batch norm and ReLU."""
     check_keras_tensor(x, "x")
-    filters = _check_filters(filters)
+    filters = check_filters(filters)
     # Keras wants Python ints here: np.int64 would fail inside it.
     dilation = check_positive_int(dilation, "dilation")
     stride = check_positive_int(stride, "stride")
@@ -135,7 +135,7 @@ def aspp(x, filters: int, rates=(2, 4, 6), *, name: str = "aspp"):
     tensor, shape (N, h, w, filters)
     """
     check_keras_tensor(x, "x")
-    filters = _check_filters(filters)
+    filters = check_filters(filters)
     rates = _check_rates(rates)
     name = check_str(name, "name")
     layers = keras.layers

@@ -85,7 +85,7 @@ def conv_block(x, filters: int, *, normalization: str = "batch", dropout: float 
     """
     keras = _keras()
     check_keras_tensor(x, "x")
-    filters = _check_filters(filters)
+    filters = check_filters(filters)
     normalization = check_choice(normalization, "normalization", NORMALISATIONS)
     dropout = check_in_range(dropout, "dropout", 0.0, 0.95)
     name = check_str(name, "name")
@@ -114,7 +114,7 @@ def encoder_block(x, filters: int, **kwargs):
     """
     keras = _keras()
     check_keras_tensor(x, "x")
-    filters = _check_filters(filters)
+    filters = check_filters(filters)
     name = check_str(kwargs.setdefault("name", "enc"), "name")
     skip = conv_block(x, filters, **kwargs)
     down = keras.layers.MaxPooling2D(2, name=f"{name}_pool")(skip)
@@ -140,7 +140,7 @@ def decoder_block(x, skip, filters: int, **kwargs):
     keras = _keras()
     check_keras_tensor(x, "x")
     check_keras_tensor(skip, "skip")
-    filters = _check_filters(filters)
+    filters = check_filters(filters)
     name = check_str(kwargs.setdefault("name", "dec"), "name")
     for i in (1, 2):
         if x.shape[i] is not None and skip.shape[i] is not None and 2 * x.shape[i] != skip.shape[i]:
@@ -151,7 +151,8 @@ def decoder_block(x, skip, filters: int, **kwargs):
     return conv_block(merged, filters, **kwargs)
 
 
-def _check_filters(filters) -> int:
+def check_filters(filters) -> int:
+    """Check the filter count of a model's first block and return it as an int."""
     filters = check_positive_int(filters, "filters")
     if filters > _MAX_FILTERS:
         raise ValueError(f"filters should be at most {_MAX_FILTERS}, got {filters:,}; the course's models use 4-256.")
