@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 
@@ -39,8 +40,9 @@ def quiet_tensorflow() -> None:
     warnings.filterwarnings("ignore", message=r".*`shuffle=True` was passed.*", category=UserWarning)
 
 
+@functools.cache
 def tensorflow():
-    """Import TensorFlow quietly and return the module."""
+    """Import TensorFlow quietly and return the module (cached: later calls cost nothing, even in a traced step)."""
     quiet_tensorflow()
     import tensorflow as tf
 
@@ -48,8 +50,9 @@ def tensorflow():
     return tf
 
 
+@functools.cache
 def keras():
-    """Import Keras (on TensorFlow, quietly) and return the module."""
+    """Import Keras (on TensorFlow, quietly) and return the module (cached)."""
     tensorflow()
     import keras as keras_module
 

@@ -10,6 +10,8 @@ import numbers
 
 import numpy as np
 
+from . import _backend
+
 __all__ = [
     "ArgumentTypeError",
     "as_array",
@@ -253,8 +255,7 @@ def check_model(model, name: str = "model"):
     A wrong object here would otherwise fail deep inside Keras with a message
     about tensors; say what was expected instead.
     """
-    import keras
-
+    keras = _backend.keras()
     if not isinstance(model, keras.Model):
         raise ArgumentTypeError(
             f"{name} should be a Keras model (keras.Model), got {describe(model)}. "
@@ -300,8 +301,7 @@ def check_path(value, name: str):
 
 def check_keras_tensor(x, name: str = "x", *, ndim: int = 4):
     """Check that ``x`` is a Keras/TensorFlow tensor of ``ndim`` dimensions (for model-building blocks)."""
-    import keras
-
+    keras = _backend.keras()
     if not (isinstance(x, keras.KerasTensor) or keras.ops.is_tensor(x)):
         raise ArgumentTypeError(
             f"{name} should be a Keras tensor such as keras.Input((64, 64, 1)) or a layer's output, "

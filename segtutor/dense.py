@@ -37,6 +37,7 @@ import numbers
 
 import numpy as np
 
+from . import _backend
 from ._validate import as_array, check_choice, check_positive_int
 
 __all__ = [
@@ -270,8 +271,6 @@ def fully_convolutional(model, input_shape=(None, None, 1)):
         Outputs (N, H', W', n_classes) softmax probabilities; the layer
         ``"logits_conv"`` holds the scores.
     """
-    from . import _backend
-
     keras = _backend.keras()
     layers = keras.layers
     try:

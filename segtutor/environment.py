@@ -15,6 +15,7 @@ import sys
 import numpy as np
 
 # The TensorFlow gateway lives in _backend (ground layer); these two names stay here for notebooks.
+from . import _backend
 from ._backend import quiet_tensorflow
 from ._backend import tensorflow as import_tensorflow
 
@@ -61,7 +62,7 @@ def seed_everything(seed: int = 0) -> int:
     np.random.seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
     if "tensorflow" in sys.modules:
-        import keras
+        keras = _backend.keras()
 
         keras.utils.set_random_seed(seed)
     return seed

@@ -34,6 +34,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import _backend
 from ._validate import (
     ArgumentTypeError,
     as_array,
@@ -481,7 +482,7 @@ def show_filters(kernels, *, columns: int = 8, panel_size: float = 0.95, names=N
 # ---------------------------------------------------------------------------
 def _score_model(model, layer_name: str | None, score_layer: str):
     """A model returning (layer activation, class scores); cached on the model."""
-    import keras
+    keras = _backend.keras()
 
     key = (layer_name, score_layer)
     cache = model.__dict__.setdefault("_segtutor_score_models", {})
@@ -704,9 +705,7 @@ def grad_cam(model, images, class_index=None, *, layer_name: str | None = None, 
     -------
     ndarray, shape (N, H, W) (or (N, H', W')), float32, in [0, 1] if ``scale``
     """
-    from .environment import import_tensorflow
-
-    tf = import_tensorflow()
+    tf = _backend.tensorflow()
     x = tf.convert_to_tensor(_model_batch(model, images))
     upsample = check_bool(upsample, "upsample")
     scale = check_bool(scale, "scale")
@@ -747,9 +746,7 @@ def saliency_map(model, images, class_index=None, *, score_layer: str = "logits"
     -------
     ndarray, shape (N, H, W), float32 in [0, 1]
     """
-    from .environment import import_tensorflow
-
-    tf = import_tensorflow()
+    tf = _backend.tensorflow()
     x = tf.convert_to_tensor(_model_batch(model, images))
     _check_layer(model, score_layer, "score_layer", fallback_ok=True)
     _check_class_index(class_index)

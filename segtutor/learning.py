@@ -32,6 +32,7 @@ import numbers
 
 import numpy as np
 
+from . import _backend
 from ._validate import as_array, check_in_range, check_positive_int
 
 __all__ = ["softmax", "softmax_cross_entropy", "mse_gradient", "gradient_step", "dense_relu", "cosine_schedule"]
@@ -259,8 +260,6 @@ def cosine_schedule(learning_rate: float, total_steps: int, *, warmup_steps: int
     >>> round(float(schedule(50)), 4)
     0.05
     """
-    from . import _backend
-
     learning_rate = check_in_range(learning_rate, "learning_rate", 1e-8, 10.0)
     total_steps = check_positive_int(total_steps, "total_steps")
     warmup_steps = check_positive_int(warmup_steps, "warmup_steps", minimum=0)

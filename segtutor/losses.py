@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _backend
 from ._validate import as_array, check_in_range
 
 __all__ = [
@@ -285,7 +286,7 @@ def keras_loss(name: str = "bce_dice", *, pos_weight: float = 1.0, gamma: float 
     gamma = check_in_range(gamma, "gamma", 0.0, 100.0)
     alpha = check_in_range(alpha, "alpha", 0.0, 1.0)
     smooth = check_in_range(smooth, "smooth", 0.0, 1e6)
-    from keras import ops
+    ops = _backend.keras().ops
 
     def _prep(y_true, y_pred):
         y_true = ops.cast(y_true, "float32")
@@ -343,8 +344,6 @@ def dice_metric():
     >>> float(metric.result())
     1.0
     """
-    from . import _backend
-
     keras = _backend.keras()
 
     class Dice(keras.metrics.Metric):

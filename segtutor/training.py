@@ -38,11 +38,14 @@ import time
 
 import numpy as np
 
-import keras
 
+from . import _backend
 from ._validate import as_array, check_bool, check_choice, check_in_range, check_model, check_positive_int, check_str
 # cosine_schedule lives with the other learning pieces so that models can use it; notebooks import it from here.
 from .learning import cosine_schedule
+
+# Through the one TensorFlow gateway: this module needs Keras from its first line.
+keras = _backend.keras()
 
 __all__ = ["LiveHistory", "fit", "history_figure", "cosine_schedule", "check_batch"]
 

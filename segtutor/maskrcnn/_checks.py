@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _backend
 from .._validate import ArgumentTypeError, describe, as_array, check_finite
 
 
@@ -34,7 +35,7 @@ def float_tensor(x, name: str, *, min_rank: int = 1, last: int | None = None):
     infinity; a symbolic tensor (inside a traced function) only for its
     static shape.
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     if isinstance(x, (tf.Tensor, tf.Variable)):
         if not (x.dtype.is_floating or x.dtype.is_integer):

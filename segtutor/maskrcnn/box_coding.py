@@ -33,6 +33,7 @@ import numbers
 
 import numpy as np
 
+from .. import _backend
 from .._validate import ArgumentTypeError, check_scalar
 from ..boxes import check_boxes, box_iou
 from ._checks import float_tensor
@@ -195,7 +196,7 @@ def iou_tf(boxes_a, boxes_b):
     Arrays and eager tensors holding NaN or infinity are refused; inside a
     traced function only the shapes are checked.
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     boxes_a = float_tensor(boxes_a, "boxes_a", min_rank=2, last=4)
     boxes_b = float_tensor(boxes_b, "boxes_b", min_rank=2, last=4)
@@ -212,7 +213,7 @@ def iou_tf(boxes_a, boxes_b):
 
 def _broadcastable(a, b, names) -> None:
     """Raise if two tensors' static shapes cannot broadcast (row i of one pairs with row i of the other)."""
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     try:
         tf.broadcast_static_shape(a.shape, b.shape)
@@ -228,7 +229,7 @@ def encode_boxes_tf(boxes, reference, variances=BOX_VARIANCES):
     padded (empty) boxes, but a stray one gives a large finite value, not NaN.
     Arrays and eager tensors holding NaN or infinity are refused.
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     boxes = float_tensor(boxes, "boxes", last=4)
     reference = float_tensor(reference, "reference", last=4)
@@ -246,7 +247,7 @@ def encode_boxes_tf(boxes, reference, variances=BOX_VARIANCES):
 
 def decode_boxes_tf(deltas, reference, variances=BOX_VARIANCES):
     """TensorFlow :func:`decode_boxes` for (..., 4) float32 tensors (finite ones: NaN is refused when eager)."""
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     deltas = float_tensor(deltas, "deltas", last=4)
     reference = float_tensor(reference, "reference", last=4)
@@ -264,7 +265,7 @@ def decode_boxes_tf(deltas, reference, variances=BOX_VARIANCES):
 
 def clip_boxes_tf(boxes, height, width):
     """Clip (..., 4) float boxes to [0, height] x [0, width] (finite ones: NaN is refused when eager)."""
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     boxes = float_tensor(boxes, "boxes", last=4)
     height = check_scalar(height, "height", low=0)
@@ -275,7 +276,7 @@ def clip_boxes_tf(boxes, height, width):
 
 def smooth_l1(diff, beta: float = 1.0):
     """Smooth L1 (Huber) of Fast R-CNN: quadratic below ``beta``, linear above."""
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     a = tf.abs(diff)
     return tf.where(a < beta, 0.5 * a * a / beta, a - 0.5 * beta)

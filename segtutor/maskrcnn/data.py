@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _backend
 from .._validate import (ArgumentTypeError, describe, as_array, check_bool, check_finite, check_scalar,
                          check_size_budget)
 from ..boxes import masks_to_boxes
@@ -150,7 +151,7 @@ def training_dataset(batch: dict, *, batch_size: int = 8, seed: int = 0, flip: b
         Elements are dicts ``images``, ``boxes``, ``class_ids``, ``masks``
         (float32 masks), batches of exactly ``batch_size``.
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     keys = ("images", "boxes", "class_ids", "masks")
     if not isinstance(batch, dict) or not all(k in batch for k in keys):

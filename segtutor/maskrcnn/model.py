@@ -24,10 +24,9 @@ Examples
 
 from __future__ import annotations
 
-import keras
 import numpy as np
-import tensorflow as tf
 
+from .. import _backend
 from .._validate import ArgumentTypeError, describe
 from .anchors import pyramid_anchors
 from .backbone import build_backbone_fpn
@@ -37,6 +36,10 @@ from .proposals import generate_proposals, select_detections
 from .roi_align import multilevel_roi_features
 from .rpn import build_rpn_head, rpn_losses, rpn_targets
 from .targets import detection_targets, positive_slots
+
+# Through the one TensorFlow gateway: this module needs Keras from its first line.
+keras = _backend.keras()
+tf = _backend.tensorflow()
 
 __all__ = ["MaskRCNN", "compile_model", "LOSS_NAMES"]
 

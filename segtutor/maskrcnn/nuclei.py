@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import _backend
 from .._validate import (ArgumentTypeError, describe, as_array, check_choice, check_finite, check_in_range,
                          check_positive_int)
 
@@ -136,7 +137,7 @@ def train_nuclei(steps: int = 600, *, seed: int = 0, n_train: int = 400, learnin
     -------
     model, history, seconds : as :func:`segtutor.maskrcnn.train_shapes.train_shapes`
     """
-    import keras
+    keras = _backend.keras()
 
     from .data import training_dataset
     from .model import MaskRCNN
@@ -223,7 +224,7 @@ def compare_with_unet(model, n_images: int = 64, *, seed: int = NUCLEI_EVAL_SEED
     if isinstance(unet, str):
         check_choice(unet, "unet", ("unet", "deeplab"))
     else:
-        import keras
+        keras = _backend.keras()
 
         if not isinstance(unet, keras.Model):
             raise ArgumentTypeError(f"unet should be a shipped model's name such as 'unet', or a trained Keras U-Net, "

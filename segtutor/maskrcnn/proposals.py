@@ -25,6 +25,7 @@ import numbers
 
 import numpy as np
 
+from .. import _backend
 from .._validate import ArgumentTypeError, as_array, check_finite, check_size_budget
 from ..boxes import check_boxes, box_iou
 from .box_coding import clip_boxes_tf, decode_boxes_tf
@@ -102,7 +103,7 @@ def generate_proposals(anchors, logits, deltas, config, *, training: bool):
     scores : float32 tensor, shape (B, P)
     valid : bool tensor, shape (B, P)
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     pre = config.pre_nms_train if training else config.pre_nms_test
     post = config.post_nms_train if training else config.post_nms_test
@@ -139,7 +140,7 @@ def select_detections(proposals, proposal_valid, class_probs, box_deltas, config
     -------
     boxes (B, D, 4), scores (B, D), class_ids (B, D) int32 in 1..K, n_valid (B,)
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     refs = tf.broadcast_to(proposals[:, :, None, :], tf.shape(box_deltas[:, :, 1:, :]))
     boxes = decode_boxes_tf(box_deltas[:, :, 1:, :], refs)  # (B, P, K, 4)

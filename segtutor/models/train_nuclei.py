@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import _backend
 from .._validate import check_model, check_path, check_positive_int, check_scalar, check_size_budget
 # dice_metric lives in losses, beside the Dice loss; notebooks 06, 07 and 12 import it from here.
 from ..losses import dice_metric
@@ -101,7 +102,7 @@ def training_batches(split: NucleiSplit, *, batch_size: int = 8, patch_size: int
 
 def compile_for_nuclei(model, *, total_steps: int, learning_rate: float = 2e-3):
     """Adam with cosine decay, BCE + soft Dice loss, and a Dice metric (at threshold 0.5)."""
-    import keras
+    keras = _backend.keras()
 
     from ..learning import cosine_schedule
     from ..losses import keras_loss
@@ -134,7 +135,7 @@ def train(name: str, *, steps: int, n_train: int = 300, seed: int = 0, batch_siz
     record : dict
         Steps, seconds, data and validation scores, for the model card.
     """
-    import keras
+    keras = _backend.keras()
 
     steps = check_positive_int(steps, "steps")
     keras.utils.set_random_seed(seed)

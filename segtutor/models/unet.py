@@ -33,6 +33,7 @@ import numbers
 
 import numpy as np
 
+from .. import _backend
 from .._validate import (
     check_bool,
     check_choice,
@@ -55,15 +56,6 @@ __all__ = [
 NORMALISATIONS = ("batch", "none")
 
 
-def _keras():
-    from ..environment import import_tensorflow
-
-    import_tensorflow()
-    import keras
-
-    return keras
-
-
 def conv_block(x, filters: int, *, normalization: str = "batch", dropout: float = 0.0, name: str = "block"):
     """Two 3x3 "same" convolutions, each followed by normalisation and ReLU.
 
@@ -83,7 +75,7 @@ def conv_block(x, filters: int, *, normalization: str = "batch", dropout: float 
     -------
     tensor, shape (N, H, W, filters)
     """
-    keras = _keras()
+    keras = _backend.keras()
     check_keras_tensor(x, "x")
     filters = check_filters(filters)
     normalization = check_choice(normalization, "normalization", NORMALISATIONS)
@@ -112,7 +104,7 @@ def encoder_block(x, filters: int, **kwargs):
     down : tensor, shape (N, H // 2, W // 2, filters)
         The same features after a 2x2 max pool, passed down.
     """
-    keras = _keras()
+    keras = _backend.keras()
     check_keras_tensor(x, "x")
     filters = check_filters(filters)
     name = check_str(kwargs.setdefault("name", "enc"), "name")
@@ -137,7 +129,7 @@ def decoder_block(x, skip, filters: int, **kwargs):
     -------
     tensor, shape (N, 2H, 2W, filters)
     """
-    keras = _keras()
+    keras = _backend.keras()
     check_keras_tensor(x, "x")
     check_keras_tensor(skip, "skip")
     filters = check_filters(filters)
@@ -263,7 +255,7 @@ def build_unet(input_shape=(None, None, 1), n_classes: int = 1, *, depth: int = 
     dropout = check_in_range(dropout, "dropout", 0.0, 0.95)
     shape = _check_shape(input_shape, depth)
 
-    keras = _keras()
+    keras = _backend.keras()
     inputs = keras.Input(shape, name="image")
     x, skips = inputs, []
     for level in range(depth):

@@ -86,7 +86,7 @@ JITTER = {"log_gain": 0.5, "log_gamma": 0.4, "offset": 0.15, "noise": 0.1, "blur
 def _jitter_ops(x, seeds, strength):
     """Per-image random gain, gamma, offset, Gaussian blur and noise, in Keras ops (batches (N, H, W, 1))."""
     keras = _backend.keras()
-    from keras import ops
+    ops = keras.ops
 
     n = ops.shape(x)[0]
 
@@ -154,7 +154,7 @@ def _box_ops(n, height, width, seeds, area):
     less when ``area > 0.5`` and a side would be longer than the patch, which clips it).
     """
     keras = _backend.keras()
-    from keras import ops
+    ops = keras.ops
 
     h, w = ops.cast(height, "float32"), ops.cast(width, "float32")
     ratio = ops.exp(keras.random.uniform((n, 1, 1, 1), -math.log(2.0), math.log(2.0), seed=seeds))
@@ -170,7 +170,7 @@ def _box_ops(n, height, width, seeds, area):
 
 def _cutmix_ops(images, targets, boxes):
     """Inside box i, image (and target) i; outside it, image i - 1 of the batch (the batch rolled by one)."""
-    from keras import ops
+    ops = _backend.keras().ops
 
     return tuple(boxes * t + (1.0 - boxes) * ops.roll(t, 1, axis=0) for t in (images, targets))
 
@@ -261,7 +261,7 @@ def cutmix(images, targets, *, area: float = CUTMIX_AREA, seed: int = 0):
 
 def _mean_teacher_class():
     keras = _backend.keras()
-    from keras import ops
+    ops = keras.ops
 
     class MeanTeacher(keras.Model):
         """A student and its EMA teacher (Tarvainen and Valpola 2017); see :func:`train_mean_teacher`.
@@ -303,7 +303,7 @@ def _mean_teacher_class():
             return self.max_weight * ops.exp(-5.0 * (1.0 - progress) ** 2)
 
         def train_step(self, data):
-            import tensorflow as tf
+            tf = _backend.tensorflow()
 
             (x_l, y_l), x_u = data
             weight = self.weight()
@@ -446,7 +446,7 @@ def train_mean_teacher(labelled_images, labelled_masks, unlabelled_images, *, st
     labelled = training_batches(xl, yl, batch_size=batch_size, patch_size=patch_size, seed=seed)
     unlabelled = training_batches(xu, np.zeros(xu.shape[:3], np.uint8), batch_size=batch_size, patch_size=patch_size,
                           seed=seed + 7).map(_images_only)
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     data = tf.data.Dataset.zip((labelled, unlabelled))
     mt.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, steps)),

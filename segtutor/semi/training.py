@@ -52,7 +52,7 @@ def masked_bce_dice(y_true, y_pred):
     Here the BCE is the mean of -ln 0.9, -ln 0.9 and -ln 0.8 over the three kept
     pixels (0.1446) and the Dice loss 1 - (2 * 0.9 + 1) / (1 + 1.2 + 1) = 0.125.
     """
-    from keras import ops
+    ops = _backend.keras().ops
 
     from ..losses import EPSILON
 
@@ -90,7 +90,6 @@ def masked_bce_dice(y_true, y_pred):
     kept_p = flat(p * keep)
     dice = 1 - (2 * ops.sum(flat(t) * kept_p, axis=1) + 1.0) / (ops.sum(flat(t), axis=1) + ops.sum(kept_p, axis=1) + 1.0)
     return bce + dice
-
 
 
 def build_student(*, depth: int = 3, width: int = 8, seed: int = 0):
