@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Set up and run the segtutor course. Needs only Python 3.10+.
+"""Set up and run the segtutor course. Needs only Python 3.11+.
 
     python3 course.py open    # install (first time only) and open the course in JupyterLab
     python3 course.py test    # install (first time only) and run every test, notebooks included
@@ -23,6 +23,10 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+# The lock (requirements/constraints.txt) pins NumPy 2.4, SciPy 1.17, IPython 9 and networkx 3.6, which need 3.11.
+MIN_PYTHON = (3, 11)
+PYTHON_FIX = ("install Python 3.11 or newer and run course.py with it (Ubuntu 22.04: sudo apt install "
+              "python3.11 python3.11-venv, then python3.11 course.py; or conda env create -f environment.yml)")
 VENV = ROOT / ".venv"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
 STAMP = VENV / ".segtutor-install"
@@ -54,8 +58,9 @@ def _run(*args, **kwargs) -> None:
 
 def ensure_environment() -> Path:
     """Create ``.venv`` and install the course into it, once."""
-    if sys.version_info < (3, 10):
-        sys.exit(f"segtutor needs Python 3.10 or newer; this is {sys.version.split()[0]}.")
+    if sys.version_info < MIN_PYTHON:
+        # One line, before pip would fail with ResolutionImpossible and a traceback.
+        sys.exit(f"segtutor needs Python 3.11 or newer, this is {sys.version.split()[0]}: {PYTHON_FIX}.")
     if not _python().exists():
         print(f"Creating a virtual environment in {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
@@ -172,6 +177,8 @@ def cmd_demo(extra: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if sys.version_info < MIN_PYTHON:
+        sys.exit(f"segtutor needs Python 3.11 or newer, this is {sys.version.split()[0]}: {PYTHON_FIX}.")
     commands = {"open": cmd_open, "test": cmd_test, "demo": cmd_demo}
     if not argv or argv[0] not in commands:
         print(__doc__)

@@ -37,7 +37,7 @@ def test_environment_yml_installs_what_course_py_installs():
     python = re.search(r"python=(\d+)\.(\d+)", text)
     assert python, "environment.yml must pin a Python version"
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
-    assert requires == ">=3.10" and (int(python[1]), int(python[2])) >= (3, 10)
+    assert requires == ">=3.11" and (int(python[1]), int(python[2])) >= (3, 11)
     course = (ROOT / "course.py").read_text()
     assert '"-c", CONSTRAINTS' in course and '[test]' in course
 
