@@ -3,6 +3,7 @@
 
     python3 course.py open    # install (first time only) and open the course in JupyterLab
     python3 course.py test    # install (first time only) and run every test, notebooks included
+    python3 course.py test --quick  # unit tests, doctests and bad-input tests only (minutes, for editing)
     python3 course.py demo 02 # serve one widget notebook as a code-free app (Voila), for a projector
                               # (add --fast for the notebooks' fast mode, --port N for another port)
 
@@ -113,10 +114,22 @@ def cmd_open(extra: list[str]) -> int:
     return subprocess.call([str(a) for a in args + extra], cwd=WORK)
 
 
+#: What ``test --quick`` leaves out (markers of tests/conftest.py and pyproject.toml).
+QUICK_MARKERS = "not notebooks and not browser and not slow"
+
+
 def cmd_test(extra: list[str]) -> int:
     python = ensure_environment()
     env = dict(os.environ)
     env.setdefault("SEGTUTOR_FAST", "1")  # the notebooks' fast mode; CI=true also turns it on
+    if "--quick" in extra:
+        # The edit-test loop: unit tests, doctests and the bad-input property tests; no notebook, browser,
+        # training or pipeline test (see the markers in tests/conftest.py).
+        extra = [a for a in extra if a != "--quick"]
+        args = [python, "-m", "pytest", "tests", "segtutor", "--doctest-modules", "-m", QUICK_MARKERS,
+                "-p", "no:cacheprovider", "--durations=20"]
+        print("+", " ".join(str(a) for a in args + extra), flush=True)
+        return subprocess.call([str(a) for a in args + extra], cwd=ROOT, env=env)
     # The package's docstring examples are tests too (--doctest-modules on segtutor/).
     args = [python, "-m", "pytest", "tests", "segtutor", "notebooks", "--doctest-modules",
             "--nbval-lax", "--nbval-current-env",
