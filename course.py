@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Set up and run the segtutor course. Needs only Python 3.10+.
+"""Set up and run the segtutor course. Needs only Python 3.11+.
 
     python3 course.py open    # install (first time only) and open the course in JupyterLab
     python3 course.py test    # install (first time only) and run every test, notebooks included
+    python3 course.py test --quick  # unit tests, doctests and bad-input tests only (minutes, for editing)
     python3 course.py demo 02 # serve one widget notebook as a code-free app (Voila), for a projector
                               # (add --fast for the notebooks' fast mode, --port N for another port)
 
@@ -25,6 +26,10 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+# The lock (requirements/constraints.txt) pins NumPy 2.4, SciPy 1.17, IPython 9 and networkx 3.6, which need 3.11.
+MIN_PYTHON = (3, 11)
+PYTHON_FIX = ("install Python 3.11 or newer and run course.py with it (Ubuntu 22.04: sudo apt install "
+              "python3.11 python3.11-venv, then python3.11 course.py; or conda env create -f environment.yml)")
 VENV = ROOT / ".venv"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
 STAMP = VENV / ".segtutor-install"
@@ -61,8 +66,9 @@ def _run(*args, **kwargs) -> None:
 
 def ensure_environment() -> Path:
     """Create ``.venv`` and install the course into it, once."""
-    if sys.version_info < (3, 10):
-        sys.exit(f"segtutor needs Python 3.10 or newer; this is {sys.version.split()[0]}.")
+    if sys.version_info < MIN_PYTHON:
+        # One line, before pip would fail with ResolutionImpossible and a traceback.
+        sys.exit(f"segtutor needs Python 3.11 or newer, this is {sys.version.split()[0]}: {PYTHON_FIX}.")
     if not _python().exists():
         print(f"Creating a virtual environment in {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
@@ -130,10 +136,22 @@ def cmd_open(extra: list[str]) -> int:
     return subprocess.call([str(a) for a in args + extra], cwd=WORK)
 
 
+#: What ``test --quick`` leaves out (markers of tests/conftest.py and pyproject.toml).
+QUICK_MARKERS = "not notebooks and not browser and not slow"
+
+
 def cmd_test(extra: list[str]) -> int:
     python = ensure_environment()
     env = dict(os.environ)
     env.setdefault("SEGTUTOR_FAST", "1")  # the notebooks' fast mode; CI=true also turns it on
+    if "--quick" in extra:
+        # The edit-test loop: unit tests, doctests and the bad-input property tests; no notebook, browser,
+        # training or pipeline test (see the markers in tests/conftest.py).
+        extra = [a for a in extra if a != "--quick"]
+        args = [python, "-m", "pytest", "tests", "segtutor", "--doctest-modules", "-m", QUICK_MARKERS,
+                "-p", "no:cacheprovider", "--durations=20"]
+        print("+", " ".join(str(a) for a in args + extra), flush=True)
+        return subprocess.call([str(a) for a in args + extra], cwd=ROOT, env=env)
     # The package's docstring examples are tests too (--doctest-modules on segtutor/).
     args = [python, "-m", "pytest", "tests", "segtutor", "notebooks", "--doctest-modules",
             "--nbval-lax", "--nbval-current-env",
@@ -194,6 +212,8 @@ def cmd_demo(extra: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if sys.version_info < MIN_PYTHON:
+        sys.exit(f"segtutor needs Python 3.11 or newer, this is {sys.version.split()[0]}: {PYTHON_FIX}.")
     commands = {"open": cmd_open, "test": cmd_test, "demo": cmd_demo}
     if not argv or argv[0] not in commands:
         print(__doc__)

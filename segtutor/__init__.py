@@ -14,6 +14,7 @@ exercises    ``check(...)`` for the graded exercises
 models       the course's Keras models (CNN, U-Net, DeepLabv3+) and trained weights
 dense        dense prediction: upsampling, transposed convolution, FCN conversion
 losses       cross-entropy, Dice and focal losses, in NumPy and for Keras
+pseudo_labels  which pixels of a prediction become training targets (notebook 11)
 training     a live loss plot for Keras and a fit helper
 instances    from a mask to instances: distance transform and watershed
 maskrcnn     Mask R-CNN, module by module (notebooks 08-10)
@@ -46,6 +47,7 @@ _SUBMODULES = {
     "metrics",
     "models",
     "modes",
+    "pseudo_labels",
     "semi",
     "training",
     "train_run",

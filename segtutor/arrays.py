@@ -44,7 +44,8 @@ LUMA_WEIGHTS = (0.2125, 0.7154, 0.0721)
 _MAX_BINS = 1 << 20  # a histogram with more bins than this is a typo, not a finer view
 
 
-def _check_number(value, name: str) -> float:
+def check_number(value, name: str) -> float:
+    """Check a finite real number (never a bool) and return it as a float."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
         raise ValueError(
             f"{name} should be a finite number, got {type(value).__name__} {value!r}. "
@@ -142,7 +143,7 @@ def fraction_above(image, threshold) -> float:
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise ValueError(f"image should be numeric, got dtype {arr.dtype}.")
     check_finite(arr, "image")
-    threshold = _check_number(threshold, "threshold")
+    threshold = check_number(threshold, "threshold")
     return float(np.count_nonzero(arr > threshold) / arr.size)
 
 
@@ -196,8 +197,8 @@ def window_from_level(level, width) -> tuple[float, float]:
     >>> window_from_level(100, 50)
     (75.0, 125.0)
     """
-    level = _check_number(level, "level")
-    width = _check_number(width, "width")
+    level = check_number(level, "level")
+    width = check_number(width, "width")
     if width <= 0:
         raise ValueError(f"width should be positive, got {width}. The window must span some intensities.")
     return level - width / 2.0, level + width / 2.0
@@ -229,8 +230,8 @@ def intensity_window(image, low, high) -> np.ndarray:
            [1. , 1. ]])
     """
     arr = check_image(image)
-    low = _check_number(low, "low")
-    high = _check_number(high, "high")
+    low = check_number(low, "low")
+    high = check_number(high, "high")
     if not low < high:
         raise ValueError(
             f"low should be smaller than high, got low={low} and high={high}. "
@@ -293,7 +294,7 @@ def histogram(image, bins: int = 256, value_range=None) -> tuple[np.ndarray, np.
             raise ValueError(
                 f"value_range should be a pair (low, high), got {value_range!r}."
             ) from None
-        lo, hi = _check_number(lo, "value_range[0]"), _check_number(hi, "value_range[1]")
+        lo, hi = check_number(lo, "value_range[0]"), check_number(hi, "value_range[1]")
         if not lo < hi:
             raise ValueError(f"value_range should have low < high, got ({lo}, {hi}).")
     counts, edges = np.histogram(arr.ravel(), bins=bins, range=(lo, hi))

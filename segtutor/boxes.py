@@ -35,7 +35,8 @@ __all__ = ["masks_to_boxes", "box_area", "box_iou", "boxes_to_xywh", "xywh_to_bo
 _MAX_COORD = 2**31
 
 
-def _check_boxes(boxes, name: str = "boxes") -> np.ndarray:
+def check_boxes(boxes, name: str = "boxes") -> np.ndarray:
+    """Check boxes ``(y1, x1, y2, x2)`` (one box or an (N, 4) array) and return them as an (N, 4) array."""
     arr = as_array(boxes, name)
     if arr.ndim == 1 and arr.shape[0] == 4:
         arr = arr[None, :]
@@ -129,7 +130,7 @@ def box_area(boxes) -> np.ndarray:
     >>> box_area([[0, 0, 2, 3], [5, 5, 5, 9]])
     array([6, 0])
     """
-    b = _check_boxes(boxes)
+    b = check_boxes(boxes)
     if not np.issubdtype(b.dtype, np.integer):
         b = b.astype(np.float64)
     height = np.clip(b[:, 2] - b[:, 0], 0, None)
@@ -157,8 +158,8 @@ def box_iou(boxes_a, boxes_b) -> np.ndarray:
     >>> box_iou([[0, 0, 2, 2]], [[1, 1, 3, 3], [0, 0, 2, 2]])
     array([[0.14285714, 1.        ]])
     """
-    a = _check_boxes(boxes_a, "boxes_a").astype(np.float64)
-    b = _check_boxes(boxes_b, "boxes_b").astype(np.float64)
+    a = check_boxes(boxes_a, "boxes_a").astype(np.float64)
+    b = check_boxes(boxes_b, "boxes_b").astype(np.float64)
     y1 = np.maximum(a[:, None, 0], b[None, :, 0])
     x1 = np.maximum(a[:, None, 1], b[None, :, 1])
     y2 = np.minimum(a[:, None, 2], b[None, :, 2])
@@ -188,7 +189,7 @@ def boxes_to_xywh(boxes) -> np.ndarray:
     >>> boxes_to_xywh([[3, 2, 6, 4]])
     array([[2, 3, 2, 3]])
     """
-    b = _check_boxes(boxes)
+    b = check_boxes(boxes)
     return np.stack([b[:, 1], b[:, 0], b[:, 3] - b[:, 1], b[:, 2] - b[:, 0]], axis=1)
 
 
@@ -216,7 +217,7 @@ def xywh_to_boxes(xywh) -> np.ndarray:
     >>> xywh_to_boxes([[2, 3, 2, 3]])
     array([[3, 2, 6, 4]])
     """
-    b = _check_boxes(xywh, "xywh")
+    b = check_boxes(xywh, "xywh")
     if b.size and (b[:, 2:] < 0).any():
         raise ValueError(
             "xywh has a negative width or height; expected COCO [x, y, width, height]. "

@@ -42,6 +42,8 @@ import numbers
 import numpy as np
 
 from ._validate import as_array, check_bool, check_finite, check_positive_int, check_size_budget, check_str
+# The signed colour map is a picture helper, so it lives in viz with the others.
+from .viz import signed_rgb
 
 __all__ = [
     "conv2d",
@@ -607,16 +609,6 @@ def _blank(h: int, w: int, value: float = 1.0) -> np.ndarray:
     return np.full((h, w, 3), value, np.float32)
 
 
-def _signed_rgb(x: np.ndarray, scale: float) -> np.ndarray:
-    """Map signed values to blue (negative), white (0), red (positive)."""
-    t = np.clip(x / scale, -1, 1)[..., None] if scale > 0 else np.zeros(x.shape + (1,))
-    pos, neg = np.clip(t, 0, 1), np.clip(-t, 0, 1)
-    red = np.array([0.80, 0.10, 0.15], np.float32)
-    blue = np.array([0.13, 0.30, 0.80], np.float32)
-    white = np.ones(3, np.float32)
-    return (white + pos * (red - white) + neg * (blue - white)).astype(np.float32)
-
-
 def _upscale(x: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(x, factor, axis=0), factor, axis=1)
 
@@ -624,7 +616,7 @@ def _upscale(x: np.ndarray, factor: int) -> np.ndarray:
 def _kernel_tile(kernel: np.ndarray, cell: int) -> np.ndarray:
     """The kernel as coloured cells with grid lines (red > 0, blue < 0)."""
     scale = float(np.max(np.abs(kernel))) or 1.0
-    tile = _upscale(_signed_rgb(kernel, scale), cell)
+    tile = _upscale(signed_rgb(kernel, scale), cell)
     tile[::cell, :] = 0.6
     tile[:, ::cell] = 0.6
     tile = np.pad(tile, ((0, 1), (0, 1), (0, 0)), constant_values=0.6)
@@ -668,7 +660,7 @@ def kernel_playground_picture(image, kernel, *, stride: int = 1, padding="same")
     else:
         # The 99th percentile, not the max, sets the scale: zero padding makes
         # a few very strong responses along the border that would wash out the rest.
-        shown = _signed_rgb(out, float(np.percentile(np.abs(out), 99)) or 1.0)
+        shown = signed_rgb(out, float(np.percentile(np.abs(out), 99)) or 1.0)
     shown = _upscale(shown, stride)[:h, :w]
     panel_out = _blank(h, w, 0.85)
     oy, ox = (h - shown.shape[0]) // 2, (w - shown.shape[1]) // 2

@@ -37,6 +37,7 @@ import numbers
 
 import numpy as np
 
+from . import _backend
 from ._validate import as_array, check_choice, check_positive_int
 
 __all__ = [
@@ -271,9 +272,7 @@ def fully_convolutional(model, input_shape=(None, None, 1)):
         Outputs (N, H', W', n_classes) softmax probabilities; the layer
         ``"logits_conv"`` holds the scores.
     """
-    from .models.cnn import _keras
-
-    keras = _keras()
+    keras = _backend.keras()
     layers = keras.layers
     try:
         convs = [layer for layer in model.layers if layer.name.startswith(("conv", "pool"))]
@@ -333,7 +332,7 @@ def upsampling_picture(image, method: str = "bilinear", factor: int = 2, *, kern
     -------
     ndarray of uint8, shape (size, 3 * size + gaps, 3)
     """
-    from .widgets._base import side_by_side
+    from .viz import side_by_side
 
     x = _image2d(image, "image")
     up = upsample(x, factor, method)

@@ -11,9 +11,13 @@ import os
 import platform
 import random
 import sys
-import warnings
 
 import numpy as np
+
+# The TensorFlow gateway lives in _backend (ground layer); these two names stay here for notebooks.
+from . import _backend
+from ._backend import quiet_tensorflow
+from ._backend import tensorflow as import_tensorflow
 
 __all__ = ["quiet_tensorflow", "seed_everything", "doctor", "import_tensorflow"]
 
@@ -28,30 +32,6 @@ _COURSE_PACKAGES = (
     "ipywidgets",
     "pycocotools",
 )
-
-
-def quiet_tensorflow() -> None:
-    """Silence TensorFlow's C++ start-up messages before it is imported.
-
-    The oneDNN and CPU-feature notices are useful to TensorFlow engineers, not
-    to a student, and they fill the first cell's output with red text.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    # Keras warns that shuffle=True is ignored for a tf.data.Dataset on every
-    # fit call; the course's datasets shuffle themselves, so the warning only
-    # puzzles students.
-    warnings.filterwarnings("ignore", message=r".*`shuffle=True` was passed.*", category=UserWarning)
-
-
-def import_tensorflow():
-    """Import TensorFlow quietly and return the module."""
-    quiet_tensorflow()
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")
-    return tf
 
 
 def seed_everything(seed: int = 0) -> int:
@@ -82,7 +62,7 @@ def seed_everything(seed: int = 0) -> int:
     np.random.seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
     if "tensorflow" in sys.modules:
-        import keras
+        keras = _backend.keras()
 
         keras.utils.set_random_seed(seed)
     return seed

@@ -34,6 +34,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import _backend
 from ._validate import (
     ArgumentTypeError,
     as_array,
@@ -385,7 +386,7 @@ def filters_picture(kernels, *, cell: int = 14, columns: int = 8) -> np.ndarray:
     -------
     ndarray, (H, W, 3), uint8
     """
-    from .convolution import _signed_rgb
+    from .viz import signed_rgb
 
     k = check_finite(as_array(kernels, "kernels"), "kernels").astype(np.float32)
     cell = check_positive_int(cell, "cell")
@@ -409,7 +410,7 @@ def filters_picture(kernels, *, cell: int = 14, columns: int = 8) -> np.ndarray:
     for i in range(c):
         r, q = divmod(i, columns)
         scale = float(np.abs(k[..., i]).max()) or 1.0
-        tile = np.repeat(np.repeat(_signed_rgb(k[..., i], scale), cell, 0), cell, 1)
+        tile = np.repeat(np.repeat(signed_rgb(k[..., i], scale), cell, 0), cell, 1)
         y, x = gap + r * (kh * cell + gap), gap + q * (kw * cell + gap)
         out[y : y + kh * cell, x : x + kw * cell] = tile
     return (out * 255 + 0.5).astype(np.uint8)
@@ -442,7 +443,7 @@ def show_filters(kernels, *, columns: int = 8, panel_size: float = 0.95, names=N
     >>> [ax.get_title() for ax in fig.axes[:4]]
     ['0', '1', '2', '3']
     """
-    from .viz import _bare, _new_figure
+    from .viz import bare_axes, unregistered_figure
 
     k = check_finite(as_array(kernels, "kernels"), "kernels").astype(np.float32)
     if k.ndim == 4:
@@ -460,11 +461,11 @@ def show_filters(kernels, *, columns: int = 8, panel_size: float = 0.95, names=N
         raise ValueError(f"names: got {len(names)} names for {c} kernels; give one per kernel.")
     columns = min(check_positive_int(columns, "columns"), c)
     rows = math.ceil(c / columns)
-    fig = _new_figure(panel_size * columns + 0.9, (panel_size + 0.2) * rows)
+    fig = unregistered_figure(panel_size * columns + 0.9, (panel_size + 0.2) * rows)
     axes = fig.subplots(rows, columns, squeeze=False)
     image = None
     for i, ax in enumerate(axes.flat):
-        _bare(ax)
+        bare_axes(ax)
         if i >= c:
             ax.set_visible(False)
             continue
@@ -481,7 +482,7 @@ def show_filters(kernels, *, columns: int = 8, panel_size: float = 0.95, names=N
 # ---------------------------------------------------------------------------
 def _score_model(model, layer_name: str | None, score_layer: str):
     """A model returning (layer activation, class scores); cached on the model."""
-    import keras
+    keras = _backend.keras()
 
     key = (layer_name, score_layer)
     cache = model.__dict__.setdefault("_segtutor_score_models", {})
@@ -708,9 +709,7 @@ def grad_cam(model, images, class_index=None, *, layer_name: str | None = None, 
     -------
     ndarray, shape (N, H, W) (or (N, H', W')), float32, in [0, 1] if ``scale``
     """
-    from .environment import import_tensorflow
-
-    tf = import_tensorflow()
+    tf = _backend.tensorflow()
     x = tf.convert_to_tensor(_model_batch(model, images))
     upsample = check_bool(upsample, "upsample")
     scale = check_bool(scale, "scale")
@@ -751,9 +750,7 @@ def saliency_map(model, images, class_index=None, *, score_layer: str = "logits"
     -------
     ndarray, shape (N, H, W), float32 in [0, 1]
     """
-    from .environment import import_tensorflow
-
-    tf = import_tensorflow()
+    tf = _backend.tensorflow()
     x = tf.convert_to_tensor(_model_batch(model, images))
     _check_layer(model, score_layer, "score_layer", fallback_ok=True)
     _check_class_index(class_index)
@@ -882,7 +879,7 @@ def show_heatmaps(images, heatmaps, titles=None, *, label: str = "heatmap", ncol
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
 
-    from .viz import _bare, _new_figure
+    from .viz import bare_axes, unregistered_figure
 
     imgs = check_finite(as_array(images, "images"), "images").astype(np.float32)
     if imgs.ndim == 4 and imgs.shape[-1] == 1:
@@ -908,10 +905,10 @@ def show_heatmaps(images, heatmaps, titles=None, *, label: str = "heatmap", ncol
     alpha = check_scalar(alpha, "alpha", low=0.0, high=1.0)
     _check_cmap(cmap)
     nrows = -(-n // ncols)
-    fig = _new_figure(panel_size * ncols + 0.8, panel_size * nrows)
+    fig = unregistered_figure(panel_size * ncols + 0.8, panel_size * nrows)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for i, ax in enumerate(axes.flat):
-        _bare(ax)
+        bare_axes(ax)
         if i >= n:
             ax.set_visible(False)
             continue

@@ -12,7 +12,9 @@ they agree.
 - :func:`mse_gradient` and :func:`gradient_step` are one step of gradient
   descent for the smallest model there is, a linear model with a squared
   error;
-- :func:`dense_relu` is the forward pass of a ``Dense`` layer with a ReLU.
+- :func:`dense_relu` is the forward pass of a ``Dense`` layer with a ReLU;
+- :func:`cosine_schedule` is the learning-rate schedule every course model
+  trains with (a Keras schedule, so it imports Keras when called).
 
 Examples
 --------
@@ -30,9 +32,10 @@ import numbers
 
 import numpy as np
 
-from ._validate import as_array
+from . import _backend
+from ._validate import as_array, check_in_range, check_positive_int
 
-__all__ = ["softmax", "softmax_cross_entropy", "mse_gradient", "gradient_step", "dense_relu"]
+__all__ = ["softmax", "softmax_cross_entropy", "mse_gradient", "gradient_step", "dense_relu", "cosine_schedule"]
 
 
 def _float_array(value, name: str) -> np.ndarray:
@@ -233,3 +236,35 @@ def dense_relu(x, weights, bias) -> np.ndarray:
             f"x {x.shape}, weights {w.shape}, bias {b.shape}. A single input vector needs x[None]."
         )
     return np.maximum(x @ w + b, 0.0)
+
+
+def cosine_schedule(learning_rate: float, total_steps: int, *, warmup_steps: int = 0):
+    """Cosine decay from ``learning_rate`` to 0 over ``total_steps`` (Loshchilov and Hutter 2017).
+
+    Parameters
+    ----------
+    learning_rate : float
+        The peak learning rate, in [1e-8, 10].
+    total_steps : int
+        Optimiser steps from the start to the end of the decay.
+    warmup_steps : int
+        Steps of a linear warm-up from 0 to ``learning_rate`` before the decay.
+
+    Returns
+    -------
+    keras.optimizers.schedules.LearningRateSchedule
+
+    Examples
+    --------
+    >>> schedule = cosine_schedule(0.1, 100)
+    >>> round(float(schedule(50)), 4)
+    0.05
+    """
+    learning_rate = check_in_range(learning_rate, "learning_rate", 1e-8, 10.0)
+    total_steps = check_positive_int(total_steps, "total_steps")
+    warmup_steps = check_positive_int(warmup_steps, "warmup_steps", minimum=0)
+    keras = _backend.keras()
+    if warmup_steps:
+        return keras.optimizers.schedules.CosineDecay(0.0, total_steps - warmup_steps if total_steps > warmup_steps
+                                                      else 1, warmup_target=learning_rate, warmup_steps=warmup_steps)
+    return keras.optimizers.schedules.CosineDecay(learning_rate, total_steps)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _backend
 from ._validate import as_array, check_in_range, check_scalar
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "focal_loss",
     "keras_loss",
     "keras_multiclass_loss",
+    "dice_metric",
     "LOSS_NAMES",
 ]
 
@@ -285,7 +287,7 @@ def keras_loss(name: str = "bce_dice", *, pos_weight: float = 1.0, gamma: float 
     gamma = check_in_range(gamma, "gamma", 0.0, 100.0)
     alpha = check_in_range(alpha, "alpha", 0.0, 1.0)
     smooth = check_in_range(smooth, "smooth", 0.0, 1e6)
-    from keras import ops
+    ops = _backend.keras().ops
 
     def _prep(y_true, y_pred):
         y_true = ops.cast(y_true, "float32")
@@ -361,7 +363,7 @@ def keras_multiclass_loss(n_classes: int, *, dice_weight: float = 1.0, smooth: f
     n_classes = check_scalar(n_classes, "n_classes", integer=True, low=2, high=1024)
     dice_weight = check_in_range(dice_weight, "dice_weight", 0.0, 1e6)
     smooth = check_in_range(smooth, "smooth", 0.0, 1e6)
-    from keras import ops
+    ops = _backend.keras().ops
 
     def loss(y_true, y_pred):
         labels = ops.cast(y_true, "int32")
@@ -378,3 +380,47 @@ def keras_multiclass_loss(n_classes: int, *, dice_weight: float = 1.0, smooth: f
 
     loss.__name__ = "ce_dice"
     return loss
+
+
+def dice_metric():
+    """A Keras metric: Dice of ``prediction > 0.5``, pooled over the batch.
+
+    The thresholded companion of :func:`soft_dice`, for watching training:
+    ``2 |P & T| / (|P| + |T|)`` with ``P = prediction > 0.5`` and
+    ``T = truth > 0.5``, summed over every pixel of every batch since the
+    last reset; two empty masks score 1.
+
+    Returns
+    -------
+    keras.metrics.Metric
+        Named ``"dice"``.
+
+    Examples
+    --------
+    >>> metric = dice_metric()
+    >>> metric.update_state(np.ones((1, 2, 2, 1)), np.full((1, 2, 2, 1), 0.9))
+    >>> float(metric.result())
+    1.0
+    """
+    keras = _backend.keras()
+
+    class Dice(keras.metrics.Metric):
+        def __init__(self, name="dice", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.overlap = self.add_weight(name="overlap", initializer="zeros")
+            self.total = self.add_weight(name="total", initializer="zeros")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            t = keras.ops.cast(keras.ops.cast(y_true, "float32") > 0.5, "float32")
+            p = keras.ops.cast(y_pred > 0.5, "float32")
+            self.overlap.assign_add(keras.ops.sum(t * p))
+            self.total.assign_add(keras.ops.sum(t) + keras.ops.sum(p))
+
+        def result(self):
+            return keras.ops.where(self.total > 0, 2 * self.overlap / keras.ops.maximum(self.total, 1e-9), 1.0)
+
+        def reset_state(self):
+            self.overlap.assign(0.0)
+            self.total.assign(0.0)
+
+    return Dice()

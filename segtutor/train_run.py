@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from ._files import atomic_write_text
+from . import _backend
 from ._validate import check_bool, check_choice, check_in_range, check_positive_int
 
 __all__ = ["TrainError", "MODELS", "BUILTIN_DATA", "DEFAULTS", "load_training_data", "batch_indices",
@@ -275,9 +276,9 @@ def _instance_chunk(prepared: dict, start: int, n_steps: int, batch_size: int, s
 
 def _build(model_name: str, spec: dict, steps: int, learning_rate: float):
     """A compiled model and the name of the metric the progress bar shows."""
-    import keras
+    keras = _backend.keras()
 
-    from .training import cosine_schedule
+    from .learning import cosine_schedule
 
     schedule = cosine_schedule(learning_rate, steps)
     if model_name == "maskrcnn":
@@ -303,7 +304,7 @@ def _build(model_name: str, spec: dict, steps: int, learning_rate: float):
 
         model = build_deeplab(shape, out_classes, width=spec["width"])
     if binary:
-        from .models.train_nuclei import dice_metric
+        from .losses import dice_metric
 
         loss, metric, name = keras_loss("bce_dice"), dice_metric(), "dice"
     else:
@@ -390,7 +391,7 @@ def _layer_seed_states(model) -> dict:
 
 
 def _rng_state(model) -> dict:
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     py = random.getstate()
     np_state = np.random.get_state()
@@ -404,7 +405,7 @@ def _rng_state(model) -> dict:
 
 
 def _set_rng_state(state: dict, model, folder: Path) -> None:
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     layers = _layer_seed_states(model)
     saved = state.get("layers", {})  # absent from checkpoints written before it was saved: fine without dropout
@@ -493,7 +494,7 @@ def _load_checkpoint(folder: Path, model, state: dict) -> None:
 
 
 def _callback_base():
-    import keras
+    keras = _backend.keras()
 
     return keras.callbacks.Callback
 
@@ -567,7 +568,7 @@ class ProgressBar:
 
 
 def _strategy():
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     if len(tf.config.list_logical_devices("GPU")) > 1:
         return tf.distribute.MirroredStrategy()
@@ -580,7 +581,7 @@ def _summaries(writer, values: dict, step: int) -> None:
     ``tf.summary.scalar`` lives in the ``tensorboard`` package, which the course does not install; the
     event files are the same, and ``tensorboard --logdir OUT/tensorboard`` shows them wherever it runs.
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
     from tensorflow.core.framework import summary_pb2
 
     metadata = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
@@ -717,10 +718,8 @@ def run_training(data, *, model: str = "unet", out="runs/train", steps: int = 20
 
     state = _check_state(checkpoint, expected) if checkpoint is not None else None
 
-    from .environment import import_tensorflow
-
-    tf = import_tensorflow()
-    import keras
+    tf = _backend.tensorflow()
+    keras = _backend.keras()
 
     if tf.config.list_physical_devices("GPU") == []:
         tf.config.experimental.enable_op_determinism()  # same seed and data -> same metrics (CPU kernels)

@@ -38,9 +38,14 @@ import time
 
 import numpy as np
 
-import keras
 
+from . import _backend
 from ._validate import as_array, check_bool, check_choice, check_in_range, check_model, check_positive_int, check_str
+# cosine_schedule lives with the other learning pieces so that models can use it; notebooks import it from here.
+from .learning import cosine_schedule
+
+# Through the one TensorFlow gateway: this module needs Keras from its first line.
+keras = _backend.keras()
 
 __all__ = ["LiveHistory", "fit", "history_figure", "cosine_schedule", "check_batch"]
 
@@ -205,7 +210,7 @@ class LiveHistory(keras.callbacks.Callback):
         self._widgets = w.VBox([w.HBox([self._bar, self._text]), self._image])
         self._widgets.add_class("segtutor-live-history")
         display(self._widgets)
-        from .widgets._static import note_displayed
+        from .widgets import note_displayed
 
         note_displayed(self)  # a static page (tools/build_site.py) shows the final plot instead
 
@@ -228,7 +233,7 @@ class LiveHistory(keras.callbacks.Callback):
 
     def static_picture(self):
         """``(picture, alt text, status)`` of the finished training, for a page without a kernel."""
-        from .widgets._base import figure_to_rgb
+        from .viz import figure_to_rgb
 
         rgb = figure_to_rgb(self.figure()) if self.history else np.full((8, 8, 3), 255, np.uint8)
         alt = "Training curves: " + ", ".join(self.history) + " per epoch." if self.history else "No epochs yet."
@@ -239,7 +244,7 @@ class LiveHistory(keras.callbacks.Callback):
         return history_figure(self.history, panel_size=self.panel_size)
 
     def _draw(self, partial_logs):
-        from .widgets._base import figure_to_rgb, to_png_bytes
+        from .viz import figure_to_rgb, to_png_bytes
 
         start = time.perf_counter()
         epochs_done = len(self.seconds)
@@ -255,22 +260,6 @@ class LiveHistory(keras.callbacks.Callback):
         if self.history:
             self._image.value = to_png_bytes(figure_to_rgb(self.figure()))
         self.draw_seconds += time.perf_counter() - start
-
-
-def cosine_schedule(learning_rate: float, total_steps: int, *, warmup_steps: int = 0):
-    """Cosine decay from ``learning_rate`` to 0 over ``total_steps`` (Loshchilov and Hutter 2017).
-
-    Returns
-    -------
-    keras.optimizers.schedules.LearningRateSchedule
-    """
-    learning_rate = check_in_range(learning_rate, "learning_rate", 1e-8, 10.0)
-    total_steps = check_positive_int(total_steps, "total_steps")
-    warmup_steps = check_positive_int(warmup_steps, "warmup_steps", minimum=0)
-    if warmup_steps:
-        return keras.optimizers.schedules.CosineDecay(0.0, total_steps - warmup_steps if total_steps > warmup_steps
-                                                      else 1, warmup_target=learning_rate, warmup_steps=warmup_steps)
-    return keras.optimizers.schedules.CosineDecay(learning_rate, total_steps)
 
 
 def check_batch(model, images, targets) -> None:

@@ -7,8 +7,18 @@ exactly once when it is the last expression of a cell (or with
 ``display(fig)``), and it never piles up in pyplot's memory.
 
 Images may be grayscale (H, W) or (H, W, 1), RGB (H, W, 3) or RGBA (the
-alpha channel is dropped), ``uint8`` (0-255) or float. :func:`as_rgb` states
-how they become floats in [0, 1].
+alpha channel is dropped), ``uint8`` (0-255) or float. A float image whose
+values leave [0, 1] is brought back by one of two named rules
+(:data:`RANGE_RULES`, applied by :func:`to_unit_range`): ``"stretch"`` maps
+its minimum to 0 and its maximum to 1 (:func:`as_rgb`, for pictures of data
+such as a standardised image), ``"clip"`` cuts at 0 and 1 (:func:`to_rgb_uint8`,
+for pictures a function has already scaled, where a stretch would change
+their brightness from frame to frame).
+
+The widget helpers live here too, so that every layer that draws can use
+them: :func:`side_by_side` places panels in a row, :func:`to_png_bytes`
+encodes a picture for ``ipywidgets.Image`` and :func:`figure_to_rgb`
+renders a Matplotlib figure to an array.
 
 Boxes follow the course convention of :mod:`segtutor.boxes`:
 ``(y1, x1, y2, x2)`` in pixels with ``y2`` and ``x2`` exclusive.
@@ -58,6 +68,12 @@ __all__ = [
     "draw_boxes",
     "COURSE_STEPS",
     "course_map",
+    "RANGE_RULES",
+    "to_unit_range",
+    "to_rgb_uint8",
+    "to_png_bytes",
+    "figure_to_rgb",
+    "side_by_side",
 ]
 
 #: Default colour of a binary mask overlay (Okabe-Ito bluish green, kept apart
@@ -173,13 +189,87 @@ def _color(value, name: str) -> np.ndarray:
         ) from None
 
 
+#: The two ways a picture helper brings float values back into [0, 1].
+RANGE_RULES = ("stretch", "clip")
+
+
+def to_unit_range(values, rule: str = "stretch", *, name: str = "values") -> np.ndarray:
+    """Bring finite float values into [0, 1] by one of :data:`RANGE_RULES`.
+
+    ``"stretch"`` leaves values already inside [0, 1] as they are and maps
+    any other array's minimum to 0 and maximum to 1 (a constant array becomes
+    0). ``"clip"`` sets values below 0 to 0 and above 1 to 1.
+
+    Parameters
+    ----------
+    values : array_like of finite numbers, any shape
+    rule : {"stretch", "clip"}
+    name : str
+        Used in error messages.
+
+    Returns
+    -------
+    ndarray of float, same shape as ``values``
+        float32 and float64 input keep their dtype; other input becomes float64.
+
+    Examples
+    --------
+    >>> to_unit_range([0.0, 2.0, 4.0]).tolist()
+    [0.0, 0.5, 1.0]
+    >>> to_unit_range([-1.0, 0.5, 4.0], "clip").tolist()
+    [0.0, 0.5, 1.0]
+    """
+    name = _validate.check_str(name, "name")
+    rule = _validate.check_choice(rule, "rule", RANGE_RULES)
+    out = _validate.as_array(values, name)
+    out = out.astype(out.dtype if out.dtype in (np.float32, np.float64) else np.float64)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{name} contains NaN or infinite values; expected finite pixel values.")
+    if out.size == 0:
+        return out
+    if rule == "clip":
+        return np.clip(out, 0.0, 1.0)
+    low, high = out.min(), out.max()
+    if low < 0.0 or high > 1.0:
+        out = (out - low) / (high - low) if high > low else np.zeros_like(out)
+    return out
+
+
+def signed_rgb(x: np.ndarray, scale: float) -> np.ndarray:
+    """Map signed values to blue (negative), white (0) and red (positive), saturating at ``+-scale``.
+
+    Parameters
+    ----------
+    x : ndarray of float, any shape
+        Finite values, such as a kernel's weights or a convolution's output.
+    scale : float
+        The magnitude shown as full red or full blue; 0 shows everything white.
+
+    Returns
+    -------
+    ndarray of float32, shape ``x.shape + (3,)``
+
+    Examples
+    --------
+    >>> signed_rgb(np.array([-1.0, 0.0, 1.0]), 1.0)[1].tolist()
+    [1.0, 1.0, 1.0]
+    """
+    t = np.clip(x / scale, -1, 1)[..., None] if scale > 0 else np.zeros(x.shape + (1,))
+    pos, neg = np.clip(t, 0, 1), np.clip(-t, 0, 1)
+    red = np.array([0.80, 0.10, 0.15], np.float32)
+    blue = np.array([0.13, 0.30, 0.80], np.float32)
+    white = np.ones(3, np.float32)
+    return (white + pos * (red - white) + neg * (blue - white)).astype(np.float32)
+
+
 def as_rgb(image, name: str = "image") -> np.ndarray:
     """Return ``image`` as an (H, W, 3) float64 array in [0, 1].
 
     ``uint8`` is divided by 255 and booleans become 0 and 1. Any other image
     already inside [0, 1] is kept as it is; one outside [0, 1] (a float image
     in 0-255, a standardised image) is stretched so its minimum is 0 and its
-    maximum 1. Grayscale is repeated into three channels; alpha is dropped.
+    maximum 1 (the ``"stretch"`` rule of :func:`to_unit_range`). Grayscale is
+    repeated into three channels; alpha is dropped.
 
     Parameters
     ----------
@@ -200,12 +290,7 @@ def as_rgb(image, name: str = "image") -> np.ndarray:
     if arr.dtype == np.uint8:
         out = arr / 255.0
     else:
-        out = arr.astype(np.float64)
-        if not np.all(np.isfinite(out)):
-            raise ValueError(f"{name} contains NaN or infinite values; expected finite pixel values.")
-        low, high = out.min(), out.max()
-        if low < 0.0 or high > 1.0:
-            out = (out - low) / (high - low) if high > low else np.zeros_like(out)
+        out = to_unit_range(arr.astype(np.float64), "stretch", name=name)
     if out.ndim == 2:
         out = np.repeat(out[..., None], 3, axis=-1)
     return out
@@ -264,8 +349,12 @@ def _figure_class():
     return CourseFigure
 
 
-def _new_figure(width: float, height: float):
-    """A Figure with an Agg canvas that is not registered with pyplot."""
+def unregistered_figure(width: float, height: float):
+    """A Figure with an Agg canvas that is not registered with pyplot, of any size.
+
+    :func:`new_figure` checks its sizes and calls this; course functions that
+    computed their size from checked arguments call it directly.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     fig = _figure_class()(figsize=(width, height), layout="constrained")
@@ -300,10 +389,11 @@ def new_figure(width=6.4, height=4.0):
     """
     width = _validate.check_in_range(width, "width", 0.5, 50.0)
     height = _validate.check_in_range(height, "height", 0.5, 50.0)
-    return _new_figure(width, height)
+    return unregistered_figure(width, height)
 
 
-def _bare(ax) -> None:
+def bare_axes(ax) -> None:
+    """Remove an axes' ticks and frame, for a picture in pixel coordinates."""
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():
@@ -389,10 +479,10 @@ def show_grid(images, titles=None, *, ncols: int = 4, cmap="gray", panel_size: f
         raise ValueError(f"got {len(bars)} colorbar flags for {n} images; give one bool, or one per image.")
     ncols = min(_validate.check_positive_int(ncols, "ncols"), n)
     nrows = -(-n // ncols)
-    fig = _new_figure(panel_size * ncols, panel_size * nrows + (0.3 if suptitle else 0.0))
+    fig = unregistered_figure(panel_size * ncols, panel_size * nrows + (0.3 if suptitle else 0.0))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for i, ax in enumerate(axes.flat):
-        _bare(ax)
+        bare_axes(ax)
         if i >= n:
             ax.set_visible(False)
             continue
@@ -572,7 +662,7 @@ def error_view(image, truth, pred, *, title=None, panel_size: float = 3.0):
 
     height, width = rgb.shape[:2]
     # Size the figure to the image's aspect ratio so the legend sits right under it.
-    fig = _new_figure(4 * panel_size, panel_size * height / width + 0.7 + (0.3 if title else 0.0))
+    fig = unregistered_figure(4 * panel_size, panel_size * height / width + 0.7 + (0.3 if title else 0.0))
     axes = fig.subplots(1, 4)
     panels = [
         (rgb, "image"),
@@ -583,7 +673,7 @@ def error_view(image, truth, pred, *, title=None, panel_size: float = 3.0):
     for ax, (picture, name) in zip(axes, panels):
         ax.imshow(picture, interpolation="nearest")
         ax.set_title(name, fontsize=10)
-        _bare(ax)
+        bare_axes(ax)
     n_fp = int((pred_mask & ~truth_mask).sum())
     n_fn = int((truth_mask & ~pred_mask).sum())
     handles = [
@@ -625,7 +715,8 @@ def _check_boxes(boxes) -> np.ndarray:
     return arr
 
 
-def _font(size: int):
+def label_font(size: int):
+    """Pillow's default font at about ``size`` pixels, for the tags :func:`draw_boxes` writes."""
     from PIL import ImageFont
 
     # Below about 14 px anti-aliased outlines blur once thresholded into a
@@ -644,7 +735,7 @@ def _text_tags(shape, boxes, texts):
 
     height, width = shape
     size = int(np.clip(round(min(height, width) / 16), 8, 20))
-    font = _font(size)
+    font = label_font(size)
     tags, letters = [], []
     for (y1, x1, _, _), text in zip(boxes, texts):
         tag = Image.new("L", (width, height), 0)
@@ -815,3 +906,138 @@ def _check_step(name, names) -> str:
     if not isinstance(name, str) or name not in names:
         raise ValueError(f"highlight should name steps of the course map, one of {names}, got {name!r:.80}.")
     return name
+
+
+# -- pictures for widgets ----------------------------------------------------
+
+def to_rgb_uint8(image) -> np.ndarray:
+    """Return ``image`` as an (H, W, 3) uint8 array, by the ``"clip"`` rule.
+
+    Floats are taken to lie in [0, 1] and are clipped (:func:`to_unit_range`),
+    NaN becomes 0; booleans become 0 and 255; uint8 is kept. Grayscale is
+    repeated into three channels and alpha is dropped. Widgets use it for
+    pictures their compute function has already scaled, which a stretch would
+    brighten or darken from one frame to the next.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W), (H, W, 3) or (H, W, 4)
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 3)
+
+    Examples
+    --------
+    >>> to_rgb_uint8(np.array([[0.0, 0.5, 2.0]]))[0, :, 0].tolist()
+    [0, 128, 255]
+    """
+    arr = _validate.as_array(image, "image")
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=-1)
+    if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
+        raise ValueError(f"image should have shape (H, W), (H, W, 3) or (H, W, 4), got shape {arr.shape}.")
+    arr = arr[..., :3]
+    if arr.dtype == np.uint8:
+        return np.ascontiguousarray(arr)
+    if arr.dtype == bool:
+        return arr.astype(np.uint8) * 255
+    arr = np.nan_to_num(arr.astype(np.float32), nan=0.0)
+    return (to_unit_range(arr, "clip", name="image") * 255 + 0.5).astype(np.uint8)
+
+
+def to_png_bytes(image) -> bytes:
+    """Encode a picture as PNG bytes, for ``ipywidgets.Image`` or an HTML page.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W), (H, W, 3) or (H, W, 4)
+        Converted by :func:`to_rgb_uint8`.
+
+    Returns
+    -------
+    bytes
+
+    Examples
+    --------
+    >>> to_png_bytes(np.zeros((4, 4)))[:4]
+    b'\\x89PNG'
+    """
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    # compress_level=1: a widget re-encodes on every slider move, and level 1
+    # is several times faster than the default for a few percent more bytes.
+    Image.fromarray(to_rgb_uint8(image)).save(buffer, format="png", compress_level=1)
+    return buffer.getvalue()
+
+
+def figure_to_rgb(fig) -> np.ndarray:
+    """Render a Matplotlib figure to an (H, W, 3) uint8 array and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        From :func:`new_figure` or pyplot; it is closed in pyplot afterwards.
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 3)
+
+    Examples
+    --------
+    >>> figure_to_rgb(new_figure(1, 1)).shape
+    (100, 100, 3)
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig should be a matplotlib Figure, got {type(fig).__name__}.")
+    if fig.canvas is None or not hasattr(fig.canvas, "buffer_rgba"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    plt.close(fig)
+    return np.ascontiguousarray(rgba[..., :3])
+
+
+def side_by_side(panels, *, gap: int = 8, background: int = 255) -> np.ndarray:
+    """Place RGB or grayscale panels left to right, top-aligned, with gaps.
+
+    Parameters
+    ----------
+    panels : sequence of ndarray, each (H_i, W_i) or (H_i, W_i, 3)
+        Floats in [0, 1] (clipped, see :func:`to_rgb_uint8`) or uint8.
+    gap : int
+        Pixels between panels.
+    background : int
+        Grey level (0-255) of the gaps and of the space below shorter panels.
+
+    Returns
+    -------
+    ndarray of uint8, shape (max H_i, sum W_i + gaps, 3)
+
+    Examples
+    --------
+    >>> side_by_side([np.zeros((2, 3)), np.ones((4, 2))], gap=1).shape
+    (4, 6, 3)
+    """
+    gap = _validate.check_scalar(gap, "gap", integer=True, low=0, high=4096)
+    background = _validate.check_scalar(background, "background", integer=True, low=0, high=255)
+    if panels is None or isinstance(panels, (str, bytes)) or not hasattr(panels, "__iter__"):
+        raise TypeError(f"panels should be a list of images, got {type(panels).__name__}.")
+    tiles = [to_rgb_uint8(p) for p in panels]
+    if not tiles:
+        raise ValueError("panels is empty; give at least one image.")
+    height = max(t.shape[0] for t in tiles)
+    width = sum(t.shape[1] for t in tiles) + gap * (len(tiles) - 1)
+    _validate.check_size_budget(height * width * 3, "panels", what="the row of panels")
+    out = np.full((height, width, 3), background, np.uint8)
+    x = 0
+    for t in tiles:
+        out[: t.shape[0], x : x + t.shape[1]] = t
+        x += t.shape[1] + gap
+    return out

@@ -15,3 +15,43 @@ def pytest_collection_finish(session):
             if callspec is not None and "notebook" in callspec.params:
                 covered.add(callspec.params["notebook"])
     session.config.released_in_browser = covered
+
+
+# -- markers by cost -----------------------------------------------------------------------------
+# The quick tier (`python3 course.py test --quick`, README "Tests") is everything that is not marked
+# notebooks, browser or slow: unit tests, doctests and the bad-input property tests. These lists mark
+# what costs minutes (training, whole pipelines, a pytest or a notebook in a subprocess); the full
+# test command still runs all of it.
+
+# Whole modules: each test trains, grades a batch, builds the site or runs notebooks.
+SLOW_MODULES = {
+    "test_train_cli.py", "test_maskrcnn_training.py", "test_grading.py", "test_grading_dask.py",
+    "test_grading_sandbox.py", "test_nbgrader.py", "test_site.py", "test_release.py",
+    "test_released_notebooks_run.py", "test_wheel.py", "test_capstone.py", "test_bench_semi.py",
+    # tests/browser modules whose unmarked tests start JupyterLab or a pytest in a subprocess
+    "test_without_chromium.py", "test_course_open_settings.py",
+}
+# Single tests that train a model (10 s to several minutes each on two busy cores).
+SLOW_TESTS = {
+    "test_semi.py": {"test_mean_teacher_and_efficiency_end_to_end", "test_self_training_round_uses_pseudo_labels",
+                     "test_supervised_training_lowers_the_loss",
+                     "test_mean_teacher_trains_the_student_and_averages_the_teacher",
+                     "test_mean_teacher_student_sees_the_cutmix_view"},
+    "test_maskrcnn.py": {"test_training_on_images_without_instances_keeps_losses_finite",
+                         "test_detection_output_shapes"},
+    "test_segmentation_models.py": {"test_loss_falls_when_a_unet_trains_from_scratch",
+                                    "test_fit_checks_the_data_before_training"},
+    "test_cnn.py": {"test_short_training_learns_something"},
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    for item in items:
+        path = str(getattr(item, "path", item.fspath))
+        name = path.rsplit("/", 1)[-1]
+        if path.endswith(".ipynb"):
+            item.add_marker(pytest.mark.notebooks)
+        elif name in SLOW_MODULES or getattr(item, "originalname", item.name) in SLOW_TESTS.get(name, ()):
+            item.add_marker(pytest.mark.slow)

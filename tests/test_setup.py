@@ -37,7 +37,7 @@ def test_environment_yml_installs_what_course_py_installs():
     python = re.search(r"python=(\d+)\.(\d+)", text)
     assert python, "environment.yml must pin a Python version"
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
-    assert requires == ">=3.10" and (int(python[1]), int(python[2])) >= (3, 10)
+    assert requires == ">=3.11" and (int(python[1]), int(python[2])) >= (3, 11)
     course = (ROOT / "course.py").read_text()
     assert '"-c", CONSTRAINTS' in course and '[test]' in course
 
@@ -82,3 +82,20 @@ def test_binder_installs_the_locked_course_on_the_locked_python():
     for name in ("requirements.txt", "environment.yml", "Pipfile", "setup.py"):
         assert not (ROOT / "binder" / name).exists(), f"binder/{name} would bypass the lock"
     assert (ROOT / "binder" / "postBuild").stat().st_mode & 0o111, "binder/postBuild must be executable"
+
+
+def test_quick_tier_leaves_out_what_is_marked_by_cost(monkeypatch):
+    import runpy
+
+    course = runpy.run_path(str(ROOT / "course.py"), run_name="course")
+    calls = []
+    cmd_test = course["cmd_test"]
+    monkeypatch.setitem(cmd_test.__globals__, "ensure_environment", lambda: Path("python"))
+    monkeypatch.setattr(cmd_test.__globals__["subprocess"], "call", lambda args, **kw: calls.append(args) or 0)
+    assert cmd_test(["--quick", "-x"]) == 0 and cmd_test([]) == 0
+    quick, full = calls
+    assert quick[quick.index("-m", 2) + 1] == "not notebooks and not browser and not slow"
+    assert "notebooks" not in quick and "--quick" not in quick and quick[-1] == "-x"
+    assert "notebooks" in full and "not slow" not in " ".join(full)
+    markers = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["markers"]
+    assert {m.split(":")[0] for m in markers} >= {"notebooks", "browser", "slow"}

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _backend
 from .._validate import as_array, check_bool, check_mask, check_positive_int
 
 __all__ = ["segmentation_dataset", "AUGMENTATIONS", "DEFAULT_AUGMENTATIONS"]
@@ -163,8 +164,6 @@ def segmentation_dataset(
     --------
     See the module docstring.
     """
-    from ..environment import import_tensorflow
-
     images, masks = _check_arrays(images, masks)
     batch_size = check_positive_int(batch_size, "batch_size")
     seed = check_positive_int(seed, "seed", minimum=0)
@@ -172,7 +171,7 @@ def segmentation_dataset(
     shuffle = check_bool(shuffle, "shuffle")
     repeat = check_bool(repeat, "repeat")
 
-    tf = import_tensorflow()
+    tf = _backend.tensorflow()
     image_array = images.astype(np.float32, copy=False)
     if image_array.ndim == 3:
         image_array = image_array[..., None]

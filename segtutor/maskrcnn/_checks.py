@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import ArgumentTypeError, _describe, as_array, check_finite
+from .. import _backend
+from .._validate import ArgumentTypeError, describe, as_array, check_finite
 
 
 def check_config(config, name: str = "config"):
@@ -21,22 +22,10 @@ def check_config(config, name: str = "config"):
 
     if not isinstance(config, MaskRCNNConfig):
         raise ArgumentTypeError(
-            f"{name} should be a MaskRCNNConfig, got {_describe(config)}. "
+            f"{name} should be a MaskRCNNConfig, got {describe(config)}. "
             "Make one with segtutor.maskrcnn.config.MaskRCNNConfig(num_classes=...) or use model.config."
         )
     return config
-
-
-def check_maskrcnn(model, name: str = "model"):
-    """Check that ``model`` is a :class:`MaskRCNN` and return it."""
-    from .model import MaskRCNN
-
-    if not isinstance(model, MaskRCNN):
-        raise ArgumentTypeError(
-            f"{name} should be a segtutor Mask R-CNN (MaskRCNN), got {_describe(model)}. "
-            "Load the shipped one with segtutor.maskrcnn.weights.load_shapes_model()."
-        )
-    return model
 
 
 def float_tensor(x, name: str, *, min_rank: int = 1, last: int | None = None):
@@ -46,7 +35,7 @@ def float_tensor(x, name: str, *, min_rank: int = 1, last: int | None = None):
     infinity; a symbolic tensor (inside a traced function) only for its
     static shape.
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     if isinstance(x, (tf.Tensor, tf.Variable)):
         if not (x.dtype.is_floating or x.dtype.is_integer):

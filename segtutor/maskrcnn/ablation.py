@@ -55,9 +55,9 @@ def run_ablation(steps: int = 1800, *, seed: int = 0, n_train: int = 2000, n_eva
 
 def format_table(result: dict) -> str:
     """A Markdown table of :func:`run_ablation`'s result."""
-    from .nuclei import _check_rows
+    from .nuclei import check_rows
 
-    _check_rows(result, ("variant", "mask_AP", "mask_AP50", "mask_AP75", "box_AP", "train_seconds"), "run_ablation")
+    check_rows(result, ("variant", "mask_AP", "mask_AP50", "mask_AP75", "box_AP", "train_seconds"), "run_ablation")
     lines = ["| variant | mask AP | mask AP50 | mask AP75 | box AP | training s |", "|---|---|---|---|---|---|"]
     for r in result["rows"]:
         lines.append(f"| {r['variant']} | {r['mask_AP']:.3f} | {r['mask_AP50']:.3f} | {r['mask_AP75']:.3f} | "

@@ -23,12 +23,14 @@ Examples
 
 from __future__ import annotations
 
+from .. import _backend
+
 __all__ = ["build_backbone_fpn"]
 
 
 def _residual_stage(x, channels: int, name: str):
     """A stride-2 residual block: conv-BN-ReLU, conv-BN, plus a projected shortcut."""
-    from keras import layers
+    layers = _backend.keras().layers
 
     shortcut = layers.Conv2D(channels, 1, strides=2, use_bias=False, name=f"{name}_proj")(x)
     shortcut = layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
@@ -57,8 +59,8 @@ def build_backbone_fpn(config):
     from ._checks import check_config
 
     config = check_config(config)
-    import keras
-    from keras import layers
+    keras = _backend.keras()
+    layers = keras.layers
 
     size = config.image_size
     stem_width, *stage_widths = config.backbone_widths

@@ -35,8 +35,9 @@ import numbers
 
 import numpy as np
 
+from .. import _backend
 from .._validate import ArgumentTypeError, check_scalar
-from ..boxes import _check_boxes, box_iou
+from ..boxes import check_boxes, box_iou
 from ._checks import float_tensor
 
 __all__ = [
@@ -96,8 +97,8 @@ def encode_boxes(boxes, reference, variances=BOX_VARIANCES) -> np.ndarray:
     >>> encode_boxes([[0, 0, 10, 10]], [[0, 0, 10, 10]])
     array([[0., 0., 0., 0.]], dtype=float32)
     """
-    b = _check_boxes(boxes, "boxes").astype(np.float64)
-    a = _check_boxes(reference, "reference").astype(np.float64)
+    b = check_boxes(boxes, "boxes").astype(np.float64)
+    a = check_boxes(reference, "reference").astype(np.float64)
     if b.shape != a.shape:
         raise ValueError(f"boxes and reference should have the same shape (N, 4), got {b.shape} and {a.shape}.")
     v = _variances(variances)
@@ -144,8 +145,8 @@ def decode_boxes(deltas, reference, variances=BOX_VARIANCES) -> np.ndarray:
     >>> decode_boxes([[0.0, 0.0, 0.0, 0.0]], [[2, 2, 6, 8]])
     array([[2., 2., 6., 8.]], dtype=float32)
     """
-    d = _check_boxes(deltas, "deltas").astype(np.float64) * _variances(variances)
-    a = _check_boxes(reference, "reference").astype(np.float64)
+    d = check_boxes(deltas, "deltas").astype(np.float64) * _variances(variances)
+    a = check_boxes(reference, "reference").astype(np.float64)
     if d.shape != a.shape:
         raise ValueError(f"deltas and reference should have the same shape (N, 4), got {d.shape} and {a.shape}.")
     ah, aw = a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]
@@ -156,7 +157,7 @@ def decode_boxes(deltas, reference, variances=BOX_VARIANCES) -> np.ndarray:
     return np.stack([cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2], axis=1).astype(np.float32)
 
 
-def _image_shape(image_shape) -> tuple[int, int]:
+def check_image_shape(image_shape) -> tuple[int, int]:
     """(H, W) from an image shape such as ``image.shape``: two (or more) non-negative integers."""
     if isinstance(image_shape, (str, bytes)) or not isinstance(image_shape, (tuple, list)) or len(image_shape) < 2:
         raise ArgumentTypeError(
@@ -181,8 +182,8 @@ def clip_boxes(boxes, image_shape) -> np.ndarray:
     >>> clip_boxes([[-3, 2, 5, 40]], (10, 20))
     array([[ 0,  2,  5, 20]])
     """
-    b = _check_boxes(boxes)
-    h, w = _image_shape(image_shape)
+    b = check_boxes(boxes)
+    h, w = check_image_shape(image_shape)
     return np.stack(
         [np.clip(b[:, 0], 0, h), np.clip(b[:, 1], 0, w), np.clip(b[:, 2], 0, h), np.clip(b[:, 3], 0, w)], axis=1
     )
@@ -197,7 +198,7 @@ def iou_tf(boxes_a, boxes_b):
     Arrays and eager tensors holding NaN or infinity are refused; inside a
     traced function only the shapes are checked.
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     boxes_a = float_tensor(boxes_a, "boxes_a", min_rank=2, last=4)
     boxes_b = float_tensor(boxes_b, "boxes_b", min_rank=2, last=4)
@@ -214,7 +215,7 @@ def iou_tf(boxes_a, boxes_b):
 
 def _broadcastable(a, b, names) -> None:
     """Raise if two tensors' static shapes cannot broadcast (row i of one pairs with row i of the other)."""
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     try:
         tf.broadcast_static_shape(a.shape, b.shape)
@@ -230,7 +231,7 @@ def encode_boxes_tf(boxes, reference, variances=BOX_VARIANCES):
     padded (empty) boxes, but a stray one gives a large finite value, not NaN.
     Arrays and eager tensors holding NaN or infinity are refused.
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     boxes = float_tensor(boxes, "boxes", last=4)
     reference = float_tensor(reference, "reference", last=4)
@@ -248,7 +249,7 @@ def encode_boxes_tf(boxes, reference, variances=BOX_VARIANCES):
 
 def decode_boxes_tf(deltas, reference, variances=BOX_VARIANCES):
     """TensorFlow :func:`decode_boxes` for (..., 4) float32 tensors (finite ones: NaN is refused when eager)."""
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     deltas = float_tensor(deltas, "deltas", last=4)
     reference = float_tensor(reference, "reference", last=4)
@@ -266,10 +267,18 @@ def decode_boxes_tf(deltas, reference, variances=BOX_VARIANCES):
 
 def clip_boxes_tf(boxes, height, width):
     """Clip (..., 4) float boxes to [0, height] x [0, width] (finite ones: NaN is refused when eager)."""
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     boxes = float_tensor(boxes, "boxes", last=4)
     height = check_scalar(height, "height", low=0)
     width = check_scalar(width, "width", low=0)
     limits = tf.constant([height, width, height, width], tf.float32)
     return tf.clip_by_value(boxes, 0.0, limits)
+
+
+def smooth_l1(diff, beta: float = 1.0):
+    """Smooth L1 (Huber) of Fast R-CNN: quadratic below ``beta``, linear above."""
+    tf = _backend.tensorflow()
+
+    a = tf.abs(diff)
+    return tf.where(a < beta, 0.5 * a * a / beta, a - 0.5 * beta)

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import (ArgumentTypeError, _describe, as_array, check_bool, check_finite, check_scalar,
+from .. import _backend
+from .._validate import (ArgumentTypeError, describe, as_array, check_bool, check_finite, check_scalar,
                          check_size_budget)
 from ..boxes import masks_to_boxes
 
@@ -34,7 +35,7 @@ def _per_image(values, name: str) -> list:
     """A sequence with one entry per image (a list, tuple or array), as a list."""
     if isinstance(values, (str, bytes, dict)) or not isinstance(values, (list, tuple, np.ndarray)):
         raise ArgumentTypeError(
-            f"{name} should be a list with one array per image, got {_describe(values)}. "
+            f"{name} should be a list with one array per image, got {describe(values)}. "
             f"For one image, wrap its array: [{name}0]."
         )
     return list(values)
@@ -126,7 +127,7 @@ def prepare_instances_from(data, *, num_classes: int, max_instances: int) -> dic
     """:func:`prepare_instances` for a :class:`segtutor.datasets.ShapesData`-like object."""
     if not all(hasattr(data, k) for k in ("images", "masks", "class_ids")):
         raise ArgumentTypeError(
-            f"data should have images, masks and class_ids, as make_shapes() gives, got {_describe(data)}."
+            f"data should have images, masks and class_ids, as make_shapes() gives, got {describe(data)}."
         )
     return prepare_instances(data.images, data.masks, data.class_ids, num_classes=num_classes,
                              max_instances=max_instances)
@@ -150,12 +151,12 @@ def training_dataset(batch: dict, *, batch_size: int = 8, seed: int = 0, flip: b
         Elements are dicts ``images``, ``boxes``, ``class_ids``, ``masks``
         (float32 masks), batches of exactly ``batch_size``.
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     keys = ("images", "boxes", "class_ids", "masks")
     if not isinstance(batch, dict) or not all(k in batch for k in keys):
         raise ArgumentTypeError(
-            f"batch should be the dict that prepare_instances() returns (keys {list(keys)}), got {_describe(batch)}."
+            f"batch should be the dict that prepare_instances() returns (keys {list(keys)}), got {describe(batch)}."
         )
     if not all(isinstance(batch[k], np.ndarray) for k in keys) or batch["images"].ndim != 4 or any(
             batch[k].shape[0] != batch["images"].shape[0] for k in keys):

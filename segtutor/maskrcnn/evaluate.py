@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from .._validate import (ArgumentTypeError, _describe, as_array, check_choice, check_finite, check_in_range,
+from .._validate import (ArgumentTypeError, describe, as_array, check_choice, check_finite, check_in_range,
                          check_scalar, check_str)
 from ..boxes import boxes_to_xywh, masks_to_boxes
 
@@ -49,7 +49,7 @@ def _check_records(records, name, need_scores):
     if isinstance(records, dict):
         raise ArgumentTypeError(f"{name} should be a list with one dict per image; wrap a single image as [record].")
     if not isinstance(records, (list, tuple)):
-        raise ArgumentTypeError(f"{name} should be a list with one dict per image, got {_describe(records)}.")
+        raise ArgumentTypeError(f"{name} should be a list with one dict per image, got {describe(records)}.")
     if not records:
         raise ValueError(f"{name} is empty; give one dict per image.")
     out = []
@@ -179,10 +179,10 @@ def plot_precision_recall(pr: dict, class_names=None, *, title: str | None = Non
     import matplotlib.pyplot as plt
 
     if not isinstance(pr, dict) or not {"recall", "per_class"} <= set(pr) or not isinstance(pr["per_class"], dict):
-        raise ArgumentTypeError(f"pr should be the dict that precision_recall() returns, got {_describe(pr)}.")
+        raise ArgumentTypeError(f"pr should be the dict that precision_recall() returns, got {describe(pr)}.")
     if class_names is not None and (isinstance(class_names, (str, bytes)) or not isinstance(class_names, (list, tuple))):
         raise ArgumentTypeError(f"class_names should be a list of names, such as data.class_names, "
-                                f"got {_describe(class_names)}.")
+                                f"got {describe(class_names)}.")
     if title is not None:
         title = check_str(title, "title")
     recall = check_finite(as_array(pr["recall"], "pr['recall']"), "pr['recall']")

@@ -18,7 +18,8 @@ RetinaNet (Lin et al. 2017b).
 
 from __future__ import annotations
 
-from .rpn import smooth_l1
+from .. import _backend
+from .box_coding import smooth_l1
 
 # head_losses runs traced inside MaskRCNN.train_step on tensors whose shapes the model guarantees: not public.
 __all__ = ["build_box_head", "build_mask_head"]
@@ -29,8 +30,8 @@ def build_box_head(config):
     from ._checks import check_config
 
     config = check_config(config)
-    import keras
-    from keras import layers
+    keras = _backend.keras()
+    layers = keras.layers
 
     k = config.num_classes + 1
     crops = keras.Input((config.pool_size, config.pool_size, config.fpn_channels), name="roi_features")
@@ -49,8 +50,8 @@ def build_mask_head(config):
     from ._checks import check_config
 
     config = check_config(config)
-    import keras
-    from keras import layers
+    keras = _backend.keras()
+    layers = keras.layers
 
     crops = keras.Input((config.mask_pool_size, config.mask_pool_size, config.fpn_channels), name="mask_features")
     x = crops
@@ -78,7 +79,7 @@ def head_losses(targets, class_logits, box_deltas, mask_logits):
     class_loss, box_loss, mask_loss : scalar tensors, 0 (never NaN) when no
     RoI is positive.
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     weights, positive = targets["weights"], tf.cast(targets["positive"], tf.float32)
     class_ids = targets["class_ids"]

@@ -21,46 +21,17 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import as_array, check_finite, check_in_range, check_scalar, check_size_budget
-from ..boxes import _check_boxes
-from ._checks import check_maskrcnn
-from .box_coding import _image_shape, clip_boxes_tf, decode_boxes_tf
+from ..boxes import check_boxes
+from .box_coding import check_image_shape
+# The class-specific NMS this module describes runs inside MaskRCNN.detect_batch, so it lives below the
+# model, with the other NMS; detect() and detect_tiled() import the model's check when called.
+from .proposals import select_detections  # noqa: F401
 
 # Tiles one detect_tiled call may run (each is a forward pass of about a second on a CPU).
 _MAX_TILES = 256
 
-# select_detections runs traced inside MaskRCNN.detect_batch on tensors the model shapes: not public.
+# select_detections (in proposals) runs traced inside MaskRCNN.detect_batch on tensors the model shapes: not public.
 __all__ = ["paste_masks", "detect", "detect_tiled", "Detections"]
-
-
-def select_detections(proposals, proposal_valid, class_probs, box_deltas, config):
-    """Class-specific NMS over refined boxes (TensorFlow, batched, static shapes).
-
-    Parameters
-    ----------
-    proposals : (B, P, 4) float32
-    proposal_valid : (B, P) bool
-    class_probs : (B, P, K+1) softmax scores, column 0 the background
-    box_deltas : (B, P, K+1, 4)
-    config : MaskRCNNConfig
-
-    Returns
-    -------
-    boxes (B, D, 4), scores (B, D), class_ids (B, D) int32 in 1..K, n_valid (B,)
-    """
-    import tensorflow as tf
-
-    refs = tf.broadcast_to(proposals[:, :, None, :], tf.shape(box_deltas[:, :, 1:, :]))
-    boxes = decode_boxes_tf(box_deltas[:, :, 1:, :], refs)  # (B, P, K, 4)
-    size = float(config.image_size)
-    boxes = clip_boxes_tf(boxes, size, size)
-    scores = tf.where(proposal_valid[..., None], class_probs[:, :, 1:], 0.0)  # (B, P, K)
-    d = config.max_detections
-    # clip_boxes=False: TensorFlow would otherwise clip our pixel boxes to [0, 1].
-    out_boxes, out_scores, out_classes, n_valid = tf.image.combined_non_max_suppression(
-        boxes, scores, max_output_size_per_class=d, max_total_size=d, iou_threshold=config.detection_nms_iou,
-        score_threshold=config.detection_min_score, clip_boxes=False, pad_per_class=False,
-    )
-    return out_boxes, out_scores, tf.cast(out_classes, tf.int32) + 1, n_valid
 
 
 def paste_masks(masks, boxes, image_shape, threshold: float = 0.5) -> np.ndarray:
@@ -82,12 +53,12 @@ def paste_masks(masks, boxes, image_shape, threshold: float = 0.5) -> np.ndarray
         Pixels outside the box are never set.
     """
     p = as_array(masks, "masks")
-    b = _check_boxes(boxes).astype(np.float64)
+    b = check_boxes(boxes).astype(np.float64)
     if p.ndim != 3 or p.shape[0] != b.shape[0] or p.shape[1] != p.shape[2] or p.shape[1] == 0:
         raise ValueError(f"masks should have shape (N, m, m) with one square mask per box, got {p.shape} "
                          f"for {b.shape[0]} boxes.")
     p = check_finite(p, "masks").astype(np.float32)
-    h, w = _image_shape(image_shape)
+    h, w = check_image_shape(image_shape)
     check_size_budget(p.shape[0] * h * w, "image_shape", what="the pasted masks")
     threshold = check_scalar(threshold, "threshold")
     m = p.shape[1]
@@ -118,7 +89,7 @@ class Detections(dict):
         return f"Detections({len(self['scores'])} instances, classes {self['class_ids'].tolist()})"
 
 
-def _check_images(images, name: str) -> np.ndarray:
+def check_images(images, name: str) -> np.ndarray:
     """Float images in [0, 1] (finite), as float32."""
     arr = as_array(images, name)
     check_finite(arr, name)
@@ -144,8 +115,10 @@ def detect(model, images, *, batch_size: int = 8, score_threshold: float = 0.0) 
     -------
     list of Detections, one per image, highest score first.
     """
+    from .model import check_maskrcnn
+
     model = check_maskrcnn(model)
-    imgs = _check_images(images, "images")
+    imgs = check_images(images, "images")
     if imgs.ndim == 3:
         imgs = imgs[None]
     s = model.config.image_size
@@ -200,8 +173,10 @@ def detect_tiled(model, image, *, stride: int | None = None, score_threshold: fl
     """
     from .proposals import nms
 
+    from .model import check_maskrcnn
+
     model = check_maskrcnn(model)
-    img = _check_images(image, "image")
+    img = check_images(image, "image")
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=-1)
     if img.ndim != 3 or img.shape[-1] != 3 or img.size == 0:

@@ -24,19 +24,22 @@ Examples
 
 from __future__ import annotations
 
-import keras
 import numpy as np
-import tensorflow as tf
 
+from .. import _backend
+from .._validate import ArgumentTypeError, describe
 from .anchors import pyramid_anchors
 from .backbone import build_backbone_fpn
 from .config import MaskRCNNConfig
 from .heads import build_box_head, build_mask_head, head_losses
-from .inference import select_detections
-from .proposals import generate_proposals
+from .proposals import generate_proposals, select_detections
 from .roi_align import multilevel_roi_features
 from .rpn import build_rpn_head, rpn_losses, rpn_targets
 from .targets import detection_targets, positive_slots
+
+# Through the one TensorFlow gateway: this module needs Keras from its first line.
+keras = _backend.keras()
+tf = _backend.tensorflow()
 
 __all__ = ["MaskRCNN", "compile_model", "LOSS_NAMES"]
 
@@ -230,4 +233,14 @@ def compile_model(model: MaskRCNN, learning_rate: float = 1e-3, clipnorm: float 
     learning_rate = check_scalar(learning_rate, "learning_rate", low=0, low_open=True)
     clipnorm = check_scalar(clipnorm, "clipnorm", low=0, low_open=True)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm), jit_compile=False)
+    return model
+
+
+def check_maskrcnn(model, name: str = "model"):
+    """Check that ``model`` is a :class:`MaskRCNN` and return it."""
+    if not isinstance(model, MaskRCNN):
+        raise ArgumentTypeError(
+            f"{name} should be a segtutor Mask R-CNN (MaskRCNN), got {describe(model)}. "
+            "Load the shipped one with segtutor.maskrcnn.weights.load_shapes_model()."
+        )
     return model

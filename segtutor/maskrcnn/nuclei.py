@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validate import (ArgumentTypeError, _describe, as_array, check_choice, check_finite, check_in_range,
+from .. import _backend
+from .._validate import (ArgumentTypeError, describe, as_array, check_choice, check_finite, check_in_range,
                          check_positive_int)
 
 __all__ = ["nuclei_config", "nuclei_crops", "to_rgb", "prepare_nuclei", "train_nuclei", "labels_from_detections",
@@ -89,11 +90,12 @@ def nuclei_crops(n_crops: int, *, seed: int = 0):
 def to_rgb(images) -> np.ndarray:
     """Percentile-normalise gray crops (N, H, W) to [0, 1] and repeat them into three channels."""
     from ..models.pretrained import normalise_percentile
+    from ..viz import to_unit_range
 
     x = check_finite(as_array(images, "images"), "images")
     if x.ndim != 3 or x.size == 0:
         raise ValueError(f"images should be a stack of gray images (N, H, W), got shape {x.shape}.")
-    out = np.stack([np.clip(normalise_percentile(im), 0.0, 1.0) for im in x])
+    out = np.stack([to_unit_range(normalise_percentile(im), "clip") for im in x])
     return np.repeat(out[..., None], 3, axis=-1)
 
 
@@ -135,7 +137,7 @@ def train_nuclei(steps: int = 600, *, seed: int = 0, n_train: int = 400, learnin
     -------
     model, history, seconds : as :func:`segtutor.maskrcnn.train_shapes.train_shapes`
     """
-    import keras
+    keras = _backend.keras()
 
     from .data import training_dataset
     from .model import MaskRCNN
@@ -222,11 +224,11 @@ def compare_with_unet(model, n_images: int = 64, *, seed: int = NUCLEI_EVAL_SEED
     if isinstance(unet, str):
         check_choice(unet, "unet", ("unet", "deeplab"))
     else:
-        import keras
+        keras = _backend.keras()
 
         if not isinstance(unet, keras.Model):
             raise ArgumentTypeError(f"unet should be a shipped model's name such as 'unet', or a trained Keras U-Net, "
-                                    f"got {_describe(unet)}.")
+                                    f"got {describe(unet)}.")
     images, truth = nuclei_crops(n_images, seed=seed)
     detections = detect(model, to_rgb(images))
     mr_labels = [labels_from_detections(d) for d in detections]
@@ -248,17 +250,17 @@ def compare_with_unet(model, n_images: int = 64, *, seed: int = NUCLEI_EVAL_SEED
     return {"rows": rows, "n_images": n_images, "seed": seed}
 
 
-def _check_rows(result, keys: tuple, maker: str) -> None:
+def check_rows(result, keys: tuple, maker: str) -> None:
     """``result`` should be a dict whose ``rows`` are dicts with ``keys`` (what ``maker`` returns)."""
     rows = result.get("rows") if isinstance(result, dict) else None
     if not isinstance(rows, (list, tuple)) or not all(isinstance(r, dict) and all(k in r for k in keys) for r in rows):
         raise ArgumentTypeError(f"result should be the dict that {maker}() returns, with 'rows' holding dicts with "
-                                f"keys {list(keys)}; got {_describe(result)}.")
+                                f"keys {list(keys)}; got {describe(result)}.")
 
 
 def format_comparison(result: dict) -> str:
     """A Markdown table of :func:`compare_with_unet`'s result."""
-    _check_rows(result, ("method", "F1@0.5", "AP50", "AP", "TP", "FP", "FN"), "compare_with_unet")
+    check_rows(result, ("method", "F1@0.5", "AP50", "AP", "TP", "FP", "FN"), "compare_with_unet")
     lines = ["| method | instance F1 @ IoU 0.5 | mask AP50 | mask AP | TP | FP | FN |", "|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         lines.append(f"| {r['method']} | {r['F1@0.5']:.3f} | {r['AP50']:.3f} | {r['AP']:.3f} | {r['TP']} | {r['FP']} "

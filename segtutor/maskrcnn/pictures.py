@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import (ArgumentTypeError, _describe, as_array, check_bool, check_choice, check_finite,
+from .._validate import (ArgumentTypeError, describe, as_array, check_bool, check_choice, check_finite,
                          check_in_range, check_scalar, check_size_budget)
-from ..boxes import _check_boxes, box_iou
+from ..boxes import check_boxes, box_iou
+from ..viz import to_unit_range
 from .anchors import level_anchors
 
 __all__ = ["anchor_match_picture", "anchor_match_counts", "stage_picture", "STAGES"]
@@ -39,7 +40,9 @@ def _rgb(image, name: str = "image") -> np.ndarray:
     if a.ndim != 3 or a.shape[-1] != 3 or a.size == 0:
         raise ValueError(f"{name} should have shape (H, W) or (H, W, 3), got {a.shape}.")
     check_finite(a, name)
-    return np.clip(a.astype(np.float32), 0, 1)
+    # The "clip" rule of segtutor.viz: these pictures are already in [0, 1]; clipping keeps a stray value
+    # from changing their brightness as a stretch would.
+    return to_unit_range(a.astype(np.float32), "clip", name=name)
 
 
 def _check_zoom(zoom, shape) -> int:
@@ -96,12 +99,12 @@ def _titled(panels, titles, gap: int = 6) -> np.ndarray:
     """
     from PIL import Image, ImageDraw
 
-    from ..viz import _font
+    from ..viz import label_font
 
     body = _hstack(panels, gap)
     width = body.shape[1]
     size = max(14, round(width / 45))
-    font = _font(size)
+    font = label_font(size)
     strip = Image.new("L", (width, size + size // 2), 255)
     draw = ImageDraw.Draw(strip)
     x = 0
@@ -114,12 +117,12 @@ def _titled(panels, titles, gap: int = 6) -> np.ndarray:
     return np.concatenate([text, body], axis=0)
 
 
-def _gt_boxes(gt_boxes) -> np.ndarray:
+def check_gt_boxes(gt_boxes) -> np.ndarray:
     """(K, 4) float boxes; an empty list or array is K = 0."""
     arr = as_array(gt_boxes, "gt_boxes")
     if arr.size == 0:
         return np.zeros((0, 4))
-    return _check_boxes(arr, "gt_boxes").astype(np.float64)
+    return check_boxes(arr, "gt_boxes").astype(np.float64)
 
 
 def anchor_match_counts(gt_boxes, anchors, pos_iou: float, neg_iou: float) -> dict:
@@ -135,8 +138,8 @@ def anchor_match_counts(gt_boxes, anchors, pos_iou: float, neg_iou: float) -> di
     neg_iou = check_in_range(neg_iou, "neg_iou", 0.0, 1.0)
     if neg_iou > pos_iou:
         raise ValueError(f"need neg_iou <= pos_iou, got neg_iou={neg_iou}, pos_iou={pos_iou}.")
-    gt = _gt_boxes(gt_boxes)
-    anchors = _check_boxes(anchors, "anchors")
+    gt = check_gt_boxes(gt_boxes)
+    anchors = check_boxes(anchors, "anchors")
     if anchors.shape[0] == 0:
         raise ValueError("anchors is empty; expected at least one anchor box (level_anchors() makes them).")
     check_size_budget(anchors.shape[0] * gt.shape[0], "anchors", what="the anchor-object IoU matrix")
@@ -192,7 +195,7 @@ def anchor_match_picture(image, gt_boxes, *, size: float, ratios, stride: int, p
     anchors = level_anchors((h, w), stride, size, ratios)
     counts = anchor_match_counts(gt_boxes, anchors, pos_iou, neg_iou)
     counts["n_anchors"] = len(anchors)
-    gt = _gt_boxes(gt_boxes)
+    gt = check_gt_boxes(gt_boxes)
 
     left = _zoom(img * np.float32(0.75), zoom)
     _outline(left, anchors[counts["ignored"]] * zoom, ORANGE)
@@ -225,7 +228,7 @@ _INSPECTION_KEYS = ("features", "objectness", "pre_nms_boxes", "pre_nms_scores",
 def _check_inspection(inspection) -> None:
     if not isinstance(inspection, dict) or not all(k in inspection for k in _INSPECTION_KEYS):
         raise ArgumentTypeError(
-            f"inspection should be the dict that MaskRCNN.inspect(images) returns, got {_describe(inspection)}."
+            f"inspection should be the dict that MaskRCNN.inspect(images) returns, got {describe(inspection)}."
         )
 
 
@@ -273,14 +276,14 @@ def stage_picture(inspection: dict, index: int, image, stage: str, *, score_thre
     score_threshold = check_in_range(score_threshold, "score_threshold", 0.0, 1.0)
     if class_names is not None and (isinstance(class_names, (str, bytes)) or not isinstance(class_names, (list, tuple))):
         raise ArgumentTypeError(f"class_names should be a list such as ['background', 'square', ...], "
-                                f"got {_describe(class_names)}.")
+                                f"got {describe(class_names)}.")
     if isinstance(strides, (str, bytes)) or not isinstance(strides, (list, tuple)) or not strides:
-        raise ArgumentTypeError(f"strides should be the model's strides, such as (4, 8, 16), got {_describe(strides)}.")
+        raise ArgumentTypeError(f"strides should be the model's strides, such as (4, 8, 16), got {describe(strides)}.")
     strides = tuple(check_scalar(st, "strides", integer=True, low=1) for st in strides)
     if len(strides) != len(inspection["features"]):
         raise ValueError(f"strides should give one stride per pyramid level of the inspection "
                          f"({len(inspection['features'])}), got {strides}; pass model.config.strides.")
-    gt = _gt_boxes(gt_boxes) if gt_boxes is not None else None
+    gt = check_gt_boxes(gt_boxes) if gt_boxes is not None else None
     levels = [f"P{int(round(np.log2(st)))} (stride {st})" for st in strides]  # P_k has stride 2**k
     img = _rgb(image)
     s = img.shape[0]

@@ -25,8 +25,9 @@ import numbers
 
 import numpy as np
 
+from .. import _backend
 from .._validate import ArgumentTypeError, as_array, check_finite, check_size_budget
-from ..boxes import _check_boxes, box_iou
+from ..boxes import check_boxes, box_iou
 from .box_coding import clip_boxes_tf, decode_boxes_tf
 
 # generate_proposals runs traced inside the model on its own RPN outputs: not public.
@@ -53,7 +54,7 @@ def nms(boxes, scores, iou_threshold: float = 0.5, max_output: int | None = None
         Indices of the kept boxes, highest score first. Ties in score keep
         the lower index first.
     """
-    b = _check_boxes(boxes).astype(np.float64)
+    b = check_boxes(boxes).astype(np.float64)
     s = check_finite(as_array(scores, "scores"), "scores").astype(np.float64).reshape(-1)
     if s.shape[0] != b.shape[0]:
         raise ValueError(f"scores should have one value per box: {b.shape[0]} boxes but {s.shape[0]} scores.")
@@ -102,7 +103,7 @@ def generate_proposals(anchors, logits, deltas, config, *, training: bool):
     scores : float32 tensor, shape (B, P)
     valid : bool tensor, shape (B, P)
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     pre = config.pre_nms_train if training else config.pre_nms_test
     post = config.post_nms_train if training else config.post_nms_test
@@ -121,3 +122,35 @@ def generate_proposals(anchors, logits, deltas, config, *, training: bool):
     )
     valid = tf.range(post)[None, :] < n_valid[:, None]
     return nms_boxes, nms_scores, valid
+
+
+# select_detections runs traced inside MaskRCNN.detect_batch on tensors the model shapes: not public.
+def select_detections(proposals, proposal_valid, class_probs, box_deltas, config):
+    """Class-specific NMS over refined boxes (TensorFlow, batched, static shapes).
+
+    Parameters
+    ----------
+    proposals : (B, P, 4) float32
+    proposal_valid : (B, P) bool
+    class_probs : (B, P, K+1) softmax scores, column 0 the background
+    box_deltas : (B, P, K+1, 4)
+    config : MaskRCNNConfig
+
+    Returns
+    -------
+    boxes (B, D, 4), scores (B, D), class_ids (B, D) int32 in 1..K, n_valid (B,)
+    """
+    tf = _backend.tensorflow()
+
+    refs = tf.broadcast_to(proposals[:, :, None, :], tf.shape(box_deltas[:, :, 1:, :]))
+    boxes = decode_boxes_tf(box_deltas[:, :, 1:, :], refs)  # (B, P, K, 4)
+    size = float(config.image_size)
+    boxes = clip_boxes_tf(boxes, size, size)
+    scores = tf.where(proposal_valid[..., None], class_probs[:, :, 1:], 0.0)  # (B, P, K)
+    d = config.max_detections
+    # clip_boxes=False: TensorFlow would otherwise clip our pixel boxes to [0, 1].
+    out_boxes, out_scores, out_classes, n_valid = tf.image.combined_non_max_suppression(
+        boxes, scores, max_output_size_per_class=d, max_total_size=d, iou_threshold=config.detection_nms_iou,
+        score_threshold=config.detection_min_score, clip_boxes=False, pad_per_class=False,
+    )
+    return out_boxes, out_scores, tf.cast(out_classes, tf.int32) + 1, n_valid

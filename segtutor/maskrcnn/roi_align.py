@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _backend
 from .._validate import ArgumentTypeError, as_array, check_choice, check_finite, check_scalar
 from ._checks import float_tensor
 
@@ -166,7 +167,7 @@ def crop_at_bin_centres(feature_maps, boxes, box_indices, n_samples: int, method
     -------
     float32 tensor, shape (N, n_samples, n_samples, C)
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     feature_maps = float_tensor(feature_maps, "feature_maps", min_rank=4)
     if feature_maps.shape.rank != 4:
@@ -192,7 +193,7 @@ def crop_at_bin_centres(feature_maps, boxes, box_indices, n_samples: int, method
 
 def _box_indices(box_indices, boxes, feature_maps):
     """Check an (N,) integer tensor of map indices, one per box, in range when the sizes are known."""
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     if isinstance(box_indices, (tf.Tensor, tf.Variable)):
         if not box_indices.dtype.is_integer:
@@ -215,7 +216,7 @@ def _box_indices(box_indices, boxes, feature_maps):
 
 def assign_levels(boxes, n_levels: int = 3, first_level: int = 2):
     """FPN level of each box (in image pixels): an int32 tensor of level indices 0..n_levels-1."""
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     area = tf.maximum(boxes[..., 2] - boxes[..., 0], 0.0) * tf.maximum(boxes[..., 3] - boxes[..., 1], 0.0)
     size = tf.sqrt(tf.maximum(area, 1e-6))
@@ -237,7 +238,7 @@ def roi_pool_single(feature_maps, boxes, box_indices, output_size: int, sampling
     outside the map) reads 0, ``crop_and_resize``'s extrapolation value, not
     the border cell: the ablation's RoIPool has this quirk.
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     y1, x1, y2, x2 = tf.unstack(tf.round(boxes), axis=-1)
     y2, x2 = tf.maximum(y2, y1 + 1.0), tf.maximum(x2, x1 + 1.0)
@@ -272,7 +273,7 @@ def multilevel_roi_features(feature_maps, boxes, strides, output_size: int, samp
     -------
     float32 tensor, shape (B, R, output_size, output_size, C)
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     batch, rois = tf.shape(boxes)[0], tf.shape(boxes)[1]
     flat = tf.reshape(boxes, [-1, 4])

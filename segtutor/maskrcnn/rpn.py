@@ -18,7 +18,8 @@ read from the class id, never from the position of a slot.
 
 from __future__ import annotations
 
-from .box_coding import encode_boxes_tf, iou_tf
+from .. import _backend
+from .box_coding import encode_boxes_tf, iou_tf, smooth_l1
 
 # rpn_targets, rpn_losses, smooth_l1 and sample_mask run traced inside MaskRCNN.train_step on tensors
 # the model shapes itself: importable, not public API (no Python checks inside a traced train step).
@@ -38,8 +39,8 @@ def build_rpn_head(config):
     from ._checks import check_config
 
     config = check_config(config)
-    import keras
-    from keras import layers
+    keras = _backend.keras()
+    layers = keras.layers
 
     a = config.n_anchors_per_cell
     features = keras.Input((None, None, config.fpn_channels), name="level_features")
@@ -53,7 +54,7 @@ def build_rpn_head(config):
 
 def _uniform(shape, generator):
     """Uniform [0, 1) floats from ``generator``, or from ``tf.random.uniform`` when it is None."""
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     if generator is None:
         return tf.random.uniform(shape)
@@ -82,7 +83,7 @@ def sample_mask(candidates, limit, generator=None):
         A subset of ``candidates`` with at most ``limit`` True per row. The
         shapes stay static: nothing is gathered, entries are only switched off.
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     keys = tf.where(candidates, _uniform(tf.shape(candidates), generator), -1.0)
     # The rank of each entry among its row, highest key first.
@@ -115,7 +116,7 @@ def rpn_targets(anchors, gt_boxes, gt_class_ids, config, generator=None):
         Deltas of each anchor's best ground-truth box (meaningful where
         ``labels == 1``).
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     valid = gt_class_ids > 0  # (B, M)
     iou = iou_tf(tf.broadcast_to(anchors[None], [tf.shape(gt_boxes)[0], *anchors.shape]), gt_boxes)  # (B, A, M)
@@ -142,14 +143,6 @@ def rpn_targets(anchors, gt_boxes, gt_class_ids, config, generator=None):
     return tf.cast(labels, tf.int32), targets
 
 
-def smooth_l1(diff, beta: float = 1.0):
-    """Smooth L1 (Huber) of Fast R-CNN: quadratic below ``beta``, linear above."""
-    import tensorflow as tf
-
-    a = tf.abs(diff)
-    return tf.where(a < beta, 0.5 * a * a / beta, a - 0.5 * beta)
-
-
 def rpn_losses(labels, box_targets, logits, deltas):
     """Objectness and box losses of the RPN.
 
@@ -166,7 +159,7 @@ def rpn_losses(labels, box_targets, logits, deltas):
         summed over the four coordinates and averaged over the positives.
         Both are 0, never NaN, when nothing is sampled.
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     sampled = tf.cast(labels >= 0, tf.float32)
     positive = tf.cast(labels == 1, tf.float32)

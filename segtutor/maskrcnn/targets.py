@@ -23,6 +23,7 @@ weight of 0 on slots that could not be filled.
 
 from __future__ import annotations
 
+from .. import _backend
 from .box_coding import encode_boxes_tf, iou_tf
 from .roi_align import crop_at_bin_centres
 from .rpn import sample_mask
@@ -38,7 +39,7 @@ def positive_slots(config) -> int:
 
 def _gather_slots(chosen, n_slots: int):
     """Indices of the True entries of each row of ``chosen`` (B, N), first ``n_slots`` of them, padded."""
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     n = tf.shape(chosen)[1]
     # Sort True entries first, keeping their order, and take the first n_slots.
@@ -71,7 +72,7 @@ def detection_targets(proposals, proposal_valid, gt_boxes, gt_class_ids, gt_mask
         in {0, 1} for the first ``P = positive_slots(config)`` slots; ``weights`` (B, R), 1 for a filled slot, 0 otherwise;
         ``positive`` (B, R) bool.
     """
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     valid_gt = gt_class_ids > 0
     if config.add_gt_to_proposals:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import _backend
+
 __all__ = ["train_shapes", "evaluate_on_shapes", "shapes_config", "EVAL_SEED", "main"]
 
 #: Seed of the held-out evaluation images; training seeds are small integers, so the sets differ.
@@ -72,7 +74,7 @@ def train_shapes(steps: int = 1800, *, seed: int = 0, n_train: int = 2000, batch
     seconds : float
         Wall time of ``fit``, first-step tracing included.
     """
-    import keras
+    keras = _backend.keras()
 
     from ..datasets import make_shapes
     from .data import prepare_instances_from, training_dataset
@@ -100,7 +102,7 @@ def fit_from_scratch(model, dataset, steps: int, *, learning_rate: float, per_ep
     loss curves) and must divide ``steps``. Returns ``(history, seconds)``, the wall time of ``fit`` with the
     first step's tracing.
     """
-    import keras
+    keras = _backend.keras()
 
     if steps % per_epoch:
         raise ValueError(f"steps should be a multiple of {per_epoch} (one point of the loss curves), got {steps}.")
@@ -124,9 +126,9 @@ def evaluate_on_shapes(model, n_images: int = 500, *, seed: int = EVAL_SEED) -> 
     """
     from .._validate import check_scalar
     from ..datasets import make_shapes
-    from ._checks import check_maskrcnn
     from .evaluate import coco_ap
     from .inference import detect
+    from .model import check_maskrcnn
 
     model = check_maskrcnn(model)
     # 500 images take about a minute; ten times that is a typo, not an evaluation.

@@ -9,7 +9,8 @@ import numpy as np
 from .._validate import as_array, check_choice, check_mask, check_same_shape
 
 
-def _mask(mask, name: str, ndim) -> np.ndarray:
+def mask_array(mask, name: str, ndim) -> np.ndarray:
+    """``mask`` as an array of ``ndim`` dimensions (an int or a tuple of allowed ones), checked by ``check_mask``."""
     arr = as_array(mask, name)
     allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
     # A Keras output keeps its channel axis; say so instead of a bare shape error.
@@ -25,7 +26,7 @@ def binary_pair(pred, truth, names=("pred", "truth")) -> tuple[np.ndarray, np.nd
     """Check two binary masks of one shape, (H, W) or (N, H, W); return them as bool."""
     out = []
     for mask, name in zip((pred, truth), names):
-        arr = _mask(mask, name, (2, 3))
+        arr = mask_array(mask, name, (2, 3))
         if arr.dtype != bool:
             values = np.unique(arr)
             if values.size and not np.all(np.isin(values, (0, 1))):
@@ -54,7 +55,7 @@ def label_pair(pred, truth, n_classes, names=("pred", "truth")) -> tuple[np.ndar
                          f"got {n_classes:,}. Did you pass an image size or a pixel count?")
     out = []
     for labels, name in zip((pred, truth), names):
-        arr = _mask(labels, name, (2, 3)).astype(np.int64, copy=False)
+        arr = mask_array(labels, name, (2, 3)).astype(np.int64, copy=False)
         if arr.size:
             low, high = int(arr.min()), int(arr.max())
             if low < 0:
@@ -84,7 +85,7 @@ def instance_pair(pred_labels, truth_labels) -> tuple[np.ndarray, np.ndarray]:
                 f"{name} should be one (H, W) label image, got shape {arr.shape}. "
                 "Instance ids belong to one image: score a batch one image at a time."
             )
-        arr = _mask(arr, name, 2).astype(np.int64, copy=False)
+        arr = mask_array(arr, name, 2).astype(np.int64, copy=False)
         if arr.size and arr.min() < 0:
             raise ValueError(
                 f"{name} contains the negative label {int(arr.min())}; "

@@ -59,8 +59,8 @@ def pixel_accuracy(pred, truth) -> float:
     >>> pixel_accuracy([[0, 1], [1, 1]], [[0, 1], [0, 1]])
     0.75
     """
-    pred = _checks._mask(pred, "pred", (2, 3))
-    truth = _checks._mask(truth, "truth", (2, 3))
+    pred = _checks.mask_array(pred, "pred", (2, 3))
+    truth = _checks.mask_array(truth, "truth", (2, 3))
     _checks.check_same_shape(pred, truth, ("pred", "truth"))
     if pred.size == 0:
         raise ValueError("pred and truth are empty (no pixels); expected at least one pixel.")

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _backend
 from .._validate import (
     as_array,
     check_bool,
@@ -57,15 +58,6 @@ __all__ = [
     "epoch_log",
     "TrainResult",
 ]
-
-
-def _keras():
-    from ..environment import import_tensorflow
-
-    import_tensorflow()
-    import keras
-
-    return keras
 
 
 def build_cnn(input_shape=(28, 28, 1), n_classes: int = 10, *, filters=(16, 32, 64), dense_units: int = 64,
@@ -100,8 +92,8 @@ def build_cnn(input_shape=(28, 28, 1), n_classes: int = 10, *, filters=(16, 32, 
     >>> tuple(build_cnn(filters=(8,)).get_layer("conv1").kernel.shape)
     (3, 3, 1, 8)
     """
-    keras = _keras()
-    from keras import layers
+    keras = _backend.keras()
+    layers = keras.layers
 
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else ()
     if len(shape) != 3 or not all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) and v > 0
@@ -166,7 +158,7 @@ def compile_cnn(model, *, epochs: int, steps_per_epoch: int, learning_rate: floa
     keras.Model
         The same model, compiled.
     """
-    keras = _keras()
+    keras = _backend.keras()
     check_model(model)
     epochs = check_positive_int(epochs, "epochs")
     steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch")
@@ -228,8 +220,8 @@ def augmenter(*, shift: float = 0.1, rotation: float = 0.05, seed: int | None = 
     rotation = check_scalar(rotation, "rotation", low=0.0, high=1.0)
     if seed is not None:
         seed = check_scalar(seed, "seed", integer=True, low=0)
-    keras = _keras()
-    from keras import layers
+    keras = _backend.keras()
+    layers = keras.layers
 
     return keras.Sequential(
         [
@@ -288,9 +280,7 @@ def augmented_batches(images, labels, *, batch_size: int = 32, seed: int = 0, au
     tf.data.Dataset
         Yields ``(images, labels)`` batches; reshuffled every epoch.
     """
-    from ..environment import import_tensorflow
-
-    tf = import_tensorflow()
+    tf = _backend.tensorflow()
     batch_size = check_positive_int(batch_size, "batch_size")
     seed = check_scalar(seed, "seed", integer=True, low=0)
     augment = check_bool(augment, "augment")
@@ -345,7 +335,7 @@ def train_course_cnn(*, epochs: int = 30, batch_size: int = 32, n_train: int | N
     from ..datasets import load_digits
     from ..environment import seed_everything
 
-    keras = _keras()
+    keras = _backend.keras()
     seed_everything(seed)
     keras.utils.set_random_seed(seed)
     x_train, y_train = load_digits("train", n=n_train, rule=split_rule)
@@ -423,7 +413,7 @@ def feature_extractor(model, layer_names, *, any_size: bool = False):
     >>> {k: tuple(v.shape) for k, v in extractor(np.zeros((1, 40, 40, 1), "float32")).items()}
     {'conv1': (1, 40, 40, 4), 'pool2': (1, 10, 10, 8)}
     """
-    keras = _keras()
+    keras = _backend.keras()
     check_model(model)
     any_size = check_bool(any_size, "any_size")
     if isinstance(layer_names, str):
@@ -562,7 +552,7 @@ def epoch_log(*, every: int = 1, digits: int = 3):
     -------
     keras.callbacks.Callback
     """
-    keras = _keras()
+    keras = _backend.keras()
     every = check_positive_int(every, "every")
     digits = check_positive_int(digits, "digits", minimum=0)
     if digits > 15:

@@ -22,13 +22,14 @@ import time
 
 import numpy as np
 
+from .. import _backend
 from .._validate import as_array, check_finite, check_model_input, check_positive_int, check_size_budget
 
 __all__ = ["count_parameters", "count_flops", "seconds_per_image"]
 
 
 def _check_model(model):
-    import keras
+    keras = _backend.keras()
 
     if not isinstance(model, keras.Model):
         raise TypeError(f"model should be a Keras model, got {type(model).__name__}.")
@@ -42,8 +43,6 @@ def count_parameters(model) -> int:
 
 def count_flops(model, input_shape) -> int:
     """Floating-point operations of one forward pass on one image of ``input_shape`` (H, W, C)."""
-    from ..environment import import_tensorflow
-
     _check_model(model)
     if (not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3
             or not all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) and v > 0
@@ -52,7 +51,7 @@ def count_flops(model, input_shape) -> int:
     input_shape = tuple(int(v) for v in input_shape)
     check_size_budget(np.prod(input_shape, dtype=np.float64), "input_shape", what="one image")
     check_model_input(model, np.empty((0, *input_shape)), "input_shape")
-    tf = import_tensorflow()
+    tf = _backend.tensorflow()
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     function = tf.function(lambda x: model(x, training=False))
@@ -67,8 +66,6 @@ def count_flops(model, input_shape) -> int:
 
 def seconds_per_image(model, images, *, repeats: int = 5) -> float:
     """Median wall time of one forward pass on ``images``, per image, after tracing and a warm-up call."""
-    from ..environment import import_tensorflow
-
     _check_model(model)
     x = check_finite(as_array(images, "images"), "images").astype(np.float32)
     if x.ndim != 4 or len(x) == 0:
@@ -77,7 +74,7 @@ def seconds_per_image(model, images, *, repeats: int = 5) -> float:
     repeats = check_positive_int(repeats, "repeats")
     if repeats > 1000:
         raise ValueError(f"repeats should be at most 1000, got {repeats:,}; 5-20 give a stable median.")
-    tf = import_tensorflow()
+    tf = _backend.tensorflow()
     # A compiled graph, as model.predict uses: eager calls would time Python's
     # per-layer overhead, not the network.
     forward = tf.function(lambda batch: model(batch, training=False))

@@ -41,16 +41,13 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
 
-from ..environment import quiet_tensorflow
-
-quiet_tensorflow()
-import keras  # noqa: E402 - after quiet_tensorflow, so TensorFlow starts silently
-
-from .._validate import (  # noqa: E402
+from .. import _backend
+from .._validate import (
     as_array,
     check_choice,
     check_finite,
@@ -58,7 +55,7 @@ from .._validate import (  # noqa: E402
     check_positive_int,
     check_str,
 )
-from .unet import _check_filters, check_input_size  # noqa: E402
+from .unet import check_filters, check_input_size
 
 __all__ = [
     "build_deeplab",
@@ -71,40 +68,52 @@ __all__ = [
 ]
 
 
-@keras.saving.register_keras_serializable(package="segtutor")
-class BroadcastToMap(keras.layers.Layer):
-    """Copy a (N, 1, 1, C) summary to every position of a (N, h, w, *) map, for any h and w."""
+@functools.cache
+def custom_layers():
+    """The two layers DeepLabv3+ adds to Keras, ``(BroadcastToMap, ResizeLike)``.
 
-    def call(self, pooled, like):
-        return pooled + keras.ops.zeros_like(like[..., :1])  # (N,1,1,C) + (N,h,w,1) -> (N,h,w,C)
+    Defined on the first call, not at import, so that importing this module
+    (for :func:`atrous_picture`, say) does not import TensorFlow; registered
+    with Keras under ``segtutor>`` so that a saved model finds them.
+    """
+    keras = _backend.keras()
 
-    def compute_output_shape(self, pooled_shape, like_shape):
-        return (like_shape[0], like_shape[1], like_shape[2], pooled_shape[3])
+    @keras.saving.register_keras_serializable(package="segtutor")
+    class BroadcastToMap(keras.layers.Layer):
+        """Copy a (N, 1, 1, C) summary to every position of a (N, h, w, *) map, for any h and w."""
+
+        def call(self, pooled, like):
+            return pooled + keras.ops.zeros_like(like[..., :1])  # (N,1,1,C) + (N,h,w,1) -> (N,h,w,C)
+
+        def compute_output_shape(self, pooled_shape, like_shape):
+            return (like_shape[0], like_shape[1], like_shape[2], pooled_shape[3])
 
 
-@keras.saving.register_keras_serializable(package="segtutor")
-class ResizeLike(keras.layers.Layer):
-    """Bilinear resize of ``x`` to the height and width of ``like``, known only when the model runs."""
+    @keras.saving.register_keras_serializable(package="segtutor")
+    class ResizeLike(keras.layers.Layer):
+        """Bilinear resize of ``x`` to the height and width of ``like``, known only when the model runs."""
 
-    def call(self, x, like):
-        import tensorflow as tf
+        def call(self, x, like):
+            tf = _backend.tensorflow()
+            return tf.image.resize(x, tf.shape(like)[1:3], method="bilinear")
 
-        return tf.image.resize(x, tf.shape(like)[1:3], method="bilinear")
+        def compute_output_shape(self, x_shape, like_shape):
+            return (x_shape[0], like_shape[1], like_shape[2], x_shape[3])
 
-    def compute_output_shape(self, x_shape, like_shape):
-        return (x_shape[0], like_shape[1], like_shape[2], x_shape[3])
+    return BroadcastToMap, ResizeLike
 
 
 def separable_conv(x, filters: int, *, dilation: int = 1, stride: int = 1, name: str = "sep"):
     """Depthwise 3x3 (dilated) convolution, then pointwise 1x1, each with batch norm and ReLU."""
     check_keras_tensor(x, "x")
-    filters = _check_filters(filters)
+    filters = check_filters(filters)
     # Keras wants Python ints here: np.int64 would fail inside it.
     dilation = check_positive_int(dilation, "dilation")
     stride = check_positive_int(stride, "stride")
     if dilation > 1 and stride > 1:
         raise ValueError(f"dilation and stride cannot both exceed 1 (got {dilation} and {stride}); Keras forbids it.")
     name = check_str(name, "name")
+    keras = _backend.keras()
     layers = keras.layers
     x = layers.DepthwiseConv2D(3, strides=stride, dilation_rate=dilation, padding="same", use_bias=False,
                                name=f"{name}_depthwise")(x)
@@ -116,6 +125,7 @@ def separable_conv(x, filters: int, *, dilation: int = 1, stride: int = 1, name:
 
 
 def _conv_bn_relu(x, filters, kernel, *, name, dilation=1, stride=1):
+    keras = _backend.keras()
     layers = keras.layers
     x = layers.Conv2D(filters, kernel, strides=stride, dilation_rate=dilation, padding="same", use_bias=False,
                       kernel_initializer="he_normal", name=name)(x)
@@ -139,9 +149,10 @@ def aspp(x, filters: int, rates=(2, 4, 6), *, name: str = "aspp"):
     tensor, shape (N, h, w, filters)
     """
     check_keras_tensor(x, "x")
-    filters = _check_filters(filters)
+    filters = check_filters(filters)
     rates = _check_rates(rates)
     name = check_str(name, "name")
+    keras = _backend.keras()
     layers = keras.layers
     branches = [_conv_bn_relu(x, filters, 1, name=f"{name}_1x1")]
     for rate in rates:
@@ -150,6 +161,7 @@ def aspp(x, filters: int, rates=(2, 4, 6), *, name: str = "aspp"):
     # is projected, then broadcast back to every position.
     pooled = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_image_pool")(x)
     pooled = _conv_bn_relu(pooled, filters, 1, name=f"{name}_image_pool_conv")
+    BroadcastToMap, _ = custom_layers()
     pooled = BroadcastToMap(name=f"{name}_image_pool_broadcast")(pooled, x)
     branches.append(pooled)
     merged = layers.Concatenate(name=f"{name}_concat")(branches)
@@ -184,6 +196,7 @@ def build_deeplab(input_shape=(None, None, 1), n_classes: int = 1, *, width: int
     keras.Model
         (N, H, W, C) images to (N, H, W, max(n_classes, 1)) probabilities.
     """
+    keras = _backend.keras()
     layers = keras.layers
     width = check_positive_int(width, "width")
     n_classes = check_positive_int(n_classes, "n_classes")
@@ -221,6 +234,7 @@ def build_deeplab(input_shape=(None, None, 1), n_classes: int = 1, *, width: int
     x = aspp(x, 4 * width, rates)
     if dropout:
         x = layers.Dropout(dropout, name="aspp_dropout")(x)
+    _, ResizeLike = custom_layers()
     x = ResizeLike(name="decoder_up1")(x, low_level)                   # to 1/4: x2 at stride 8, x4 at 16
     low = _conv_bn_relu(low_level, low_level_channels, 1, name="decoder_low_level")
     x = layers.Concatenate(name="decoder_concat")([x, low])

@@ -31,7 +31,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import _backend
 from .._validate import check_model, check_path, check_positive_int, check_scalar, check_size_budget
+# dice_metric lives in losses, beside the Dice loss; notebooks 06, 07 and 12 import it from here.
+from ..losses import dice_metric
 
 __all__ = ["NucleiSplit", "nuclei_splits", "training_batches", "RECIPES", "compile_for_nuclei", "dice_metric",
            "build", "train", "evaluate", "save", "main"]
@@ -99,10 +102,10 @@ def training_batches(split: NucleiSplit, *, batch_size: int = 8, patch_size: int
 
 def compile_for_nuclei(model, *, total_steps: int, learning_rate: float = 2e-3):
     """Adam with cosine decay, BCE + soft Dice loss, and a Dice metric (at threshold 0.5)."""
-    import keras
+    keras = _backend.keras()
 
+    from ..learning import cosine_schedule
     from ..losses import keras_loss
-    from ..training import cosine_schedule
 
     check_model(model)
     total_steps = check_positive_int(total_steps, "total_steps")
@@ -110,32 +113,6 @@ def compile_for_nuclei(model, *, total_steps: int, learning_rate: float = 2e-3):
     model.compile(optimizer=keras.optimizers.Adam(cosine_schedule(learning_rate, total_steps)),
                   loss=keras_loss("bce_dice"), metrics=[dice_metric()], jit_compile=False)
     return model
-
-
-def dice_metric():
-    """A Keras metric: Dice of ``prediction > 0.5``, pooled over the batch."""
-    import keras
-
-    class Dice(keras.metrics.Metric):
-        def __init__(self, name="dice", **kwargs):
-            super().__init__(name=name, **kwargs)
-            self.overlap = self.add_weight(name="overlap", initializer="zeros")
-            self.total = self.add_weight(name="total", initializer="zeros")
-
-        def update_state(self, y_true, y_pred, sample_weight=None):
-            t = keras.ops.cast(keras.ops.cast(y_true, "float32") > 0.5, "float32")
-            p = keras.ops.cast(y_pred > 0.5, "float32")
-            self.overlap.assign_add(keras.ops.sum(t * p))
-            self.total.assign_add(keras.ops.sum(t) + keras.ops.sum(p))
-
-        def result(self):
-            return keras.ops.where(self.total > 0, 2 * self.overlap / keras.ops.maximum(self.total, 1e-9), 1.0)
-
-        def reset_state(self):
-            self.overlap.assign(0.0)
-            self.total.assign(0.0)
-
-    return Dice()
 
 
 def build(name: str):
@@ -158,7 +135,7 @@ def train(name: str, *, steps: int, n_train: int = 300, seed: int = 0, batch_siz
     record : dict
         Steps, seconds, data and validation scores, for the model card.
     """
-    import keras
+    keras = _backend.keras()
 
     steps = check_positive_int(steps, "steps")
     keras.utils.set_random_seed(seed)

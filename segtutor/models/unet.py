@@ -33,6 +33,7 @@ import numbers
 
 import numpy as np
 
+from .. import _backend
 from .._validate import (
     check_bool,
     check_choice,
@@ -55,15 +56,6 @@ __all__ = [
 NORMALISATIONS = ("batch", "none")
 
 
-def _keras():
-    from ..environment import import_tensorflow
-
-    import_tensorflow()
-    import keras
-
-    return keras
-
-
 def conv_block(x, filters: int, *, normalization: str = "batch", dropout: float = 0.0, name: str = "block"):
     """Two 3x3 "same" convolutions, each followed by normalisation and ReLU.
 
@@ -83,9 +75,9 @@ def conv_block(x, filters: int, *, normalization: str = "batch", dropout: float 
     -------
     tensor, shape (N, H, W, filters)
     """
-    keras = _keras()
+    keras = _backend.keras()
     check_keras_tensor(x, "x")
-    filters = _check_filters(filters)
+    filters = check_filters(filters)
     normalization = check_choice(normalization, "normalization", NORMALISATIONS)
     dropout = check_in_range(dropout, "dropout", 0.0, 0.95)
     name = check_str(name, "name")
@@ -112,9 +104,9 @@ def encoder_block(x, filters: int, **kwargs):
     down : tensor, shape (N, H // 2, W // 2, filters)
         The same features after a 2x2 max pool, passed down.
     """
-    keras = _keras()
+    keras = _backend.keras()
     check_keras_tensor(x, "x")
-    filters = _check_filters(filters)
+    filters = check_filters(filters)
     name = check_str(kwargs.setdefault("name", "enc"), "name")
     skip = conv_block(x, filters, **kwargs)
     down = keras.layers.MaxPooling2D(2, name=f"{name}_pool")(skip)
@@ -137,10 +129,10 @@ def decoder_block(x, skip, filters: int, **kwargs):
     -------
     tensor, shape (N, 2H, 2W, filters)
     """
-    keras = _keras()
+    keras = _backend.keras()
     check_keras_tensor(x, "x")
     check_keras_tensor(skip, "skip")
-    filters = _check_filters(filters)
+    filters = check_filters(filters)
     name = check_str(kwargs.setdefault("name", "dec"), "name")
     for i in (1, 2):
         if x.shape[i] is not None and skip.shape[i] is not None and 2 * x.shape[i] != skip.shape[i]:
@@ -151,7 +143,8 @@ def decoder_block(x, skip, filters: int, **kwargs):
     return conv_block(merged, filters, **kwargs)
 
 
-def _check_filters(filters) -> int:
+def check_filters(filters) -> int:
+    """Check the filter count of a model's first block and return it as an int."""
     filters = check_positive_int(filters, "filters")
     if filters > _MAX_FILTERS:
         raise ValueError(f"filters should be at most {_MAX_FILTERS}, got {filters:,}; the course's models use 4-256.")
@@ -262,7 +255,7 @@ def build_unet(input_shape=(None, None, 1), n_classes: int = 1, *, depth: int = 
     dropout = check_in_range(dropout, "dropout", 0.0, 0.95)
     shape = _check_shape(input_shape, depth)
 
-    keras = _keras()
+    keras = _backend.keras()
     inputs = keras.Input(shape, name="image")
     x, skips = inputs, []
     for level in range(depth):

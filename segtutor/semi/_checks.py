@@ -1,61 +1,19 @@
-"""Argument checks shared by the modules of :mod:`segtutor.semi` (private)."""
+"""Argument checks shared by the modules of :mod:`segtutor.semi` (a private module of public helpers)."""
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
 
+from .. import _backend
 from .._validate import as_array, check_in_range, check_positive_int
 
-#: Target value of a pixel that the loss ignores (not confident enough to be a pseudo-label).
-IGNORE = 255
-
-_MAX_PIXELS = 2**28  # ~270 million pixels: larger inputs are a mistake, not a data set
-
-
-def _probabilities(probabilities, name: str = "probabilities") -> np.ndarray:
-    p = as_array(probabilities, name)
-    if p.dtype == bool or not np.issubdtype(p.dtype, np.number):
-        raise TypeError(f"{name} should be a float array of probabilities in [0, 1], got dtype {p.dtype}.")
-    if p.ndim < 1 or p.size == 0:
-        raise ValueError(f"{name} should be a non-empty array (H, W) or (N, H, W), got shape {p.shape}.")
-    if p.size > _MAX_PIXELS:
-        raise ValueError(f"{name} has {p.size:,} values, more than the {_MAX_PIXELS:,} this course handles; "
-                         "process the images in smaller batches.")
-    p = p.astype(np.float64, copy=False)
-    if not np.isfinite(p).all():
-        raise ValueError(f"{name} contains NaN or infinite values; check the model's output (a diverged training?).")
-    if p.min() < 0 or p.max() > 1:
-        raise ValueError(f"{name} should lie in [0, 1], got values from {p.min():.3g} to {p.max():.3g}. "
-                         "If these are logits, apply a sigmoid first (segtutor.losses.sigmoid).")
-    return p
-
-
-def _threshold(threshold) -> float:
-    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real):
-        raise TypeError(f"threshold should be a number between 0.5 and 1, got {type(threshold).__name__} "
-                        f"{threshold!r}.")
-    t = float(threshold)
-    if not math.isfinite(t) or not 0.5 <= t <= 1.0:
-        raise ValueError(
-            f"threshold should be between 0.5 and 1, got {threshold!r}. Below 0.5 a pixel could be confident "
-            "foreground (p >= t) and confident background (p <= 1 - t) at once; 0.9 is a common choice.")
-    return t
+# The pseudo-label checks (and IGNORE) live with the pseudo-labels, in the NumPy core below this package.
+from ..pseudo_labels import IGNORE, MAX_PIXELS, check_probabilities, check_share, check_threshold  # noqa: F401
 
 
 # -- training ----------------------------------------------------------------------------------------
 
-def _keras():
-    from ..environment import import_tensorflow
-
-    import_tensorflow()
-    import keras
-
-    return keras
-
-def _check_images(images, name="images") -> np.ndarray:
+def check_images(images, name="images") -> np.ndarray:
     x = as_array(images, name)
     if x.ndim == 3:
         x = x[..., None]
@@ -64,7 +22,7 @@ def _check_images(images, name="images") -> np.ndarray:
                          f"got shape {x.shape}.")
     if x.dtype == bool or not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
         raise TypeError(f"{name} should be a real float array, got dtype {x.dtype}.")
-    if x.size > _MAX_PIXELS:
+    if x.size > MAX_PIXELS:
         raise ValueError(f"{name} has {x.size:,} pixels, more than this course handles; use fewer images.")
     x = x.astype(np.float32)
     if not np.isfinite(x).all():
@@ -72,7 +30,7 @@ def _check_images(images, name="images") -> np.ndarray:
     return x
 
 
-def _check_targets(targets, images, name: str = "targets") -> np.ndarray:
+def check_targets(targets, images, name: str = "targets") -> np.ndarray:
     y = as_array(targets, name)
     if y.ndim == 4 and y.shape[-1] == 1:
         y = y[..., 0]
@@ -85,8 +43,8 @@ def _check_targets(targets, images, name: str = "targets") -> np.ndarray:
     return y.astype(np.uint8)
 
 
-def _check_model(model, name="model"):
-    keras = _keras()
+def check_student(model, name="model"):
+    keras = _backend.keras()
     if not isinstance(model, keras.Model):
         raise TypeError(f"{name} should be a keras.Model (for example build_student()), got {type(model).__name__}.")
     if model.output_shape[-1] != 1 or model.input_shape[-1] != 1:
@@ -95,15 +53,15 @@ def _check_model(model, name="model"):
     return model
 
 
-def _seed(seed) -> int:
+def check_seed(seed) -> int:
     seed = check_positive_int(seed, "seed", minimum=0)
     if seed >= 2**31:
         raise ValueError(f"seed should be below 2**31, got {seed}.")
     return seed
 
 
-def _check_callbacks(callbacks) -> list:
-    keras = _keras()
+def check_callbacks(callbacks) -> list:
+    keras = _backend.keras()
     if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, (list, tuple)):
         raise TypeError(f"callbacks should be a list of keras.callbacks.Callback, got {type(callbacks).__name__}.")
     for c in callbacks:
@@ -113,7 +71,7 @@ def _check_callbacks(callbacks) -> list:
     return list(callbacks)
 
 
-def _common(steps, batch_size, patch_size, learning_rate, seed):
+def check_training_args(steps, batch_size, patch_size, learning_rate, seed):
     steps = check_positive_int(steps, "steps")
     if steps > 1_000_000:
         raise ValueError(f"steps should be at most 1,000,000, got {steps}.")
@@ -124,10 +82,10 @@ def _common(steps, batch_size, patch_size, learning_rate, seed):
     if patch_size > 4096:
         raise ValueError(f"patch_size should be at most 4096, got {patch_size}.")
     learning_rate = check_in_range(learning_rate, "learning_rate", 1e-8, 10.0)
-    return steps, batch_size, patch_size, learning_rate, _seed(seed)
+    return steps, batch_size, patch_size, learning_rate, check_seed(seed)
 
 
-def _sequence(value, name):
+def check_sequence(value, name):
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise TypeError(f"{name} should be a list or tuple, got {type(value).__name__} {value!r}.")
     out = list(value)

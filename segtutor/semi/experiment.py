@@ -6,10 +6,11 @@ import time
 
 import numpy as np
 
+from .. import _backend
 from .._validate import check_bool, check_in_range, check_positive_int
-from ._checks import (IGNORE, _check_images, _check_model, _check_targets, _keras, _seed, _sequence, _threshold)
+from ..pseudo_labels import check_share
+from ._checks import IGNORE, check_images, check_seed, check_sequence, check_student, check_targets, check_threshold
 from .mean_teacher import train_mean_teacher
-from .pseudo_labels import _share
 from .self_training import self_training
 from .training import build_student, train_supervised
 
@@ -47,7 +48,7 @@ def labelled_split(n_images, fraction, *, seed: int = 0) -> tuple[np.ndarray, np
     fraction = check_in_range(fraction, "fraction", 0.0, 1.0)
     if fraction == 0:
         raise ValueError("fraction should be above 0: semi-supervised learning still needs some labelled images.")
-    seed = _seed(seed)
+    seed = check_seed(seed)
     n_labelled = min(n_images, max(1, round(fraction * n_images)))
     order = np.random.default_rng(seed).permutation(n_images)
     return np.sort(order[:n_labelled]), np.sort(order[n_labelled:])
@@ -66,9 +67,9 @@ def held_out_dice(model, images, masks) -> float:
     """
     from .. import metrics
 
-    model = _check_model(model)
-    x = _check_images(images)
-    y = _check_targets(masks, x, "masks")
+    model = check_student(model)
+    x = check_images(images)
+    y = check_targets(masks, x, "masks")
     if (y == IGNORE).any():
         raise ValueError("masks of a held-out set should hold only 0 and 1.")
     prob = model.predict(x, batch_size=8, verbose=0)[..., 0]
@@ -125,8 +126,8 @@ def label_efficiency(train, test, *, fractions=(0.05, 0.1), methods=METHODS, ste
         ``n_labelled``, ``dice``, ``seconds`` (training time, wall clock,
         including self-training's first model).
     """
-    fractions = tuple(check_in_range(f, "fractions", 1e-6, 1.0) for f in _sequence(fractions, "fractions"))
-    methods = tuple(_sequence(methods, "methods"))
+    fractions = tuple(check_in_range(f, "fractions", 1e-6, 1.0) for f in check_sequence(fractions, "fractions"))
+    methods = tuple(check_sequence(methods, "methods"))
     for m in methods:
         if m not in METHODS:
             raise ValueError(f"methods should be chosen from {METHODS}, got {m!r}.")
@@ -134,9 +135,9 @@ def label_efficiency(train, test, *, fractions=(0.05, 0.1), methods=METHODS, ste
     semi_steps = steps if semi_steps is None else check_positive_int(semi_steps, "semi_steps")
     full = check_bool(full, "full")
     cutmix = check_bool(cutmix, "cutmix")
-    seed = _seed(seed)
-    threshold = _threshold(threshold)
-    share = None if share is None else _share(share)
+    seed = check_seed(seed)
+    threshold = check_threshold(threshold)
+    share = None if share is None else check_share(share)
     check_in_range(consistency, "consistency", 0.0, 1e6)
     check_in_range(strength, "strength", 0.0, 4.0)
     check_in_range(decay, "decay", 0.0, 1.0)
@@ -145,7 +146,7 @@ def label_efficiency(train, test, *, fractions=(0.05, 0.1), methods=METHODS, ste
     for name, split in (("train", train), ("test", test)):
         if not all(hasattr(split, a) for a in ("images", "masks")):
             raise TypeError(f"{name} should be a NucleiSplit (images, masks, labels), got {type(split).__name__}.")
-    keras = _keras()
+    keras = _backend.keras()
     rows = []
 
     def run(method, fraction, n_labelled, shared_seconds, fit):
@@ -207,7 +208,7 @@ def efficiency_figure(rows, *, title: str = "label efficiency on held-out images
     """
     from ..viz import new_figure
 
-    rows = _sequence(rows, "rows")
+    rows = check_sequence(rows, "rows")
     if not all(isinstance(r, dict) and {"method", "fraction", "dice"} <= set(r) for r in rows):
         raise ValueError("rows should be dicts with 'method', 'fraction' and 'dice', as label_efficiency returns.")
     for r in rows:

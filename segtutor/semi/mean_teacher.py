@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 
+from .. import _backend
 from .._validate import as_array, check_bool, check_in_range, check_positive_int
-from ._checks import (_check_callbacks, _check_images, _check_model, _check_targets, _common, _keras, _probabilities,
-                      _seed)
-from .training import _batches, build_student, copy_model, masked_bce_dice
+from ._checks import (check_callbacks, check_images, check_probabilities, check_seed, check_student, check_targets,
+                      check_training_args)
+from .training import build_student, copy_model, masked_bce_dice, training_batches
 
 __all__ = ["JITTER", "CUTMIX_AREA", "consistency_weight", "ema_update", "photometric_jitter", "cutmix_boxes", "cutmix",
            "MeanTeacher", "train_mean_teacher"]
@@ -84,8 +85,8 @@ JITTER = {"log_gain": 0.5, "log_gamma": 0.4, "offset": 0.15, "noise": 0.1, "blur
 
 def _jitter_ops(x, seeds, strength):
     """Per-image random gain, gamma, offset, Gaussian blur and noise, in Keras ops (batches (N, H, W, 1))."""
-    keras = _keras()
-    from keras import ops
+    keras = _backend.keras()
+    ops = keras.ops
 
     n = ops.shape(x)[0]
 
@@ -135,10 +136,10 @@ def photometric_jitter(images, *, strength: float = 1.0, seed: int = 0) -> np.nd
     >>> photometric_jitter(x).shape, bool(np.allclose(photometric_jitter(x, strength=0), 0.5, atol=1e-5))
     ((2, 16, 16, 1), True)
     """
-    x = _check_images(images)
+    x = check_images(images)
     strength = check_in_range(strength, "strength", 0.0, 4.0)
-    keras = _keras()
-    out = _jitter_ops(keras.ops.convert_to_tensor(x), keras.random.SeedGenerator(_seed(seed)), strength)
+    keras = _backend.keras()
+    out = _jitter_ops(keras.ops.convert_to_tensor(x), keras.random.SeedGenerator(check_seed(seed)), strength)
     return np.asarray(keras.ops.convert_to_numpy(out), np.float32)
 
 
@@ -152,8 +153,8 @@ def _box_ops(n, height, width, seeds, area):
     As French et al. (2020): the whole box lies inside the patch, so each covers ``area`` of it (up to rounding;
     less when ``area > 0.5`` and a side would be longer than the patch, which clips it).
     """
-    keras = _keras()
-    from keras import ops
+    keras = _backend.keras()
+    ops = keras.ops
 
     h, w = ops.cast(height, "float32"), ops.cast(width, "float32")
     ratio = ops.exp(keras.random.uniform((n, 1, 1, 1), -math.log(2.0), math.log(2.0), seed=seeds))
@@ -169,7 +170,7 @@ def _box_ops(n, height, width, seeds, area):
 
 def _cutmix_ops(images, targets, boxes):
     """Inside box i, image (and target) i; outside it, image i - 1 of the batch (the batch rolled by one)."""
-    from keras import ops
+    ops = _backend.keras().ops
 
     return tuple(boxes * t + (1.0 - boxes) * ops.roll(t, 1, axis=0) for t in (images, targets))
 
@@ -206,8 +207,8 @@ def cutmix_boxes(n, height, width, *, area: float = CUTMIX_AREA, seed: int = 0) 
     area = check_in_range(area, "area", 0.0, 1.0)
     if area == 0:
         raise ValueError("area should be above 0: a box of no area mixes nothing.")
-    keras = _keras()
-    boxes = _box_ops(n, height, width, keras.random.SeedGenerator(_seed(seed)), area)
+    keras = _backend.keras()
+    boxes = _box_ops(n, height, width, keras.random.SeedGenerator(check_seed(seed)), area)
     return np.asarray(keras.ops.convert_to_numpy(boxes), bool)[..., 0]
 
 
@@ -244,23 +245,23 @@ def cutmix(images, targets, *, area: float = CUTMIX_AREA, seed: int = 0):
     >>> bool((mixed[1, ..., 0] == boxes[1]).all() and (mixed_targets == mixed).all())
     True
     """
-    x = _check_images(images)
-    y = _probabilities(targets, "targets")
+    x = check_images(images)
+    y = check_probabilities(targets, "targets")
     if y.ndim == 4 and y.shape[-1] == 1:
         y = y[..., 0]
     if y.shape != x.shape[:3]:
         raise ValueError(f"targets should have shape (N, H, W) = {x.shape[:3]}, one per image; got {y.shape}.")
     y = y.astype(np.float32)[..., None]
     boxes = cutmix_boxes(len(x), x.shape[1], x.shape[2], area=area, seed=seed)
-    keras = _keras()
+    keras = _backend.keras()
     mixed = _cutmix_ops(keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y),
                         keras.ops.convert_to_tensor(boxes[..., None].astype(np.float32)))
     return tuple(np.asarray(keras.ops.convert_to_numpy(m), np.float32) for m in mixed) + (boxes,)
 
 
 def _mean_teacher_class():
-    keras = _keras()
-    from keras import ops
+    keras = _backend.keras()
+    ops = keras.ops
 
     class MeanTeacher(keras.Model):
         """A student and its EMA teacher (Tarvainen and Valpola 2017); see :func:`train_mean_teacher`.
@@ -282,7 +283,7 @@ def _mean_teacher_class():
         def __init__(self, student, *, consistency: float = 10.0, rampup_steps: int = 100, decay: float = 0.99,
                      strength: float = 1.0, cutmix: bool = True, seed: int = 0, **kwargs):
             super().__init__(**kwargs)
-            self.student = _check_model(student, "student")
+            self.student = check_student(student, "student")
             self.teacher = copy_model(student)
             self.teacher.trainable = False
             self.max_weight = check_in_range(consistency, "consistency", 0.0, 1e6)
@@ -290,7 +291,7 @@ def _mean_teacher_class():
             self.decay = check_in_range(decay, "decay", 0.0, 1.0)
             self.strength = check_in_range(strength, "strength", 0.0, 4.0)
             self.cutmix = check_bool(cutmix, "cutmix")
-            self.seeds = keras.random.SeedGenerator(_seed(seed))
+            self.seeds = keras.random.SeedGenerator(check_seed(seed))
 
         def call(self, images, training=False):
             return self.teacher(images, training=False)
@@ -302,7 +303,7 @@ def _mean_teacher_class():
             return self.max_weight * ops.exp(-5.0 * (1.0 - progress) ** 2)
 
         def train_step(self, data):
-            import tensorflow as tf
+            tf = _backend.tensorflow()
 
             (x_l, y_l), x_u = data
             weight = self.weight()
@@ -427,31 +428,31 @@ def train_mean_teacher(labelled_images, labelled_masks, unlabelled_images, *, st
     needs the flip undone and the teacher's target mixed like the images
     (Perone and Cohen-Adad 2018 transform the consistency target the same way).
     """
-    keras = _keras()
-    steps, batch_size, patch_size, learning_rate, seed = _common(steps, batch_size, patch_size, learning_rate, seed)
+    keras = _backend.keras()
+    steps, batch_size, patch_size, learning_rate, seed = check_training_args(steps, batch_size, patch_size, learning_rate, seed)
     epochs = check_positive_int(epochs, "epochs")
     if steps % epochs:
         raise ValueError(f"steps ({steps}) should be a multiple of epochs ({epochs}).")
-    xl = _check_images(labelled_images, "labelled_images")
-    yl = _check_targets(labelled_masks, xl, "labelled_masks")
-    xu = _check_images(unlabelled_images, "unlabelled_images")
+    xl = check_images(labelled_images, "labelled_images")
+    yl = check_targets(labelled_masks, xl, "labelled_masks")
+    xu = check_images(unlabelled_images, "unlabelled_images")
     if patch_size > min(xl.shape[1:3]) or patch_size > min(xu.shape[1:3]):
         raise ValueError(f"patch_size={patch_size} is larger than the images.")
     rampup_steps = int(0.4 * steps) if rampup_steps is None else check_positive_int(rampup_steps, "rampup_steps",
                                                                                     minimum=0)
-    student = build_student(seed=seed) if student is None else _check_model(student, "student")
+    student = build_student(seed=seed) if student is None else check_student(student, "student")
     mt = MeanTeacher(student, consistency=consistency, rampup_steps=rampup_steps, decay=decay, strength=strength,
                      cutmix=cutmix, seed=seed)
-    labelled = _batches(xl, yl, batch_size=batch_size, patch_size=patch_size, seed=seed)
-    unlabelled = _batches(xu, np.zeros(xu.shape[:3], np.uint8), batch_size=batch_size, patch_size=patch_size,
+    labelled = training_batches(xl, yl, batch_size=batch_size, patch_size=patch_size, seed=seed)
+    unlabelled = training_batches(xu, np.zeros(xu.shape[:3], np.uint8), batch_size=batch_size, patch_size=patch_size,
                           seed=seed + 7).map(_images_only)
-    import tensorflow as tf
+    tf = _backend.tensorflow()
 
     data = tf.data.Dataset.zip((labelled, unlabelled))
     mt.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
                jit_compile=False)
     history = mt.fit(data, epochs=epochs, steps_per_epoch=steps // epochs, verbose=0,
-                     callbacks=_check_callbacks(callbacks))
+                     callbacks=check_callbacks(callbacks))
     return mt.teacher, history
 
 

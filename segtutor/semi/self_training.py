@@ -7,8 +7,9 @@ import time
 import numpy as np
 
 from .._validate import check_positive_int
-from ._checks import IGNORE, _check_callbacks, _check_images, _check_model, _check_targets, _common, _threshold
-from .pseudo_labels import _share, balanced_pseudo_label_targets, pseudo_label_targets
+from ..pseudo_labels import balanced_pseudo_label_targets, check_share, pseudo_label_targets
+from ._checks import (IGNORE, check_callbacks, check_images, check_student, check_targets, check_threshold,
+                      check_training_args)
 from .training import predict_probabilities, train_supervised
 
 __all__ = ["self_training"]
@@ -66,20 +67,20 @@ def self_training(model, labelled_images, labelled_masks, unlabelled_images, *, 
     ``share``, the filter is class-balanced as in CBST (Zou et al. 2018),
     who also found a single threshold to favour the easy, frequent classes.
     """
-    model = _check_model(model)
-    xl = _check_images(labelled_images, "labelled_images")
-    yl = _check_targets(labelled_masks, xl, "labelled_masks")
-    xu = _check_images(unlabelled_images, "unlabelled_images")
+    model = check_student(model)
+    xl = check_images(labelled_images, "labelled_images")
+    yl = check_targets(labelled_masks, xl, "labelled_masks")
+    xu = check_images(unlabelled_images, "unlabelled_images")
     if xu.shape[1:] != xl.shape[1:]:
         raise ValueError(f"unlabelled_images {xu.shape[1:]} and labelled_images {xl.shape[1:]} should have one "
                          "size.")
-    threshold = _threshold(threshold)
-    share = None if share is None else _share(share)
+    threshold = check_threshold(threshold)
+    share = None if share is None else check_share(share)
     rounds = check_positive_int(rounds, "rounds")
     if rounds > 20:
         raise ValueError(f"rounds should be at most 20, got {rounds}.")
-    steps, batch_size, patch_size, learning_rate, seed = _common(steps, batch_size, patch_size, learning_rate, seed)
-    callbacks = _check_callbacks(callbacks)
+    steps, batch_size, patch_size, learning_rate, seed = check_training_args(steps, batch_size, patch_size, learning_rate, seed)
+    callbacks = check_callbacks(callbacks)
     record = []
     repeats = max(1, round(len(xu) / (2 * len(xl))))
     for r in range(rounds):

@@ -20,9 +20,10 @@ import numbers
 
 import numpy as np
 
+from .. import _backend
 from .._validate import as_array, check_bool, check_positive_int
-from ._checks import (IGNORE, _check_callbacks, _check_images, _check_model, _check_targets, _common, _keras,
-                      _seed)
+from ._checks import (IGNORE, check_callbacks, check_images, check_seed, check_student, check_targets,
+                      check_training_args)
 
 __all__ = ["AUGMENT", "masked_bce_dice", "build_student", "copy_model", "train_supervised", "predict_probabilities"]
 
@@ -51,7 +52,7 @@ def masked_bce_dice(y_true, y_pred):
     Here the BCE is the mean of -ln 0.9, -ln 0.9 and -ln 0.8 over the three kept
     pixels (0.1446) and the Dice loss 1 - (2 * 0.9 + 1) / (1 + 1.2 + 1) = 0.125.
     """
-    from keras import ops
+    ops = _backend.keras().ops
 
     from ..losses import EPSILON
 
@@ -91,7 +92,6 @@ def masked_bce_dice(y_true, y_pred):
     return bce + dice
 
 
-
 def build_student(*, depth: int = 3, width: int = 8, seed: int = 0):
     """The small padded U-Net every method here trains (:func:`segtutor.models.unet.build_unet`).
 
@@ -102,11 +102,11 @@ def build_student(*, depth: int = 3, width: int = 8, seed: int = 0):
     """
     from ..models.unet import build_unet
 
-    seed = _seed(seed)
+    seed = check_seed(seed)
     width = check_positive_int(width, "width")
     if width > 128:
         raise ValueError(f"width should be at most 128 filters for a CPU course model, got {width}.")
-    _keras().utils.set_random_seed(seed)
+    _backend.keras().utils.set_random_seed(seed)
     return build_unet((None, None, 1), depth=depth, width=width)
 
 
@@ -123,8 +123,8 @@ def copy_model(model):
     >>> b is not a and all((x == y).all() for x, y in zip(a.get_weights(), b.get_weights()))
     True
     """
-    model = _check_model(model)
-    keras = _keras()
+    model = check_student(model)
+    keras = _backend.keras()
     copy = keras.Model.from_config(model.get_config())
     copy.set_weights(model.get_weights())
     return copy
@@ -134,7 +134,7 @@ def copy_model(model):
 AUGMENT = ("flip", "rotate", "crop", "intensity")
 
 
-def _batches(images, targets, *, batch_size, patch_size, seed):
+def training_batches(images, targets, *, batch_size, patch_size, seed):
     from ..datasets import segmentation_dataset
 
     return segmentation_dataset(images, targets, batch_size=batch_size, augment=AUGMENT, seed=seed,
@@ -179,20 +179,20 @@ def train_supervised(images, targets, *, steps: int, model=None, batch_size: int
     >>> train, _ = nuclei_splits(2, 1, size=64)
     >>> model, history = train_supervised(train.images, train.masks, steps=2, patch_size=32)  # doctest: +SKIP
     """
-    keras = _keras()
-    steps, batch_size, patch_size, learning_rate, seed = _common(steps, batch_size, patch_size, learning_rate, seed)
+    keras = _backend.keras()
+    steps, batch_size, patch_size, learning_rate, seed = check_training_args(steps, batch_size, patch_size, learning_rate, seed)
     epochs = check_positive_int(epochs, "epochs")
     if steps % epochs:
         raise ValueError(f"steps ({steps}) should be a multiple of epochs ({epochs}).")
-    x = _check_images(images)
-    y = _check_targets(targets, x)
+    x = check_images(images)
+    y = check_targets(targets, x)
     if patch_size > min(x.shape[1:3]):
         raise ValueError(f"patch_size={patch_size} is larger than the {x.shape[1]}x{x.shape[2]} images.")
-    model = build_student(seed=seed) if model is None else _check_model(model)
+    model = build_student(seed=seed) if model is None else check_student(model)
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
                   loss=masked_bce_dice, jit_compile=False)
-    callbacks = _check_callbacks(callbacks)
-    history = model.fit(_batches(x, y, batch_size=batch_size, patch_size=patch_size, seed=seed), epochs=epochs,
+    callbacks = check_callbacks(callbacks)
+    history = model.fit(training_batches(x, y, batch_size=batch_size, patch_size=patch_size, seed=seed), epochs=epochs,
                         steps_per_epoch=steps // epochs, verbose=0, callbacks=callbacks)
     return model, history
 
@@ -208,8 +208,8 @@ def predict_probabilities(model, images, *, flips: bool = True, batch_size: int 
     >>> predict_probabilities(build_student(depth=2, width=4), np.zeros((1, 16, 16))).shape
     (1, 16, 16)
     """
-    model = _check_model(model)
-    x = _check_images(images)
+    model = check_student(model)
+    x = check_images(images)
     flips = check_bool(flips, "flips")
     batch_size = check_positive_int(batch_size, "batch_size")
     if batch_size > 4096:

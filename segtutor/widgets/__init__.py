@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import importlib
 
+# For code outside this package that shows a widget-like object (training's live plot): the site
+# builder replaces every noted object with its picture (see _static).
+from ._static import note_displayed  # noqa: F401
+
 # Widget class -> submodule that defines it.
 _WIDGETS = {
     "AnchorExplorer": "anchors",
@@ -24,7 +28,7 @@ _WIDGETS = {
     "UpsamplingExplorer": "upsampling",
 }
 
-__all__ = sorted(_WIDGETS)
+__all__ = sorted(_WIDGETS)  # note_displayed is importable but not a widget
 
 
 def __getattr__(name: str):

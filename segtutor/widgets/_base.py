@@ -10,52 +10,13 @@ path measured on this course's target laptops) and keeps the array so that
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
+# The picture helpers live in viz, the layer below, so that code that is not a
+# widget can draw panels too; they stay importable from here.
+from ..viz import figure_to_rgb, side_by_side, to_png_bytes, to_rgb_uint8
+
 __all__ = ["Visualiser", "to_png_bytes", "to_rgb_uint8", "figure_to_rgb", "side_by_side"]
-
-
-def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
-    """Return ``image`` as an (H, W, 3) uint8 array.
-
-    Floats are taken to lie in [0, 1] and are clipped; grayscale is repeated
-    into three channels.
-    """
-    arr = np.asarray(image)
-    if arr.ndim == 2:
-        arr = np.repeat(arr[..., None], 3, axis=-1)
-    if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
-        raise ValueError(f"expected an (H, W) or (H, W, 3) image, got shape {arr.shape}")
-    arr = arr[..., :3]
-    if arr.dtype == np.uint8:
-        return np.ascontiguousarray(arr)
-    if arr.dtype == bool:
-        return arr.astype(np.uint8) * 255
-    arr = np.nan_to_num(arr.astype(np.float32), nan=0.0)
-    return (np.clip(arr, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
-
-
-def to_png_bytes(image: np.ndarray) -> bytes:
-    """Encode an image as PNG bytes for ``ipywidgets.Image``."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    # compress_level=1: the widget re-encodes on every slider move, and level 1
-    # is several times faster than the default for a few percent more bytes.
-    Image.fromarray(to_rgb_uint8(image)).save(buffer, format="png", compress_level=1)
-    return buffer.getvalue()
-
-
-def figure_to_rgb(fig) -> np.ndarray:
-    """Render a Matplotlib figure to an (H, W, 3) uint8 array and close it."""
-    import matplotlib.pyplot as plt
-
-    fig.canvas.draw()
-    rgba = np.asarray(fig.canvas.buffer_rgba())
-    plt.close(fig)
-    return np.ascontiguousarray(rgba[..., :3])
 
 
 class Visualiser:
@@ -272,30 +233,3 @@ def _escape(text: str) -> str:
     import html
 
     return html.escape(text)
-
-
-def side_by_side(panels, *, gap: int = 8, background: int = 255) -> np.ndarray:
-    """Place RGB or grayscale panels left to right, top-aligned, with white gaps.
-
-    Parameters
-    ----------
-    panels : sequence of ndarray, each (H_i, W_i) or (H_i, W_i, 3)
-        Floats in [0, 1] or uint8.
-    gap : int
-        Pixels between panels.
-
-    Returns
-    -------
-    ndarray of uint8, shape (max H_i, sum W_i + gaps, 3)
-    """
-    tiles = [to_rgb_uint8(p) for p in panels]
-    if not tiles:
-        raise ValueError("panels is empty; give at least one image.")
-    height = max(t.shape[0] for t in tiles)
-    width = sum(t.shape[1] for t in tiles) + gap * (len(tiles) - 1)
-    out = np.full((height, width, 3), background, np.uint8)
-    x = 0
-    for t in tiles:
-        out[: t.shape[0], x : x + t.shape[1]] = t
-        x += t.shape[1] + gap
-    return out

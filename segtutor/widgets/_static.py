@@ -30,7 +30,7 @@ INTERACTIVE_NOTE = "Interactive widget, shown as a picture: run the notebook in 
 
 def figure_html(rgb, alt: str, caption: str, note: str = INTERACTIVE_NOTE) -> str:
     """One ``<figure>``: the picture as an inline PNG, its alt text, a caption and a note."""
-    from ._base import to_png_bytes
+    from ..viz import to_png_bytes
 
     data = base64.b64encode(to_png_bytes(rgb)).decode("ascii")
     return (f"<figure class='segtutor-static-widget' style='margin: 4px 0'>"

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..arrays import _check_number, histogram, intensity_window
+from ..arrays import check_number, histogram, intensity_window
 from .._validate import check_image, check_in_range, check_positive_int
 from ._base import Visualiser, figure_to_rgb
 
@@ -170,8 +170,8 @@ def window_view(image, low, high, bins: int = 64) -> np.ndarray:
         mapping from intensity to grey as a blue line (right).
     """
     arr = check_image(image, allow_rgb=False)
-    low = _check_number(low, "low")
-    high = _check_number(high, "high")
+    low = check_number(low, "low")
+    high = check_number(high, "high")
     bins = check_positive_int(bins, "bins")
     if bins > _MAX_BINS:
         raise ValueError(f"bins should be at most {_MAX_BINS}, got {bins}; 64 to 256 is plenty for a histogram.")

@@ -1,7 +1,7 @@
 """Pseudo-label threshold (notebook 11): which pixels become pseudo-labels, and how many are right.
 
-A thin layer over :func:`segtutor.semi.pseudo_label_picture` and
-:func:`segtutor.semi.pseudo_label_quality`: a slider picks the image, another
+A thin layer over :func:`segtutor.pseudo_labels.pseudo_label_picture` and
+:func:`segtutor.pseudo_labels.pseudo_label_quality`: a slider picks the image, another
 the confidence threshold; the picture shows the image with its true outline,
 the model's probability, and the pseudo-labels (green = right nucleus, dark
 blue = right background, vermillion = wrong, grey = ignored). The text gives
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import semi
+from ..pseudo_labels import pseudo_label_picture, pseudo_label_quality
 from .._validate import as_array
 from ._base import Visualiser
 
@@ -52,9 +52,9 @@ class PseudoLabels(Visualiser):
     Attributes
     ----------
     index, threshold : ipywidgets sliders
-    quality : segtutor.semi.PseudoLabelQuality
+    quality : segtutor.pseudo_labels.PseudoLabelQuality
         Coverage and precision on the image shown.
-    quality_all : segtutor.semi.PseudoLabelQuality
+    quality_all : segtutor.pseudo_labels.PseudoLabelQuality
         The same over all images.
     """
 
@@ -74,7 +74,7 @@ class PseudoLabels(Visualiser):
         if not np.isfinite(self.images).all():
             raise ValueError("images contain NaN or infinite values.")
         # Validates the probabilities and the truth once, so a slider move cannot fail on them.
-        semi.pseudo_label_quality(self.prob, truth, 0.9)
+        pseudo_label_quality(self.prob, truth, 0.9)
         self.truth = truth.astype(bool)
         style = {"description_width": "initial"}
         self.index = w.IntSlider(value=0, min=0, max=len(self.images) - 1, description="image", style=style)
@@ -91,9 +91,9 @@ class PseudoLabels(Visualiser):
 
     def render(self) -> np.ndarray:
         i, t = int(self.index.value), float(self.threshold.value)
-        self.quality = semi.pseudo_label_quality(self.prob[i], self.truth[i], t)
-        self.quality_all = semi.pseudo_label_quality(self.prob, self.truth, t)
-        return semi.pseudo_label_picture(self.images[i], self.prob[i], self.truth[i], t)
+        self.quality = pseudo_label_quality(self.prob[i], self.truth[i], t)
+        self.quality_all = pseudo_label_quality(self.prob, self.truth, t)
+        return pseudo_label_picture(self.images[i], self.prob[i], self.truth[i], t)
 
     def status(self) -> str:
         q, a = self.quality, self.quality_all

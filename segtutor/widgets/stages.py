@@ -18,9 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import ArgumentTypeError
-from ..maskrcnn._checks import check_maskrcnn
-from ..maskrcnn.inference import _check_images
-from ..maskrcnn.pictures import STAGES, _gt_boxes, stage_picture
+from ..maskrcnn.inference import check_images
+from ..maskrcnn.pictures import STAGES, check_gt_boxes, stage_picture
 from ._base import CAPTION_STYLE, Visualiser
 
 __all__ = ["StageBrowser"]
@@ -61,8 +60,11 @@ class StageBrowser(Visualiser):
         super().__init__()
         import ipywidgets as w
 
+        # Imported here: the model module imports TensorFlow, which the widget's other users need not load.
+        from ..maskrcnn.model import check_maskrcnn
+
         model = check_maskrcnn(model)
-        imgs = _check_images(images, "images")
+        imgs = check_images(images, "images")
         s = model.config.image_size
         if imgs.ndim != 4 or imgs.shape[1:] != (s, s, 3) or imgs.shape[0] == 0:
             raise ValueError(f"images should have shape (N, {s}, {s}, 3) for this model, got {imgs.shape}.")
@@ -73,7 +75,7 @@ class StageBrowser(Visualiser):
             if len(gt_boxes) != len(imgs):
                 raise ValueError(f"gt_boxes should have one (K, 4) array per image: {len(imgs)} images, "
                                  f"{len(gt_boxes)} entries.")
-            gt_boxes = [_gt_boxes(b) for b in gt_boxes]
+            gt_boxes = [check_gt_boxes(b) for b in gt_boxes]
         if class_names is not None and (isinstance(class_names, (str, bytes))
                                         or not isinstance(class_names, (list, tuple))):
             raise ArgumentTypeError(f"class_names should be a list such as ['background', 'square', ...], "
