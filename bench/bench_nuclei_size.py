@@ -104,6 +104,7 @@ def _score(pred, truth):
 def bench_segment(per_setting: int, models) -> list:
     from bench_unet import _stardist_image
 
+    from segtutor.maskrcnn import nuclei as maskrcnn_nuclei
     from segtutor.models import scale
     from segtutor.models.pretrained import load_model, segment_nuclei
 
@@ -115,17 +116,22 @@ def bench_segment(per_setting: int, models) -> list:
         print("DSB image not available (stardist==0.9.2 neither installed nor downloadable): skipped")
     results = []
     for name in models:
-        net = load_model(name) if name != "maskrcnn" else name
+        if name == "maskrcnn":
+            call = maskrcnn_nuclei.segment_nuclei
+        else:
+            net = load_model(name)
+
+            def call(image, net=net, **kwargs):
+                return segment_nuclei(image, model=net, **kwargs)
         trained = scale.TRAINED_DIAMETER[name]
         for kind, im, truth in images:
             start = time.perf_counter()
-            labels, est = segment_nuclei(im, model=net, return_diameter=True)
+            labels, est = call(im, return_diameter=True)
             seconds = time.perf_counter() - start
             row = {"model": name, "images": kind, "true_d": true_diameter(truth), "est_d": est, "seconds": seconds}
             row["default"] = _score(labels, truth)
-            row["true"] = _score(segment_nuclei(im, model=net, diameter=min(max(true_diameter(truth), 2.0), 2000.0)),
-                                 truth)
-            row["none"] = _score(segment_nuclei(im, model=net, diameter=trained), truth)
+            row["true"] = _score(call(im, diameter=min(max(true_diameter(truth), 2.0), 2000.0)), truth)
+            row["none"] = _score(call(im, diameter=trained), truth)
             row["otsu"] = _score(_otsu_watershed(im, est), truth)
             results.append(row)
     return results

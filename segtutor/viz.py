@@ -875,7 +875,7 @@ def course_map(highlight=None):
     else:
         raise TypeError(f"highlight should be a step name, a list of them or None, got {highlight!r:.80}; "
                         f"the steps are {names}.")
-    fig = _new_figure(12.0, 2.5)
+    fig = new_figure(12.0, 2.5)
     ax = fig.add_subplot()
     width, gap, height = 1.8, 0.5, 1.25
     for i, (name, adds, notebooks) in enumerate(COURSE_STEPS):

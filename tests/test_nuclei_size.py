@@ -91,7 +91,9 @@ def test_a_wrong_diameter_gives_one_clear_error(bad, error):
 
 def test_mask_rcnn_call_handles_size_too():
     data = _large_nuclei()
-    labels = pretrained.segment_nuclei(data.images[0], model="maskrcnn")
+    from segtutor.maskrcnn import nuclei
+
+    labels = nuclei.segment_nuclei(data.images[0])
     assert labels.shape == data.images[0].shape
     f1 = metrics.instance_scores(labels, data.labels[0], thresholds=0.5).f1[0]
     assert f1 >= 0.8, f1
@@ -108,3 +110,25 @@ def test_make_nuclei_radius_range_spans_small_and_large_nuclei():
         make_nuclei(1, size=64, radius_range=(4, 10))
     with pytest.raises(ValueError, match="radius_range"):
         make_nuclei(1, size=64, vary=True, radius_range=(4, 40))   # 40 > 64 / 4
+
+
+def test_the_mask_rcnn_name_points_to_its_own_call():
+    with pytest.raises(ValueError, match="maskrcnn.nuclei.segment_nuclei"):
+        pretrained.segment_nuclei(np.zeros((32, 32)), model="maskrcnn")
+
+
+def test_segment_at_scale_maps_labels_back_with_their_ids():
+    image = np.zeros((80, 80))
+    image[10:30, 10:30] = 1
+    image[50:70, 40:60] = 1
+
+    def segment(small):
+        from skimage.measure import label
+
+        return label(small > 0.5).astype(np.int32)
+
+    labels, d = pretrained.segment_at_scale(image, segment, trained_diameter=11.0, diameter=22.0,
+                                            return_diameter=True)
+    assert labels.shape == image.shape and d == 22.0
+    assert sorted(np.unique(labels).tolist()) == [0, 1, 2]
+    assert (labels[15, 15], labels[60, 50]) == (1, 2)

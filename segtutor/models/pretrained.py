@@ -35,6 +35,7 @@ from .._validate import (
     check_in_range,
     check_model,
     check_positive_int,
+    describe,
 )
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "pad_to_multiple",
     "predict_probability",
     "segment_nuclei",
+    "segment_at_scale",
 ]
 
 #: Trained models shipped with the course.
@@ -228,14 +230,13 @@ def segment_nuclei(image, *, model="deeplab", diameter=None, threshold: float = 
     ----------
     image : array_like, shape (H, W)
         A DNA-stained (DAPI, Hoechst) widefield image, any size and dtype.
-    model : {"deeplab", "unet", "maskrcnn"} or keras.Model
+    model : {"deeplab", "unet"} or keras.Model
         A shipped model's name, or a one-class model you trained (taken to
         know the same scale as the shipped ones). The DeepLabv3+ is the
         default because it scored higher on a real expert-labelled image
         (Dice 0.931 against the U-Net's 0.902; ``weights/README.md``).
-        ``"maskrcnn"`` runs the course's nuclei Mask R-CNN
-        (:func:`segtutor.maskrcnn.weights.load_nuclei_model`) tile by tile
-        on the rescaled image and keeps detections scoring at least 0.5.
+        The nuclei Mask R-CNN has the same call with the same size handling:
+        :func:`segtutor.maskrcnn.nuclei.segment_nuclei`.
     diameter : float, optional
         Typical nucleus diameter in pixels (the equivalent-disc diameter
         :math:`2\\sqrt{A/\\pi}`, as in Cellpose). None (default): estimated
@@ -280,52 +281,90 @@ def segment_nuclei(image, *, model="deeplab", diameter=None, threshold: float = 
 
     threshold = check_in_range(threshold, "threshold", 1e-6, 1 - 1e-6)
     instances = check_bool(instances, "instances")
-    return_diameter = check_bool(return_diameter, "return_diameter")
     if isinstance(model, str):
-        model = check_choice(model, "model", MODELS + ("maskrcnn",))
+        if model == "maskrcnn":
+            raise ValueError("the nuclei Mask R-CNN has its own call with the same size handling: "
+                             "segtutor.maskrcnn.nuclei.segment_nuclei(image).")
+        model = check_choice(model, "model", MODELS)
     else:
         check_model(model)
+    known = model if isinstance(model, str) else "deeplab"
+
+    def segment(small):
+        net = load_model(model) if isinstance(model, str) else model
+        prob = predict_probability(net, small)
+        return split_instances(prob, threshold) if instances else prob > threshold
+
+    return segment_at_scale(image, segment, trained_diameter=scale.TRAINED_DIAMETER[known], diameter=diameter,
+                            return_diameter=return_diameter)
+
+
+def segment_at_scale(image, segment, *, trained_diameter: float, diameter=None, return_diameter: bool = False):
+    """Run ``segment`` on ``image`` rescaled so that its nuclei are ``trained_diameter`` pixels across.
+
+    The size handling behind :func:`segment_nuclei`, for any segmenter: the
+    nucleus diameter is taken from ``diameter`` or estimated
+    (:func:`segtutor.models.scale.estimate_diameter`), a diameter outside
+    the checked range warns once, the image is rescaled by
+    ``trained_diameter / diameter``, segmented, and the result mapped back to
+    the image's size by nearest neighbour (instance ids kept, renumbered
+    1..K when a nucleus shrank below a pixel).
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+        One gray image.
+    segment : callable
+        ``segment(small)`` takes the rescaled (h, w) float image and returns
+        (h, w) int labels or a bool mask.
+    trained_diameter : float
+        The nucleus diameter, in pixels, at which ``segment`` works best.
+    diameter : float, optional
+        The image's nucleus diameter in pixels; None estimates it.
+    return_diameter : bool
+        Also return the diameter used.
+
+    Returns
+    -------
+    labels_or_mask : ndarray, shape (H, W)
+        What ``segment`` returned, at the image's size.
+    diameter : float
+        Only with ``return_diameter=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.zeros((64, 64)); image[20:40, 20:40] = 1
+    >>> mask = segment_at_scale(image, lambda small: small > 0.5, trained_diameter=11.0, diameter=22.0)
+    >>> mask.shape, int(mask.sum())
+    ((64, 64), 400)
+    """
+    from . import scale
+
+    if not callable(segment):
+        raise TypeError(f"segment should be a function of the rescaled image, got {describe(segment)}.")
+    trained_diameter = check_in_range(trained_diameter, "trained_diameter", 1.0, 2000.0)
+    return_diameter = check_bool(return_diameter, "return_diameter")
     x = scale.as_gray_image(image)
     if diameter is None:
         diameter = scale.estimate_diameter(x)
         estimated = True
         if not np.isfinite(diameter):
             # Nothing stands out of the background: segment as is, the size does not matter.
-            diameter = scale.TRAINED_DIAMETER["deeplab"]
+            diameter = trained_diameter
     else:
         diameter = scale.check_diameter(diameter)
         estimated = False
     scale.warn_if_unusual(diameter, estimated=estimated)
-    known = model if isinstance(model, str) else "deeplab"
-    factor = scale.TRAINED_DIAMETER[known] / diameter
+    factor = trained_diameter / diameter
     small = scale.rescale_image(x, factor)
     if min(small.shape) < 8:
         small = scale.rescale_image(x, 8 / min(x.shape))
-    if model == "maskrcnn":
-        result = _maskrcnn_labels(small)
-        result = result > 0 if not instances else result
-    else:
-        net = load_model(model) if isinstance(model, str) else model
-        prob = predict_probability(net, small)
-        result = split_instances(prob, threshold) if instances else prob > threshold
+    result = np.asarray(segment(small))
     if result.shape != x.shape:
         result = scale.resize_labels(result, x.shape)
-        if instances:
+        if result.dtype != bool:
             from skimage.segmentation import relabel_sequential
 
             result = relabel_sequential(result)[0].astype(np.int32)  # a nucleus shrunk below a pixel leaves a gap
     return (result, float(diameter)) if return_diameter else result
-
-
-def _maskrcnn_labels(image: np.ndarray) -> np.ndarray:
-    """Instance labels of the shipped nuclei Mask R-CNN on a whole gray image, tile by tile."""
-    from skimage.segmentation import relabel_sequential
-
-    from ..maskrcnn.inference import detect_tiled
-    from ..maskrcnn.nuclei import labels_from_detections
-    from ..maskrcnn.weights import load_nuclei_model
-
-    normalised = np.clip(normalise_percentile(image), 0.0, 1.0)  # as its training crops (to_rgb)
-    detections = detect_tiled(load_nuclei_model(), normalised, score_threshold=0.5)
-    labels = labels_from_detections(detections, 0.5)
-    return relabel_sequential(labels)[0].astype(np.int32)

@@ -44,6 +44,8 @@ Examples
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -211,9 +213,9 @@ def estimate_diameter(image) -> float:
 def warn_if_unusual(diameter: float, *, estimated: bool) -> bool:
     """Warn once (a :class:`NucleusSizeWarning`) when ``diameter`` is outside :data:`VALIDATED_DIAMETERS`.
 
-    The warning points at the caller of the function that calls this one
-    (such as :func:`segtutor.models.pretrained.segment_nuclei`). Returns
-    whether it warned.
+    The warning points at the first caller outside the ``segtutor``
+    package (the student's or biologist's own line, however many course
+    functions lie between). Returns whether it warned.
 
     Examples
     --------
@@ -230,7 +232,7 @@ def warn_if_unusual(diameter: float, *, estimated: bool) -> bool:
         f"the {how} nucleus diameter, {diameter:.1f} px, is outside the {low:g}-{high:g} px for which the course "
         "checked its size handling; the image is rescaled anyway, but check the result by eye"
         + ("" if not estimated else ", or pass diameter= if you know the size") + ".",
-        NucleusSizeWarning, stacklevel=3)
+        NucleusSizeWarning, stacklevel=_outside_caller_level())
     return True
 
 
@@ -275,3 +277,12 @@ def resize_labels(labels, shape) -> np.ndarray:
     rows = np.minimum((np.arange(shape[0]) + 0.5) * lab.shape[0] / shape[0], lab.shape[0] - 1).astype(int)
     cols = np.minimum((np.arange(shape[1]) + 0.5) * lab.shape[1] / shape[1], lab.shape[1] - 1).astype(int)
     return lab[rows[:, None], cols[None, :]]
+
+
+def _outside_caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside the package, seen from the function that calls this one."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
