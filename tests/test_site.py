@@ -176,8 +176,8 @@ def test_fast_pages_say_so_at_the_top(site):
     b = _builder()
     for page in pages:
         body = (out / page["file"]).read_text(encoding="utf-8")
-        top = body.index("segtutor-nav top")
-        assert top < body.index(b.FAST_NOTE) < body.index("jp-Cell"), page["notebook"]
+        first_cell = re.search(r"<div\b[^>]*class=\"[^\"]*\bjp-Cell\b", body).start()
+        assert body.index("segtutor-nav top") < body.index(b.FAST_NOTE) < first_cell, page["notebook"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 99 · Nothing")])
     record = [{"title": "99 · Nothing", "file": "99_nothing.html"}]
     assert b.FAST_NOTE not in b.to_html(nb, record, 0) and b.FAST_NOTE in b.to_html(nb, record, 0, fast=True)
