@@ -174,10 +174,17 @@ def find_notebook(name: str) -> Path:
     return matches[0]
 
 
+# The demo's Voila template (share/jupyter/voila/templates/segtutor): Voila's
+# own, without its Font Awesome links to a CDN. Voila finds templates in the
+# Jupyter data folders, so demo_env puts this one first on JUPYTER_PATH.
+DEMO_TEMPLATE = "segtutor"
+DATA_DIR = ROOT / "share" / "jupyter"
+
+
 def demo_command(python, notebook: Path, *, port: int = 8866, browser: bool = True) -> list[str]:
-    """The Voila command line that serves ``notebook`` as an app on 127.0.0.1:``port``."""
+    """The Voila command line that serves ``notebook`` as an app on 127.0.0.1:``port``; run it with ``demo_env``."""
     args = [str(python), "-m", "voila", str(notebook), "--Voila.ip=127.0.0.1", f"--port={port}",
-            "--strip_sources=True", "--theme=light", "--show_tracebacks=True",
+            f"--template={DEMO_TEMPLATE}", "--strip_sources=True", "--theme=light", "--show_tracebacks=True",
             # nbgrader's and Notebook 7's JupyterLab extensions cannot load
             # outside JupyterLab and fill the page's console with errors.
             "--VoilaConfiguration.extension_denylist=@jupyter/nbgrader",
@@ -185,6 +192,12 @@ def demo_command(python, notebook: Path, *, port: int = 8866, browser: bool = Tr
     if not browser:
         args.append("--no-browser")
     return args
+
+
+def demo_env(env: dict) -> dict:
+    """A copy of ``env`` in which Voila finds the course's demo template (JUPYTER_PATH)."""
+    paths = [str(DATA_DIR)] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    return dict(env, JUPYTER_PATH=os.pathsep.join(paths))
 
 
 def cmd_demo(extra: list[str]) -> int:
@@ -201,7 +214,7 @@ def cmd_demo(extra: list[str]) -> int:
         parser.error(f"--port must be between 1 and 65535, got {args.port}")
     notebook = find_notebook(args.notebook)
     python = ensure_environment()
-    env = dict(os.environ, SEGTUTOR_FAST="1" if args.fast else "0")
+    env = demo_env(dict(os.environ, SEGTUTOR_FAST="1" if args.fast else "0"))
     if not args.fast:
         env.pop("CI", None)  # CI=true would turn fast mode on behind the teacher's back
     print(f"Voila is running {notebook.name} ({'fast' if args.fast else 'class'} mode; every visit starts "

@@ -1,4 +1,11 @@
-"""Shared pytest configuration."""
+"""Shared pytest configuration, and the one build of the course site that the tests share."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
 
 # The committed student submissions are data for tests/test_grading.py, not
 # notebooks for nbval to execute (one of them is deliberately not JSON).
@@ -28,6 +35,7 @@ SLOW_MODULES = {
     "test_train_cli.py", "test_maskrcnn_training.py", "test_grading.py", "test_grading_dask.py",
     "test_grading_sandbox.py", "test_nbgrader.py", "test_site.py", "test_release.py",
     "test_released_notebooks_run.py", "test_wheel.py", "test_capstone.py", "test_bench_semi.py",
+    "test_hub.py", "test_grading_round3.py",
     # tests/browser modules whose unmarked tests start JupyterLab or a pytest in a subprocess
     "test_without_chromium.py", "test_course_open_settings.py",
 }
@@ -55,3 +63,24 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.notebooks)
         elif name in SLOW_MODULES or getattr(item, "originalname", item.name) in SLOW_TESTS.get(name, ()):
             item.add_marker(pytest.mark.slow)
+
+
+def load_site_builder():
+    """tools/build_site.py as a module (tools/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("build_site", REPO / "tools" / "build_site.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def fast_site(tmp_path_factory):
+    """The whole course built as a site in fast mode, once per session: (folder, page records).
+
+    tests/test_site.py checks its pages; tests/browser/test_offline.py opens
+    them in Chromium with the network blocked. One build costs about what
+    nbval's run of the notebooks costs.
+    """
+    out = tmp_path_factory.mktemp("site")
+    pages = load_site_builder().build_site(out, fast=True, timeout=1800, log=lambda *a, **k: None)
+    return out, pages

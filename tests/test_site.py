@@ -1,7 +1,8 @@
 """The rendered course site (tools/build_site.py) builds: every page, every figure, no errors.
 
 One build of the whole course in fast mode, one kernel per notebook, shared
-by the tests below. It costs about what nbval's run of the notebooks costs
+by the tests below and the browser test of the site (``fast_site`` in
+tests/conftest.py). It costs about what nbval's run of the notebooks costs
 (see the README's "A rendered course to browse" for the measured time).
 """
 
@@ -28,10 +29,8 @@ def _builder():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
-    pages = _builder().build_site(out, fast=True, timeout=1800, log=lambda *a, **k: None)
-    return out, pages
+def site(fast_site):
+    return fast_site  # built once per session (tests/conftest.py), shared with tests/browser/test_offline.py
 
 
 def _widget_cells(name: str) -> int:
@@ -134,3 +133,69 @@ def test_figure_alts_name_the_section_and_titles():
                                  "Figure in section \u201cThe uint8 trap\u201d: a figure made by the code above."]
     page = 'x <img alt="No description has been provided for this image" src="a"> <img ' + b.NBCONVERT_ALT + ">"
     assert b._add_alts(page, ["one", "t\"wo"]) == 'x <img alt="one" src="a"> <img alt="t&quot;wo">'
+
+
+# -- issue 25: the site works offline and shows what a class sees ---------------
+
+def test_every_formula_of_every_notebook_converts_to_mathml():
+    """Every $...$ and $$...$$ of the 13 notebooks becomes MathML: none stays raw TeX on a page."""
+    count, problems = _builder().check_math()
+    assert not problems, "\n".join(problems)
+    assert count >= 13, f"only {count} formulas found: is the Markdown parser still finding math?"
+
+
+def test_a_formula_that_does_not_convert_is_reported():
+    b = _builder()
+    assert b.tex_to_mathml(r"\text{block\_size} - 1").count("block_size") == 1
+    assert 'display="block"' in b.tex_to_mathml(r"\frac{a}{b}", display=True)
+    for bad in (r"\frac{a}", r"x^", r"a^^b", r"\foo x", r"\begin{bogus}x\end{bogus}", r"\text{a < b}", ""):
+        with pytest.raises(b.MathError):
+            b.tex_to_mathml(bad)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("costs `$HOME` and $a_1$, then\n\n$$\\frac{1}{N}$$"),
+        nbformat.v4.new_code_cell("x = '$not math$'"),
+    ])
+    assert b.notebook_formulas(nb) == [(0, False, "a_1"), (0, True, "\\frac{1}{N}")]
+
+
+def test_pages_load_nothing_from_the_internet(site):
+    """No script, style sheet or font from a CDN: MathJax, require.js and mermaid are gone."""
+    out, pages = site
+    for page in pages:
+        body = (out / page["file"]).read_text(encoding="utf-8")
+        remote = re.findall(r"""<(?:script|link|img|iframe)\b[^>]*(?:src|href)=["']?(?:https?:)?//[^>]*>""", body)
+        assert not remote, f"{page['notebook']} loads from the internet: {remote[:3]}"
+        assert not re.search(r"@import\s+url\(\s*['\"]?(?:https?:)?//", body), page["notebook"]
+        assert "<math" in body or not _builder().notebook_formulas(
+            nbformat.read(REPO / "notebooks" / page["notebook"], as_version=4)), page["notebook"]
+        assert "segtutor-math-error" not in body, page["notebook"]
+
+
+def test_fast_pages_say_so_at_the_top(site):
+    out, pages = site
+    b = _builder()
+    for page in pages:
+        body = (out / page["file"]).read_text(encoding="utf-8")
+        first_cell = re.search(r"<div\b[^>]*class=\"[^\"]*\bjp-Cell\b", body).start()
+        assert body.index("segtutor-nav top") < body.index(b.FAST_NOTE) < first_cell, page["notebook"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 99 · Nothing")])
+    record = [{"title": "99 · Nothing", "file": "99_nothing.html"}]
+    assert b.FAST_NOTE not in b.to_html(nb, record, 0) and b.FAST_NOTE in b.to_html(nb, record, 0, fast=True)
+
+
+@pytest.mark.parametrize("fast, expected", [(False, "class"), (True, "fast")])
+def test_the_build_runs_kernels_in_the_mode_asked_even_on_ci(fast, expected, monkeypatch, tmp_path):
+    """A class-mode build (the default) shows class-mode outputs, even where CI=true would mean fast mode."""
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.delenv("SEGTUTOR_FAST", raising=False)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("from segtutor.modes import mode\nprint(mode())")])
+    _builder().execute(nb, fast=fast, timeout=120, workdir=tmp_path)
+    assert nb.cells[0].outputs[0]["text"].strip() == expected
+
+
+def test_the_default_build_is_class_mode(monkeypatch, tmp_path):
+    b = _builder()
+    calls = []
+    monkeypatch.setattr(b, "build_site", lambda out, **kw: calls.append(kw) or [])
+    assert b.main(["--out", str(tmp_path)]) == 0
+    assert calls[0]["fast"] is False

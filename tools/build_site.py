@@ -17,6 +17,14 @@ widget that the cell displayed (``segtutor.widgets._static``): the widget's
 own ``snapshot()``, its alt text and its status line. That figure replaces
 the widget on the page.
 
+Formulas are converted at build time from LaTeX to MathML (``latex2mathml``),
+which current Chromium, Firefox and Safari render natively (MathML Core) and
+screen readers read; the pages load no script at all. nbconvert's template
+would load MathJax, require.js and mermaid from a public CDN on every visit:
+on an offline machine the formulas stayed raw ``$...$`` and every visit told a
+third party. ``check_math`` converts every formula of the notebooks and lists
+those that do not convert (tests/test_site.py runs it).
+
 Why nbconvert and not Jupyter Book: nbconvert and nbclient are already in the
 course's pinned environment and work offline; Jupyter Book 2 is built on the
 MyST Node.js toolchain, which it downloads from npm on first use, and that
@@ -60,6 +68,10 @@ CSS = """
 .segtutor-nav a:hover, .segtutor-nav a:focus { text-decoration: underline; }
 .segtutor-nav .here { font-weight: 600; }
 .segtutor-nav.bottom { border-top: 1px solid #d0d7de; border-bottom: none; margin-top: 24px; }
+.segtutor-fast-note { font-family: system-ui, sans-serif; font-size: 15px; margin: 0; padding: 8px 16px;
+  background: #fff8c5; border-bottom: 1px solid #d4a72c; color: #1f2328; }
+math { font-size: 1.12em; }
+math[display="block"] { margin: 0.6em 0; }
 """
 
 INDEX_CSS = """
@@ -249,6 +261,210 @@ def execute(nb, *, fast: bool, timeout: int, workdir: Path, audit: Path | None =
     client.execute(env=env, cwd=str(workdir))
 
 
+# -- math: LaTeX to MathML at build time ------------------------------------
+
+# The page template: nbconvert's JupyterLab page without the scripts it loads
+# from a CDN (MathJax, require.js, mermaid, the widget manager). Nothing on a
+# page needs them: formulas are MathML, widgets are pictures, no notebook
+# draws a mermaid diagram.
+PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+PAGE_TEMPLATE_NAME = "segtutor_page.html.j2"
+# Inside \text{...} LaTeX prints \_ as "_"; latex2mathml would keep the backslash.
+_TEXT_ESCAPES = re.compile(r"\\text\{([^{}]*)\}")
+
+
+class MathError(ValueError):
+    """A formula that does not convert to MathML."""
+
+
+def tex_to_mathml(tex: str, *, display: bool = False) -> str:
+    """Convert one formula (the TeX between ``$...$`` or ``$$...$$``) to a MathML ``<math>`` element.
+
+    Parameters
+    ----------
+    tex : str
+        The formula, without its dollar signs.
+    display : bool
+        Display math (``$$...$$``, centred on its own line) rather than inline.
+
+    Returns
+    -------
+    str
+        ``<math display="inline|block">...</math>``.
+
+    Raises
+    ------
+    MathError
+        If latex2mathml fails, or leaves a TeX command (``\\foo``) or a
+        ``mathvariant`` other than ``normal`` in the result: MathML Core, the
+        part of MathML every browser renders, shows neither as intended.
+
+    Examples
+    --------
+    >>> tex_to_mathml(r"\\sigma_b^2")  # doctest: +ELLIPSIS
+    '<math ... display="inline"><mrow><msubsup><mi>&#x003C3;</mi><mi>b</mi><mn>2</mn></msubsup></mrow></math>'
+    """
+    from latex2mathml.converter import convert
+
+    if not isinstance(tex, str) or not tex.strip():
+        raise MathError(f"a formula must be a non-empty string of TeX, got {tex!r}")
+    display = bool(display)
+    source = _TEXT_ESCAPES.sub(lambda m: r"\text{" + re.sub(r"\\([_%$&#])", r"\1", m.group(1)) + "}", tex)
+    try:
+        mathml = convert(source, display="block" if display else "inline")
+    except Exception as exc:  # latex2mathml raises its own exception types, and IndexError on bad input
+        raise MathError(f"latex2mathml cannot convert {tex!r}: {type(exc).__name__}: {exc}") from exc
+    problems = _mathml_problems(tex, mathml)
+    if problems:
+        raise MathError(f"{tex!r}: " + "; ".join(problems))
+    return mathml
+
+
+# MathML elements with a fixed number of children (MathML Core, 3.1): latex2mathml
+# writes \frac{a} as an <mfrac> with one child instead of failing.
+_ARITY = {"mfrac": 2, "msub": 2, "msup": 2, "msubsup": 3, "munder": 2, "mover": 2, "munderover": 3, "mroot": 2}
+
+
+def _mathml_problems(tex: str, mathml: str) -> list[str]:
+    """What latex2mathml converted without complaint but a reader would not see as the TeX means."""
+    import xml.etree.ElementTree as ET
+    from latex2mathml.commands import MATRICES
+
+    problems = []
+    braces = re.sub(r"\\[{}]", "", tex)
+    if braces.count("{") != braces.count("}"):
+        problems.append("unbalanced braces")
+    unknown = {name for name in re.findall(r"\\begin\{([^}]*)\}", tex) if "\\" + name not in MATRICES}
+    if unknown:
+        problems.append(f"environment(s) latex2mathml drops: {', '.join(sorted(unknown))}")
+    try:  # latex2mathml does not escape < and & in \text{...}: that breaks the page's HTML
+        root = ET.fromstring(mathml)
+    except ET.ParseError as exc:
+        return problems + [f"the MathML is not well-formed ({exc}): a raw < or & from \\text{{}} or an environment?"]
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        text = element.text or ""
+        if re.search(r"\\[A-Za-z_%$&#{}]", text):
+            problems.append(f"TeX left as text: {text}")
+        if tag in _ARITY and len(element) != _ARITY[tag]:
+            problems.append(f"<{tag}> with {len(element)} parts instead of {_ARITY[tag]} (a missing argument?)")
+        if tag in _ARITY and any(c.tag.endswith("}mi") and not (c.text or "").strip() for c in element):
+            problems.append(f"<{tag}> with an empty part (a doubled ^ or _?)")
+        if element.get("mathvariant", "normal") != "normal":
+            problems.append(f"mathvariant {element.get('mathvariant')}, which MathML Core browsers do not render")
+    return list(dict.fromkeys(problems))
+
+
+def _math_renderer(problems: list[str]):
+    """nbconvert's Markdown renderer, writing formulas as MathML; those that fail go to ``problems``."""
+    from nbconvert.filters.markdown_mistune import IPythonRenderer
+
+    def convert(tex: str, display: bool) -> str:
+        try:
+            return tex_to_mathml(tex, display=display)
+        except MathError as exc:
+            problems.append(str(exc))
+            return f"<code class='segtutor-math-error'>{html.escape(tex)}</code>"
+
+    class MathMLRenderer(IPythonRenderer):
+        def block_math(self, body: str) -> str:
+            return convert(body, True)
+
+        def inline_math(self, body: str) -> str:
+            return convert(body, False)
+
+        def latex_environment(self, name: str, body: str) -> str:
+            return convert(f"\\begin{{{name}}}{body}\\end{{{name}}}", True)
+
+        def multiline_math(self, text: str) -> str:  # mistune 2 only
+            return text
+
+    return MathMLRenderer
+
+
+def notebook_formulas(nb) -> list[tuple[int, bool, str]]:
+    """Every formula in the notebook's markdown cells as ``(cell index, display, tex)``, in order.
+
+    The formulas are found by nbconvert's own Markdown parser, the one that
+    renders the pages, so a ``$`` in inline code or a price is treated exactly
+    as on the page.
+    """
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    found: list[tuple[int, bool, str]] = []
+
+    class Collector(IPythonRenderer):
+        def block_math(self, body: str) -> str:
+            found.append((index, True, body))
+            return ""
+
+        def inline_math(self, body: str) -> str:
+            found.append((index, False, body))
+            return ""
+
+        def latex_environment(self, name: str, body: str) -> str:
+            found.append((index, True, f"\\begin{{{name}}}{body}\\end{{{name}}}"))
+            return ""
+
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            MarkdownWithMath(renderer=Collector(escape=False)).render(cell.source)
+    return found
+
+
+def check_math(notebooks=None) -> tuple[int, list[str]]:
+    """Convert every formula of the course notebooks; return (how many, the problems).
+
+    Parameters
+    ----------
+    notebooks : list of str, optional
+        File names in ``notebooks/``; default every ``NN_*.ipynb``.
+    """
+    import nbformat
+
+    names = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) if notebooks is None else list(notebooks)
+    count, problems = 0, []
+    for name in names:
+        if not (NOTEBOOKS / name).is_file():
+            raise FileNotFoundError(f"notebook {name!r} is not in {NOTEBOOKS}")
+        for index, display, tex in notebook_formulas(nbformat.read(NOTEBOOKS / name, as_version=4)):
+            count += 1
+            try:
+                tex_to_mathml(tex, display=display)
+            except MathError as exc:
+                problems.append(f"{name}, cell {index}: {exc}")
+    return count, problems
+
+
+def _exporter(problems: list[str]):
+    """nbconvert's JupyterLab HTML exporter with MathML formulas and no CDN scripts."""
+    from jinja2 import DictLoader, pass_context
+    from nbconvert import HTMLExporter
+
+    renderer_class = _math_renderer(problems)
+
+    class OfflineHTMLExporter(HTMLExporter):
+        @pass_context
+        def markdown2html(self, context, source):
+            from nbconvert.filters.markdown_mistune import MarkdownWithMath
+
+            cell = context.get("cell", {})
+            renderer = renderer_class(
+                escape=False, attachments=cell.get("attachments", {}), embed_images=self.embed_images,
+                path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+                anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
+                **self.lexer_options)
+            return MarkdownWithMath(renderer=renderer).render(source)
+
+    return OfflineHTMLExporter(template_name="lab", template_file=PAGE_TEMPLATE_NAME,
+                               extra_loaders=[DictLoader({PAGE_TEMPLATE_NAME: PAGE_TEMPLATE})])
+
+
 def _nav(pages: list[dict], i: int, where: str) -> str:
     prev_link = f"<a href='{pages[i - 1]['file']}' rel='prev'>← {html.escape(pages[i - 1]['title'])}</a>" if i else ""
     next_link = (f"<a href='{pages[i + 1]['file']}' rel='next'>{html.escape(pages[i + 1]['title'])} →</a>"
@@ -258,15 +474,24 @@ def _nav(pages: list[dict], i: int, where: str) -> str:
             f"<span class='here' aria-current='page'>{html.escape(pages[i]['title'])}</span>{next_link}</nav>")
 
 
-def to_html(nb, pages: list[dict], i: int) -> str:
-    """The page for notebook ``i``: nbconvert's JupyterLab template with the course navigation."""
-    from nbconvert import HTMLExporter
+FAST_NOTE = ("<p class='segtutor-fast-note' role='note'><b>Fast-mode build.</b> This page was run with "
+             "SEGTUTOR_FAST=1: tiny images, few training steps, so its numbers and pictures are not what the "
+             "course shows in class. Build the site without <code>--fast</code> for the class-mode page.</p>")
 
-    exporter = HTMLExporter(template_name="lab")
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": pages[i]["title"]}})
+
+def to_html(nb, pages: list[dict], i: int, *, fast: bool = False, problems: list[str] | None = None) -> str:
+    """The page for notebook ``i``: nbconvert's JupyterLab template with the course navigation.
+
+    Formulas become MathML; one that does not convert is appended to
+    ``problems`` (and shown as its TeX in a code span). A fast-mode page says
+    so at its top.
+    """
+    problems = [] if problems is None else problems
+    body, _ = _exporter(problems).from_notebook_node(nb, resources={"metadata": {"name": pages[i]["title"]}})
     body = _add_alts(body, figure_alts(nb))
     body = body.replace("</head>", f"<style>{CSS}</style></head>", 1)
-    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + _nav(pages, i, "top"), body, count=1)
+    top = _nav(pages, i, "top") + (FAST_NOTE if fast else "")
+    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + top, body, count=1)
     return body.replace("</body>", _nav(pages, i, "bottom") + "</body>", 1)
 
 
@@ -353,7 +578,12 @@ def build_site(out, *, fast: bool = False, notebooks=None, timeout: int = 3600, 
             for problem in page["figure_problems"]:
                 log(f"{page['notebook']}: figure: {problem}", flush=True)
     for i, nb in enumerate(executed):
-        (out / pages[i]["file"]).write_text(to_html(nb, pages, i), encoding="utf-8")
+        math_problems: list[str] = []
+        (out / pages[i]["file"]).write_text(to_html(nb, pages, i, fast=fast, problems=math_problems),
+                                            encoding="utf-8")
+        if math_problems and not pages[i]["error"]:
+            pages[i]["error"] = "formulas that do not convert to MathML: " + "; ".join(math_problems)[:2000]
+            log(f"{pages[i]['notebook']}: FAILED: {pages[i]['error'][:500]}", flush=True)
     built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     (out / "index.html").write_text(index_html(pages, fast=fast, built=built), encoding="utf-8")
     manifest = {"mode": "fast" if fast else "class", "built": built, "pages": pages}

@@ -281,17 +281,10 @@ def size_for_laptop(page, notebook_height: int = LAPTOP_NOTEBOOK_HEIGHT) -> int:
 
 
 class ConsoleErrors:
-    """Collects the page's console errors and uncaught exceptions.
+    """Collects the page's console errors and uncaught exceptions."""
 
-    ``offline_ok`` lists URL prefixes of internet resources a page may fail
-    to load on an offline machine without anything visible going wrong
-    (Voila's template links Font Awesome from a CDN; our widgets use no
-    icons). Their "Failed to load resource" errors are left out.
-    """
-
-    def __init__(self, page, offline_ok: tuple[str, ...] = ()):
+    def __init__(self, page):
         self.messages: list[str] = []
-        self.offline_ok = offline_ok
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.messages.append(f"uncaught: {exc}"))
 
@@ -299,12 +292,71 @@ class ConsoleErrors:
         if msg.type != "error":
             return
         url = (msg.location or {}).get("url", "")
-        if msg.text.startswith("Failed to load resource") and url.startswith(self.offline_ok) and self.offline_ok:
-            return
         self.messages.append(f"console.error: {msg.text} ({url})")
 
     def since(self, start: int) -> list[str]:
         return self.messages[start:]
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class Offline:
+    """Blocks every request of a browser context that would leave the machine, and lists them.
+
+    Files (``file:``), inline data (``data:``, ``blob:``) and servers on this
+    machine (127.0.0.1, localhost) load as usual; anything else is aborted,
+    as on a machine with no network, and its URL goes to ``attempts``.
+    """
+
+    def __init__(self, context):
+        self.attempts: list[str] = []
+        context.route("**/*", self._route)
+
+    @staticmethod
+    def is_local(url: str) -> bool:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        if parts.scheme in ("file", "data", "blob", "about"):
+            return True
+        return parts.scheme in ("http", "https", "ws", "wss") and (parts.hostname or "") in LOCAL_HOSTS
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if self.is_local(url):
+            route.continue_()
+        else:
+            self.attempts.append(url)
+            route.abort("internetdisconnected")
+
+
+#: Text a reader sees that is still TeX: $...$, $$...$$, \(...\), \[...\], \begin{...}, \frac and
+#: friends. Code (pre, code) is left out: a `$` there is Python or shell, not math.
+JS_RAW_TEX = r"""() => {
+  const tex = /\$[^$\s][^$]*\$|\\[(\[]|\\begin\{|\\(frac|text|mathrm|sum|left|right|big|sigma|times|cdot)\b/;
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const found = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest("pre, code, script, style, math")) continue;
+    if (tex.test(node.textContent)) found.push(node.textContent.trim().slice(0, 160));
+  }
+  return found;
+}"""
+
+#: MathML formulas on the page that the browser lays out with no size (not rendered).
+JS_MATH = """() => {
+  const all = Array.from(document.querySelectorAll("math"));
+  return {count: all.length, empty: all.filter(m => {
+    const box = m.getBoundingClientRect();
+    return !(box.width > 0 && box.height > 0);
+  }).map(m => m.textContent.slice(0, 80))};
+}"""
+
+
+def raw_tex(page) -> list[str]:
+    """Text nodes of ``page`` (outside code) that still hold TeX a reader would see as such."""
+    return page.evaluate(JS_RAW_TEX)
 
 
 # -- widgets ------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 The test starts Voila with the same command line course.py builds
 (``course.demo_command``), on 127.0.0.1 and a free port, in fast mode, opens
-the app in headless Chromium, checks no code is shown, moves a slider by
-keyboard and by mouse and compares screenshots of the picture.
+the app in headless Chromium with every request to another machine blocked,
+checks no code is shown and nothing was asked of the internet, moves a slider
+by keyboard and by mouse and compares screenshots of the picture.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ def voila(chromium, tmp_path_factory):
     notebook = course.find_notebook(NOTEBOOK)
     port = bl.free_port()
     work = tmp_path_factory.mktemp("voila")
-    env = dict(os.environ, SEGTUTOR_FAST="1", JUPYTER_CONFIG_DIR=str(work / "config"),
-               JUPYTER_RUNTIME_DIR=str(work / "runtime"))
+    env = course.demo_env(dict(os.environ, SEGTUTOR_FAST="1", JUPYTER_CONFIG_DIR=str(work / "config"),
+                               JUPYTER_RUNTIME_DIR=str(work / "runtime")))
     log_path = work / "voila.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(course.demo_command(sys.executable, notebook, port=port, browser=False),
@@ -50,8 +51,9 @@ def voila(chromium, tmp_path_factory):
 
 def test_demo_serves_the_widget_without_code_and_a_slider_redraws_it(browser, voila):
     context = browser.new_context(viewport={"width": bl.LAPTOP_WIDTH, "height": 768})
+    offline = bl.Offline(context)
     page = context.new_page()
-    console = bl.ConsoleErrors(page, offline_ok=("https://cdn.jsdelivr.net/npm/@fortawesome/",))
+    console = bl.ConsoleErrors(page)
     try:
         page.goto(voila, wait_until="commit", timeout=180_000)
         widget = page.locator(bl.WIDGET).first
@@ -77,6 +79,8 @@ def test_demo_serves_the_widget_without_code_and_a_slider_redraws_it(browser, vo
         after_mouse = bl.shoot(image, bl.SCREENSHOTS / "demo__mouse.png")
         assert latency is not None and bl.png_difference(after_key, after_mouse) > 0, "dragging did not redraw"
         page.screenshot(path=str(bl.SCREENSHOTS / "demo__page.png"))
+        assert not offline.attempts, f"the demo asked another machine for: {offline.attempts}"
         assert not console.messages, console.messages
+        assert not bl.raw_tex(page), f"TeX left unrendered: {bl.raw_tex(page)}"
     finally:
         context.close()
