@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from ._files import atomic_write_text
-from ._validate import check_bool, check_choice, check_in_range, check_positive_int
+from ._validate import check_bool, check_choice, check_in_range, check_positive_int, check_seed
 
 __all__ = ["TrainError", "MODELS", "BUILTIN_DATA", "DEFAULTS", "load_training_data", "batch_indices",
            "run_training", "find_checkpoint", "ProgressBar"]
@@ -125,7 +125,7 @@ def load_training_data(data, *, image_size: int = 64, n_images: int = 64, seed: 
     try:
         image_size = check_positive_int(image_size, "image_size", minimum=32)
         n_images = check_positive_int(n_images, "n_images", minimum=2)
-        seed = check_positive_int(seed, "seed", minimum=0)
+        seed = check_seed(seed)
     except ValueError as exc:
         raise TrainError(str(exc)) from None
     if image_size > _MAX_IMAGE_SIZE or image_size % 16:
@@ -211,7 +211,7 @@ def batch_indices(step: int, n: int, batch_size: int, seed: int) -> np.ndarray:
     step = check_positive_int(step, "step", minimum=0)
     n = check_positive_int(n, "n")
     batch_size = check_positive_int(batch_size, "batch_size")
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     if n > 100_000_000 or batch_size > 100_000 or step > 10**12:
         raise ValueError(f"n, batch_size and step should be at most 1e8, 1e5 and 1e12, got {n}, {batch_size}, {step}.")
     flat = np.arange(step * batch_size, (step + 1) * batch_size)
@@ -610,7 +610,7 @@ def _check_options(model, steps, batch_size, checkpoint_every, learning_rate, se
         raise TrainError(f"--batch-size should be at most 1024, got {batch_size}.")
     checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
     learning_rate = check_in_range(learning_rate, "learning_rate", 1e-8, 10.0)
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     if seed >= 2**31:
         raise TrainError(f"--seed should be below 2**31, got {seed}.")
     val_fraction = check_in_range(val_fraction, "val_fraction", 0.01, 0.9)

@@ -163,12 +163,20 @@ def _color(value, name: str) -> np.ndarray:
     from matplotlib.colors import to_rgb
 
     try:
-        return np.asarray(to_rgb(value), dtype=np.float64)
+        rgb = np.asarray(to_rgb(value), dtype=np.float64)
+        if not np.isfinite(rgb).all():  # Matplotlib lets NaN through, and it would paint NaN pixels
+            raise ValueError
+        return rgb
     except (ValueError, TypeError):
         raise ValueError(
             f"{name} should be a colour: a name like 'red', a hex string like '#ff8800' "
             f"or an (r, g, b) tuple of floats in [0, 1]; got {value!r}."
         ) from None
+
+
+# Largest picture drawn in float64 RGB (4096 x 4096, 400 MB; with the
+# intermediates about 1 GB): a larger image is more than a screen shows.
+_MAX_PICTURE_PIXELS = 1 << 24
 
 
 def as_rgb(image, name: str = "image") -> np.ndarray:
@@ -192,7 +200,8 @@ def as_rgb(image, name: str = "image") -> np.ndarray:
     >>> as_rgb(np.array([[0, 255]], np.uint8))[0, 1]
     array([1., 1., 1.])
     """
-    arr = _validate.check_image(image, name)
+    arr = _validate.check_pixel_budget(_validate.check_image(image, name), name, limit=_MAX_PICTURE_PIXELS,
+                                       what="a picture in float64 RGB")
     if arr.ndim == 3:
         arr = arr[..., :3] if arr.shape[-1] != 1 else arr[..., 0]
     if arr.dtype == np.uint8:
@@ -694,6 +703,9 @@ def draw_boxes(image, boxes, labels=None, *, color=None, thickness: int = 1) -> 
     boxes = _check_boxes(boxes)
     thickness = _validate.check_positive_int(thickness, "thickness")
     rgb = as_rgb(image)
+    if thickness > max(rgb.shape[:2]):
+        raise ValueError(f"thickness should be at most the image's size ({max(rgb.shape[:2])} pixels), "
+                         f"got {thickness}; lines 1-3 pixels wide read best.")
     n = len(boxes)
     if labels is not None:
         labels = list(labels) if not isinstance(labels, str) else [labels]

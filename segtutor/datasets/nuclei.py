@@ -52,11 +52,13 @@ from typing import NamedTuple
 import numpy as np
 from scipy import ndimage as ndi
 
-from .._validate import check_bool, check_in_range, check_positive_int
+from .._validate import check_bool, check_in_range, check_positive_int, check_seed, check_size_budget
 
 __all__ = ["make_nuclei", "NucleiData"]
 
 _MIN_SIZE = 32
+# Pixels over all images (1,000 images of 256 x 256): about 600 MB of images, masks and labels.
+_MAX_PIXELS = 1 << 26
 _MIN_GAP = 0.8  # centres closer than this fraction of r_i + r_j are rejected
 _CLUSTER_MEAN = 4.0  # mean nuclei per cluster
 _BACKGROUND = 0.05  # autofluorescence, relative to a typical nucleus
@@ -359,6 +361,8 @@ def make_nuclei(
             f"size={size} is too small; expected at least {_MIN_SIZE} pixels. "
             "Make larger images and crop or downscale them afterwards."
         )
+    check_size_budget(size * size, "size", limit=_MAX_PIXELS, what="one image")
+    check_size_budget(n_images * size * size, "n_images", limit=_MAX_PIXELS, what="the images")
     density = check_in_range(density, "density", 0.0, 40.0)
     if mean_radius is None:
         mean_radius = max(0.035 * size, 2.0)
@@ -372,7 +376,7 @@ def make_nuclei(
     out_of_focus = check_in_range(out_of_focus, "out_of_focus", 0.0, 40.0)
     condensed = check_in_range(condensed, "condensed", 0.0, 1.0)
     vary = check_bool(vary, "vary")
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
 
     rng = np.random.default_rng(seed)
     per_area = size * size / 1e4

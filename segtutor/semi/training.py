@@ -21,8 +21,8 @@ import numbers
 import numpy as np
 
 from .._validate import as_array, check_bool, check_positive_int
-from ._checks import (IGNORE, _check_callbacks, _check_images, _check_model, _check_targets, _common, _keras,
-                      _seed)
+from ._checks import (IGNORE, _check_callbacks, _check_images, _check_model, _check_model_fits, _check_targets,
+                      _common, _keras, _seed)
 
 __all__ = ["AUGMENT", "masked_bce_dice", "build_student", "copy_model", "train_supervised", "predict_probabilities"]
 
@@ -189,6 +189,7 @@ def train_supervised(images, targets, *, steps: int, model=None, batch_size: int
     if patch_size > min(x.shape[1:3]):
         raise ValueError(f"patch_size={patch_size} is larger than the {x.shape[1]}x{x.shape[2]} images.")
     model = build_student(seed=seed) if model is None else _check_model(model)
+    _check_model_fits(model, patch_size, patch_size, "patch_size")
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
                   loss=masked_bce_dice, jit_compile=False)
     callbacks = _check_callbacks(callbacks)
@@ -210,6 +211,7 @@ def predict_probabilities(model, images, *, flips: bool = True, batch_size: int 
     """
     model = _check_model(model)
     x = _check_images(images)
+    _check_model_fits(model, x.shape[1], x.shape[2], "images")
     flips = check_bool(flips, "flips")
     batch_size = check_positive_int(batch_size, "batch_size")
     if batch_size > 4096:
