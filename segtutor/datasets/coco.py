@@ -107,7 +107,7 @@ def read_coco(json_path, image_dir=None) -> list[dict]:
         with open(json_path, encoding="utf-8") as f:
             content = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"json_path {str(json_path)!r} is not a JSON text file: {exc}.") from exc
+        raise ValueError(f"json_path {str(json_path)!r} is not valid JSON text: {exc}.") from exc
     missing = [key for key in ("images", "annotations", "categories") if key not in content]
     if not isinstance(content, dict) or missing:
         raise ValueError(
