@@ -50,6 +50,7 @@ import random
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -461,7 +462,12 @@ def _check_state(folder: Path, expected: dict) -> dict:
     if state.get("model") != expected["model"]:
         raise TrainError(f"the checkpoint in {run} is from a {state.get('model')} run, not "
                          f"{expected['model']}; pass --model {state.get('model')} or another --out.")
-    for key in ("spec", "seed", "data_fingerprint", "batch_size", "steps", "learning_rate", "checkpoint_every",
+    old_steps = state.get("steps")
+    if not isinstance(old_steps, int) or isinstance(old_steps, bool) or expected["steps"] < old_steps:
+        # Growing --steps extends a run, as Keras' initial_epoch does; shrinking it would end before the checkpoint.
+        raise TrainError(f"the checkpoint in {run} was made with --steps {old_steps!r}; a resumed run can be longer "
+                         f"(a larger --steps), not shorter than that, got {expected['steps']}.")
+    for key in ("spec", "seed", "data_fingerprint", "batch_size", "learning_rate", "checkpoint_every",
                 "val_fraction"):
         if state.get(key) != expected[key]:
             what = "data" if key == "data_fingerprint" else key
@@ -472,7 +478,10 @@ def _check_state(folder: Path, expected: dict) -> dict:
 
 def _load_checkpoint(folder: Path, model, state: dict) -> None:
     try:
-        model.load_weights(folder / "model.weights.h5")
+        with warnings.catch_warnings():
+            # Keras warns once per variable that does not fit (dozens of lines) before it raises; the one line below says it.
+            warnings.simplefilter("ignore")
+            model.load_weights(folder / "model.weights.h5")
     except Exception as exc:  # Keras raises ValueError, KeyError or h5py errors for a foreign file
         raise TrainError(f"the weights in {folder} do not fit this model ({type(exc).__name__}).") from None
     with np.load(folder / "optimizer.npz") as saved:
@@ -621,8 +630,9 @@ def _check_options(model, steps, batch_size, checkpoint_every, learning_rate, se
     keep = check_positive_int(keep, "keep")
     tensorboard, resume = check_bool(tensorboard, "tensorboard"), check_bool(resume, "resume")
     progress, export = check_bool(progress, "progress"), check_bool(export, "export")
-    if not isinstance(out, (str, Path)):
-        raise TrainError(f"--out should be a folder path, got {out!r}.")
+    if not isinstance(out, (str, Path)) or not str(out).strip():
+        # Path('') is the current folder: checkpoints and weights would land among the student's files.
+        raise TrainError(f"--out should be a folder path such as runs/capstone, got {out!r}.")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise TrainError(f"--out {str(out)!r} is a file; pass a folder.")
@@ -660,7 +670,11 @@ def run_training(data, *, model: str = "unet", out="runs/train", steps: int = 20
     tensorboard : bool
         Also write TensorBoard logs.
     resume : bool
-        Continue from the last checkpoint in ``out``.
+        Continue from the last checkpoint in ``out``, with the same options
+        and data. ``steps`` may be larger than the checkpoint's, which
+        extends the run (as Keras' ``initial_epoch`` does); the cosine
+        schedule is then laid over the new total, so the learning rate at the
+        resumed step is higher than where the shorter run had brought it.
     keep : int
         Checkpoints kept (older ones are deleted).
     progress : bool

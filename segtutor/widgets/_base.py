@@ -21,9 +21,12 @@ def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
     """Return ``image`` as an (H, W, 3) uint8 array.
 
     Floats are taken to lie in [0, 1] and are clipped; grayscale is repeated
-    into three channels.
+    into three channels. Empty, non-numeric, complex, ragged and non-finite
+    input is refused (ValueError): a NaN pixel drawn black would hide a bug.
     """
-    arr = np.asarray(image)
+    from .._validate import check_image
+
+    arr = check_image(image, "image")
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=-1)
     if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
