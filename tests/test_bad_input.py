@@ -96,8 +96,11 @@ def test_issue24_faults_get_one_clear_error(group, qualname, param, bad):
     assert o.outcome == "clear" and not o.detail.startswith("returned"), f"{o.outcome}: {o.detail}"
 
 
-def test_issue24_legitimate_extremes_get_the_right_answer():
+def test_issue24_legitimate_extremes_get_the_right_answer(tmp_path):
+    from PIL import Image
+
     from segtutor import arrays, boxes, classical, interpret
+    from segtutor.datasets.folder import read_mask
     from segtutor.metrics import semantic
 
     # Spans past float64's range: halving inside keeps the exact answer.
@@ -119,3 +122,8 @@ def test_issue24_legitimate_extremes_get_the_right_answer():
     big = np.full((2, 2), 2**63 + 7, np.uint64)
     assert semantic.pixel_accuracy(big, big) == 1.0
     assert boxes.box_area(np.array([[0, 0, 2**31 - 1, 2**31 - 1]], np.int32))[0] == (2**31 - 1) ** 2
+    # A black-and-white mask saved in 16 bits reads as 0 and 1, as its 8-bit twin does.
+    white = np.zeros((4, 4), np.uint16)
+    white[1:3, 1:3] = 65535
+    Image.fromarray(white).save(tmp_path / "mask16.png")
+    assert read_mask(tmp_path / "mask16.png").tolist() == (white // 65535).tolist()
