@@ -590,13 +590,15 @@ def felzenszwalb_superpixels(image, scale: float = 100.0, sigma: float = 0.8, mi
     from skimage.segmentation import felzenszwalb
 
     # skimage's graph holds ~300 bytes per pixel: 10.8 GB for a 6000 x 6000 photograph.
-    arr = check_pixel_budget(check_image(image), "image", limit=_MAX_FELZENSZWALB_PIXELS, what="felzenszwalb_superpixels")
+    arr = check_pixel_budget(check_image(image), "image", limit=_MAX_FELZENSZWALB_PIXELS,
+                             what="felzenszwalb_superpixels")
     # Bounded by the image: a larger blur or smallest region means nothing, and overflows skimage's integers.
     scale = check_in_range(scale, "scale", 1e-9, 1e12)
     sigma = check_in_range(sigma, "sigma", 0.0, float(max(arr.shape[:2])))
     min_size = _nonneg_int(min_size, "min_size")
     if min_size > arr.shape[0] * arr.shape[1]:
-        raise ValueError(f"min_size should be at most the image's {arr.shape[0] * arr.shape[1]:,} pixels, got {min_size}.")
+        raise ValueError(f"min_size should be at most the image's {arr.shape[0] * arr.shape[1]:,} pixels, "
+                         f"got {min_size}.")
     f = _as_float01(arr)
     channel_axis = -1 if f.ndim == 3 else None
     if f.ndim == 3:

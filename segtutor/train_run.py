@@ -479,7 +479,8 @@ def _check_state(folder: Path, expected: dict) -> dict:
 def _load_checkpoint(folder: Path, model, state: dict) -> None:
     try:
         with warnings.catch_warnings():
-            # Keras warns once per variable that does not fit (dozens of lines) before it raises; the one line below says it.
+            # Keras warns once per variable that does not fit (dozens of lines)
+            # before it raises; the one line below says it.
             warnings.simplefilter("ignore")
             model.load_weights(folder / "model.weights.h5")
     except Exception as exc:  # Keras raises ValueError, KeyError or h5py errors for a foreign file

@@ -269,7 +269,8 @@ def split_validation(images, labels, fraction: float = 0.1):
     if not fraction < 1:
         raise ValueError(f"fraction should be between 0 and 1, got {fraction}.")
     if round(fraction * len(images)) < 1:
-        # Keras refuses a validation_split that leaves no validation sample; rounding up to one would not be the fraction asked for.
+        # Keras refuses a validation_split that leaves no validation sample; rounding
+        # up to one image would not be the fraction asked for.
         raise ValueError(f"fraction={fraction} of {len(images)} images is less than one image; "
                          f"use at least {1 / len(images):.3g} (one image), or pass more data.")
     n_fit = len(images) - max(1, int(round(fraction * len(images))))
