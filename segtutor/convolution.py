@@ -41,8 +41,8 @@ import numbers
 
 import numpy as np
 
-from ._validate import (as_array, check_bool, check_finite, check_image, check_pixel_budget, check_positive_int,
-                        check_size_budget, check_str)
+from ._validate import (ArgumentTypeError, as_array, check_bool, check_finite, check_image, check_pixel_budget,
+                        check_positive_int, check_size_budget, check_str)
 
 __all__ = [
     "conv2d",
@@ -540,7 +540,10 @@ def kernel_preset(name: str) -> np.ndarray:
     >>> float(kernel_preset("sharpen").sum())
     1.0
     """
-    if check_str(name, "name") not in KERNEL_PRESETS:
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"name should be the name of a kernel preset, one of {sorted(KERNEL_PRESETS)}; "
+                                f"got {type(name).__name__} {name!r:.60}.")
+    if name not in KERNEL_PRESETS:
         raise ValueError(f"name: unknown kernel preset {name!r}; choose one of {sorted(KERNEL_PRESETS)}.")
     return np.array(KERNEL_PRESETS[name], dtype=np.float64)
 
