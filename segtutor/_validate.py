@@ -18,8 +18,13 @@ __all__ = [
     "check_finite",
     "check_scalar",
     "check_size_budget",
+    "check_pixel_budget",
+    "check_seed",
     "MAX_ELEMENTS",
+    "MAX_SEED",
     "check_str",
+    "check_names",
+    "check_output_file",
     "check_model",
     "check_model_input",
     "check_path",
@@ -40,6 +45,10 @@ __all__ = [
 # 2 GiB of float64). A student's image is far below this; a typo (an extra
 # zero, a wrong axis) is far above it and should fail at once, not swap.
 MAX_ELEMENTS = 1 << 28
+
+# Seeds are 32-bit unsigned integers: the range that NumPy, scikit-learn and
+# TensorFlow all accept, so one check serves every function that takes a seed.
+MAX_SEED = 2**32 - 1
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -137,9 +146,53 @@ def check_size_budget(n_elements, name: str, *, limit: int = MAX_ELEMENTS, what:
     if n > limit:
         raise ValueError(
             f"{name} makes {what} {n:,} elements, above the course limit of {limit:,} "
-            f"(about {limit * 8 / 2**30:.0f} GiB of float64). Check {name} for a typo or work on a smaller piece."
+            f"(about {limit * 8 / 2**30:.3g} GiB of float64). Check {name} for a typo or work on a smaller piece."
         )
     return n
+
+
+def check_pixel_budget(arr: np.ndarray, name: str, *, limit: int, what: str) -> np.ndarray:
+    """Refuse an image with more than ``limit`` pixels (H * W) for ``what``; return it.
+
+    For the functions whose working memory is many times the image's own
+    size (superpixels, pictures in float64): a photograph from a phone is
+    fine, a whole-slide scan should be downscaled or cropped first.
+
+    Examples
+    --------
+    >>> check_pixel_budget(np.zeros((10, 10)), "image", limit=50, what="this")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: image is 10 x 10 (100 pixels); this works on at most 50 pixels (about 7 x 7). ...
+    """
+    h, w = arr.shape[:2]
+    if h * w > limit:
+        side = int(limit**0.5)
+        raise ValueError(
+            f"{name} is {h} x {w} ({h * w:,} pixels); {what} works on at most {limit:,} pixels "
+            f"(about {side} x {side}). Downscale it first (skimage.transform.rescale({name}, 0.5), "
+            f"with channel_axis=-1 for colour) or crop the part you need ({name}[:{side}, :{side}])."
+        )
+    return arr
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """Check a random seed: an integer from 0 to 2**32 - 1 (:data:`MAX_SEED`); return it.
+
+    NumPy takes larger seeds but scikit-learn and TensorFlow do not, so every
+    course function asks for the range they share.
+
+    Examples
+    --------
+    >>> check_seed(7)
+    7
+    """
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise ArgumentTypeError(f"{name} should be an integer from 0 to 2**32 - 1, got {_describe(seed)}.")
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"{name} should be an integer from 0 to 2**32 - 1 ({MAX_SEED:,}), got {seed}. "
+                         "Any small number will do, e.g. seed=0.")
+    return int(seed)
 
 
 def check_image(image, name: str = "image", *, allow_gray: bool = True, allow_rgb: bool = True,
@@ -167,12 +220,25 @@ def check_image(image, name: str = "image", *, allow_gray: bool = True, allow_rg
     return arr
 
 
-def check_mask(mask, name: str = "mask", *, ndim: int | tuple[int, ...] = (2, 3)) -> np.ndarray:
+def check_mask(mask, name: str = "mask", *, ndim: int | tuple[int, ...] = (2, 3),
+               nonnegative: bool = False) -> np.ndarray:
     """Check that ``mask`` holds integer labels or booleans and return it.
 
     Float masks are accepted only when every value is a whole number, since a
     probability map passed by mistake is the most common bug here.
+    ``nonnegative=True`` also refuses negative labels (a negated mask, labels
+    shifted by one), which would otherwise count as foreground or vanish.
     """
+    arr = _check_mask(mask, name, ndim)
+    if nonnegative and arr.dtype != bool and arr.size and arr.min() < 0:
+        raise ValueError(
+            f"{name} holds the negative label {arr.min()}; expected 0 for background and 1, 2, ... for objects. "
+            f"Check for a sign flip or an offset (e.g. {name} - 1)."
+        )
+    return arr
+
+
+def _check_mask(mask, name: str, ndim) -> np.ndarray:
     arr = as_array(mask, name)
     allowed = (ndim,) if isinstance(ndim, int) else ndim
     if arr.ndim not in allowed:
@@ -247,6 +313,44 @@ def check_str(value, name: str) -> str:
     if not isinstance(value, str):
         raise ArgumentTypeError(f"{name} should be a string, got {describe(value)}.")
     return str(value)
+
+
+def check_names(values, name: str) -> list[str]:
+    """Check a non-empty list of distinct, non-empty strings (class names, file stems); return it as a list.
+
+    A bare string is refused rather than read as one name or as letters:
+    ``'cell'`` and ``['cell']`` mean different things elsewhere.
+
+    Examples
+    --------
+    >>> check_names(("cell", "debris"), "categories")
+    ['cell', 'debris']
+    """
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, np.ndarray)):
+        raise ArgumentTypeError(f"{name} should be a list of names such as ['cell'], got {_describe(values)}.")
+    names = list(values)
+    bad = [v for v in names if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise ArgumentTypeError(f"{name} should hold non-empty strings, got {bad[0]!r} in {names!r:.120}.")
+    if not names:
+        raise ValueError(f"{name} is empty; give at least one name, e.g. ['cell'].")
+    if len(set(names)) != len(names):
+        twice = sorted({v for v in names if names.count(v) > 1})
+        raise ValueError(f"{name} repeats {twice}; each name must be used once.")
+    return [str(v) for v in names]
+
+
+def check_output_file(value, name: str):
+    """Check a path to write a file to: not an existing folder, nor inside a file; return it as a Path."""
+    path = check_path(value, name)
+    if path.is_dir():
+        raise ValueError(f"{name} {str(path)!r} is a folder; give a file inside it, e.g. {str(path / 'out.json')!r}.")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{name} {str(path)!r} lies inside {str(parent)!r}, which is a file, not a folder.")
+            break
+    return path
 
 
 def check_model(model, name: str = "model"):

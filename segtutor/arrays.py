@@ -137,12 +137,9 @@ def fraction_above(image, threshold) -> float:
     >>> fraction_above(np.array([1, 2, 3, 4]).reshape(2, 2), 2)
     0.5
     """
-    arr = as_array(image, "image")
-    if arr.size == 0:
-        raise ValueError("image is empty; expected at least one pixel.")
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ValueError(f"image should be numeric, got dtype {arr.dtype}.")
-    check_finite(arr, "image")
+    # The image's own shape check: a batch, a channels-first array or a single
+    # number would otherwise give a fraction of something that is not an image.
+    arr = check_image(image)
     threshold = check_number(threshold, "threshold")
     return float(np.count_nonzero(arr > threshold) / arr.size)
 
@@ -237,7 +234,9 @@ def intensity_window(image, low, high) -> np.ndarray:
             f"low should be smaller than high, got low={low} and high={high}. "
             "Swap them, or widen the window."
         )
-    out = (arr.astype(np.float64) - low) / (high - low)
+    # Halved, so that a window as wide as float64 itself (-1e308, 1e308) does
+    # not overflow to inf; halving is exact, so the result is the same.
+    out = (arr.astype(np.float64) * 0.5 - low * 0.5) / (high * 0.5 - low * 0.5)
     return np.clip(out, 0.0, 1.0)
 
 
@@ -297,7 +296,13 @@ def histogram(image, bins: int = 256, value_range=None) -> tuple[np.ndarray, np.
         lo, hi = check_number(lo, "value_range[0]"), check_number(hi, "value_range[1]")
         if not lo < hi:
             raise ValueError(f"value_range should have low < high, got ({lo}, {hi}).")
-    counts, edges = np.histogram(arr.ravel(), bins=bins, range=(lo, hi))
+    values = arr.ravel()
+    if not np.isfinite(hi - lo):
+        # A span past float64's range (values near +-1e308): NumPy cannot
+        # compute the bin width. Halving is exact and keeps every value in its bin.
+        counts, edges = np.histogram(values * 0.5, bins=bins, range=(lo * 0.5, hi * 0.5))
+        return counts.astype(np.int64), edges.astype(np.float64) * 2.0
+    counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
     return counts.astype(np.int64), edges.astype(np.float64)
 
 

@@ -58,6 +58,12 @@ def check_boxes(boxes, name: str = "boxes") -> np.ndarray:
                 f"[{arr.min()}, {arr.max()}]. Check the units (pixels) and the box format (y1, x1, y2, x2)."
             )
         arr = arr.astype(np.int64)
+    elif arr.size and np.abs(arr).max() > _MAX_COORD:
+        # Float coordinates too: areas of boxes near 1e200 overflow to inf and every IoU becomes 0.
+        raise ValueError(
+            f"{name} has a coordinate beyond +-{_MAX_COORD:,}, far outside any image; got range "
+            f"[{arr.min()}, {arr.max()}]. Check the units (pixels) and the box format (y1, x1, y2, x2)."
+        )
     return arr
 
 
@@ -91,12 +97,18 @@ def masks_to_boxes(masks) -> np.ndarray:
             f"masks has shape {arr.shape}, which looks like one (H, W, 1) mask with a channel axis; "
             "expected (N, H, W) or (H, W). Drop the channel axis: masks[..., 0]."
         )
+    if arr.dtype != bool and arr.size and (arr.min() < 0 or arr.max() > 1):
+        # A label image or a negated mask would otherwise be read as "nonzero" and boxed whole.
+        raise ValueError(
+            f"masks should be binary (bool, or 0 and 1), got values from {arr.min()} to {arr.max()}. "
+            "For a label image, make one mask per object: np.stack([labels == k for k in range(1, labels.max() + 1)])."
+        )
     if arr.ndim == 2:
         arr = arr[None]
     arr = arr.astype(bool, copy=False)
     n, h, w = arr.shape
     boxes = np.zeros((n, 4), np.int32)
-    if n == 0:
+    if n == 0 or h == 0 or w == 0:  # no pixels: every mask is empty
         return boxes
     rows = arr.any(axis=2)  # (N, H)
     cols = arr.any(axis=1)  # (N, W)
@@ -190,6 +202,13 @@ def boxes_to_xywh(boxes) -> np.ndarray:
     array([[2, 3, 2, 3]])
     """
     b = check_boxes(boxes)
+    inverted = (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])
+    if inverted.any():
+        i = int(np.flatnonzero(inverted)[0])
+        raise ValueError(
+            f"boxes has {int(inverted.sum())} inverted box(es) (y2 < y1 or x2 < x1), e.g. row {i}: {b[i].tolist()}; "
+            "COCO widths and heights cannot be negative. Boxes are (y1, x1, y2, x2): check the order."
+        )
     return np.stack([b[:, 1], b[:, 0], b[:, 3] - b[:, 1], b[:, 2] - b[:, 0]], axis=1)
 
 

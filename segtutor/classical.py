@@ -48,7 +48,8 @@ import time
 
 import numpy as np
 
-from ._validate import check_bool, check_choice, check_image, check_in_range, check_mask, check_positive_int, check_same_shape
+from ._validate import (check_bool, check_choice, check_image, check_in_range, check_mask, check_pixel_budget,
+                        check_positive_int, check_same_shape, check_seed)
 
 __all__ = [
     "METHODS",
@@ -76,6 +77,12 @@ __all__ = [
 
 
 # -- argument checks ------------------------------------------------------
+# Pixel limits of the superpixel methods, whose working memory is many times
+# the image (a student's laptop has 8 GB): 2048 x 2048 and 4096 x 4096.
+_MAX_FELZENSZWALB_PIXELS = 1 << 22
+_MAX_SLIC_PIXELS = 1 << 24
+
+
 def _gray(image, name: str = "image") -> np.ndarray:
     arr = check_image(image, name, allow_rgb=False)
     if arr.dtype == bool:
@@ -84,7 +91,7 @@ def _gray(image, name: str = "image") -> np.ndarray:
 
 
 def _bool_mask(mask, name: str = "mask") -> np.ndarray:
-    arr = check_mask(mask, name, ndim=2)
+    arr = check_mask(mask, name, ndim=2, nonnegative=True)
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one pixel.")
     return arr.astype(bool)
@@ -92,6 +99,11 @@ def _bool_mask(mask, name: str = "mask") -> np.ndarray:
 
 def _number(value, name: str) -> float:
     return check_in_range(value, name, -np.inf, np.inf) if value is not None else None
+
+
+def _finite_number(value, name: str) -> float:
+    """A number that must be given (None is not a default here)."""
+    return check_in_range(value, name, -np.inf, np.inf)
 
 
 def _nonneg_int(value, name: str) -> int:
@@ -125,7 +137,7 @@ def threshold_mask(image, threshold) -> np.ndarray:
     array([[False,  True]])
     """
     arr = _gray(image)
-    threshold = _number(threshold, "threshold")
+    threshold = _finite_number(threshold, "threshold")
     return arr > threshold
 
 
@@ -202,7 +214,7 @@ def local_threshold_mask(image, block_size: int = 101, offset: float = -10.0) ->
     block_size = check_positive_int(block_size, "block_size", minimum=3)
     if block_size % 2 == 0:
         raise ValueError(f"block_size should be odd, got {block_size}. Use {block_size + 1}.")
-    offset = _number(offset, "offset")
+    offset = _finite_number(offset, "offset")
     return arr > threshold_local(arr, block_size, offset=offset)
 
 
@@ -425,7 +437,7 @@ def gradient_markers(image, low: float = 30, high: float = 150) -> np.ndarray:
     array([[1, 0, 2]], dtype=int32)
     """
     arr = _gray(image)
-    low, high = _number(low, "low"), _number(high, "high")
+    low, high = _finite_number(low, "low"), _finite_number(high, "high")
     if not low < high:
         raise ValueError(f"low should be below high, got low={low} and high={high}; for coins try low=30, high=150.")
     markers = np.zeros(arr.shape, np.int32)
@@ -540,7 +552,8 @@ def slic_superpixels(image, n_segments: int = 400, compactness: float = 0.3) -> 
     """
     from skimage.segmentation import slic
 
-    arr = check_image(image)
+    # ~50 bytes of working memory per pixel in skimage's slic.
+    arr = check_pixel_budget(check_image(image), "image", limit=_MAX_SLIC_PIXELS, what="slic_superpixels")
     n_segments = check_positive_int(n_segments, "n_segments", minimum=2)
     compactness = check_in_range(compactness, "compactness", 1e-9, np.inf)
     f = _as_float01(arr)
@@ -576,10 +589,16 @@ def felzenszwalb_superpixels(image, scale: float = 100.0, sigma: float = 0.8, mi
     """
     from skimage.segmentation import felzenszwalb
 
-    arr = check_image(image)
-    scale = check_in_range(scale, "scale", 1e-9, np.inf)
-    sigma = check_in_range(sigma, "sigma", 0.0, np.inf)
+    # skimage's graph holds ~300 bytes per pixel: 10.8 GB for a 6000 x 6000 photograph.
+    arr = check_pixel_budget(check_image(image), "image", limit=_MAX_FELZENSZWALB_PIXELS,
+                             what="felzenszwalb_superpixels")
+    # Bounded by the image: a larger blur or smallest region means nothing, and overflows skimage's integers.
+    scale = check_in_range(scale, "scale", 1e-9, 1e12)
+    sigma = check_in_range(sigma, "sigma", 0.0, float(max(arr.shape[:2])))
     min_size = _nonneg_int(min_size, "min_size")
+    if min_size > arr.shape[0] * arr.shape[1]:
+        raise ValueError(f"min_size should be at most the image's {arr.shape[0] * arr.shape[1]:,} pixels, "
+                         f"got {min_size}.")
     f = _as_float01(arr)
     channel_axis = -1 if f.ndim == 3 else None
     if f.ndim == 3:
@@ -610,16 +629,19 @@ def superpixel_foreground(image, superpixels, threshold=None) -> np.ndarray:
     arr = _gray(image)
     sp = check_mask(superpixels, "superpixels", ndim=2)
     check_same_shape(arr, sp, ("image", "superpixels"))
+    if sp.size == 0:
+        raise ValueError("superpixels is empty; expected one label per pixel of image.")
     if sp.min() < 0:
-        raise ValueError("superpixels should hold non-negative labels, got negative values.")
+        raise ValueError(f"superpixels should hold non-negative labels, got {sp.min()}.")
     if threshold is None:
         threshold = otsu_threshold(arr)
     threshold = _number(threshold, "threshold")
-    flat = sp.ravel().astype(np.int64)
+    # Only the ids matter, not their values: numbering them 0..n-1 keeps the
+    # work proportional to the image even for ids near 1e12 or 2**63.
+    _, flat = np.unique(sp.ravel(), return_inverse=True)
     sums = np.bincount(flat, weights=arr.ravel().astype(np.float64))
     counts = np.bincount(flat)
-    means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
-    return means[sp] > threshold
+    return (sums / counts)[flat].reshape(sp.shape) > threshold
 
 
 # -- clustering -------------------------------------------------------------
@@ -666,8 +688,8 @@ def kmeans_clusters(image, n_clusters: int = 2, seed: int = 0, sample_size: int 
 
     arr = check_image(image)
     n_clusters = check_positive_int(n_clusters, "n_clusters")
-    seed = _nonneg_int(seed, "seed")
-    sample_size = check_positive_int(sample_size, "sample_size")
+    seed = check_seed(seed)
+    sample_size = check_positive_int(sample_size, "sample_size", minimum=n_clusters)  # k-means needs a point per centre
     f = _as_float01(arr)
     points = f.reshape(-1, 1) if f.ndim == 2 else f[..., :3].reshape(-1, min(f.shape[-1], 3))
     n_distinct = len(np.unique(points, axis=0)) if len(points) <= 100000 else n_clusters
@@ -828,6 +850,12 @@ def score_methods(image, truth_labels, methods=None, thresholds=None) -> list[di
         for name in methods:
             check_choice(name, "methods", METHODS)
         methods = {name: (name, {}) for name in methods}
+    for row_name, spec in methods.items():
+        # Each value is a pair; a bare method name would be unpacked letter by letter.
+        if not (isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], dict)):
+            raise TypeError(f"methods[{row_name!r}] should be a pair (method, params) such as ('otsu', {{}}), "
+                            f"got {spec!r:.80}.")
+        check_choice(spec[0], f"methods[{row_name!r}]", METHODS)
     kwargs = {} if thresholds is None else {"thresholds": thresholds}
     rows = []
     for row_name, (method, params) in methods.items():
@@ -916,9 +944,12 @@ def instance_overlay(image, labels, thickness: int = 2, fill: float = 0.0) -> np
     from skimage.morphology import disk, erosion
 
     arr = check_image(image)
-    lab = check_mask(labels, "labels", ndim=2).astype(np.int64)
+    lab = check_mask(labels, "labels", ndim=2, nonnegative=True).astype(np.int64)
     check_same_shape(arr[..., 0] if arr.ndim == 3 else arr, lab, ("image", "labels"))
     thickness = check_positive_int(thickness, "thickness")
+    if thickness > max(lab.shape):
+        raise ValueError(f"thickness should be at most the image's size ({max(lab.shape)} pixels), got {thickness}; "
+                         "a contour 1-5 pixels wide reads best.")
     fill = check_in_range(fill, "fill", 0.0, 1.0)
     f = _as_float01(arr) if arr.dtype != np.float64 else np.clip(arr, 0, 1)
     rgb = np.repeat(f[..., None], 3, axis=-1) if f.ndim == 2 else f[..., :3].copy()

@@ -65,7 +65,8 @@ def _add_train(sub) -> None:
     tr.add_argument("--depth", type=int, default=d["depth"], help="U-Net levels")
     tr.add_argument("--keep", type=int, default=d["keep"], help="checkpoints kept")
     tr.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to OUT/tensorboard")
-    tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    tr.add_argument("--resume", action="store_true",
+                    help="continue from the last checkpoint in --out (same options; a larger --steps extends the run)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -41,7 +41,8 @@ import numbers
 
 import numpy as np
 
-from ._validate import as_array, check_bool, check_finite, check_positive_int, check_size_budget, check_str
+from ._validate import (ArgumentTypeError, as_array, check_bool, check_finite, check_image, check_pixel_budget,
+                        check_positive_int, check_size_budget, check_str)
 # The signed colour map is a picture helper, so it lives in viz with the others.
 from .viz import signed_rgb
 
@@ -323,6 +324,8 @@ def max_pool2d(image, pool_size: int = 2, *, stride: int | None = None, padding=
     arr = check_finite(as_array(image, "image"), "image")
     if arr.ndim not in (2, 3) or arr.size == 0:
         raise ValueError(f"image should have a non-empty shape (H, W) or (H, W, C), got {arr.shape}.")
+    if arr.dtype == bool:  # a mask: pool it as 0/1 (bool has no -inf to pad with) and give a mask back
+        return max_pool2d(arr.astype(np.uint8), pool_size, stride=stride, padding=padding).astype(bool)
     squeeze = arr.ndim == 2
     x = arr[..., None] if squeeze else arr
     pads = [_pad_amounts(n, pool_size, stride, 1, padding) for n in x.shape[:2]]
@@ -539,6 +542,9 @@ def kernel_preset(name: str) -> np.ndarray:
     >>> float(kernel_preset("sharpen").sum())
     1.0
     """
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"name should be the name of a kernel preset, one of {sorted(KERNEL_PRESETS)}; "
+                                f"got {type(name).__name__} {name!r:.60}.")
     if name not in KERNEL_PRESETS:
         raise ValueError(f"name: unknown kernel preset {name!r}; choose one of {sorted(KERNEL_PRESETS)}.")
     return np.array(KERNEL_PRESETS[name], dtype=np.float64)
@@ -623,6 +629,10 @@ def _kernel_tile(kernel: np.ndarray, cell: int) -> np.ndarray:
     return tile
 
 
+# Largest image the playground draws (2048 x 2048): its picture takes ~100 bytes a pixel.
+_MAX_PLAYGROUND_PIXELS = 1 << 22
+
+
 def kernel_playground_picture(image, kernel, *, stride: int = 1, padding="same") -> np.ndarray:
     """Input, kernel and output side by side, as the kernel playground shows them.
 
@@ -651,7 +661,11 @@ def kernel_playground_picture(image, kernel, *, stride: int = 1, padding="same")
         For a non-square or non-finite kernel, an image smaller than the
         kernel, or a stride as large as the image.
     """
-    img = np.clip(as_array(image, "image").astype(np.float32), 0, 1)
+    # Finite first: clipping would turn inf into a white pixel without a word.
+    # The picture and its intermediates take ~100 bytes per pixel.
+    img = check_pixel_budget(check_image(image, "image", allow_rgb=False), "image",
+                             limit=_MAX_PLAYGROUND_PIXELS, what="kernel_playground_picture")
+    img = np.clip(img.astype(np.float32), 0, 1)
     out = filter_image(img, kernel, stride=stride, padding=padding)
     ker = check_kernel(kernel)
     h, w = img.shape

@@ -38,7 +38,7 @@ import numbers
 import numpy as np
 
 from . import _backend
-from ._validate import as_array, check_choice, check_positive_int
+from ._validate import as_array, check_choice, check_positive_int, check_seed, check_size_budget
 
 __all__ = [
     "transposed_conv2d",
@@ -178,7 +178,7 @@ def upsample(image, factor: int, method: str = "bilinear", *, seed: int = 0) -> 
     x = _image2d(image, "image")
     factor = check_positive_int(factor, "factor")
     method = check_choice(method, "method", UPSAMPLING_METHODS)
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     out_h, out_w = x.shape[0] * factor, x.shape[1] * factor
     if out_h * out_w > _MAX_PIXELS:
         raise ValueError(f"factor {factor} makes the output {out_h}x{out_w} pixels; "
@@ -238,6 +238,7 @@ def imbalance_example(size: int = 64, foreground: float = 0.05) -> tuple[np.ndar
     (0.96, 0)
     """
     size = check_positive_int(size, "size", minimum=4)
+    check_size_budget(size * size, "size", what="the mask")
     if isinstance(foreground, bool) or not isinstance(foreground, numbers.Real) or not 0 < foreground < 1:
         raise ValueError(f"foreground should be a fraction between 0 and 1, got {foreground!r}.")
     side = max(1, int(round(size * np.sqrt(foreground))))

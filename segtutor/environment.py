@@ -53,9 +53,9 @@ def seed_everything(seed: int = 0) -> int:
     in notebook 01 does not pay TensorFlow's import cost. Call it again after
     importing TensorFlow, or use :func:`segtutor.models` helpers, which do.
     """
-    from ._validate import check_positive_int
+    from ._validate import check_positive_int, check_seed
 
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     if seed >= 2**32:
         raise ValueError(f"seed should be below 2**32 (NumPy's limit), got {seed:,}.")
     random.seed(seed)
@@ -120,8 +120,16 @@ def doctor(*, check_tensorflow: bool = True, file=None) -> bool:
     bool
         True when everything the course needs is in place.
     """
+    import io
+
+    from ._validate import check_bool
     from .modes import FAST_ENV_VAR, mode
 
+    check_tensorflow = check_bool(check_tensorflow, "check_tensorflow")
+    if file is not None and (not callable(getattr(file, "write", None))
+                             or isinstance(file, (io.RawIOBase, io.BufferedIOBase))):
+        raise TypeError(f"file should be a text stream with .write(), such as sys.stdout or open('report.txt', 'w'), "
+                        f"got {type(file).__name__} {file!r:.60}. Open the file in text mode, then pass it.")
     out = file or sys.stdout
     problems: list[str] = []
 

@@ -45,6 +45,7 @@ from ._validate import (
     check_model_input,
     check_positive_int,
     check_scalar,
+    check_seed,
     check_size_budget,
     check_str,
 )
@@ -182,6 +183,8 @@ class ActivationCache:
 
     def get(self, key: str, image, layer: str) -> np.ndarray:
         """Activation of ``layer`` for the image named ``key``, shape (H', W', C')."""
+        check_str(key, "key")
+        check_str(layer, "layer")
         if key not in self._store:
             self._store[key] = activations(self.extractor, image)
             self.n_computed += 1
@@ -196,14 +199,31 @@ def normalise(x, *, robust: bool = False) -> np.ndarray:
 
     With ``robust=True`` the 1st and 99th percentiles are used instead, so that
     a few extreme values do not flatten the rest. NaN or infinite values are
-    refused (ValueError).
+    refused (ValueError), and so is anything that is not a non-empty map of
+    at least two dimensions, (H, W) or (H, W, C).
+
+    Examples
+    --------
+    >>> normalise(np.array([[2.0, 4.0], [3.0, 2.0]])).tolist()
+    [[0.0, 1.0], [0.5, 0.0]]
     """
     robust = check_bool(robust, "robust")
-    x = check_finite(as_array(x, "x"), "x").astype(np.float32)
-    lo, hi = (np.percentile(x, [1, 99]) if robust else (x.min(), x.max())) if x.size else (0, 0)
-    if not np.isfinite(hi - lo) or hi - lo <= 0:
-        return np.zeros_like(x)
-    return np.clip((x - lo) / (hi - lo), 0, 1)
+    x = _check_map(x, "x")
+    # In float64 and halved: the span of values near +-1e308 would overflow to inf
+    # (and float32 itself ends at 3.4e38). Halving is exact.
+    half = x.astype(np.float64) * 0.5
+    lo, hi = np.percentile(half, [1, 99]) if robust else (half.min(), half.max())
+    if hi - lo <= 0:
+        return np.zeros(x.shape, np.float32)
+    return np.clip((half - lo) / (hi - lo), 0, 1).astype(np.float32)
+
+
+def _check_map(x, name: str) -> np.ndarray:
+    """A finite, non-empty array of at least two dimensions (a map, not a number or a list)."""
+    arr = check_finite(as_array(x, name), name)
+    if arr.ndim < 2 or arr.size == 0:
+        raise ValueError(f"{name} should be a non-empty map of shape (H, W) or (H, W, C), got shape {arr.shape}.")
+    return arr
 
 
 def _check_cmap(cmap) -> str:
@@ -226,7 +246,10 @@ def colourise(x, cmap: str = "viridis") -> np.ndarray:
     values outside [0, 1] are clipped.
     """
     _check_cmap(cmap)
-    x = as_array(x, "x").astype(np.float32)
+    x = as_array(x, "x")
+    if x.ndim != 2 or x.size == 0:
+        raise ValueError(f"x should be a non-empty (H, W) map, got shape {x.shape}; colour one channel at a time.")
+    x = x.astype(np.float32)
     index = (np.clip(np.nan_to_num(x), 0, 1) * 255 + 0.5).astype(np.intp)
     return _lut(cmap)[index]
 
@@ -345,7 +368,11 @@ def feature_map_picture(activation, channel: int | None = None, *, size: int = 3
     rgb[np.isnan(tile)] = 1.0
     rgb = _fit(rgb, size)
     if image is not None:
-        img = _as_batch(image, None, "image")[0]
+        img = _as_batch(image, None, "image")
+        if len(img) != 1:
+            raise ValueError(f"image should be one image (H, W) or (H, W, C), got a batch of {len(img)}; "
+                             "pass images[i].")
+        img = img[0]
         img = normalise(img[..., 0] if img.shape[-1] == 1 else img[..., :3])
         img = np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
         # Nearest-neighbour resize to the picture's height, keeping the aspect ratio.
@@ -402,6 +429,10 @@ def filters_picture(kernels, *, cell: int = 14, columns: int = 8) -> np.ndarray:
     if k.size == 0:
         raise ValueError(f"kernels is empty (shape {k.shape}).")
     kh, kw, c = k.shape
+    if kh != kw:
+        # A batch of images (N, H, W, C) also has four axes; its first two are not a square kernel.
+        raise ValueError(f"kernels should be square (kh, kw, ...) with kh == kw, got shape {k.shape}. "
+                         "Pass a layer's kernel (first_layer_filters(model)), not a batch of images.")
     check_size_budget(kh * kw * c * cell * cell * 3, "kernels", what="the picture")
     columns = min(check_positive_int(columns, "columns"), c)
     rows = math.ceil(c / columns)
@@ -513,6 +544,21 @@ def _check_class_index(class_index) -> None:
         raise ArgumentTypeError(
             f"class_index should be an integer class or one per image, got {class_index!r:.80}."
         )
+
+
+def _check_score_layer(model, score_layer) -> None:
+    """The scores to differentiate must be one (N, classes) tensor: the named layer's, else the model's output."""
+    check_str(score_layer, "score_layer")
+    if score_layer in [layer.name for layer in model.layers]:
+        shape, what = tuple(model.get_layer(score_layer).output.shape), f"score_layer {score_layer!r}"
+    elif len(model.outputs) != 1:
+        raise ValueError(f"model has {len(model.outputs)} outputs (a feature extractor?); expected the classifier, "
+                         "whose one output is the class scores (N, classes).")
+    else:
+        shape, what = tuple(model.outputs[0].shape), "model's output (no layer named score_layer)"
+    if len(shape) != 2:
+        raise ValueError(f"{what} has shape {shape}, not class scores (N, classes); score_layer should name the "
+                         "pre-softmax Dense layer, e.g. 'logits'. A convolution's feature map is layer_name's job.")
 
 
 def _class_indices(class_index, scores: np.ndarray) -> np.ndarray:
@@ -667,7 +713,7 @@ def random_match_baseline(n_kernels: int = 2000, *, size: int = 3, seed: int = 0
     """
     n_kernels = check_positive_int(n_kernels, "n_kernels")
     size = check_positive_int(size, "size")
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     check_size_budget(n_kernels * size * size, "n_kernels", limit=1 << 24, what="the random kernels")
     kernels = np.random.default_rng(seed).normal(size=(size, size, n_kernels))
     return np.array([similarity for _, similarity in match_kernels(kernels, candidates)])
@@ -714,7 +760,7 @@ def grad_cam(model, images, class_index=None, *, layer_name: str | None = None, 
     upsample = check_bool(upsample, "upsample")
     scale = check_bool(scale, "scale")
     layer_name = _check_layer(model, layer_name, "layer_name") if layer_name is not None else _last_conv(model)
-    _check_layer(model, score_layer, "score_layer", fallback_ok=True)
+    _check_score_layer(model, score_layer)
     _check_class_index(class_index)
     score_model = _score_model(model, layer_name, score_layer)
     with tf.GradientTape() as tape:
@@ -752,7 +798,7 @@ def saliency_map(model, images, class_index=None, *, score_layer: str = "logits"
     """
     tf = _backend.tensorflow()
     x = tf.convert_to_tensor(_model_batch(model, images))
-    _check_layer(model, score_layer, "score_layer", fallback_ok=True)
+    _check_score_layer(model, score_layer)
     _check_class_index(class_index)
     score_model = _score_model(model, None, score_layer)
     with tf.GradientTape() as tape:

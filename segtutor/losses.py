@@ -192,6 +192,12 @@ def categorical_cross_entropy(prob, labels) -> float:
     k = p.shape[-1]
     if y.min() < 0 or y.max() >= k:
         raise ValueError(f"labels should lie in 0..{k - 1} for {k} classes, got values from {y.min()} to {y.max()}.")
+    sums = p.sum(axis=-1)
+    if p.min() < 0 or p.max() > 1 or not np.allclose(sums, 1.0, atol=1e-3):
+        # Logits or sigmoid outputs give a number, but not the cross-entropy.
+        raise ValueError(f"prob should hold probabilities that sum to 1 over the last axis (softmax output); "
+                         f"got values from {p.min():.3g} to {p.max():.3g} and sums from {sums.min():.3g} to "
+                         f"{sums.max():.3g}. Apply a softmax to logits first.")
     picked = np.take_along_axis(p, y[..., None], axis=-1)[..., 0]
     return float(-np.log(np.clip(picked, EPSILON, 1.0)).mean())
 

@@ -50,13 +50,14 @@ import random
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ._files import atomic_write_text
 from . import _backend
-from ._validate import check_bool, check_choice, check_in_range, check_positive_int
+from ._validate import check_bool, check_choice, check_in_range, check_positive_int, check_seed
 
 __all__ = ["TrainError", "MODELS", "BUILTIN_DATA", "DEFAULTS", "load_training_data", "batch_indices",
            "run_training", "find_checkpoint", "ProgressBar"]
@@ -126,7 +127,7 @@ def load_training_data(data, *, image_size: int = 64, n_images: int = 64, seed: 
     try:
         image_size = check_positive_int(image_size, "image_size", minimum=32)
         n_images = check_positive_int(n_images, "n_images", minimum=2)
-        seed = check_positive_int(seed, "seed", minimum=0)
+        seed = check_seed(seed)
     except ValueError as exc:
         raise TrainError(str(exc)) from None
     if image_size > _MAX_IMAGE_SIZE or image_size % 16:
@@ -212,7 +213,7 @@ def batch_indices(step: int, n: int, batch_size: int, seed: int) -> np.ndarray:
     step = check_positive_int(step, "step", minimum=0)
     n = check_positive_int(n, "n")
     batch_size = check_positive_int(batch_size, "batch_size")
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     if n > 100_000_000 or batch_size > 100_000 or step > 10**12:
         raise ValueError(f"n, batch_size and step should be at most 1e8, 1e5 and 1e12, got {n}, {batch_size}, {step}.")
     flat = np.arange(step * batch_size, (step + 1) * batch_size)
@@ -462,7 +463,12 @@ def _check_state(folder: Path, expected: dict) -> dict:
     if state.get("model") != expected["model"]:
         raise TrainError(f"the checkpoint in {run} is from a {state.get('model')} run, not "
                          f"{expected['model']}; pass --model {state.get('model')} or another --out.")
-    for key in ("spec", "seed", "data_fingerprint", "batch_size", "steps", "learning_rate", "checkpoint_every",
+    old_steps = state.get("steps")
+    if not isinstance(old_steps, int) or isinstance(old_steps, bool) or expected["steps"] < old_steps:
+        # Growing --steps extends a run, as Keras' initial_epoch does; shrinking it would end before the checkpoint.
+        raise TrainError(f"the checkpoint in {run} was made with --steps {old_steps!r}; a resumed run can be longer "
+                         f"(a larger --steps), not shorter than that, got {expected['steps']}.")
+    for key in ("spec", "seed", "data_fingerprint", "batch_size", "learning_rate", "checkpoint_every",
                 "val_fraction"):
         if state.get(key) != expected[key]:
             what = "data" if key == "data_fingerprint" else key
@@ -473,7 +479,11 @@ def _check_state(folder: Path, expected: dict) -> dict:
 
 def _load_checkpoint(folder: Path, model, state: dict) -> None:
     try:
-        model.load_weights(folder / "model.weights.h5")
+        with warnings.catch_warnings():
+            # Keras warns once per variable that does not fit (dozens of lines)
+            # before it raises; the one line below says it.
+            warnings.simplefilter("ignore")
+            model.load_weights(folder / "model.weights.h5")
     except Exception as exc:  # Keras raises ValueError, KeyError or h5py errors for a foreign file
         raise TrainError(f"the weights in {folder} do not fit this model ({type(exc).__name__}).") from None
     with np.load(folder / "optimizer.npz") as saved:
@@ -611,7 +621,7 @@ def _check_options(model, steps, batch_size, checkpoint_every, learning_rate, se
         raise TrainError(f"--batch-size should be at most 1024, got {batch_size}.")
     checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
     learning_rate = check_in_range(learning_rate, "learning_rate", 1e-8, 10.0)
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     if seed >= 2**31:
         raise TrainError(f"--seed should be below 2**31, got {seed}.")
     val_fraction = check_in_range(val_fraction, "val_fraction", 0.01, 0.9)
@@ -622,8 +632,9 @@ def _check_options(model, steps, batch_size, checkpoint_every, learning_rate, se
     keep = check_positive_int(keep, "keep")
     tensorboard, resume = check_bool(tensorboard, "tensorboard"), check_bool(resume, "resume")
     progress, export = check_bool(progress, "progress"), check_bool(export, "export")
-    if not isinstance(out, (str, Path)):
-        raise TrainError(f"--out should be a folder path, got {out!r}.")
+    if not isinstance(out, (str, Path)) or not str(out).strip():
+        # Path('') is the current folder: checkpoints and weights would land among the student's files.
+        raise TrainError(f"--out should be a folder path such as runs/capstone, got {out!r}.")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise TrainError(f"--out {str(out)!r} is a file; pass a folder.")
@@ -661,7 +672,11 @@ def run_training(data, *, model: str = "unet", out="runs/train", steps: int = 20
     tensorboard : bool
         Also write TensorBoard logs.
     resume : bool
-        Continue from the last checkpoint in ``out``.
+        Continue from the last checkpoint in ``out``, with the same options
+        and data. ``steps`` may be larger than the checkpoint's, which
+        extends the run (as Keras' ``initial_epoch`` does); the cosine
+        schedule is then laid over the new total, so the learning rate at the
+        resumed step is higher than where the shorter run had brought it.
     keep : int
         Checkpoints kept (older ones are deleted).
     progress : bool

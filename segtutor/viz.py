@@ -181,7 +181,10 @@ def _color(value, name: str) -> np.ndarray:
     from matplotlib.colors import to_rgb
 
     try:
-        return np.asarray(to_rgb(value), dtype=np.float64)
+        rgb = np.asarray(to_rgb(value), dtype=np.float64)
+        if not np.isfinite(rgb).all():  # Matplotlib lets NaN through, and it would paint NaN pixels
+            raise ValueError
+        return rgb
     except (ValueError, TypeError):
         raise ValueError(
             f"{name} should be a colour: a name like 'red', a hex string like '#ff8800' "
@@ -262,6 +265,11 @@ def signed_rgb(x: np.ndarray, scale: float) -> np.ndarray:
     return (white + pos * (red - white) + neg * (blue - white)).astype(np.float32)
 
 
+# Largest picture drawn in float64 RGB (4096 x 4096, 400 MB; with the
+# intermediates about 1 GB): a larger image is more than a screen shows.
+_MAX_PICTURE_PIXELS = 1 << 24
+
+
 def as_rgb(image, name: str = "image") -> np.ndarray:
     """Return ``image`` as an (H, W, 3) float64 array in [0, 1].
 
@@ -284,7 +292,8 @@ def as_rgb(image, name: str = "image") -> np.ndarray:
     >>> as_rgb(np.array([[0, 255]], np.uint8))[0, 1]
     array([1., 1., 1.])
     """
-    arr = _validate.check_image(image, name)
+    arr = _validate.check_pixel_budget(_validate.check_image(image, name), name, limit=_MAX_PICTURE_PIXELS,
+                                       what="a picture in float64 RGB")
     if arr.ndim == 3:
         arr = arr[..., :3] if arr.shape[-1] != 1 else arr[..., 0]
     if arr.dtype == np.uint8:
@@ -787,6 +796,9 @@ def draw_boxes(image, boxes, labels=None, *, color=None, thickness: int = 1) -> 
     boxes = _check_boxes(boxes)
     thickness = _validate.check_positive_int(thickness, "thickness")
     rgb = as_rgb(image)
+    if thickness > max(rgb.shape[:2]):
+        raise ValueError(f"thickness should be at most the image's size ({max(rgb.shape[:2])} pixels), "
+                         f"got {thickness}; lines 1-3 pixels wide read best.")
     n = len(boxes)
     if labels is not None:
         labels = list(labels) if not isinstance(labels, str) else [labels]
@@ -913,11 +925,12 @@ def _check_step(name, names) -> str:
 def to_rgb_uint8(image) -> np.ndarray:
     """Return ``image`` as an (H, W, 3) uint8 array, by the ``"clip"`` rule.
 
-    Floats are taken to lie in [0, 1] and are clipped (:func:`to_unit_range`),
-    NaN becomes 0; booleans become 0 and 255; uint8 is kept. Grayscale is
-    repeated into three channels and alpha is dropped. Widgets use it for
-    pictures their compute function has already scaled, which a stretch would
-    brighten or darken from one frame to the next.
+    Floats are taken to lie in [0, 1] and are clipped (:func:`to_unit_range`);
+    booleans become 0 and 255; uint8 is kept. Grayscale is repeated into three
+    channels and alpha is dropped. Widgets use it for pictures their compute
+    function has already scaled, which a stretch would brighten or darken from
+    one frame to the next. Empty, non-numeric, complex, ragged and non-finite
+    input is refused (ValueError): a NaN pixel drawn black would hide a bug.
 
     Parameters
     ----------
@@ -932,7 +945,7 @@ def to_rgb_uint8(image) -> np.ndarray:
     >>> to_rgb_uint8(np.array([[0.0, 0.5, 2.0]]))[0, :, 0].tolist()
     [0, 128, 255]
     """
-    arr = _validate.as_array(image, "image")
+    arr = _validate.check_image(image, "image")
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=-1)
     if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
@@ -942,8 +955,7 @@ def to_rgb_uint8(image) -> np.ndarray:
         return np.ascontiguousarray(arr)
     if arr.dtype == bool:
         return arr.astype(np.uint8) * 255
-    arr = np.nan_to_num(arr.astype(np.float32), nan=0.0)
-    return (to_unit_range(arr, "clip", name="image") * 255 + 0.5).astype(np.uint8)
+    return (to_unit_range(arr.astype(np.float32), "clip", name="image") * 255 + 0.5).astype(np.uint8)
 
 
 def to_png_bytes(image) -> bytes:

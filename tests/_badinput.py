@@ -1025,6 +1025,40 @@ def cases(qualname: str, func, limit: int | None = None) -> list[tuple[str, Bad]
     return [every[int(i * step)] for i in range(limit)]
 
 
+# Issue 24: one targeted case (or a few) per group of faults that the generic
+# bad values above do not reach: (group, callable, parameter, bad value). Each
+# must end in an exception from segtutor that names the parameter.
+def _ints(v):
+    return np.asarray(v).astype(np.int64)
+
+
+ISSUE24_CASES = [
+    ("memory", "segtutor.classical.felzenszwalb_superpixels", "image",
+     Bad("6000 x 6000 uint8", lambda v: np.zeros((6000, 6000), np.uint8))),
+    ("memory", "segtutor.viz.as_rgb", "image", Bad("6000 x 6000 uint8", lambda v: np.zeros((6000, 6000), np.uint8))),
+    ("memory", "segtutor.datasets.nuclei.make_nuclei", "n_images", Bad("10**12", lambda v: 10**12)),
+    ("memory", "segtutor.dense.imbalance_example", "size", Bad("10**6", lambda v: 10**6)),
+    ("shapes", "segtutor.arrays.fraction_above", "image", Bad("channels first", lambda v: np.zeros((3, 32, 32)))),
+    ("shapes", "segtutor.interpret.normalise", "x", Bad("1-D", lambda v: np.arange(5.0))),
+    ("negative labels", "segtutor.classical.clean_mask", "mask", Bad("-mask", lambda v: -_ints(v))),
+    ("negative labels", "segtutor.boxes.masks_to_boxes", "masks", Bad("labels x 3", lambda v: _ints(v) * 3)),
+    ("negative labels", "segtutor.metrics.semantic.pixel_accuracy", "pred", Bad("labels - 1", lambda v: _ints(v) - 1)),
+    ("overflow", "segtutor.boxes.box_iou", "boxes_a", Bad("1e200 box", lambda v: [[0.0, 0.0, 1e200, 1e200]])),
+    ("overflow", "segtutor.boxes.boxes_to_xywh", "boxes", Bad("inverted box", lambda v: [[5, 5, 1, 1]])),
+    ("degenerate", "segtutor.viz.draw_boxes", "color", Bad("NaN colour", lambda v: (math.nan, 0.0, 0.0))),
+    ("degenerate", "segtutor.viz.draw_boxes", "thickness", Bad("10**9", lambda v: 10**9)),
+    ("unchecked", "segtutor.datasets.nuclei.make_nuclei", "seed", Bad("2**64", lambda v: 2**64)),
+    ("unchecked", "segtutor.datasets.coco.write_coco", "categories", Bad("[None]", lambda v: [None])),
+    ("unchecked", "segtutor.datasets.quality.channel_count", "mode", Bad("'rgb'", lambda v: "rgb")),
+    ("unchecked", "segtutor.losses.categorical_cross_entropy", "prob", Bad("sums to 2", lambda v: np.asarray(v) * 2)),
+    ("cryptic", "segtutor.classical.kmeans_clusters", "seed", Bad("2**64", lambda v: 2**64)),
+    ("cryptic", "segtutor.convolution.kernel_preset", "name", Bad("['identity']", lambda v: ["identity"])),
+    ("cryptic", "segtutor.interpret.saliency_map", "score_layer", Bad("'conv1'", lambda v: "conv1")),
+    ("cryptic", "segtutor.semi.training.predict_probabilities", "images",
+     Bad("15 x 15", lambda v: np.zeros((1, 15, 15), np.float32))),
+]
+
+
 # --------------------------------------------------------------------------
 # running and classifying one call
 # --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -89,3 +90,44 @@ def test_bad_input_gets_a_clear_answer(qualname):
 
     with fz.memory_cap():
         check()
+
+
+@pytest.mark.parametrize("group, qualname, param, bad", fz.ISSUE24_CASES,
+                         ids=[f"{g}:{q.rsplit('.', 1)[1]}({p}={b.kind})" for g, q, p, b in fz.ISSUE24_CASES])
+def test_issue24_faults_get_one_clear_error(group, qualname, param, bad):
+    with fz.memory_cap():
+        o = fz.run_case(qualname, param, bad)
+    assert o.outcome == "clear" and not o.detail.startswith("returned"), f"{o.outcome}: {o.detail}"
+
+
+def test_issue24_legitimate_extremes_get_the_right_answer(tmp_path):
+    from PIL import Image
+
+    from segtutor import arrays, boxes, classical, interpret
+    from segtutor.datasets.folder import read_mask
+    from segtutor.metrics import semantic
+
+    # Spans past float64's range: halving inside keeps the exact answer.
+    np.testing.assert_array_equal(arrays.intensity_window(np.array([[-1e308, 0.0, 1e308]]), -1e308, 1e308),
+                                  [[0.0, 0.5, 1.0]])
+    np.testing.assert_array_equal(interpret.normalise(np.array([[1e308, -1e308]])), [[1.0, 0.0]])
+    counts, edges = arrays.histogram(np.array([[1e308, -1e308, 0.0]]), bins=2)
+    assert counts.tolist() == [1, 2] and edges[0] == -1e308 and edges[-1] == 1e308
+    # Superpixel ids are names: huge, bool and uint64 ids give the answer of small ones.
+    image = np.random.default_rng(0).random((16, 16))
+    ids = np.zeros((16, 16), np.int64)
+    ids[:8] = 1
+    expected = classical.superpixel_foreground(image, ids, threshold=0.45)
+    for other in (ids * 10**12, ids.astype(bool), ids.astype(np.uint64) * np.uint64(2**63 + 1)):
+        np.testing.assert_array_equal(classical.superpixel_foreground(image, other, threshold=0.45), expected)
+    # Masks without pixels have empty boxes; uint64 labels past 2**63 do not wrap.
+    for shape in ((0, 0), (0, 5), (5, 0, 0)):
+        assert not boxes.masks_to_boxes(np.zeros(shape, bool)).any()
+    big = np.full((2, 2), 2**63 + 7, np.uint64)
+    assert semantic.pixel_accuracy(big, big) == 1.0
+    assert boxes.box_area(np.array([[0, 0, 2**31 - 1, 2**31 - 1]], np.int32))[0] == (2**31 - 1) ** 2
+    # A black-and-white mask saved in 16 bits reads as 0 and 1, as its 8-bit twin does.
+    white = np.zeros((4, 4), np.uint16)
+    white[1:3, 1:3] = 65535
+    Image.fromarray(white).save(tmp_path / "mask16.png")
+    assert read_mask(tmp_path / "mask16.png").tolist() == (white // 65535).tolist()

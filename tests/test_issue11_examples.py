@@ -107,7 +107,10 @@ def test_inverted_uint8_box_has_area_zero():
 def test_xywh_to_boxes_does_not_wrap_uint8():
     out = boxes.xywh_to_boxes(np.array([[250, 250, 10, 10]], np.uint8))
     assert out.tolist() == [[250, 250, 260, 260]] and out.dtype == np.int64  # uint8 gave 4
-    assert boxes.boxes_to_xywh(np.array([[5, 5, 2, 2]], np.uint8)).tolist() == [[5, 5, -3, -3]]
+    assert boxes.boxes_to_xywh(np.array([[2, 2, 5, 5]], np.uint8)).tolist() == [[2, 2, 3, 3]]
+    # An inverted box has no COCO width: refused rather than given a negative one (issue 24).
+    with pytest.raises(ValueError, match="inverted box"):
+        boxes.boxes_to_xywh(np.array([[5, 5, 2, 2]], np.uint8))
 
 
 def test_absurd_integer_box_coordinates_are_refused():
@@ -133,10 +136,13 @@ def test_conv2d_refuses_an_empty_kernel():
 def test_draw_boxes_huge_thickness_fills_the_box():
     image = np.zeros((20, 20))
     box = np.array([[2, 3, 9, 15]])
-    huge = viz.draw_boxes(image, box, color=(1, 0, 0), thickness=10**12)  # looped 10**12 times before
+    huge = viz.draw_boxes(image, box, color=(1, 0, 0), thickness=20)  # as thick as the image
     filled = viz.draw_boxes(image, box, color=(1, 0, 0), thickness=7)
     np.testing.assert_array_equal(huge, filled)
     assert (huge[2:9, 3:15] == (1, 0, 0)).all() and (huge[10:] == 0).all()
+    # Thicker than the image is a typo, not a line (issue 24): refused, no longer looped 10**12 times.
+    with pytest.raises(ValueError, match="thickness should be at most"):
+        viz.draw_boxes(image, box, color=(1, 0, 0), thickness=10**12)
 
 
 def test_conv2d_memory_stays_bounded_and_exact():
@@ -204,7 +210,7 @@ def test_augmenter_accepts_numpy_scalars():
 
     augmenter(seed=np.int64(0))
     augmenter(shift=np.float32(0.1))
-    with pytest.raises(ValueError, match="seed should be at least 0"):
+    with pytest.raises(ValueError, match=r"seed should be an integer from 0 to 2\*\*32 - 1"):
         augmenter(seed=-1)
 
 

@@ -211,6 +211,44 @@ def test_bad_input_gives_one_error_line_and_status_2(tmp_path, capsys, runs):
                     "learning_rate should be a finite number")
 
 
+def test_an_empty_out_is_refused_rather_than_the_current_folder(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _one_line_error(capsys, ["train", *TINY, "--out", ""], "--out should be a folder path")
+    _one_line_error(capsys, ["train", *TINY, "--out", "  "], "--out should be a folder path")
+    assert not list(tmp_path.iterdir())  # nothing written where the student stood
+
+
+def test_a_larger_steps_extends_a_finished_run_and_a_smaller_one_is_refused(runs, tmp_path, capsys):
+    import shutil
+
+    longer = tmp_path / "longer"
+    shutil.copytree(runs["whole"], longer)
+    _one_line_error(capsys, ["train", *tiny(steps=20), "--out", str(longer), "--resume"],
+                    "can be longer (a larger --steps), not shorter")
+    extended = _run(*tiny(steps=48), "--out", str(longer), "--resume")
+    assert extended.returncode == 0, extended.stderr[-2000:]
+    assert f"resuming {longer} from step 40 of 48" in extended.stderr
+    steps = [int(r["step"]) for r in _rows(longer)]
+    assert steps == list(range(4, 49, 4))  # the 10 old rows kept, two new ones appended
+    assert _rows(longer)[:10] == _rows(runs["whole"])
+    assert json.loads((longer / "evaluation.json").read_text())["steps"] == 48
+
+
+def test_another_models_weights_give_one_line_not_keras_warnings(runs, tmp_path):
+    import shutil
+
+    from segtutor.models.unet import build_unet
+
+    foreign = tmp_path / "foreign"
+    shutil.copytree(runs["whole"], foreign)
+    # The state says "this run"; the weights are those of a wider U-Net.
+    build_unet((32, 32, 1), depth=2, width=8).save_weights(find_checkpoint(foreign) / "model.weights.h5")
+    resumed = _run(*TINY, "--out", str(foreign), "--resume")
+    assert resumed.returncode == 2
+    lines = [line for line in resumed.stderr.splitlines() if line.strip() and "resuming" not in line]
+    assert len(lines) == 1 and "do not fit this model" in lines[0], resumed.stderr[-3000:]
+
+
 def test_an_unknown_option_is_one_line_too(capsys):
     with pytest.raises(SystemExit) as stop:
         cli.main(["train", "--data", "shapes", "--model", "resnet"])

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_write_text
-from .._validate import check_mask, check_path, check_size_budget
+from .._validate import check_mask, check_names, check_output_file, check_path, check_size_budget
 from ..boxes import boxes_to_xywh, masks_to_boxes
 
 __all__ = ["read_coco", "write_coco"]
@@ -106,8 +106,8 @@ def read_coco(json_path, image_dir=None) -> list[dict]:
     try:
         with open(json_path, encoding="utf-8") as f:
             content = json.load(f)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{str(json_path)!r} is not valid JSON: {exc}.") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"json_path {str(json_path)!r} is not valid JSON text: {exc}.") from exc
     missing = [key for key in ("images", "annotations", "categories") if key not in content]
     if not isinstance(content, dict) or missing:
         raise ValueError(
@@ -117,6 +117,12 @@ def read_coco(json_path, image_dir=None) -> list[dict]:
 
     for info in content["images"]:  # before pycocotools allocates a mask of the declared size
         _declared_size(info, json_path)
+    ids = [info.get("id") for info in content["images"]]
+    if len(set(map(repr, ids))) != len(ids):
+        # pycocotools would merge their annotations into both images.
+        twice = sorted({repr(i) for i in ids if ids.count(i) > 1})
+        raise ValueError(f"json_path {json_path.name} lists image id(s) {', '.join(twice)} more than once; "
+                         "each image needs its own 'id'. Fix the export.")
     coco = COCO()
     coco.dataset = content
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
@@ -140,7 +146,14 @@ def read_coco(json_path, image_dir=None) -> list[dict]:
             with warnings.catch_warnings():
                 # pycocotools 2.0 predates NumPy 2's copy keyword; harmless here.
                 warnings.filterwarnings("ignore", message=".*copy keyword.*", category=DeprecationWarning)
-                mask = coco.annToMask(ann).astype(bool)
+                try:
+                    mask = coco.annToMask(ann).astype(bool)
+                except Exception as exc:  # pycocotools raises whatever its parser meets
+                    raise ValueError(
+                        f"json_path {json_path.name}: annotation {ann.get('id')} has a segmentation that cannot be "
+                        f"decoded ({type(exc).__name__}: {exc}); expected polygons [[x1, y1, ...]] or an RLE "
+                        "{'size': [h, w], 'counts': ...}. Fix the export."
+                    ) from None
             if mask.shape != (h, w):
                 raise ValueError(
                     f"annotation {ann.get('id')} decodes to a {mask.shape} mask but image "
@@ -183,20 +196,11 @@ def read_coco(json_path, image_dir=None) -> list[dict]:
 
 
 def _category_names(categories) -> list[str]:
-    if isinstance(categories, str):
-        categories = [categories]
-    try:
-        names = [str(c) for c in categories]
-    except TypeError:
-        raise ValueError(
-            f"categories should be a sequence of class names, got {categories!r}."
-        ) from None
-    if names and names[0] == "background":
+    names = check_names(categories, "categories")
+    if names[0] == "background":
         names = names[1:]  # accept ShapesData.class_names as it is
     if not names:
-        raise ValueError("categories is empty; give one name per class id, e.g. ['cell'].")
-    if len(set(names)) != len(names):
-        raise ValueError(f"categories {names} repeats a name; each class needs its own name.")
+        raise ValueError("categories names only the background; give one name per class id, e.g. ['cell'].")
     return names
 
 
@@ -231,7 +235,7 @@ def write_coco(json_path, records, categories) -> None:
     from pycocotools import mask as mask_utils
 
     names = _category_names(categories)
-    json_path = check_path(json_path, "json_path")
+    json_path = check_output_file(json_path, "json_path")
     if not json_path.parent.is_dir():
         raise ValueError(
             f"the folder {str(json_path.parent)!r} does not exist; create it first "
@@ -267,7 +271,14 @@ def write_coco(json_path, records, categories) -> None:
                 f"(one per category), got {class_ids.tolist()}. 0 is the background and has no annotations."
             )
         h, w = masks.shape[1:]
-        image_id = int(record.get("image_id", index + 1))
+        image_id = record.get("image_id", index + 1)
+        if isinstance(image_id, (bool, np.bool_)) or not isinstance(image_id, numbers.Integral):
+            raise ValueError(f"records[{index}]['image_id'] should be an integer, got {image_id!r}.")
+        image_id = int(image_id)
+        file_name = record.get("file_name", f"{index:06d}.png")
+        if not isinstance(file_name, str) or not file_name.strip():
+            raise ValueError(f"records[{index}]['file_name'] should be a non-empty string such as 'a.png', "
+                             f"got {file_name!r}.")
         if image_id in seen_ids:
             raise ValueError(
                 f"records[{index}] has image_id {image_id}, already used by an earlier record; "
@@ -277,7 +288,7 @@ def write_coco(json_path, records, categories) -> None:
         images.append(
             {
                 "id": image_id,
-                "file_name": str(record.get("file_name", f"{index:06d}.png")),
+                "file_name": file_name,
                 "height": int(h),
                 "width": int(w),
             }
@@ -303,7 +314,11 @@ def write_coco(json_path, records, categories) -> None:
         "annotations": annotations,
         "categories": [{"id": i + 1, "name": n, "supercategory": ""} for i, n in enumerate(names)],
     }
-    atomic_write_text(json_path, json.dumps(content))
+    try:
+        atomic_write_text(json_path, json.dumps(content))
+    except OSError as exc:
+        raise ValueError(f"json_path: cannot write {str(json_path)!r} ({exc.strerror or exc}); "
+                         "choose a folder you can write to.") from exc
 
 
 def _declared_size(info, json_path: Path) -> tuple[int, int]:

@@ -188,6 +188,8 @@ def corrupt_copy(source, target) -> Path:
     source, target = Path(source), Path(target)
     if not (source / "images").is_dir():
         raise FileNotFoundError(f"source {str(source)!r} is not an example data set (no images/ folder).")
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"target {str(target)!r} is a file; pass a new folder.")
     if target.exists() and any(target.iterdir()):
         raise ValueError(f"target {str(target)!r} is not empty; pass a new folder.")
     shutil.copytree(source, target, dirs_exist_ok=True)

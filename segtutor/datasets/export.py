@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_write_text
-from .._validate import as_array, check_mask, check_positive_int
+from .._validate import as_array, check_mask, check_names, check_output_file, check_positive_int
 
 __all__ = ["rle_counts", "rle_decode", "semantic_to_instances", "write_coco_predictions", "write_png_masks"]
 
@@ -167,21 +167,18 @@ def write_coco_predictions(path, predictions, categories, *, names=None) -> dict
 
     from ..boxes import boxes_to_xywh, masks_to_boxes
 
-    if not isinstance(path, (str, Path)):
-        raise TypeError(f"path should be a file path (str or Path), got {type(path).__name__}.")
-    if isinstance(categories, str) or not hasattr(categories, "__len__"):
-        raise TypeError(f"categories should be a list of class names, got {categories!r}.")
-    cats = [str(c) for c in categories]
-    if cats and cats[0] == "background":
+    path = check_output_file(path, "path")
+    cats = check_names(categories, "categories")
+    if cats[0] == "background":
         cats = cats[1:]
-    if not cats or len(set(cats)) != len(cats):
-        raise ValueError(f"categories should name each class once (background optional), got {list(categories)}.")
+    if not cats:
+        raise ValueError("categories names only the background; give one name per class id, e.g. ['cell'].")
     if isinstance(predictions, dict) or not hasattr(predictions, "__len__"):
         raise TypeError("predictions should be a list of dicts, one per image; wrap a single one as [prediction].")
     if names is not None:
         if not isinstance(names, (list, tuple, np.ndarray)):
             raise TypeError(f"names should be a list of file names, one per prediction, got {type(names).__name__}.")
-        names = [str(n) for n in names]
+        names = check_names(names, "names")
         if len(names) != len(predictions):
             raise ValueError(f"names has {len(names)} entries but there are {len(predictions)} predictions.")
     images, annotations = [], []
@@ -212,7 +209,11 @@ def write_coco_predictions(path, predictions, categories, *, names=None) -> dict
     content = {"info": {"description": "predictions written by segtutor.datasets.export.write_coco_predictions"},
                "images": images, "annotations": annotations,
                "categories": [{"id": k + 1, "name": n, "supercategory": ""} for k, n in enumerate(cats)]}
-    atomic_write_text(path, json.dumps(content))
+    try:
+        atomic_write_text(path, json.dumps(content))
+    except OSError as exc:
+        raise ValueError(f"path: cannot write {str(path)!r} ({exc.strerror or exc}); "
+                         "choose a folder you can write to.") from exc
     return content
 
 
@@ -242,7 +243,14 @@ def write_png_masks(folder, masks, names) -> list:
     if not hasattr(masks, "__len__") or len(masks) != len(names):
         raise ValueError(f"masks and names should have one entry per image; got {len(masks) if hasattr(masks, '__len__') else masks!r} "
                          f"and {len(names)}.")
+    stems = [str(n) for n in names]
+    if len(set(stems)) != len(stems):
+        # The second PNG of a name would silently replace the first.
+        twice = sorted({s for s in stems if stems.count(s) > 1})
+        raise ValueError(f"names repeats {twice}; each mask needs its own file name.")
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"folder {str(folder)!r} is a file, not a folder; choose another path.")
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for i, (mask, name) in enumerate(zip(masks, names)):

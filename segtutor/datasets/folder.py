@@ -123,7 +123,8 @@ def read_mask(path) -> np.ndarray:
     """Read a PNG mask as (H, W) int32 class ids.
 
     Single-channel files give their values, palette files their palette
-    indices, and files holding only 0 and 255 give 0 and 1. An RGB mask
+    indices, and files holding only 0 and white (255, or 65535 in a 16-bit
+    file) give 0 and 1. An RGB mask
     whose three channels are equal is read as single-channel.
 
     Raises
@@ -147,8 +148,9 @@ def read_mask(path) -> np.ndarray:
         array = channels[..., 0]
     array = array.astype(np.int64)
     values = np.unique(array)
-    if values.size <= 2 and set(values.tolist()) <= {0, 255} and 255 in values:
-        array = array // 255  # a black-and-white mask: white is the object
+    white = 65535 if 65535 in values else 255
+    if values.size <= 2 and set(values.tolist()) <= {0, white} and white in values:
+        array = array // white  # a black-and-white mask (8- or 16-bit): white is the object
     return array.astype(np.int32)
 
 

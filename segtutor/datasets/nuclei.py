@@ -52,11 +52,13 @@ from typing import NamedTuple
 import numpy as np
 from scipy import ndimage as ndi
 
-from .._validate import check_bool, check_in_range, check_positive_int
+from .._validate import check_bool, check_in_range, check_positive_int, check_seed, check_size_budget
 
 __all__ = ["make_nuclei", "NucleiData"]
 
 _MIN_SIZE = 32
+# Pixels over all images (1,000 images of 256 x 256): about 600 MB of images, masks and labels.
+_MAX_PIXELS = 1 << 26
 _MIN_GAP = 0.8  # centres closer than this fraction of r_i + r_j are rejected
 _CLUSTER_MEAN = 4.0  # mean nuclei per cluster
 _BACKGROUND = 0.05  # autofluorescence, relative to a typical nucleus
@@ -370,6 +372,8 @@ def make_nuclei(
             f"size={size} is too small; expected at least {_MIN_SIZE} pixels. "
             "Make larger images and crop or downscale them afterwards."
         )
+    check_size_budget(size * size, "size", limit=_MAX_PIXELS, what="one image")
+    check_size_budget(n_images * size * size, "n_images", limit=_MAX_PIXELS, what="the images")
     density = check_in_range(density, "density", 0.0, 40.0)
     if mean_radius is None:
         mean_radius = max(0.035 * size, 2.0)
@@ -391,7 +395,7 @@ def make_nuclei(
         low = check_in_range(radius_range[0], "radius_range[0]", 2.0, size / 4)
         high = check_in_range(radius_range[1], "radius_range[1]", low, size / 4)
         radius_range = (low, high)
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
 
     rng = np.random.default_rng(seed)
     per_area = size * size / 1e4

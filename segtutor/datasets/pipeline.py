@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _backend
-from .._validate import as_array, check_bool, check_mask, check_positive_int
+from .._validate import as_array, check_bool, check_mask, check_positive_int, check_seed
 
 __all__ = ["segmentation_dataset", "AUGMENTATIONS", "DEFAULT_AUGMENTATIONS"]
 
@@ -78,7 +78,7 @@ def _check_arrays(images, masks):
         )
     if not np.issubdtype(images.dtype, np.number) and images.dtype != bool:
         raise ValueError(f"images should be numeric, got dtype {images.dtype}.")
-    masks = check_mask(masks, "masks", ndim=(3, 4))
+    masks = check_mask(masks, "masks", ndim=(3, 4), nonnegative=True)
     if masks.ndim == 4 and masks.shape[-1] != 1:
         raise ValueError(
             f"masks should have shape (N, H, W) or (N, H, W, 1), got {masks.shape}. "
@@ -166,7 +166,7 @@ def segmentation_dataset(
     """
     images, masks = _check_arrays(images, masks)
     batch_size = check_positive_int(batch_size, "batch_size")
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     chosen = _check_augment(augment)
     shuffle = check_bool(shuffle, "shuffle")
     repeat = check_bool(repeat, "repeat")

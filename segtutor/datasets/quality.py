@@ -179,8 +179,15 @@ def channel_count(mode: str) -> int:
     >>> channel_count("RGB"), channel_count("I;16"), channel_count("P")
     (3, 1, 3)
     """
+    from PIL import ImageMode
+
     if not isinstance(mode, str):
         raise TypeError(f"mode should be a Pillow mode string such as 'RGB', got {type(mode).__name__}.")
+    try:
+        ImageMode.getmode(mode)
+    except KeyError:  # a typo ('rgb') must not read as one channel
+        raise ValueError(f"mode {mode!r} is not a Pillow image mode; expected one such as 'L', 'RGB' or 'RGBA' "
+                         "(modes are case-sensitive), as in PIL.Image.open(path).mode.") from None
     if mode in ("P", "PA", "RGB", "YCbCr", "HSV", "LAB"):
         return 3
     if mode in ("RGBA", "RGBa", "RGBX", "CMYK"):
@@ -274,6 +281,8 @@ def mask_problems(mask, n_classes: int) -> list:
     from .._validate import check_mask, check_positive_int
 
     m = check_mask(mask, "mask", ndim=2)
+    if m.size == 0:
+        raise ValueError(f"mask has no pixels (shape {m.shape}); expected an (H, W) mask of the image's size.")
     n_classes = check_positive_int(n_classes, "n_classes", minimum=2)
     out = []
     bad = (m < 0) | (m >= n_classes)
@@ -601,8 +610,13 @@ def load_checked(path, *, image_dir=None, classes=None, keep_empty: bool = False
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no data set at {str(path)!r}; check the path.")
+    if image_dir is not None and not Path(image_dir).is_dir():
+        raise FileNotFoundError(f"image_dir {str(image_dir)!r} is not a folder; check the path.")
     if path.is_dir():
         if (path / "images").is_dir() and (path / "masks").is_dir():
+            if image_dir is not None:  # silently reading images/ instead would hide the mistake
+                raise ValueError(f"image_dir is for COCO files only; the folder data set {str(path)!r} "
+                                 "keeps its images in images/. Leave image_dir out.")
             return _load_folder(path, classes, keep_empty)
         jsons = sorted(path.glob("*.json"))
         if len(jsons) == 1:

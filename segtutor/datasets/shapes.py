@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import check_in_range, check_positive_int
+from .._validate import check_in_range, check_positive_int, check_seed, check_size_budget
 from ..boxes import masks_to_boxes
 
 __all__ = ["make_shapes", "ShapesData", "PaddedShapes", "SHAPE_CLASSES", "MIN_SIZE"]
@@ -40,6 +40,8 @@ SHAPE_CLASSES = ("square", "circle", "triangle")
 
 #: The smallest image side: below it the smallest shapes are a few pixels.
 MIN_SIZE = 32
+# Pixels over all images (4,000 images of 128 x 128): about 1 GB of RGB images and masks.
+_MAX_PIXELS = 1 << 26
 
 # Shape "radius" (half the side of the bounding square of the unrotated
 # shape) as a fraction of the image side.
@@ -362,6 +364,8 @@ def make_shapes(
             f"size={size} is too small for the shapes; expected at least {MIN_SIZE} pixels. "
             "Make the images larger and downscale them afterwards if you need tiny inputs."
         )
+    check_size_budget(size * size, "size", limit=_MAX_PIXELS, what="one image")
+    check_size_budget(n_images * size * size, "n_images", limit=_MAX_PIXELS, what="the images")
     min_instances = check_positive_int(min_instances, "min_instances", minimum=0)
     max_instances = check_positive_int(max_instances, "max_instances", minimum=0)
     if max_instances < min_instances:
@@ -371,7 +375,7 @@ def make_shapes(
         )
     kinds = _check_classes(classes)
     overlap = check_in_range(overlap, "overlap", 0.0, 1.0)
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
 
     radius_range = (_RADIUS_RANGE[0] * size, _RADIUS_RANGE[1] * size)
     rng = np.random.default_rng(seed)

@@ -62,6 +62,8 @@ CHECK_TIME_LIMIT = 60.0
 WALL_CLOCK_FACTOR = 10
 #: Most random cases one ``check`` accepts.
 MAX_N_RANDOM = 1000
+# The most values a returned array may hold (16 M, 128 MB as float64); the answers are far smaller.
+MAX_RETURN_ELEMENTS = 1 << 24
 #: Characters of what the student's function printed that a report shows.
 OUTPUT_SHOWN = 1000
 
@@ -82,12 +84,14 @@ def to_plain(value) -> np.ndarray:
     ndarray
         Shape () for a single number. Booleans become 0/1 integers. NaN and
         infinity pass through unchanged: a reference may return them, and
-        :func:`default_compare` counts NaN equal to NaN.
+        :func:`default_compare` counts NaN equal to NaN. uint64 values of
+        2**63 and more become float64 (int64 would wrap them negative).
 
     Raises
     ------
     BadReturn
-        For ``None``, strings, objects and ragged sequences, with a message
+        For ``None``, strings, objects, ragged sequences and arrays of more
+        than :data:`MAX_RETURN_ELEMENTS` values, with a message
         that says what was expected.
 
     Examples
@@ -103,6 +107,12 @@ def to_plain(value) -> np.ndarray:
         arr = np.asarray(value)
     except Exception as exc:
         raise BadReturn(f"the return value could not be read as numbers ({exc}).") from None
+    if arr.size > MAX_RETURN_ELEMENTS:
+        # Refused before any copy: every case would otherwise convert and compare it again (seconds each).
+        raise BadReturn(f"the function returned an array of {arr.size:,} values ({arr.nbytes / 2**20:,.0f} MB), "
+                        "far larger than any exercise's answer: check its shape.")
+    if arr.dtype == np.uint64 and arr.size and arr.max() >= 2**63:
+        return arr.astype(np.float64)  # int64 would wrap these to negative numbers
     if arr.dtype == bool:
         return arr.astype(np.int64)
     if np.issubdtype(arr.dtype, np.integer):
@@ -354,7 +364,8 @@ class Exercise:
         for message in self._matching_mistakes(case, expected, got) if mistakes else ():
             return message
         finite = np.isfinite(expected) & np.isfinite(got)
-        if np.any(expected != 0) and np.allclose(got[finite], 100 * expected[finite], rtol=1e-6):
+        # Only where something is finite: NaN everywhere leaves nothing to compare (allclose of nothing is True).
+        if finite.any() and np.any(expected != 0) and np.allclose(got[finite], 100 * expected[finite], rtol=1e-6):
             return "this looks like a percentage: return a fraction between 0 and 1"
         if np.any(np.isnan(got)) and not np.any(np.isnan(expected)):
             return "the result is NaN: a division by zero? Handle the empty case first"
@@ -761,6 +772,9 @@ def check(name: str, func: Callable, *, seed=None, n_random: int | None = None, 
     if seed is not None:
         seed = check_scalar(seed, "seed", integer=True, low=0)
     verbose = check_bool(verbose, "verbose")
+    if file is not None and not callable(getattr(file, "write", None)):
+        raise TypeError(f"file should be a text stream with .write(), such as sys.stdout or open('out.txt', 'w'), "
+                        f"got {type(file).__name__} {file!r:.60}.")
     start = time.perf_counter()
     result = spec.run(func, seed=seed, n_random=n_random, verbose=verbose, file=file, time_limit=time_limit)
     result.seconds = time.perf_counter() - start

@@ -78,6 +78,9 @@ def _levels(values, name: str) -> tuple:
     return tuple(values)
 
 
+_MAX_ANCHOR_SIZE = 1 << 20  # pixels; the course's anchors are 8-256
+
+
 def level_anchors(image_size, stride, size, ratios=(0.5, 1.0, 2.0)) -> np.ndarray:
     """Anchors of one pyramid level, in the order (row, column, ratio).
 
@@ -109,6 +112,9 @@ def level_anchors(image_size, stride, size, ratios=(0.5, 1.0, 2.0)) -> np.ndarra
     h, w = _image_size(image_size)
     stride = _positive(stride, "stride")
     size = _positive(size, "size")
+    if size > _MAX_ANCHOR_SIZE:  # boxes that large are outside every image (and box checks refuse them)
+        raise ValueError(f"size should be at most {_MAX_ANCHOR_SIZE:,} pixels, got {size:g}; "
+                         "anchor sizes are about the objects' sizes, e.g. 32.")
     r = _ratios(ratios)
     rows, cols = int(np.ceil(h / stride)), int(np.ceil(w / stride))
     check_size_budget(rows * cols * r.size, "image_size / stride", limit=MAX_ANCHORS, what="the anchor count")

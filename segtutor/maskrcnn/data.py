@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _backend
-from .._validate import (ArgumentTypeError, describe, as_array, check_bool, check_finite, check_scalar,
+from .._validate import (ArgumentTypeError, describe, as_array, check_bool, check_finite, check_scalar, check_seed,
                          check_size_budget)
 from ..boxes import masks_to_boxes
 
@@ -164,7 +164,7 @@ def training_dataset(batch: dict, *, batch_size: int = 8, seed: int = 0, flip: b
                          "make it again with prepare_instances().")
     n = batch["images"].shape[0]
     batch_size = check_scalar(batch_size, "batch_size", integer=True, low=1)
-    seed = check_scalar(seed, "seed", integer=True, low=0)
+    seed = check_seed(seed)
     flip = check_bool(flip, "flip")
     if n < batch_size:
         raise ValueError(f"{n} images cannot fill a batch of {batch_size}; make more images or lower batch_size.")

@@ -34,7 +34,7 @@ import numpy as np
 
 from .. import _backend
 from .._validate import (ArgumentTypeError, describe, as_array, check_bool, check_choice, check_finite, check_in_range,
-                         check_positive_int)
+                         check_positive_int, check_seed)
 
 __all__ = ["nuclei_config", "nuclei_crops", "to_rgb", "prepare_nuclei", "train_nuclei", "labels_from_detections",
            "compare_with_unet", "format_comparison", "NUCLEI_EVAL_SEED", "main", "segment_nuclei"]
@@ -76,7 +76,7 @@ def nuclei_crops(n_crops: int, *, seed: int = 0):
     n_crops = check_positive_int(n_crops, "n_crops")
     if n_crops > _MAX_CROPS:
         raise ValueError(f"n_crops={n_crops} is more than {_MAX_CROPS}; that would take minutes and gigabytes.")
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     data = make_nuclei(-(-n_crops // 4), size=256, vary=True, seed=seed)
     images, labels = [], []
     for image, label in zip(data.images, data.labels):
@@ -144,7 +144,7 @@ def train_nuclei(steps: int = 600, *, seed: int = 0, n_train: int = 400, learnin
     from .train_shapes import fit_from_scratch
 
     steps = check_positive_int(steps, "steps")
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     n_train = check_positive_int(n_train, "n_train", minimum=8)
     learning_rate = check_in_range(learning_rate, "learning_rate", 1e-6, 1.0)
     config = config if config is not None else nuclei_config()
@@ -220,7 +220,7 @@ def compare_with_unet(model, n_images: int = 64, *, seed: int = NUCLEI_EVAL_SEED
     n_images = check_positive_int(n_images, "n_images")
     if n_images > _MAX_CROPS:
         raise ValueError(f"n_images={n_images} is more than {_MAX_CROPS} crops; that would take minutes and gigabytes.")
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     if isinstance(unet, str):
         check_choice(unet, "unet", ("unet", "deeplab"))
     else:

@@ -124,7 +124,7 @@ def evaluate_on_shapes(model, n_images: int = 500, *, seed: int = EVAL_SEED) -> 
         ``mask`` and ``box``: the dicts of :func:`segtutor.maskrcnn.evaluate.coco_ap`;
         ``seconds_per_image``: inference time, pasting included; ``data``, ``predictions``.
     """
-    from .._validate import check_scalar
+    from .._validate import check_scalar, check_seed
     from ..datasets import make_shapes
     from .evaluate import coco_ap
     from .inference import detect
@@ -133,7 +133,7 @@ def evaluate_on_shapes(model, n_images: int = 500, *, seed: int = EVAL_SEED) -> 
     model = check_maskrcnn(model)
     # 500 images take about a minute; ten times that is a typo, not an evaluation.
     n_images = check_scalar(n_images, "n_images", integer=True, low=1, high=5000)
-    seed = check_scalar(seed, "seed", integer=True, low=0)
+    seed = check_seed(seed)
     data = make_shapes(n_images, size=model.config.image_size, seed=seed)
     detect(model, data.images[:8])  # trace once, outside the timing
     start = time.perf_counter()

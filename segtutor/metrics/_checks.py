@@ -9,7 +9,7 @@ import numpy as np
 from .._validate import as_array, check_choice, check_mask, check_same_shape
 
 
-def mask_array(mask, name: str, ndim) -> np.ndarray:
+def mask_array(mask, name: str, ndim, *, nonnegative: bool = False) -> np.ndarray:
     """``mask`` as an array of ``ndim`` dimensions (an int or a tuple of allowed ones), checked by ``check_mask``."""
     arr = as_array(mask, name)
     allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
@@ -19,7 +19,7 @@ def mask_array(mask, name: str, ndim) -> np.ndarray:
             f"{name} has shape {arr.shape}: it still has a channel axis of size 1. "
             f"Drop it with {name}[..., 0]."
         )
-    return check_mask(arr, name, ndim=ndim)
+    return check_mask(arr, name, ndim=ndim, nonnegative=nonnegative)
 
 
 def binary_pair(pred, truth, names=("pred", "truth")) -> tuple[np.ndarray, np.ndarray]:
@@ -39,6 +39,10 @@ def binary_pair(pred, truth, names=("pred", "truth")) -> tuple[np.ndarray, np.nd
             arr = arr.astype(bool)
         out.append(arr)
     check_same_shape(out[0], out[1], names)
+    if out[0].size == 0:
+        # 0 / 0 would score 1.0 ("both masks empty agree"), a perfect score for no data at all.
+        raise ValueError(f"{names[0]} and {names[1]} have no pixels (shape {out[0].shape}); "
+                         "expected at least one image with at least one pixel.")
     return out[0], out[1]
 
 

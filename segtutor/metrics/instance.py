@@ -265,6 +265,11 @@ class InstanceScores:
     mean_f1: float = field(init=False)
 
     def __post_init__(self):
+        for name in ("thresholds", "tp", "fp", "fn", "precision", "recall", "f1", "dsb_score"):
+            value = getattr(self, name)
+            if value is None or np.ndim(value) != 1 or not len(value):
+                raise ValueError(f"InstanceScores: {name} should be a non-empty 1-D array, one entry per threshold, "
+                                 f"got {value!r:.60}. Build it with instance_scores(pred, truth).")
         object.__setattr__(self, "mean_dsb_score", float(np.mean(self.dsb_score)))
         object.__setattr__(self, "mean_f1", float(np.mean(self.f1)))
 

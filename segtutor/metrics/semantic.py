@@ -59,12 +59,13 @@ def pixel_accuracy(pred, truth) -> float:
     >>> pixel_accuracy([[0, 1], [1, 1]], [[0, 1], [0, 1]])
     0.75
     """
-    pred = _checks.mask_array(pred, "pred", (2, 3))
-    truth = _checks.mask_array(truth, "truth", (2, 3))
+    pred = _checks.mask_array(pred, "pred", (2, 3), nonnegative=True)
+    truth = _checks.mask_array(truth, "truth", (2, 3), nonnegative=True)
     _checks.check_same_shape(pred, truth, ("pred", "truth"))
     if pred.size == 0:
         raise ValueError("pred and truth are empty (no pixels); expected at least one pixel.")
-    return float(np.mean(pred.astype(np.int64) == truth.astype(np.int64)))
+    # Compared as they are: a cast to int64 would wrap uint64 labels of 2**63 and more.
+    return float(np.mean(pred == truth))
 
 
 def _overlap_counts(pred, truth, reduction):
@@ -257,8 +258,9 @@ def mean_iou(pred, truth, n_classes: int, *, ignore_background: bool = False) ->
     Returns
     -------
     float
-        ``nanmean`` of :func:`iou_per_class`; NaN (without a warning) if no
-        class counted is present in either map.
+        ``nanmean`` of :func:`iou_per_class`; NaN, with a ``RuntimeWarning``
+        that says why, if no class counted is present in either map (for
+        example only background with ``ignore_background=True``).
 
     Examples
     --------
@@ -270,6 +272,11 @@ def mean_iou(pred, truth, n_classes: int, *, ignore_background: bool = False) ->
     scores = iou_per_class(pred, truth, n_classes)
     if ignore_background:
         scores = scores[1:]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # "Mean of empty slice"
-        return float(np.nanmean(scores)) if scores.size else float("nan")
+    if not np.isfinite(scores).any():
+        # The mean of no classes is undefined; say so rather than hand back a bare NaN.
+        counted = "classes 1.." if ignore_background else "classes 0.."
+        warnings.warn(f"mean_iou: none of the {counted}{n_classes - 1} counted appears in pred or truth, so the "
+                      "mean IoU is undefined (NaN). With ignore_background=True, an image of background only "
+                      "has nothing to score.", RuntimeWarning, stacklevel=2)
+        return float("nan")
+    return float(np.nanmean(scores))

@@ -40,6 +40,7 @@ from .._validate import (
     check_model,
     check_positive_int,
     check_scalar,
+    check_seed,
     check_str,
 )
 
@@ -113,6 +114,9 @@ def build_cnn(input_shape=(28, 28, 1), n_classes: int = 10, *, filters=(16, 32, 
         raise ValueError(f"dense_units should be at most 65536, got {dense_units}; the course CNN uses 64.")
     dropout = check_scalar(dropout, "dropout", low=0.0)
     name = check_str(name, "name")
+    if not name.strip() or "/" in name:
+        # Keras uses "/" to nest names, and an empty name cannot be saved or found again.
+        raise ValueError(f"name should be a non-empty model name without '/', such as 'course_cnn', got {name!r}.")
     if not filters:
         raise ValueError("filters is empty; give at least one stage, for example (16, 32, 64).")
     if shape[0] < 2 ** len(filters) or shape[1] < 2 ** len(filters):
@@ -219,7 +223,7 @@ def augmenter(*, shift: float = 0.1, rotation: float = 0.05, seed: int | None = 
     shift = check_scalar(shift, "shift", low=0.0, high=1.0)
     rotation = check_scalar(rotation, "rotation", low=0.0, high=1.0)
     if seed is not None:
-        seed = check_scalar(seed, "seed", integer=True, low=0)
+        seed = check_seed(seed)
     keras = _backend.keras()
     layers = keras.layers
 
@@ -256,6 +260,11 @@ def split_validation(images, labels, fraction: float = 0.1):
     fraction = check_scalar(fraction, "fraction", low=0.0, low_open=True)
     if not fraction < 1:
         raise ValueError(f"fraction should be between 0 and 1, got {fraction}.")
+    if round(fraction * len(images)) < 1:
+        # Keras refuses a validation_split that leaves no validation sample; rounding
+        # up to one image would not be the fraction asked for.
+        raise ValueError(f"fraction={fraction} of {len(images)} images is less than one image; "
+                         f"use at least {1 / len(images):.3g} (one image), or pass more data.")
     n_fit = len(images) - max(1, int(round(fraction * len(images))))
     if n_fit < 1:
         raise ValueError(f"{len(images)} images are too few to split; use at least 2.")
@@ -282,7 +291,7 @@ def augmented_batches(images, labels, *, batch_size: int = 32, seed: int = 0, au
     """
     tf = _backend.tensorflow()
     batch_size = check_positive_int(batch_size, "batch_size")
-    seed = check_scalar(seed, "seed", integer=True, low=0)
+    seed = check_seed(seed)
     augment = check_bool(augment, "augment")
     images = check_finite(as_array(images, "images"), "images").astype(np.float32)
     if images.ndim != 4 or images.shape[0] == 0:
@@ -296,6 +305,10 @@ def augmented_batches(images, labels, *, batch_size: int = 32, seed: int = 0, au
             f"labels should be (N,) integer class ids, one per image ({len(images)}), got shape {labels.shape} "
             f"and dtype {labels.dtype}."
         )
+    if labels.min() < 0:
+        # Sparse categorical cross-entropy reads a negative id as garbage, not as an error.
+        raise ValueError(f"labels should be class ids 0, 1, 2, ..., got the negative id {labels.min()}. "
+                         "Check for an offset (labels - 1) or a sign flip.")
     ds = tf.data.Dataset.from_tensor_slices((images, labels))
     ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     if augment:
@@ -335,6 +348,9 @@ def train_course_cnn(*, epochs: int = 30, batch_size: int = 32, n_train: int | N
     from ..datasets import load_digits
     from ..environment import seed_everything
 
+    # Checked before minutes of training start; Keras would read 'yes' as truthy only at the first epoch.
+    if verbose != "auto":
+        verbose = check_scalar(verbose, "verbose", integer=True, low=0, high=2)
     keras = _backend.keras()
     seed_everything(seed)
     keras.utils.set_random_seed(seed)
@@ -511,6 +527,9 @@ def plot_history(history, *, panel_size: float = 3.2):
         arr = as_array(values, f"history[{key!r}]")
         if arr.ndim != 1 or not len(arr):
             raise ValueError(f"history[{key!r}] should be a non-empty list of numbers per epoch, got shape {arr.shape}.")
+        if len(arr) != len(logs["loss"]):
+            raise ValueError(f"history[{key!r}] has {len(arr)} epochs but history['loss'] has {len(logs['loss'])}; "
+                             "every list needs one value per epoch.")
     epochs = np.arange(1, len(logs["loss"]) + 1)
     fig, axes = plt.subplots(1, 2, figsize=(2.8 * panel_size, panel_size), layout="constrained")
     for ax, metric in zip(axes, ("loss", "accuracy")):

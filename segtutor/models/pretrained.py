@@ -199,6 +199,9 @@ def predict_probability(model, image, *, stride: int | None = None, test_time_au
     stride = 16 if stride is None else check_positive_int(stride, "stride")
     if stride > 1024:
         raise ValueError(f"stride should be at most 1024, got {stride:,}; the course's models downsample by 16.")
+    if stride & (stride - 1):  # the models halve the image at every stage, so only powers of two line up
+        raise ValueError(f"stride should be a power of two (the model's total downsampling, 16 for the course's "
+                         f"models), got {stride}.")
     augment = check_bool(test_time_augmentation, "test_time_augmentation")
     padded, crop = pad_to_multiple(normalise_percentile(x), stride)
     views = [(k, flip) for k in range(4) for flip in (False, True)] if augment else [(0, False)]

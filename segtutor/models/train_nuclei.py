@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _backend
-from .._validate import check_model, check_path, check_positive_int, check_scalar, check_size_budget
+from .._validate import check_model, check_path, check_positive_int, check_scalar, check_seed, check_size_budget
 # dice_metric lives in losses, beside the Dice loss; notebooks 06, 07 and 12 import it from here.
 from ..losses import dice_metric
 
@@ -75,7 +75,7 @@ def nuclei_splits(n_train: int, n_val: int, *, size: int = 256, seed: int = 0) -
 
     n_train = check_positive_int(n_train, "n_train")
     n_val = check_positive_int(n_val, "n_val")
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     size = check_positive_int(size, "size")
     check_size_budget((n_train + n_val) * size * size, "n_train and n_val", what="the splits")
     train = make_nuclei(n_train, size=size, vary=True, seed=2 * seed + 1)

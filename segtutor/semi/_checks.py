@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import _backend
 from .._validate import as_array, check_in_range, check_positive_int
+from .._validate import check_seed as check_any_seed
 
 # The pseudo-label checks (and IGNORE) live with the pseudo-labels, in the NumPy core below this package.
 from ..pseudo_labels import IGNORE, MAX_PIXELS, check_probabilities, check_share, check_threshold  # noqa: F401
@@ -47,14 +48,37 @@ def check_student(model, name="model"):
     keras = _backend.keras()
     if not isinstance(model, keras.Model):
         raise TypeError(f"{name} should be a keras.Model (for example build_student()), got {type(model).__name__}.")
+    try:
+        one_in_one_out = len(model.inputs) == 1 and len(model.outputs) == 1
+    except (AttributeError, ValueError):  # a subclassed model (Mask R-CNN) has no symbolic inputs
+        one_in_one_out = False
+    if not one_in_one_out:
+        raise ValueError(f"{name} should be a segmentation network with one input and one output, such as "
+                         f"build_student(); got {type(model).__name__} {model.name!r}. A Mask R-CNN predicts "
+                         "instances, not a probability map.")
     if model.output_shape[-1] != 1 or model.input_shape[-1] != 1:
         raise ValueError(f"{name} should map grey images (..., 1) to one sigmoid channel (..., 1); it maps "
                          f"{model.input_shape} to {model.output_shape}.")
     return model
 
 
+def check_model_fits(model, height: int, width: int, name: str) -> None:
+    """Run ``model`` once on zeros of (height, width): a U-Net needs sides divisible by 2**depth.
+
+    Probing is the only check that holds for every architecture; it costs one
+    small forward pass, against a TensorFlow "Graph execution error" later.
+    """
+    try:
+        model(np.zeros((1, height, width, 1), np.float32), training=False)
+    except Exception as exc:  # TensorFlow raises InvalidArgumentError, Keras ValueError
+        raise ValueError(
+            f"{name}: the model cannot run on {height}x{width} inputs ({type(exc).__name__}). A U-Net of depth d "
+            f"needs sides divisible by 2**d (8 for build_student()'s depth 3): crop or pad to such a size."
+        ) from None
+
+
 def check_seed(seed) -> int:
-    seed = check_positive_int(seed, "seed", minimum=0)
+    seed = check_any_seed(seed)
     if seed >= 2**31:
         raise ValueError(f"seed should be below 2**31, got {seed}.")
     return seed

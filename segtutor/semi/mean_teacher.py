@@ -250,7 +250,9 @@ def cutmix(images, targets, *, area: float = CUTMIX_AREA, seed: int = 0):
     if y.ndim == 4 and y.shape[-1] == 1:
         y = y[..., 0]
     if y.shape != x.shape[:3]:
-        raise ValueError(f"targets should have shape (N, H, W) = {x.shape[:3]}, one per image; got {y.shape}.")
+        # Either may be the wrong one: name both.
+        raise ValueError(f"targets should have shape (N, H, W) = {x.shape[:3]}, one per image of images; "
+                         f"got {y.shape}. Check that images and targets come from the same batch.")
     y = y.astype(np.float32)[..., None]
     boxes = cutmix_boxes(len(x), x.shape[1], x.shape[2], area=area, seed=seed)
     keras = _backend.keras()

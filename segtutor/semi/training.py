@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import _backend
 from .._validate import as_array, check_bool, check_positive_int
-from ._checks import (IGNORE, check_callbacks, check_images, check_seed, check_student, check_targets,
+from ._checks import (IGNORE, check_callbacks, check_images, check_model_fits, check_seed, check_student, check_targets,
                       check_training_args)
 
 __all__ = ["AUGMENT", "masked_bce_dice", "build_student", "copy_model", "train_supervised", "predict_probabilities"]
@@ -189,6 +189,7 @@ def train_supervised(images, targets, *, steps: int, model=None, batch_size: int
     if patch_size > min(x.shape[1:3]):
         raise ValueError(f"patch_size={patch_size} is larger than the {x.shape[1]}x{x.shape[2]} images.")
     model = build_student(seed=seed) if model is None else check_student(model)
+    check_model_fits(model, patch_size, patch_size, "patch_size")
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
                   loss=masked_bce_dice, jit_compile=False)
     callbacks = check_callbacks(callbacks)
@@ -210,6 +211,7 @@ def predict_probabilities(model, images, *, flips: bool = True, batch_size: int 
     """
     model = check_student(model)
     x = check_images(images)
+    check_model_fits(model, x.shape[1], x.shape[2], "images")
     flips = check_bool(flips, "flips")
     batch_size = check_positive_int(batch_size, "batch_size")
     if batch_size > 4096:
