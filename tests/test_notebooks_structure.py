@@ -5,12 +5,14 @@ the top, at least one graded exercise, at least one widget, a recap and
 references at the end, and no stale outputs or errors saved in the source.
 """
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def test_the_first_notebooks_exist():
@@ -88,3 +90,49 @@ def test_exercises_are_numbered_by_notebook_with_their_points():
             assert float(points) == check_cell.metadata["nbgrader"]["points"], f"{path.name} exercise {n}.{kk}: points differ"
             headings.append(kk)
         assert headings, f"{path.name} has no exercise"
+
+
+# -- time and exercises, stated once, in the same place, and matching the README ----------------------
+
+def _minutes(text: str) -> float:
+    """The first duration in ``text`` ("about 3 hours", "4.5 h", "90 minutes", "90 min"), in minutes."""
+    import re
+
+    m = re.search(r"(\d+(?:\.\d+)?)\s*(hours?|h\b|minutes?|min\b)", text)
+    assert m, f"no duration in {text[:80]!r}"
+    return float(m.group(1)) * (60 if m.group(2).startswith("h") else 1)
+
+
+def _exercises(nb) -> list[tuple[str, int]]:
+    import re
+
+    found = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            found += [(m.group(1), int(m.group(2))) for m in
+                      re.finditer(r"^###+ Exercise (\d+\.\d+)[^(\n]*\((\d+) points?\)", cell.source, re.M)]
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_first_cell_states_time_and_exercises_as_every_notebook_does(path):
+    import re
+
+    nb = nbformat.read(path, as_version=4)
+    first = nb.cells[0].source
+    assert first.count("**Time in class mode:**") == 1, "the time line belongs in the first cell, once"
+    exercises = _exercises(nb)
+    points = sum(p for _, p in exercises)
+    stated = re.search(r"\*\*Exercises?:\*\* (\d+\.\d+)(?: (?:to|and) (\d+\.\d+))?, (\d+) points?\.", first)
+    assert stated, "the first cell should say which exercises there are and their points"
+    assert stated.group(1) == exercises[0][0] and (stated.group(2) or stated.group(1)) == exercises[-1][0]
+    assert int(stated.group(3)) == points
+
+
+def test_the_readme_syllabus_states_the_notebooks_times():
+    readme = (REPO / "README.md").read_text()
+    rows = {line.split("|")[1].strip(): line.split("|")[4] for line in readme.splitlines()
+            if re.match(r"^\| \d\d \|", line)}
+    for path in NOTEBOOKS:
+        stated = nbformat.read(path, as_version=4).cells[0].source.split("**Time in class mode:**")[1]
+        assert _minutes(rows[path.name[:2]]) == _minutes(stated), path.name
