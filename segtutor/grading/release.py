@@ -10,7 +10,10 @@
   points; the segtutor exercise and function names; tags), notebook metadata
   only the kernel and language; anything else, widget state included, goes;
 - cells marked ``nbgrader.locked`` get ``editable: false, deletable: false``;
-- only the notebooks are written: nothing else from the source folder.
+- only the notebooks are written: nothing else from the source folder;
+- a student's copy (answer cells without solution regions that hold an
+  answer, or outputs) is refused as a source; an unedited released copy may
+  be released again (the hub's login step does).
 
 Updating a student's folder (``--update``, used by ``python3 course.py open``)
 never loses work. ``DIR/.segtutor-release.json`` records, per notebook, a hash
