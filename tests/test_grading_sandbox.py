@@ -173,11 +173,11 @@ def test_release_refuses_to_write_over_sources(tmp_path, capsys):
     src.mkdir()
     shutil.copy(SOURCE, src / "tiny.ipynb")
     before = (src / "tiny.ipynb").read_text()
-    assert main(["release", str(src / "tiny.ipynb"), "--to", str(src), "--force"]) == 1
+    assert main(["release", str(src / "tiny.ipynb"), "--to", str(src), "--force"]) == 2
     other = tmp_path / "other"
     other.mkdir()
     shutil.copy(SOURCE, other / "old_source.ipynb")
-    assert main(["release", str(src / "tiny.ipynb"), "--to", str(other), "--force"]) == 1
+    assert main(["release", str(src / "tiny.ipynb"), "--to", str(other), "--force"]) == 2
     assert (src / "tiny.ipynb").read_text() == before
     err = capsys.readouterr().err
     assert "holds the source notebook tiny.ipynb" in err and "holds old_source.ipynb" in err

@@ -154,7 +154,7 @@ def test_cli_release_writes_only_notebooks(tmp_path, capsys):
     assert main(["release", str(src_dir), "--to", str(tmp_path / "rel")]) == 0
     assert sorted(p.name for p in (tmp_path / "rel").iterdir()) == sorted(["00_a.ipynb", RECORD_NAME])
     assert "00_a.ipynb: added" in capsys.readouterr().out
-    assert main(["release", str(tmp_path / "missing.ipynb"), "--to", str(tmp_path / "rel")]) == 1
+    assert main(["release", str(tmp_path / "missing.ipynb"), "--to", str(tmp_path / "rel")]) == 2
 
 
 def test_content_hash_ignores_outputs_but_not_sources():

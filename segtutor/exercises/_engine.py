@@ -229,6 +229,20 @@ class Exercise:
             raise ValueError(
                 f"reference for {self.name!r} should be a dotted path or a function, got {self.reference!r}."
             )
+        # Checked here, when the spec is written, not at the first check() a student runs.
+        self.n_random = _check_n_random(self.n_random)
+        self.n_hidden = _check_count(self.n_hidden, "n_hidden")
+        for group in ("fixed", "edge"):
+            cases = getattr(self, group)
+            if not isinstance(cases, list | tuple) or not all(isinstance(c, Case) for c in cases):
+                raise ArgumentTypeError(f"{group} for {self.name!r} should be a list of Case, got {_describe(cases)}.")
+        for attr in ("random_case", "compare"):
+            if getattr(self, attr) is not None and not callable(getattr(self, attr)):
+                raise ArgumentTypeError(f"{attr} for {self.name!r} should be a function or None, "
+                                        f"got {_describe(getattr(self, attr))}.")
+        if not isinstance(self.mistakes, dict) or not all(callable(f) for f in self.mistakes.values()):
+            raise ArgumentTypeError(f"mistakes for {self.name!r} should be a dict of message -> wrong function, "
+                                    f"got {_describe(self.mistakes)}.")
 
     # -- the reference and the cases --------------------------------------
     def hidden_names(self) -> list[str]:
@@ -588,6 +602,12 @@ def _check_n_random(n_random) -> int:
         raise ValueError(f"n_random must be an integer from 0 to {MAX_N_RANDOM}, got {n_random!r}; "
                          "the default is the exercise's own number.")
     return int(n_random)
+
+
+def _check_count(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value <= MAX_N_RANDOM:
+        raise ValueError(f"{name} must be an integer from 0 to {MAX_N_RANDOM}, got {value!r}.")
+    return int(value)
 
 
 def _check_seconds(value, name: str) -> float:

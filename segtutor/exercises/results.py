@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import ArgumentTypeError, describe
+
 __all__ = ["Case", "Outcome", "CaseResult", "ExerciseResult", "show_value", "describe_case", "GROUPS"]
 
 #: Groups of checks, in the order a report shows them.
@@ -36,7 +38,9 @@ class Case:
     Parameters
     ----------
     args : tuple
-        Positional arguments: NumPy arrays or Python scalars.
+        Positional arguments: NumPy arrays or Python scalars. A list is
+        taken as a tuple; a single argument still needs the comma,
+        ``(image,)``.
     note : str
         What the case teaches, shown when it fails ("pixels equal to the
         threshold do not count").
@@ -47,6 +51,23 @@ class Case:
     args: tuple
     note: str = ""
     kwargs: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        # A case is built once and run many times: a wrong one should fail here, naming the field,
+        # not later as "my_iou() takes 2 positional arguments but 3 were given" against the student.
+        if isinstance(self.args, str):
+            raise ArgumentTypeError(f"args should be a tuple of arguments, got the string {self.args!r}; "
+                                    f"for a single argument write Case(({self.args!r},)), with the comma.")
+        if isinstance(self.args, list):
+            object.__setattr__(self, "args", tuple(self.args))
+        if not isinstance(self.args, tuple):
+            raise ArgumentTypeError(f"args should be a tuple of arguments such as (image, 0.5), got "
+                                    f"{describe(self.args)}; for a single argument write (image,), with the comma.")
+        if not isinstance(self.note, str):
+            raise ArgumentTypeError(f"note should be a string saying what the case teaches, got {describe(self.note)}.")
+        if not isinstance(self.kwargs, dict) or not all(isinstance(k, str) for k in self.kwargs):
+            raise ArgumentTypeError(f"kwargs should be a dict of keyword arguments such as {{'size': 3}}, got "
+                                    f"{describe(self.kwargs)}; leave it out when there are none.")
 
     def copy_args(self) -> tuple[tuple, dict]:
         # Students may modify inputs in place; every call gets fresh copies.

@@ -15,7 +15,8 @@ Writes ``grades/gradebook.csv`` (and its store ``gradebook.csv.store.json``),
 ``grades/feedback/<student>.<notebook>.txt`` and, with ``--results-json``,
 ``grades/results/<student>/results.json``. Every option is checked before
 anything is written; a bad one stops the command with one line on stderr
-and exit status 2.
+and exit status 2 (``release`` too: a bad source or destination, or a
+student's copy given as a source).
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "MIN_NOTEBOOK_SECONDS"]
+
+#: The shortest ``--timeout`` (seconds per notebook) ``segtutor grade`` accepts.
+MIN_NOTEBOOK_SECONDS = 10
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +82,7 @@ def cmd_release(args) -> int:
         actions = release(args.sources, args.to, update=args.update, force=args.force)
     except (ValueError, FileNotFoundError) as exc:
         print(f"segtutor release: {exc}", file=sys.stderr)
-        return 1
+        return 2
     for name, action in actions.items():
         print(f"  {name}: {action}")
     return 0
@@ -106,6 +110,10 @@ def cmd_grade(args) -> int:
             return _fail("--scheduler needs the distributed package: pip install 'segtutor[dask]'.")
         if args.scheduler != "local" and "://" not in args.scheduler:
             return _fail(f"--scheduler must be 'local' or an address such as tcp://host:8786, got {args.scheduler!r}.")
+    # A kernel's start and the probes alone take seconds: below this an honest student is recorded as a timeout.
+    if not args.timeout >= MIN_NOTEBOOK_SECONDS:
+        return _fail(f"--timeout must be at least {MIN_NOTEBOOK_SECONDS} seconds per notebook, got {args.timeout:g}; "
+                     "the default is 900.")
     if args.no_network and not args.unsandboxed:
         return _fail("--no-network is for --unsandboxed runs; the sandbox always cuts the network.")
     try:

@@ -159,7 +159,8 @@ def collect_submissions(args, sources: dict[str, Assignment]) -> list[Submission
     FileNotFoundError
         For a path that does not exist.
     ValueError
-        When two submissions claim the same (student, notebook) row, when
+        For a file named that is not a notebook (``notes.txt``), when two
+        submissions claim the same (student, notebook) row, when
         two students would share a feedback file (``alice`` and ``alice_``
         have one safe name), or for a name with control or bidirectional
         characters (:func:`identity`).
@@ -179,6 +180,11 @@ def collect_submissions(args, sources: dict[str, Assignment]) -> list[Submission
         if not arg.exists():
             raise FileNotFoundError(f"submission {arg} does not exist; check the path (args).")
         if arg.is_file():
+            # As --source does: a named file must be a notebook (notes.txt is nobody's submission).
+            # Inside folders, other files are skipped without a word.
+            if arg.suffix != ".ipynb":
+                raise ValueError(f"submission {arg} is not a notebook (.ipynb); pass students' notebooks or "
+                                 "folders, such as subs/ (other files in a folder are skipped) (args).")
             # A bare file shows no folder in the sandbox: its parent may hold
             # other students' files.
             subs.append(Submission(student_id(arg, sources), arg, None))

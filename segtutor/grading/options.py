@@ -14,7 +14,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["GradeOptions"]
+__all__ = ["GradeOptions", "MIN_SECONDS"]
+
+#: The shortest time limit (seconds) :meth:`GradeOptions.validate` accepts for a cell, a probe or a notebook.
+MIN_SECONDS = 1
 
 
 @dataclass
@@ -60,9 +63,11 @@ class GradeOptions:
         """Raise ValueError naming the first option out of range."""
         for name in ("cell_timeout", "probe_timeout", "notebook_timeout"):
             value = getattr(self, name)
+            # Below a second nothing runs (a kernel takes longer to start): every honest student would be
+            # recorded as a timeout, so a tiny value is a typo, not a choice.
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-                    or not 0 < value <= 86400:
-                raise ValueError(f"{name} must be a number of seconds in (0, 86400], got {value!r}.")
+                    or not MIN_SECONDS <= value <= 86400:
+                raise ValueError(f"{name} must be a number of seconds from {MIN_SECONDS} to 86400, got {value!r}.")
         if isinstance(self.memory_limit_mb, bool) or not isinstance(self.memory_limit_mb, int) \
                 or not 256 <= self.memory_limit_mb <= 1 << 20:
             raise ValueError(f"memory_limit_mb must be an integer from 256 to 1048576 MiB, got {self.memory_limit_mb!r}.")

@@ -10,7 +10,10 @@
   points; the segtutor exercise and function names; tags), notebook metadata
   only the kernel and language; anything else, widget state included, goes;
 - cells marked ``nbgrader.locked`` get ``editable: false, deletable: false``;
-- only the notebooks are written: nothing else from the source folder.
+- only the notebooks are written: nothing else from the source folder;
+- a student's copy (answer cells without solution regions that hold an
+  answer, or outputs) is refused as a source; an unedited released copy may
+  be released again (the hub's login step does).
 
 Updating a student's folder (``--update``, used by ``python3 course.py open``)
 never loses work. ``DIR/.segtutor-release.json`` records, per notebook, a hash
@@ -194,6 +197,28 @@ def _is_source(path: Path) -> bool:
     return bool(solution_lines(nb))
 
 
+def _student_work(nb) -> str | None:
+    """Why ``nb`` is a student's copy with work in it, or None.
+
+    A released copy keeps the ``nbgrader.solution`` flag of its answer cells
+    but has no ``### BEGIN SOLUTION`` region left. Releasing it again is
+    fine (the hub's login step does) while its answer cells still hold the
+    release's stub and nothing was run; an answer or an output means a
+    student worked in it, and a "release" of it would hand that work out.
+    """
+    answers = [c for c in nb.cells if isinstance(c.get("metadata", {}).get("nbgrader"), dict)
+               and c.metadata["nbgrader"].get("solution")]
+    if not answers or solution_lines(nb):
+        return None
+    # The stub's last line ("raise NotImplementedError(...)"), or the markdown stub: gone once answered.
+    stub = {"code": _CODE_STUB.splitlines()[-1].format(indent="").strip(), "markdown": _MARKDOWN_STUB}
+    if any(stub.get(c.cell_type, "") not in c.source for c in answers):
+        return "its answer cells hold answers, not '### BEGIN SOLUTION' regions"
+    if any(c.cell_type == "code" and (c.get("outputs") or c.get("execution_count")) for c in nb.cells):
+        return "it was run after it was released (it has outputs)"
+    return None
+
+
 def _refuse_source_target(folder: Path, paths) -> None:
     """Never write student copies over, or next to, the instructor's sources."""
     if folder.exists() and not folder.is_dir():
@@ -239,8 +264,9 @@ def release(sources, to, *, update: bool = False, force: bool = False, now=None,
     Raises
     ------
     ValueError
-        On a bad source, or (without ``update`` or ``force``) when a
-        released copy in ``to`` was edited.
+        On a bad source (a student's copy with answers or outputs in it
+        included), or (without ``update`` or ``force``) when a released
+        copy in ``to`` was edited.
     """
     from .._validate import check_bool, check_path
     from .assignment import _find_sources
@@ -255,17 +281,24 @@ def release(sources, to, *, update: bool = False, force: bool = False, now=None,
     if not callable(log):
         raise TypeError(f"log should be a function such as print, got {type(log).__name__}.")
     _refuse_source_target(folder, paths)
+    # Every source is read and checked before anything is written.
+    notebooks = {}
+    for src in paths:
+        try:
+            notebooks[src] = nbformat.read(src, as_version=4)
+        except Exception as exc:
+            raise ValueError(f"{src} could not be read as a notebook ({exc}).") from None
+        work = _student_work(notebooks[src])
+        if work:
+            raise ValueError(f"{src} is a student's copy ({work}); release from the instructor's source notebooks "
+                             "(notebooks/) or from a folder of unedited student copies.")
     folder.mkdir(parents=True, exist_ok=True)
     record = _read_record(folder)
     entries = record["notebooks"]
     now = now or _dt.datetime.now()
     actions: dict[str, str] = {}
     for src in paths:
-        try:
-            source_nb = nbformat.read(src, as_version=4)
-        except Exception as exc:
-            raise ValueError(f"{src} could not be read as a notebook ({exc}).") from None
-        student = release_notebook(source_nb, name=src.name)
+        student = release_notebook(notebooks[src], name=src.name)
         new = content_hash(student)
         target = folder / src.name
         entry = entries.get(src.name, {})
