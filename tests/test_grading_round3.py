@@ -479,3 +479,20 @@ def test_a_forbidden_call_is_found_through_every_name_the_ast_resolves(code):
 
     rules = {"bounding_box": ("my_bounding_box", ("pycocotools.mask.toBbox",))}
     assert forbidden_uses([code], rules) == {"bounding_box": [("pycocotools.mask.toBbox", True)]}
+
+
+def test_hidden_cases_come_from_the_batch_seed_and_the_student():
+    """TRUST.md 2: no secret test file; one seed and one student give one set of cases, classmates get others."""
+    import numpy as np
+
+    from segtutor.exercises import get_exercise
+    from segtutor.grading.grade import case_seed
+
+    spec = get_exercise("iou")
+
+    def hidden(seed, student):
+        return [np.asarray(a).tobytes() for _, c in spec.grading_cases(case_seed(seed, student, "iou"))
+                for a in c.copy_args()[0]]
+
+    assert hidden(7, "alice") == hidden(7, "alice")
+    assert hidden(7, "alice") != hidden(7, "bob") and hidden(7, "alice") != hidden(8, "alice")
