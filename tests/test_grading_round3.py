@@ -449,7 +449,7 @@ def _same_function(dotted: str, target: str) -> bool:
 def test_every_library_function_that_passes_an_exercise_is_forbidden(tmp_path):
     """Every public function of NumPy, SciPy, scikit-image, scikit-learn and pycocotools whose
     signature fits an exercise and that passes all its grading cases is in that exercise's
-    ``forbids`` (tests/_library_shortcuts.py; each exercise swept in a child process with an
+    ``forbids`` (tests/_library_shortcuts.py; every exercise swept in one child process with an
     address-space limit and two seconds per call). Keras ops are not swept."""
     from segtutor.exercises import exercise_names, get_exercise
 
@@ -463,6 +463,15 @@ def test_every_library_function_that_passes_an_exercise_is_forbidden(tmp_path):
     missing = {name: [p for p in passers if not any(_same_function(p, f) for f in allowed[name])]
                for name, passers in found.items()}
     assert not any(missing.values()), {k: v for k, v in missing.items() if v}
+    # Controls: the sweep finds a known shortcut, and would find one on every exercise, those with cases
+    # that expect an error included (each exercise's own reference, offered as the only candidate, passes).
+    assert "skimage.filters.threshold_otsu" in found["otsu_threshold"]
+    import _library_shortcuts
+
+    with open(tmp_path / "trace", "w") as trace:
+        for name in exercise_names():
+            reference = get_exercise(name).reference_function()
+            assert _library_shortcuts.sweep(name, set(), trace, [("reference", reference)]) == ["reference"], name
 
 
 @pytest.mark.parametrize("code", [
