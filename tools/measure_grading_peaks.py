@@ -5,7 +5,11 @@ in the bubblewrap sandbox, the way ``segtutor grade`` runs it. The runner's
 watchdog reports the peak resident memory of the kernel's process tree and
 the largest data segment of one process (sampled every 0.1 s); the larger
 of the two is what ``--memory`` must exceed (it is both the watchdog's and
-``RLIMIT_DATA``'s limit). Rows are merged into
+``RLIMIT_DATA``'s limit). ``cell_errors`` counts the cells that raised in
+that run and ``held_back`` those among them that called a held-back
+function (a graded honest submission raises the same ones, so the run is
+the one grading makes; cells after such an error still run). Rows are
+merged into
 ``segtutor/data/grading_memory_peaks.csv``::
 
     .venv/bin/python tools/measure_grading_peaks.py notebooks/02_classical_segmentation.ipynb
@@ -25,7 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "segtutor" / "data" / "grading_memory_peaks.csv"
-FIELDS = ["notebook", "mode", "peak_mb", "peak_rss_mb", "peak_data_mb", "status", "seconds", "measured_on"]
+FIELDS = ["notebook", "mode", "peak_mb", "peak_rss_mb", "peak_data_mb", "status", "cell_errors", "held_back",
+          "seconds", "measured_on"]
 
 
 def measure(path: Path, fast: bool, memory_mb: int) -> dict:
@@ -40,6 +45,7 @@ def measure(path: Path, fast: bool, memory_mb: int) -> dict:
     rss, data = float(run.get("peak_rss_mb", 0)), float(run.get("peak_data_mb", 0))
     return {"notebook": path.name, "mode": "fast" if fast else "class", "peak_mb": round(max(rss, data)),
             "peak_rss_mb": round(rss), "peak_data_mb": round(data), "status": run.get("status", "?"),
+            "cell_errors": run.get("cell_errors", "?"), "held_back": run.get("held_back", "?"),
             "seconds": round(time.monotonic() - t0), "measured_on": f"{os.cpu_count()}-core {platform.machine()}, "
             f"{time.strftime('%Y-%m-%d')}, sandboxed, --memory {memory_mb}"}
 
