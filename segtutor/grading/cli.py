@@ -132,7 +132,8 @@ def cmd_grade(args) -> int:
     if not submissions:
         return _fail("no submissions found in " + " ".join(args.submissions) + "; check the paths.")
     # A --memory below what a notebook needs fails every row after minutes of work: say so before any.
-    graded = {s.path.name for s in submissions if s.path.name in sources} | (set(sources) if len(sources) == 1 else set())
+    graded = {s.path.name for s in submissions if s.path.name in sources}
+    graded |= set(sources) if len(sources) == 1 else set()
     short = memory_shortfalls(sorted(graded), args.memory, fast=not args.class_mode)
     if short and not args.below_measured_peak:
         return _fail(short[0] + (f" ({len(short) - 1} more notebook(s) too.)" if len(short) > 1 else "")
