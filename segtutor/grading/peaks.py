@@ -84,14 +84,13 @@ def memory_shortfalls(notebooks, memory_mb: int, *, fast: bool = True) -> list[s
                         "wrap one name in a list.")
     names = [check_str(n, "notebooks") for n in notebooks]
     memory_mb = check_scalar(memory_mb, "memory_mb", integer=True, low=1)
-    peaks, mode = measured_peaks("fast"), "fast"
+    peaks = {name: (peak, "fast mode") for name, peak in measured_peaks("fast").items()}
     if not fast:
-        peaks.update(measured_peaks("class"))
-        mode = "class"
+        peaks.update({name: (peak, "class mode") for name, peak in measured_peaks("class").items()})
     lines = []
     for name in sorted(set(names)):
-        peak = peaks.get(name)
+        peak, mode = peaks.get(name, (None, ""))
         if peak is not None and memory_mb < peak:
-            lines.append(f"{name} peaked at {peak} MiB when graded ({mode} mode, measured), above --memory "
+            lines.append(f"{name} peaked at {peak} MiB when graded ({mode}, measured), above --memory "
                          f"{memory_mb}: every row would end 'memory limit'. Use --memory {suggested_memory(peak)}.")
     return lines
