@@ -92,5 +92,5 @@ def memory_shortfalls(notebooks, memory_mb: int, *, fast: bool = True) -> list[s
         peak, mode = peaks.get(name, (None, ""))
         if peak is not None and memory_mb < peak:
             lines.append(f"{name} peaked at {peak} MiB when graded ({mode}, measured), above --memory "
-                         f"{memory_mb}: every row would end 'memory limit'. Use --memory {suggested_memory(peak)}.")
+                         f"{memory_mb}: its rows are likely to end 'memory limit'. Use --memory {suggested_memory(peak)}.")
     return lines
