@@ -863,6 +863,9 @@ def _grading_entries() -> dict:
         g + "grade.name_warnings": {"subs": lambda: [__import__("segtutor.grading.grade", fromlist=["x"]).Submission(
             "alice", _TINY_SOURCE)]},
         g + "grade.local_cluster": {"jobs": lambda: 1},
+        g + "peaks.suggested_memory": {"peak_mb": lambda: 600},
+        g + "peaks.memory_shortfalls": {"notebooks": lambda: ["02_classical_segmentation.ipynb"],
+                                        "memory_mb": lambda: 256},
     }
 
 

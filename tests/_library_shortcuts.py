@@ -2,9 +2,11 @@
 
 Run as a script (``python tests/_library_shortcuts.py``) it prints one JSON
 line ``{exercise: [dotted names of every passer], "crashed": [...]}``;
-``tests/test_grading_round3.py`` runs it in a child process with an address
-space limit, a two-second limit per call and a scratch working folder, so a
-library function that allocates, loops or writes files harms nothing.
+``tests/test_grading_round3.py`` runs it in a child process, which sweeps
+every exercise in one grandchild with an address space limit, a two-second
+limit per call and a scratch working folder, so a library function that
+allocates, loops or writes files harms nothing (one that crashes the
+interpreter is skipped by a new grandchild, which resumes where it stopped).
 
 A candidate is every public callable of the modules below whose signature
 accepts the exercise's positional arguments; it passes when it scores full
@@ -62,8 +64,14 @@ def fits(func, n_args: int) -> bool:
     return True
 
 
-def sweep(name: str, skip: set, trace) -> list[str]:
-    """Every candidate that passes exercise ``name``; each tried is first written to ``trace``."""
+def sweep(name: str, skip: set, trace, pool=None) -> list[str]:
+    """Every candidate that passes exercise ``name``; each tried is first written to ``trace``.
+
+    A passer is what ``spec.score`` gives full marks on all the grading
+    cases, as the grader judges. The reference runs once per case (not once
+    per candidate), and a candidate stops at its first case that cannot
+    pass: a value case it gets wrong, or an error case it does not raise on.
+    """
     from segtutor.exercises import get_exercise
     from segtutor.exercises._engine import run_student
 
@@ -71,29 +79,45 @@ def sweep(name: str, skip: set, trace) -> list[str]:
     n_args = len([p for p in re.sub(r"[()\s]", "", spec.signature).split(",") if p and "=" not in p
                   and not p.startswith("*")])
     cases = spec.grading_cases([0])
+    expected = [spec.expected(case) for _, case in cases]
     sink = open(os.devnull, "w")  # what the functions print (np.info prints a lot)
     found = []
-    for dotted, func in candidates():
+    for dotted, func in pool if pool is not None else candidates():
         if dotted in skip or not fits(func, n_args):
             continue
-        trace.write(dotted + "\n")
+        trace.write(f"{name} {dotted}\n")
         trace.flush()
-        # Most candidates fail the first case: stop at the first failed one.
-        for case in cases:
-            outcome = run_student(func, case[1], time_limit=2, output=sink)
-            if spec.score([case], [outcome]).fraction < 1.0:
+        outcomes = []
+        for (_, case), (kind, ref) in zip(cases, expected):
+            outcome = run_student(func, case, time_limit=2, output=sink)
+            outcomes.append(outcome)
+            if kind == "error" and outcome[0] != "error":
+                break
+            if kind == "value" and not (outcome[0] == "value" and spec.matches(ref, outcome[1], case.args)):
                 break
         else:
-            found.append(dotted)
+            if spec.score(cases, outcomes).fraction == 1.0:
+                found.append(dotted)
     return found
 
 
+def sweep_all(names: list[str], skip: set, trace) -> dict:
+    """:func:`sweep` for each exercise in one process: the libraries are imported once."""
+    pool = list(candidates())
+    out = {}
+    for name in names:
+        out[name] = sweep(name, skip, trace, pool)
+        trace.write(f"{name} DONE {json.dumps(out[name])}\n")
+        trace.flush()
+    return out
+
+
 def main() -> dict:
-    """``{exercise: passers}`` for every exercise; each exercise in a child process.
+    """``{exercise: passers}`` for every exercise, swept in one child process.
 
     A library function that crashes the interpreter (scikit-image's
     ``max_tree_local_maxima`` segfaults on some inputs) is recorded under
-    ``"crashed"`` and skipped on the retry.
+    ``"crashed"``; a new child skips it and the exercises already done.
     """
     import subprocess
     import tempfile
@@ -101,18 +125,28 @@ def main() -> dict:
     from segtutor.exercises import exercise_names
 
     out, crashed = {}, []
-    for name in exercise_names():
-        for _ in range(20):
-            with tempfile.NamedTemporaryFile("r") as trace:
-                done = subprocess.run([sys.executable, __file__, name, trace.name, *crashed], capture_output=True,
-                                      text=True, timeout=900)
-                tried = trace.read().split()
-            if done.returncode == 0:
-                out[name] = json.loads(done.stdout.strip().splitlines()[-1])
-                break
-            if not tried or tried[-1] in crashed:
-                raise RuntimeError(f"the sweep of {name} failed: {done.stderr[-1000:]}")
-            crashed.append(tried[-1])
+    for _ in range(20):
+        todo = [n for n in exercise_names() if n not in out]
+        if not todo:
+            break
+        with tempfile.NamedTemporaryFile("r") as trace:
+            done = subprocess.run([sys.executable, __file__, ",".join(todo), trace.name, *crashed],
+                                  capture_output=True, text=True, timeout=3000)
+            lines = trace.read().splitlines()
+        tried = None
+        for line in lines:
+            name, what = line.split(" ", 1)
+            if what.startswith("DONE "):
+                out[name] = json.loads(what[5:])
+                tried = None
+            else:
+                tried = what
+        if done.returncode != 0:
+            if tried is None or tried in crashed:
+                raise RuntimeError(f"the sweep failed: {done.stderr[-1000:]}")
+            crashed.append(tried)
+    if any(n not in out for n in exercise_names()):
+        raise RuntimeError(f"more than 20 crashes; crashed so far: {crashed}")
     out["crashed"] = crashed
     return out
 
@@ -121,7 +155,7 @@ if __name__ == "__main__" and len(sys.argv) >= 3:
     resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
     warnings.simplefilter("ignore")
     with open(sys.argv[2], "w") as trace:
-        result = sweep(sys.argv[1], set(sys.argv[3:]), trace)
+        result = sweep_all(sys.argv[1].split(","), set(sys.argv[3:]), trace)
     sys.stdout.write(json.dumps(result) + "\n")
 elif __name__ == "__main__":
     sys.stdout.write(json.dumps(main()) + "\n")

@@ -449,7 +449,7 @@ def _same_function(dotted: str, target: str) -> bool:
 def test_every_library_function_that_passes_an_exercise_is_forbidden(tmp_path):
     """Every public function of NumPy, SciPy, scikit-image, scikit-learn and pycocotools whose
     signature fits an exercise and that passes all its grading cases is in that exercise's
-    ``forbids`` (tests/_library_shortcuts.py; each exercise swept in a child process with an
+    ``forbids`` (tests/_library_shortcuts.py; every exercise swept in one child process with an
     address-space limit and two seconds per call). Keras ops are not swept."""
     from segtutor.exercises import exercise_names, get_exercise
 
@@ -463,6 +463,15 @@ def test_every_library_function_that_passes_an_exercise_is_forbidden(tmp_path):
     missing = {name: [p for p in passers if not any(_same_function(p, f) for f in allowed[name])]
                for name, passers in found.items()}
     assert not any(missing.values()), {k: v for k, v in missing.items() if v}
+    # Controls: the sweep finds a known shortcut, and would find one on every exercise, those with cases
+    # that expect an error included (each exercise's own reference, offered as the only candidate, passes).
+    assert "skimage.filters.threshold_otsu" in found["otsu_threshold"]
+    import _library_shortcuts
+
+    with open(tmp_path / "trace", "w") as trace:
+        for name in exercise_names():
+            reference = get_exercise(name).reference_function()
+            assert _library_shortcuts.sweep(name, set(), trace, [("reference", reference)]) == ["reference"], name
 
 
 @pytest.mark.parametrize("code", [
@@ -479,3 +488,20 @@ def test_a_forbidden_call_is_found_through_every_name_the_ast_resolves(code):
 
     rules = {"bounding_box": ("my_bounding_box", ("pycocotools.mask.toBbox",))}
     assert forbidden_uses([code], rules) == {"bounding_box": [("pycocotools.mask.toBbox", True)]}
+
+
+def test_hidden_cases_come_from_the_batch_seed_and_the_student():
+    """TRUST.md 2: no secret test file; one seed and one student give one set of cases, classmates get others."""
+    import numpy as np
+
+    from segtutor.exercises import get_exercise
+    from segtutor.grading.grade import case_seed
+
+    spec = get_exercise("iou")
+
+    def hidden(seed, student):
+        return [np.asarray(a).tobytes() for _, c in spec.grading_cases(case_seed(seed, student, "iou"))
+                for a in c.copy_args()[0]]
+
+    assert hidden(7, "alice") == hidden(7, "alice")
+    assert hidden(7, "alice") != hidden(7, "bob") and hidden(7, "alice") != hidden(8, "alice")

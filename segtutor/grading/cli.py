@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell (default 120)")
     gr.add_argument("--probe-timeout", type=float, default=30, help="seconds per exercise probe (default 30)")
     gr.add_argument("--memory", type=int, default=4096, help="memory limit per kernel in MiB, 256 or more (default 4096)")
+    gr.add_argument("--below-measured-peak", action="store_true",
+                    help="grade even when --memory is below a course notebook's measured peak (rows may end "
+                         "'memory limit')")
     gr.add_argument("--seed", type=int, default=None,
                     help="seed of the hidden cases, 0 or more (default: the gradebook's, else a random one)")
     gr.add_argument("--data", nargs="*", default=[], help="public data folders visible read-only to each run")
@@ -96,6 +99,7 @@ def _fail(message: str) -> int:
 def cmd_grade(args) -> int:
     from .grade import GradeOptions, collect_submissions, grade_batch, load_sources, name_warnings
     from .gradebook import GradebookLocked, GradebookStore, row_of, write_feedback, write_results_json
+    from .peaks import memory_shortfalls
     from .sandbox import root_sandbox_problem, sandbox_problem
 
     # Everything is checked before anything is written.
@@ -135,6 +139,15 @@ def cmd_grade(args) -> int:
         print(f"segtutor grade: warning: {warning}", file=sys.stderr)
     if not submissions:
         return _fail("no submissions found in " + " ".join(args.submissions) + "; check the paths.")
+    # A --memory below what a notebook needs fails every row after minutes of work: say so before any.
+    graded = {s.path.name for s in submissions if s.path.name in sources}
+    graded |= set(sources) if len(sources) == 1 else set()
+    short = memory_shortfalls(sorted(graded), args.memory, fast=not args.class_mode)
+    if short and not args.below_measured_peak:
+        return _fail(short[0] + (f" ({len(short) - 1} more notebook(s) too.)" if len(short) > 1 else "")
+                     + " Or pass --below-measured-peak to grade anyway.")
+    for line in short:
+        print(f"segtutor grade: warning: {line}", file=sys.stderr)
     if options.sandbox:
         problem = sandbox_problem()
         if problem:
