@@ -144,6 +144,15 @@ def test_every_formula_of_every_notebook_converts_to_mathml():
     assert count >= 13, f"only {count} formulas found: is the Markdown parser still finding math?"
 
 
+def test_learning_objectives_show_their_formulas_as_mathml():
+    # The index lists every notebook's objectives and loads no script: a $...$ there must already be MathML.
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "# T\n\n## Learning objectives\n\n- derive $p - \\text{one-hot}$ and pay `$5`\n- plain\n")])
+    goals = _builder().learning_objectives(nb)
+    assert len(goals) == 2 and goals[0].count("<math") == 1 and "$p" not in goals[0]
+    assert "<code>$5</code>" in goals[0] and goals[1] == "plain"
+
+
 def test_a_formula_that_does_not_convert_is_reported():
     b = _builder()
     assert b.tex_to_mathml(r"\text{block\_size} - 1").count("block_size") == 1

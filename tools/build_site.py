@@ -112,7 +112,20 @@ def learning_objectives(nb) -> list[str]:
         elif items:
             break
     render = mistune.create_markdown(escape=True)
-    return [re.sub(r"^<p>|</p>\s*$", "", render(item).strip()) for item in items]
+
+    def inline_html(item: str) -> str:
+        # An objective's formulas become MathML as on the pages; the index loads no script to typeset them.
+        formulas: list[str] = []
+
+        def hold(match) -> str:
+            formulas.append(tex_to_mathml(match.group(1)))
+            return f"SEGTUTORMATH{len(formulas) - 1}X"
+
+        text = re.sub(r"(?<![\\$])\$([^$\n]+?)\$", hold, item)
+        out = re.sub(r"^<p>|</p>\s*$", "", render(text).strip())
+        return re.sub(r"SEGTUTORMATH(\d+)X", lambda m: formulas[int(m.group(1))], out)
+
+    return [inline_html(item) for item in items]
 
 
 def _with_helpers(nb):
