@@ -84,3 +84,26 @@ def fast_site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
     pages = load_site_builder().build_site(out, fast=True, timeout=1800, log=lambda *a, **k: None)
     return out, pages
+
+
+# -- one non-editable install of the course per session --------------------------------------------
+# tests/test_grading.py grades the whole attack batch with it, tests/test_grading_round3.py walks every
+# file its sandbox shows and builds the conda and Binder layouts from it.
+
+@pytest.fixture(scope="session")
+def non_editable_site(tmp_path_factory):
+    """``pip install --no-deps --target <tmp>/site-packages <checkout>``: a non-editable copy of the course."""
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    from packaging.version import Version
+
+    site = tmp_path_factory.mktemp("prefix") / "lib" / "site-packages"
+    isolation = [] if Version(version("setuptools")) < Version("77") else ["--no-build-isolation"]
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    done = subprocess.run([*pip, "install", "--no-deps", "-q", *isolation, "--target", str(site), str(REPO)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (site / "segtutor" / "metrics" / "semantic.py").is_file()
+    return site

@@ -16,8 +16,10 @@ import inspect
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import sysconfig
 import textwrap
 import threading
 from pathlib import Path
@@ -130,30 +132,13 @@ def test_no_file_in_the_sandbox_holds_a_reference(tmp_path):
     assert result.scores["fraction_above"] == 2.0, result.details
 
 
-@pytest.fixture(scope="session")
-def non_editable_site(tmp_path_factory):
-    """``pip install --no-deps --target <tmp>/site-packages <checkout>``: a non-editable copy of the course."""
-    from importlib.metadata import version
-
-    from packaging.version import Version
-
-    site = tmp_path_factory.mktemp("prefix") / "lib" / "site-packages"
-    isolation = [] if Version(version("setuptools")) < Version("77") else ["--no-build-isolation"]
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
-    done = subprocess.run([*pip, "install", "--no-deps", "-q", *isolation, "--target", str(site), str(ROOT)],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert (site / "segtutor" / "metrics" / "semantic.py").is_file()
-    return site
-
-
 @needs_sandbox
 def test_a_non_editable_install_is_hidden_in_the_sandbox(non_editable_site, tmp_path):
     """``pip install .`` puts every reference in a site folder: the sandbox shows it empty.
 
-    The grader runs from the non-editable copy; the ``installed_copy`` attack
-    (link the installed package under another name, call its references)
-    scores its real work, 0, and the walker sees no reference anywhere.
+    The grader runs from the non-editable copy and the walker sees no
+    reference anywhere. (The whole attack batch, ``installed_copy`` included,
+    is graded under this install too: ``tests/test_grading.py``.)
     """
     env = dict(os.environ, PYTHONPATH=str(non_editable_site))
     probe = subprocess.run([sys.executable, "-c", "import segtutor, json\nfrom segtutor.grading.sandbox import "
@@ -166,8 +151,6 @@ def test_a_non_editable_install_is_hidden_in_the_sandbox(non_editable_site, tmp_
     assert any(c.startswith(str(non_editable_site / "segtutor-")) and c.endswith(".dist-info") for c in copies)
     subs = tmp_path / "subs"
     subs.mkdir()
-    for name in ("installed_copy", "honest_full"):
-        (subs / f"{name}.ipynb").write_bytes((STUDENTS / f"{name}.ipynb").read_bytes())
     walker_notebook(subs / "walker.ipynb")
     out = tmp_path / "out" / "g.csv"
     grade = subprocess.run([sys.executable, "-m", "segtutor.grading.cli", "grade", str(subs), "--source", str(SOURCE),
@@ -177,9 +160,135 @@ def test_a_non_editable_install_is_hidden_in_the_sandbox(non_editable_site, tmp_
     assert grade.returncode == 0, grade.stderr[-2000:]
     with open(out, newline="") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
-    assert rows["honest_full"]["total"] == "6", rows["honest_full"]
-    assert (rows["installed_copy"]["status"], rows["installed_copy"]["total"]) == ("ok", "0"), rows["installed_copy"]
     assert (rows["walker"]["status"], rows["walker"]["fraction_above"]) == ("ok", "2"), rows["walker"]
+
+
+# -- conda and Binder prefixes -------------------------------------------------
+
+#: Where ``pip install .`` leaves the course in each layout the README documents, relative to a root
+#: folder: (the environment's prefix, a base environment's prefix or None).
+LAYOUTS = {
+    # conda env create -f environment.yml; conda activate segtutor; pip install .
+    "conda": ("miniconda3/envs/segtutor", None),
+    # repo2docker: the kernel's environment is /srv/conda/envs/notebook, conda's base is /srv/conda;
+    # postBuild's `pip install .` goes to the notebook environment (a base-environment pip would put a
+    # second copy in the base, which is not part of the environment the grader runs in).
+    "binder": ("srv/conda/envs/notebook", "srv/conda"),
+}
+
+INSIDE = WALKER + r'''
+import json, sys
+spec = json.load(open(sys.argv[1]))
+bodies = {k: [[line.encode() for line in lines] for lines in v] for k, v in spec["bodies"].items()}
+leaks, n_files = find_leaks(bodies, {k: bytes.fromhex(v) for k, v in spec["codes"].items()}, roots=(spec["root"],))
+site = spec["site"]
+print(json.dumps({"leaks": leaks, "n_files": n_files, "copy": sorted(os.listdir(os.path.join(site, "segtutor"))),
+                  "base_visible": bool(spec["base_site"]) and os.path.exists(spec["base_site"])}))
+'''
+
+OUTSIDE = r'''
+import json, os, subprocess, sys
+from pathlib import Path
+import segtutor
+from segtutor.grading.sandbox import bwrap_command, installed_copies, launch_kwargs
+folder = Path(sys.argv[1])
+cmd = bwrap_command([sys.executable, "/opt/segtutor-grading/inside.py", "/opt/segtutor-grading/spec.json"],
+                    package=folder, memory_mb=2048)
+done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, **launch_kwargs(cmd))
+print(json.dumps({"file": segtutor.__file__, "prefix": sys.prefix, "copies": [str(p) for p in installed_copies()],
+                  "rc": done.returncode, "out": done.stdout[-5000:], "err": done.stderr[-2000:]}))
+'''
+
+
+def _pip_installed(site: Path, installed: Path) -> None:
+    """Put the course into ``site`` as ``pip install .`` does: the package and its .dist-info."""
+    site.mkdir(parents=True, exist_ok=True)
+    for entry in installed.iterdir():
+        if entry.name == "segtutor" or (entry.name.startswith("segtutor-") and entry.name.endswith(".dist-info")):
+            shutil.copytree(entry, site / entry.name)
+
+
+def conda_like_prefix(root: Path, layout: str, installed: Path) -> tuple[Path, Path, Path | None]:
+    """A Python environment arranged as ``layout`` leaves it, with the course pip-installed (non-editable).
+
+    A venv made by this interpreter stands in for conda's Python (there is no
+    conda here): its ``lib/pythonX.Y/site-packages`` gets the course and a
+    ``conda-meta/`` folder; the course's dependencies come from this test
+    environment through a ``.pth`` file (``site.addsitedir``). Returns the
+    prefix, its site folder and the base environment's site folder (or None).
+    """
+    rel, base_rel = LAYOUTS[layout]
+    prefix = root / rel
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(prefix)], check=True, timeout=300)
+    pyver = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    site = prefix / "lib" / pyver / "site-packages"
+    (prefix / "conda-meta").mkdir()
+    (prefix / "conda-meta" / "history").write_text("==> 2026-12-07 08:00:00 <==\n"
+                                                  "# cmd: conda env create -f environment.yml\n")
+    _pip_installed(site, installed)
+    deps = sysconfig.get_paths()["purelib"]
+    (site / "zz_course_dependencies.pth").write_text(f"import site; site.addsitedir({deps!r})\n")
+    base_site = None
+    if base_rel:
+        base = root / base_rel
+        (base / "conda-meta").mkdir(parents=True, exist_ok=True)
+        base_site = base / "lib" / pyver / "site-packages"
+        _pip_installed(base_site, installed)
+    return prefix, site, base_site
+
+
+@needs_sandbox
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_conda_and_binder_prefixes_are_hidden_in_the_sandbox(non_editable_site, tmp_path, layout):
+    """A grader run from a conda or Binder-style prefix holding a non-editable install: the sandbox
+    shows its copy of the package as an empty folder, and no file under the layout's root (the
+    environment, and Binder's base environment) holds a reference; the ``installed_copy`` attack,
+    graded from that prefix, scores 0."""
+    root = tmp_path / "root"
+    prefix, site, base_site = conda_like_prefix(root, layout, non_editable_site)
+    python = str(prefix / "bin" / "python")
+    bodies, codes = fingerprints()
+    folder = tmp_path / "package"
+    folder.mkdir(mode=0o755)
+    (folder / "inside.py").write_text(INSIDE)
+    spec = {"bodies": {k: [[line.decode() for line in lines] for lines in v] for k, v in bodies.items()},
+            "codes": {k: v.hex() for k, v in codes.items()}, "root": str(root.resolve()), "site": str(site.resolve()),
+            "base_site": str(base_site.resolve()) if base_site else ""}
+    (folder / "spec.json").write_text(json.dumps(spec))
+    done = subprocess.run([python, "-c", OUTSIDE, str(folder)], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=1200, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    # The grader ran from the layout's own copy, and found it.
+    assert report["prefix"] == str(prefix) and report["file"] == str(site / "segtutor" / "__init__.py"), report
+    assert str((site / "segtutor").resolve()) in report["copies"]
+    assert any(c.startswith(str((site / "segtutor-").resolve())) and c.endswith(".dist-info") for c in report["copies"])
+    assert report["rc"] == 0, report["err"]
+    inside = json.loads(report["out"].strip().splitlines()[-1])
+    assert inside["copy"] == [] and inside["leaks"] == [], inside
+    assert inside["n_files"] >= 3, inside  # the environment was there to walk (pyvenv.cfg, conda-meta/history)
+    assert inside["base_visible"] is False
+    # The walk outside the sandbox, as a control, finds the references in both copies.
+    scope: dict = {}
+    exec(WALKER, scope)
+    leaks, _ = scope["find_leaks"]({k: [[line.encode() for line in lines] for lines in v]
+                                    for k, v in spec["bodies"].items()}, {}, roots=(str(root),))
+    assert {str(site)} | ({str(base_site)} if base_site else set()) <= {
+        os.path.dirname(p) for p, what in leaks if what == "installed copy"}
+    # The attack itself, graded by the layout's python.
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "installed_copy.ipynb").write_bytes((STUDENTS / "installed_copy.ipynb").read_bytes())
+    out = tmp_path / "out" / "g.csv"
+    grade = subprocess.run([python, "-m", "segtutor.grading.cli", "grade", str(subs), "--source", str(SOURCE),
+                            "--out", str(out), "--seed", "5", "--cell-timeout", "60", "--timeout", "300",
+                            "--memory", "2048"], capture_output=True, text=True, cwd=tmp_path, timeout=1200,
+                           env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert grade.returncode == 0, grade.stderr[-2000:]
+    with open(out, newline="") as f:
+        (row,) = csv.DictReader(f)
+    assert (row["status"], row["total"]) == ("ok", "0"), row
 
 
 # -- the sandbox's own disk and users ----------------------------------------
@@ -266,6 +375,124 @@ def test_a_root_grader_starts_the_sandbox_as_nobody(tmp_path):
     (closed / "env").mkdir()
     assert privilege_problem(cmd[:-2] + ["--ro-bind", str(closed / "env"), "/x", "sleep", "1"]) == \
         f"{closed / 'env'} is not readable by others"
+
+
+def _readable_by_others(path: Path) -> bool:
+    """``path`` readable (and, for a folder, enterable) by a user without rights, every folder above it enterable."""
+    import stat
+
+    path = Path(path)
+    need = stat.S_IROTH | (stat.S_IXOTH if path.is_dir() else 0)
+    return path.exists() and path.stat().st_mode & need == need and all(
+        p.stat().st_mode & stat.S_IXOTH for p in path.resolve().parents)
+
+
+def _world_readable_python() -> str | None:
+    """An interpreter of this Python version that ``nobody`` can run: this one's base, or the system's."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in (getattr(sys, "_base_executable", ""), f"/usr/bin/{version}", f"/usr/local/bin/{version}"):
+        if not candidate or not Path(candidate).is_file():
+            continue
+        real = Path(candidate).resolve()
+        probe = subprocess.run([str(real), "-c", "import sys, sysconfig, venv; print(sys.version_info[:2], "
+                                "sysconfig.get_paths()['stdlib'])"], capture_output=True, text=True, timeout=60)
+        if probe.returncode != 0 or str(tuple(sys.version_info[:2])) not in probe.stdout:
+            continue
+        stdlib = Path(probe.stdout.split(") ", 1)[1].strip())
+        if _readable_by_others(real) and _readable_by_others(stdlib):
+            return str(real)
+    return None
+
+
+UID_CHECK = '''import os
+import numpy as np
+def my_fraction_above(image, threshold):
+    # Which host user the sandbox's uid is, seen from inside: a folder the host's nobody owns is ours,
+    # and host root's /usr is not (as host root it would be ours, and nobody's folder not).
+    # (/proc/self/uid_map cannot tell: --disable-userns nests a second user namespace, whose map
+    # always reads "1000 0 1".)
+    me = os.getuid()
+    right = float((np.asarray(image) > threshold).mean())
+    return right if os.stat("/submission").st_uid == me and os.stat("/usr").st_uid != me else -1.0
+'''
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only a root grader drops privileges")
+@needs_sandbox
+def test_a_root_grader_runs_the_student_as_nobody(tmp_path):
+    """The whole path, end to end: a root grader whose Python environment others can read grades a
+    submission whose ``fraction_above`` is right only when the sandbox's user is host ``nobody``.
+
+    The control: the same batch graded by this test environment's Python, when it lives under
+    ``/root`` (0700, as on the machine these tests were written on), runs the sandbox as host root
+    and scores ``fraction_above`` 0 (``as_root`` note).
+
+    This machine's own Python lives under ``/root``, so the grader here runs from a venv
+    (under ``/tmp``, world-readable) of a world-readable interpreter of the same version (the
+    system's ``/usr/bin/python3.X``), with this environment's packages added by a ``.pth`` file;
+    they must be readable by others too.
+    """
+    python = _world_readable_python()
+    if python is None:
+        pytest.skip(f"no python{sys.version_info.major}.{sys.version_info.minor} that others can read here")
+    deps = Path(sysconfig.get_paths()["purelib"])
+    if not _readable_by_others(deps):
+        pytest.skip(f"{deps} is not readable by others, so a sandbox started as nobody could not import NumPy")
+    import tempfile
+
+    # pytest's tmp_path is under /tmp/pytest-of-root (0700): nobody could not enter it.
+    open_dir = Path(tempfile.mkdtemp(prefix="segtutor-nobody-"))
+    try:
+        open_dir.chmod(0o755)
+        env_dir = open_dir / "env"
+        subprocess.run([python, "-m", "venv", "--without-pip", str(env_dir)], check=True, timeout=300)
+        site = next((env_dir / "lib").glob("python3*/site-packages"))
+        (site / "zz_course.pth").write_text(f"import site; site.addsitedir({str(deps)!r})\n")
+        for p in [open_dir, *env_dir.rglob("*")]:
+            p.chmod(p.stat().st_mode | 0o444 | (0o111 if p.is_dir() else 0))
+        student = open_dir / "subs" / "asnobody"
+        student.mkdir(mode=0o755, parents=True)
+        nb = nbformat.read(STUDENTS / "honest_full.ipynb", as_version=4)
+        nb.cells[3].source = UID_CHECK
+        nbformat.write(nb, student / "tiny.ipynb")
+        (student / "tiny.ipynb").chmod(0o644)
+        os.chown(student, 65534, 65534)
+        subs = student.parent
+        clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        checked = subprocess.run([str(env_dir / "bin" / "python"), "-c", "import json, sys\n"
+                                  "from segtutor.grading.sandbox import root_sandbox_problem\n"
+                                  "print(json.dumps([sys.prefix, root_sandbox_problem()]))"],
+                                 capture_output=True, text=True, env=clean, cwd=open_dir, timeout=300)
+        assert checked.returncode == 0, checked.stderr[-2000:]
+        assert json.loads(checked.stdout.strip().splitlines()[-1]) == [str(env_dir), None]
+        out = tmp_path / "out" / "g.csv"
+        grade = subprocess.run([str(env_dir / "bin" / "python"), "-m", "segtutor.grading.cli", "grade", str(subs),
+                                "--source", str(SOURCE), "--out", str(out), "--seed", "6", "--cell-timeout", "120",
+                                "--timeout", "600", "--memory", "2048"], capture_output=True, text=True, env=clean,
+                               cwd=open_dir, timeout=1200)
+        assert grade.returncode == 0, grade.stderr[-2000:]
+        assert "runs as host root" not in grade.stderr
+        with open(out, newline="") as f:
+            (row,) = csv.DictReader(f)
+        assert (row["status"], row["fraction_above"], row["total"]) == ("ok", "2", "6"), row
+        assert "host root" not in row["notes"], row["notes"]
+        # The control: graded by a Python others cannot read, the sandbox is host root and the check says so.
+        from segtutor.grading.sandbox import root_sandbox_problem
+
+        if root_sandbox_problem() is not None:
+            out2 = tmp_path / "out2" / "g.csv"
+            grade = subprocess.run([sys.executable, "-m", "segtutor.grading.cli", "grade", str(subs), "--source",
+                                    str(SOURCE), "--out", str(out2), "--seed", "6", "--cell-timeout", "120",
+                                    "--timeout", "600", "--memory", "2048"], capture_output=True, text=True,
+                                   cwd=open_dir, timeout=1200)
+            assert grade.returncode == 0, grade.stderr[-2000:]
+            assert "each sandbox runs as host root" in grade.stderr
+            with open(out2, newline="") as f:
+                (row,) = csv.DictReader(f)
+            assert (row["status"], row["fraction_above"], row["total"]) == ("ok", "0", "4"), row
+            assert "the sandbox ran as host root" in row["notes"], row["notes"]
+    finally:
+        shutil.rmtree(open_dir, ignore_errors=True)
 
 
 # -- the grader's own inputs: big submissions, the course's own code -------------
