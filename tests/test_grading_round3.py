@@ -174,6 +174,8 @@ LAYOUTS = {
     # postBuild's `pip install .` goes to the notebook environment (a base-environment pip would put a
     # second copy in the base, which is not part of the environment the grader runs in).
     "binder": ("srv/conda/envs/notebook", "srv/conda"),
+    # README's JupyterHub image (a docker-stacks image): `pip install` into conda's base at /opt/conda.
+    "jupyterhub": ("opt/conda", None),
 }
 
 INSIDE = WALKER + r'''
