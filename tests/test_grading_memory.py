@@ -14,7 +14,8 @@ import pytest
 
 from segtutor.grading import cli
 from segtutor.grading.grade import GradeOptions, Submission, build_job, load_sources, run_job
-from segtutor.grading.peaks import PEAKS_FILE, measured_peaks, memory_shortfalls, suggested_memory
+from segtutor.grading.peaks import (PEAKS_FILE, REMEASURE, code_hash, measured_hashes, measured_peaks,
+                                    memory_shortfalls, stale_peaks, suggested_memory)
 from segtutor.grading.sandbox import sandbox_problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,43 @@ def test_every_course_notebook_has_a_measured_fast_mode_peak():
         # The table keeps both numbers --memory limits and how they were measured.
         assert int(row["peak_mb"]) == max(int(row["peak_rss_mb"]), int(row["peak_data_mb"])) > 100, row
         assert row["status"] == "ok" and "sandboxed" in row["measured_on"], row
+
+
+@pytest.mark.parametrize("mode", ["fast", "class"])
+def test_every_measured_peak_was_measured_on_the_notebooks_current_code(mode):
+    """A notebook edited after its measurement makes this fail: rerun the tool on it."""
+    hashes = measured_hashes(mode)
+    stale = [line for name in sorted(hashes) for line in stale_peaks([NOTEBOOKS / name], fast=mode == "fast")]
+    assert stale == [], "\n".join(stale)
+    assert all(code_hash(NOTEBOOKS / name) == h for name, h in hashes.items())
+
+
+def test_a_changed_notebook_is_named_stale_with_the_fix(tmp_path, capsys, monkeypatch):
+    import nbformat
+
+    import segtutor.grading.grade as grade
+
+    nb = nbformat.read(NOTEBOOKS / NB02, as_version=4)
+    copy = tmp_path / "src" / NB02
+    copy.parent.mkdir()
+    # Prose is not what a graded run executes: the peak still holds.
+    next(c for c in nb.cells if c.cell_type == "markdown").source += "\n\nOne more sentence."
+    nbformat.write(nb, copy)
+    assert stale_peaks([copy]) == []
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code.source += "\nbig = np.ones((4096, 4096))"
+    nbformat.write(nb, copy)
+    (line,) = stale_peaks([copy, tmp_path / "instructors_own.ipynb"])
+    assert NB02 in line and "stale" in line and f"{REMEASURE} {NB02}" in line
+    # segtutor grade warns at start, and grades.
+    monkeypatch.setattr(grade, "grade_batch", lambda subs, *a, **k: None)
+    monkeypatch.setattr("segtutor.grading.sandbox.sandbox_problem", lambda: None)
+    monkeypatch.setattr("segtutor.grading.sandbox.root_sandbox_problem", lambda: None)
+    assert cli.main(["grade", str(_class_of_one(tmp_path)), "--source", str(copy.parent), "--out",
+                     str(tmp_path / "g.csv"), "--memory", "8192"]) == 0
+    assert f"warning: {line}" in capsys.readouterr().err
+    with pytest.raises(TypeError, match="list"):
+        stale_peaks(str(copy))
 
 
 def test_a_shortfall_names_the_notebook_its_peak_and_the_value_to_use():

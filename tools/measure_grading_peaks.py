@@ -8,8 +8,11 @@ of the two is what ``--memory`` must exceed (it is both the watchdog's and
 ``RLIMIT_DATA``'s limit). ``cell_errors`` counts the cells that raised in
 that run and ``held_back`` those among them that called a held-back
 function (a graded honest submission raises the same ones, so the run is
-the one grading makes; cells after such an error still run). Rows are
-merged into
+the one grading makes; cells after such an error still run).
+``code_sha256`` is the hash of the code cells measured
+(``segtutor.grading.peaks.code_hash``): after a notebook's code changes,
+``segtutor grade`` warns and ``tests/test_grading_memory.py`` fails until
+this tool measures it again. Rows are merged into
 ``segtutor/data/grading_memory_peaks.csv``::
 
     .venv/bin/python tools/measure_grading_peaks.py notebooks/02_classical_segmentation.ipynb
@@ -30,11 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "segtutor" / "data" / "grading_memory_peaks.csv"
 FIELDS = ["notebook", "mode", "peak_mb", "peak_rss_mb", "peak_data_mb", "status", "cell_errors", "held_back",
-          "seconds", "measured_on"]
+          "seconds", "measured_on", "code_sha256"]
 
 
 def measure(path: Path, fast: bool, memory_mb: int) -> dict:
     from segtutor.grading.grade import GradeOptions, Submission, build_job, load_sources, run_job
+    from segtutor.grading.peaks import code_hash
 
     sources = load_sources([path])
     options = GradeOptions(seed=1, cell_timeout=900, probe_timeout=120, notebook_timeout=1800,
@@ -47,7 +51,9 @@ def measure(path: Path, fast: bool, memory_mb: int) -> dict:
             "peak_rss_mb": round(rss), "peak_data_mb": round(data), "status": run.get("status", "?"),
             "cell_errors": run.get("cell_errors", "?"), "held_back": run.get("held_back", "?"),
             "seconds": round(time.monotonic() - t0), "measured_on": f"{os.cpu_count()}-core {platform.machine()}, "
-            f"{time.strftime('%Y-%m-%d')}, sandboxed, --memory {memory_mb}"}
+            f"{time.strftime('%Y-%m-%d')}, sandboxed, --memory {memory_mb}",
+            # What was measured: segtutor grade warns when the notebook's code no longer hashes to this.
+            "code_sha256": code_hash(path)}
 
 
 def main(argv=None) -> int:

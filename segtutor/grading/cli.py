@@ -99,7 +99,8 @@ def _fail(message: str) -> int:
 def cmd_grade(args) -> int:
     from .grade import GradeOptions, collect_submissions, grade_batch, load_sources, name_warnings
     from .gradebook import GradebookLocked, GradebookStore, row_of, write_feedback, write_results_json
-    from .peaks import memory_shortfalls
+    from .assignment import find_sources
+    from .peaks import memory_shortfalls, stale_peaks
     from .sandbox import root_sandbox_problem, sandbox_problem
 
     # Everything is checked before anything is written.
@@ -147,6 +148,9 @@ def cmd_grade(args) -> int:
         return _fail(short[0] + (f" ({len(short) - 1} more notebook(s) too.)" if len(short) > 1 else "")
                      + " Or pass --below-measured-peak to grade anyway.")
     for line in short:
+        print(f"segtutor grade: warning: {line}", file=sys.stderr)
+    # The check above is only as good as the table: a notebook changed since its measurement is named.
+    for line in stale_peaks([p for p in find_sources(args.source) if p.name in graded], fast=not args.class_mode):
         print(f"segtutor grade: warning: {line}", file=sys.stderr)
     if options.sandbox:
         problem = sandbox_problem()
