@@ -1,9 +1,14 @@
 """segtutor grade: every committed attack gets what an honest reference says it deserves.
 
 One batch grades all of ``tests/submissions/students`` (regenerate them with
-``tests/submissions/make_submissions.py``). What a submission deserves is
-computed here, in the test's process, by running the function it *really*
-defines on the same hidden cases: a cheat must not beat that.
+``tests/submissions/make_submissions.py``), once per install mode: with this
+checkout's editable install (the grader in the test's process), and with a
+non-editable ``pip install`` of the course (the grader in a child process
+that imports it from there; ``non_editable_site`` in ``tests/conftest.py``,
+one install per session). What a submission deserves is computed here, in
+the test's process, by running the function it *really* defines on the same
+hidden cases: a cheat must not beat that, whichever copy of the package the
+grader and the sandbox hold.
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -124,14 +132,26 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory):
+@pytest.fixture(scope="module", params=["editable", "non-editable"])
+def batch(request, tmp_path_factory):
     if sandbox_problem() is not None:
         # Several attacks signal every process they can see: never run them outside the sandbox.
         pytest.skip(f"no grading sandbox: {sandbox_problem()}")
     out = tmp_path_factory.mktemp("grades") / "gradebook.csv"
     start = time.monotonic()
-    assert main(["grade", str(STUDENTS), "--out", str(out), "--results-json", *ARGS]) == 0
+    if request.param == "editable":
+        assert main(["grade", str(STUDENTS), "--out", str(out), "--results-json", *ARGS]) == 0
+    else:
+        # The grader imports the pip-installed copy, every reference in it: the sandbox must hide that copy.
+        site = request.getfixturevalue("non_editable_site")
+        env = dict(os.environ, PYTHONPATH=str(site))
+        where = subprocess.run([sys.executable, "-c", "import segtutor; print(segtutor.__file__)"],
+                               capture_output=True, text=True, env=env, cwd=out.parent, timeout=300)
+        assert where.stdout.strip().startswith(str(site / "segtutor")), (where.stdout, where.stderr[-2000:])
+        done = subprocess.run([sys.executable, "-m", "segtutor.grading.cli", "grade", str(STUDENTS), "--out",
+                               str(out), "--results-json", *ARGS], capture_output=True, text=True, env=env,
+                              cwd=out.parent, timeout=3600)
+        assert done.returncode == 0, done.stderr[-3000:]
     elapsed = time.monotonic() - start
     return out, read_rows(out), elapsed
 
