@@ -24,8 +24,9 @@ NB02 = "02_classical_segmentation.ipynb"
 TABLE = ROOT / "segtutor" / "data" / PEAKS_FILE
 
 
-def test_every_course_notebook_has_a_measured_fast_mode_peak():
-    peaks = measured_peaks("fast")
+@pytest.mark.parametrize("mode", ["fast", "class"])
+def test_every_course_notebook_has_a_measured_peak(mode):
+    peaks = measured_peaks(mode)
     assert sorted(peaks) == sorted(p.name for p in NOTEBOOKS.glob("[0-9]*.ipynb"))
     with open(TABLE, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -70,6 +71,16 @@ def test_a_changed_notebook_is_named_stale_with_the_fix(tmp_path, capsys, monkey
     assert f"warning: {line}" in capsys.readouterr().err
     with pytest.raises(TypeError, match="list"):
         stale_peaks(str(copy))
+
+
+def test_class_mode_is_checked_against_its_own_peaks():
+    """--class-mode uses the class-mode row: notebook 06's is not its fast-mode one."""
+    nb06 = "06_unet.ipynb"
+    fast, slow = measured_peaks("fast")[nb06], measured_peaks("class")[nb06]
+    assert fast != slow
+    (line,) = memory_shortfalls([nb06], slow - 1, fast=False)
+    assert f"{slow} MiB" in line and "class mode" in line
+    assert all(f"{fast} MiB" in x and "fast mode" in x for x in memory_shortfalls([nb06], slow - 1, fast=True))
 
 
 def test_a_shortfall_names_the_notebook_its_peak_and_the_value_to_use():

@@ -180,8 +180,9 @@ def memory_shortfalls(notebooks, memory_mb: int, *, fast: bool = True) -> list[s
         The ``--memory`` value, in MiB.
     fast : bool
         The notebooks run in fast mode (``segtutor grade`` without
-        ``--class-mode``). Class mode is checked against the fast-mode
-        peak where no class-mode one was measured: a lower bound.
+        ``--class-mode``). Class mode is checked against the class-mode
+        peaks; where a notebook has none, its fast-mode peak stands in,
+        which need not bound it (class mode trains bigger models longer).
 
     Examples
     --------
