@@ -2,9 +2,10 @@
 
 The attack submissions of this round (``installed_copy``, ``kill_init``,
 ``fill_disk``) are graded with all the others in ``tests/test_grading.py``;
-here are the checks that need their own set-up: a non-editable install, a
-walk over every file the sandbox shows, a sandbox started by hand, and the
-grader's handling of big submissions and of students' names.
+here are the checks that need their own set-up: a non-editable install, the
+conda, Binder and JupyterHub layouts, a walk over every file the sandbox
+shows, a sandbox started by hand, a root grader whose Python ``nobody`` can
+read, and the grader's handling of big submissions and of students' names.
 """
 
 from __future__ import annotations
