@@ -1,9 +1,8 @@
 """Grading on a Dask cluster (``segtutor grade --scheduler local|ADDRESS``).
 
 Only the sandboxed run (:func:`segtutor.grading.launch.run_job`) goes to a
-worker; building each job and scoring its output stay in the grader's
-process, so a worker never sees the references or the hidden cases'
-expected answers.
+worker, which runs the same sandbox; reading the files, drawing the cases
+and scoring stay in the grader's process.
 """
 
 from __future__ import annotations
