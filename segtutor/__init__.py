@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import lazy_loader as _lazy
 
-from .environment import doctor, quiet_tensorflow, seed_everything
+from .environment import quiet_tensorflow
 
 __version__ = "0.1.0"
 
@@ -34,7 +34,7 @@ quiet_tensorflow()
 # too); each submodule loads on first use.
 __getattr__, _, __all__ = _lazy.attach_stub(__name__, __file__)
 del _  # the stub's dir() would leave out __version__, which is not imported from a submodule
-__all__ += ["__version__"]
+__all__ = [*__all__, "__version__"]
 
 
 def __dir__():
