@@ -22,47 +22,20 @@ maskrcnn     Mask R-CNN, module by module (notebooks 08-10)
 
 from __future__ import annotations
 
-import importlib
+import lazy_loader as _lazy
 
-from .environment import doctor, quiet_tensorflow, seed_everything
+from .environment import quiet_tensorflow
 
 __version__ = "0.1.0"
 
 quiet_tensorflow()
 
-_SUBMODULES = {
-    "boxes",
-    "classical",
-    "convolution",
-    "datasets",
-    "dense",
-    "environment",
-    "exercises",
-    "grading",
-    "instances",
-    "interpret",
-    "learning",
-    "losses",
-    "maskrcnn",
-    "metrics",
-    "models",
-    "modes",
-    "pseudo_labels",
-    "semi",
-    "training",
-    "train_run",
-    "viz",
-    "widgets",
-}
-
-__all__ = ["doctor", "seed_everything", "__version__", *sorted(_SUBMODULES)]
-
-
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'segtutor' has no attribute {name!r}")
+# The submodules and public names are listed in __init__.pyi (type checkers and editors read it
+# too); each submodule loads on first use.
+__getattr__, _, __all__ = _lazy.attach_stub(__name__, __file__)
+del _  # the stub's dir() would leave out __version__, which is not imported from a submodule
+__all__ = [*__all__, "__version__"]
 
 
 def __dir__():
-    return sorted(set(globals()) | _SUBMODULES)
+    return __all__.copy()

@@ -442,5 +442,5 @@ def test_importing_datasets_does_not_import_tensorflow():
 def test_unknown_attribute_is_an_attribute_error():
     import segtutor.datasets as d
 
-    with pytest.raises(AttributeError, match="no attribute"):
+    with pytest.raises(AttributeError, match="load_imagenet"):
         d.load_imagenet  # noqa: B018

@@ -35,6 +35,9 @@ def test_wheel_install_loads_the_coins_and_holds_no_notebooks(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "segtutor/data/coins_instances.json" in names
     assert "segtutor/widgets/_aria.js" in names  # the slider-naming module the widgets send to the browser
+    # the lazy_loader stubs: each package's __init__ reads its __init__.pyi when it is imported
+    stubs = {p.relative_to(ROOT).as_posix() for p in (ROOT / "segtutor").rglob("*.pyi")}
+    assert stubs and stubs <= set(names), sorted(stubs - set(names))
     assert not [n for n in names if n.endswith(".ipynb")]
     site = tmp_path / "site"
     install = subprocess.run([*pip, "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
@@ -42,7 +45,7 @@ def test_wheel_install_loads_the_coins_and_holds_no_notebooks(tmp_path):
     assert install.returncode == 0, install.stderr[-2000:]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SEGTUTOR_DATA_DIR")}
     env["PYTHONPATH"] = str(site)
-    code = ("import segtutor, segtutor.datasets as d; c = d.load_coins(); "
+    code = ("import segtutor, segtutor.datasets as d, segtutor.grading, segtutor.widgets; c = d.load_coins(); "
             "import segtutor.widgets._aria as a; assert 'noUi-handle' in a._ESM; "
             "print(segtutor.__file__); print(c.masks.shape)")
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,

@@ -21,7 +21,7 @@ HIDDEN = {"bwrap", "chromium", "chromium-browser", "google-chrome"}
 SELECTION = [
     f"tests/test_bad_input.py::{test}[segtutor.grading.{name}]"
     for test in ("test_registry_has_valid_examples", "test_bad_input_gets_a_clear_answer")
-    for name in ("sandbox.bwrap_command", "grade.run_job")
+    for name in ("sandbox.bwrap_command", "launch.run_job")
 ] + ["tests/test_grading_sandbox.py", "tests/browser/test_demo_mode.py"]
 
 

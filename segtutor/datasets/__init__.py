@@ -21,41 +21,9 @@ See ``datasets/README.md`` for a data card of each data set.
 
 from __future__ import annotations
 
-import importlib
+import lazy_loader as _lazy
 
-# Public name -> submodule. Submodules load on first use, so that other
-# notebooks can use the shapes while a slower loader is still importing, and
-# so that ``import segtutor.datasets`` never pulls in TensorFlow.
-_WHERE = {
-    "make_shapes": "shapes",
-    "ShapesData": "shapes",
-    "PaddedShapes": "shapes",
-    "make_nuclei": "nuclei",
-    "NucleiData": "nuclei",
-    "load_digits": "digits",
-    "load_coins": "coins",
-    "read_coco": "coco",
-    "write_coco": "coco",
-    "read_mask_folder": "folder",
-    "segmentation_dataset": "pipeline",
-    "load_checked": "quality",
-    "QualityReport": "quality",
-    "example_dataset": "examples",
-    "corrupt_copy": "examples",
-    "write_coco_predictions": "export",
-    "write_png_masks": "export",
-}
-
-__all__ = list(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-        globals()[name] = value  # later look-ups skip this function
-        return value
-    raise AttributeError(f"module 'segtutor.datasets' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+# Each name is imported from its submodule on first use (the list is in __init__.pyi), so that
+# other notebooks can use the shapes while a slower loader is still importing, and so that
+# ``import segtutor.datasets`` never pulls in TensorFlow.
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .._validate import ArgumentTypeError, _describe, as_array, check_bool, check_scalar
+from .._validate import ArgumentTypeError, describe, as_array, check_bool, check_scalar
 from .results import GROUPS, Case, CaseResult, ExerciseResult, Outcome, describe_case, show_value  # noqa: F401
 
 __all__ = [
@@ -235,14 +235,14 @@ class Exercise:
         for group in ("fixed", "edge"):
             cases = getattr(self, group)
             if not isinstance(cases, list | tuple) or not all(isinstance(c, Case) for c in cases):
-                raise ArgumentTypeError(f"{group} for {self.name!r} should be a list of Case, got {_describe(cases)}.")
+                raise ArgumentTypeError(f"{group} for {self.name!r} should be a list of Case, got {describe(cases)}.")
         for attr in ("random_case", "compare"):
             if getattr(self, attr) is not None and not callable(getattr(self, attr)):
                 raise ArgumentTypeError(f"{attr} for {self.name!r} should be a function or None, "
-                                        f"got {_describe(getattr(self, attr))}.")
+                                        f"got {describe(getattr(self, attr))}.")
         if not isinstance(self.mistakes, dict) or not all(callable(f) for f in self.mistakes.values()):
             raise ArgumentTypeError(f"mistakes for {self.name!r} should be a dict of message -> wrong function, "
-                                    f"got {_describe(self.mistakes)}.")
+                                    f"got {describe(self.mistakes)}.")
 
     # -- the reference and the cases --------------------------------------
     def hidden_names(self) -> list[str]:
@@ -688,7 +688,7 @@ _loaded = False
 def register(spec: Exercise) -> Exercise:
     """Add a spec to the course's registry (replacing one of the same name)."""
     if not isinstance(spec, Exercise):
-        raise ArgumentTypeError(f"spec should be an Exercise(name=..., ...), got {_describe(spec)}.")
+        raise ArgumentTypeError(f"spec should be an Exercise(name=..., ...), got {describe(spec)}.")
     _REGISTRY[spec.name] = spec
     return spec
 
@@ -724,7 +724,7 @@ def get_exercise(name: str) -> Exercise:
     """
     _load_specs()
     if not isinstance(name, str):
-        raise ArgumentTypeError(f"name should be an exercise's name (a string) such as 'iou', got {_describe(name)}.")
+        raise ArgumentTypeError(f"name should be an exercise's name (a string) such as 'iou', got {describe(name)}.")
     if name not in _REGISTRY:
         raise ValueError(
             f"there is no exercise called {name!r}; expected a name among {sorted(_REGISTRY)}. "

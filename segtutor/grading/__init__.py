@@ -10,12 +10,7 @@
     what it defends against.
 """
 
-__all__ = ["release", "grade", "gradebook", "cli"]
+import lazy_loader as _lazy
 
-
-def __getattr__(name):
-    import importlib
-
-    if name in __all__ or name in {"assignment", "flags", "options", "probe", "runner", "sandbox", "results"}:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'segtutor.grading' has no attribute {name!r}")
+# The submodules, in __init__.pyi, load on first use.
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -10,34 +10,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .._validate import ArgumentTypeError, _describe, check_path
+from .._validate import ArgumentTypeError, describe, check_path
 from .options import GradeOptions
 
 
 def check_options(options, name: str = "options"):
     if not isinstance(options, GradeOptions):
         raise ArgumentTypeError(f"{name} should be a GradeOptions (segtutor.grading.grade.GradeOptions(seed=...)), "
-                                f"got {_describe(options)}.")
+                                f"got {describe(options)}.")
     return options
-
-
-def check_sources(sources, name: str = "sources") -> dict:
-    """``{file name: Assignment}``, as :func:`segtutor.grading.grade.load_sources` returns it."""
-    from .assignment import Assignment
-
-    if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, Assignment)
-                                                 for k, v in sources.items()):
-        raise ArgumentTypeError(f"{name} should be the dict {{file name: Assignment}} that load_sources() returns, "
-                                f"got {_describe(sources)}.")
-    if not sources:
-        raise ValueError(f"{name} is empty; load the instructor's notebooks with load_sources([...]).")
-    return sources
 
 
 def check_code(sources, name: str = "sources") -> list[str]:
     """A list of code-cell sources (strings)."""
     if isinstance(sources, (str, bytes)) or not isinstance(sources, (list, tuple)):
-        raise ArgumentTypeError(f"{name} should be a list of code-cell sources (strings), got {_describe(sources)}.")
+        raise ArgumentTypeError(f"{name} should be a list of code-cell sources (strings), got {describe(sources)}.")
     if not all(isinstance(s, str) for s in sources):
         raise ArgumentTypeError(f"{name} should hold strings (one code cell's source each).")
     return list(sources)
@@ -48,7 +35,7 @@ def check_paths(paths, name: str) -> list[Path]:
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if not isinstance(paths, (list, tuple)):
-        raise ArgumentTypeError(f"{name} should be a path or a list of paths, got {_describe(paths)}.")
+        raise ArgumentTypeError(f"{name} should be a path or a list of paths, got {describe(paths)}.")
     if not paths:
         raise ValueError(f"{name} is empty; pass at least one notebook or folder.")
     return [check_path(p, name) for p in paths]
@@ -59,7 +46,7 @@ def check_notebook(nb, name: str = "nb"):
     cells = nb.get("cells") if isinstance(nb, dict) else None
     if not isinstance(cells, list) or not hasattr(nb, "cells") or not all(hasattr(c, "source") for c in cells):
         raise ArgumentTypeError(f"{name} should be a notebook read with nbformat.read(path, as_version=4), "
-                                f"got {_describe(nb)}.")
+                                f"got {describe(nb)}.")
     return nb
 
 
@@ -68,11 +55,11 @@ def check_result(result, name: str = "result"):
 
     if not isinstance(result, SubmissionResult):
         raise ArgumentTypeError(f"{name} should be a SubmissionResult (what grade_submission returns), "
-                                f"got {_describe(result)}.")
+                                f"got {describe(result)}.")
     return result
 
 
 def check_callable(value, name: str):
     if value is not None and not callable(value):
-        raise ArgumentTypeError(f"{name} should be a function or None, got {_describe(value)}.")
+        raise ArgumentTypeError(f"{name} should be a function or None, got {describe(value)}.")
     return value

@@ -9,11 +9,13 @@ changes nothing but their own score.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import nbformat
 
-__all__ = ["ExerciseEntry", "Assignment", "read_assignment", "find_sources"]
+from .._validate import ArgumentTypeError, check_path, describe
+from .release import find_sources, release_notebook
+
+__all__ = ["ExerciseEntry", "Assignment", "read_assignment", "load_sources", "check_sources"]
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,6 @@ def read_assignment(path) -> Assignment:
     """
     from segtutor.exercises import exercise_names
 
-    from .._validate import check_path
-
     path = check_path(path, "path")
     if not path.is_file():
         raise FileNotFoundError(f"path: no source notebook at {path}; check the path.")
@@ -111,29 +111,43 @@ def read_assignment(path) -> Assignment:
 def _released_cells(nb) -> frozenset:
     import copy
 
-    from .release import release_notebook
-
     released = release_notebook(copy.deepcopy(nb), name="source notebook")
     return frozenset(c.source.strip() for c in released.cells if c.get("cell_type") == "code")
 
 
-def find_sources(paths) -> list[Path]:
-    """Expand files and folders into a sorted list of ``.ipynb`` paths."""
-    return _find_sources(paths, "paths")
+def load_sources(paths) -> dict[str, Assignment]:
+    """Read source notebooks into ``{file name: Assignment}``.
+
+    Parameters
+    ----------
+    paths : str, Path or list of them
+        The instructor's source notebooks, or folders that hold them.
+
+    Returns
+    -------
+    dict
+        ``{file name: Assignment}``, what the grading functions take as ``sources``.
+    """
+    found = find_sources(paths, "paths")
+    if not found:
+        raise ValueError("paths hold no source notebooks; pass --source with the instructor's notebooks.")
+    return {p.name: read_assignment(p) for p in found}
 
 
-def _find_sources(paths, name: str) -> list[Path]:
-    """:func:`find_sources`, naming the caller's argument in its errors."""
-    from ._checks import check_paths
+def check_sources(sources, name: str = "sources") -> dict:
+    """``sources`` if it is ``{file name: Assignment}``, as :func:`load_sources` returns it.
 
-    out: list[Path] = []
-    for p in check_paths(paths, name):
-        if p.is_dir():
-            out += sorted(q for q in p.glob("*.ipynb") if not q.name.startswith("."))
-        elif p.suffix == ".ipynb" and p.exists():
-            out.append(p)
-        elif not p.exists():
-            raise FileNotFoundError(f"{name}: {p} does not exist; check the path.")
-        else:
-            raise ValueError(f"{name}: {p} is neither a notebook nor a folder of notebooks; check the path.")
-    return out
+    Raises
+    ------
+    ArgumentTypeError
+        For anything else, naming ``name``.
+    ValueError
+        For an empty dict.
+    """
+    if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, Assignment)
+                                                 for k, v in sources.items()):
+        raise ArgumentTypeError(f"{name} should be the dict {{file name: Assignment}} that load_sources() returns, "
+                                f"got {describe(sources)}.")
+    if not sources:
+        raise ValueError(f"{name} is empty; load the instructor's notebooks with load_sources([...]).")
+    return sources

@@ -36,8 +36,9 @@ from pathlib import Path
 import nbformat
 
 from .._files import atomic_write_text
+from ._checks import check_notebook, check_paths
 
-__all__ = ["release_notebook", "release", "content_hash", "solution_lines", "RECORD_NAME"]
+__all__ = ["find_sources", "release_notebook", "release", "content_hash", "solution_lines", "RECORD_NAME"]
 
 RECORD_NAME = ".segtutor-release.json"
 
@@ -113,8 +114,6 @@ def release_notebook(nb, *, name: str = "notebook"):
         raise NotImplementedError("write your code here, then run the check cell below")
     """
     from .._validate import check_str
-    from ._checks import check_notebook
-
     nb, name = check_notebook(nb), check_str(name, "name")
     out = copy.deepcopy(nb)
     out.metadata = nbformat.NotebookNode({k: v for k, v in out.metadata.items() if k in _NOTEBOOK_KEYS})
@@ -145,8 +144,6 @@ def release_notebook(nb, *, name: str = "notebook"):
 
 def solution_lines(nb) -> list[str]:
     """The non-blank lines inside the solution regions of a source notebook."""
-    from ._checks import check_notebook
-
     nb = check_notebook(nb)
     lines = []
     for cell in nb.cells:
@@ -167,11 +164,45 @@ def content_hash(nb) -> str:
     Outputs, execution counts and metadata are left out, so running a
     notebook does not make it "edited".
     """
-    from ._checks import check_notebook
-
     nb = check_notebook(nb)
     payload = json.dumps([[c.cell_type, c.source] for c in nb.cells], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def find_sources(paths, name: str = "paths") -> list[Path]:
+    """Expand files and folders into a sorted list of ``.ipynb`` paths.
+
+    Parameters
+    ----------
+    paths : str, Path or list of them
+        Notebooks, or folders whose notebooks (not nested, not hidden) count.
+    name : str
+        The caller's name for ``paths``, used in error messages.
+
+    Returns
+    -------
+    list of Path
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ("b.ipynb", "a.ipynb", "notes.txt"):
+    ...     _ = (folder / name).write_text("{}")
+    >>> [p.name for p in find_sources(folder)]
+    ['a.ipynb', 'b.ipynb']
+    """
+    out: list[Path] = []
+    for p in check_paths(paths, name):
+        if p.is_dir():
+            out += sorted(q for q in p.glob("*.ipynb") if not q.name.startswith("."))
+        elif p.suffix == ".ipynb" and p.exists():
+            out.append(p)
+        elif not p.exists():
+            raise FileNotFoundError(f"{name}: {p} does not exist; check the path.")
+        else:
+            raise ValueError(f"{name}: {p} is neither a notebook nor a folder of notebooks; check the path.")
+    return out
 
 
 def _write_nb(nb, path: Path) -> None:
@@ -269,9 +300,8 @@ def release(sources, to, *, update: bool = False, force: bool = False, now=None,
         copy in ``to`` was edited.
     """
     from .._validate import check_bool, check_path
-    from .assignment import _find_sources
 
-    paths = _find_sources(sources, "sources")
+    paths = find_sources(sources, "sources")
     if not paths:
         raise ValueError("sources hold no notebooks; pass .ipynb files or a folder that holds them.")
     folder = check_path(to, "to")

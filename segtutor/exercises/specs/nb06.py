@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _backend
 from .. import Case, Exercise, register
 
 
 def _layers():
-    from segtutor.environment import import_tensorflow
-
-    import_tensorflow()
-    import keras
-
+    keras = _backend.keras()
     return keras, keras.layers, keras.initializers.HeNormal
 
 
