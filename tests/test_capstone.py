@@ -41,6 +41,17 @@ def test_the_shipped_examples_are_what_the_generator_writes(fmt, tmp_path):
     assert mismatch == [] and errors == []
 
 
+def test_notebook_12s_training_images_hold_as_few_shapes_as_it_says():
+    # Notebook 12 explains why its U-Net cannot name the shapes from the folder example's first 12 images: they
+    # hold only 7 squares, 7 circles and 10 triangles (the generator's instances; one circle is cut in two by a
+    # shape drawn over it, so the folder's class mask shows it as two regions).
+    from segtutor.datasets import make_shapes
+
+    n, size, seed = EXAMPLE_SIZES["folder"]
+    ids = np.concatenate(make_shapes(n, size=size, seed=seed).class_ids[:12])
+    assert np.bincount(ids, minlength=4)[1:].tolist() == [7, 7, 10]
+
+
 def test_coco_and_folder_examples_agree_on_what_a_mask_is(tmp_path):
     # the same generator written both ways: the folder's class mask is the COCO instances painted by class
     folder = write_example_dataset(tmp_path / "a", "folder", n_images=3, size=32, seed=5)

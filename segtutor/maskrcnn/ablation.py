@@ -4,17 +4,20 @@ Usage::
 
     python -m segtutor.maskrcnn.ablation --out segtutor/maskrcnn/weights/ablation.json
 
-trains three models from scratch with the same seed and number of steps:
+trains four models from scratch with the same seed and number of steps:
 the course's model, the same without the true boxes added to the proposals,
-and the same with RoIPool instead of RoIAlign; then scores each on the same
-held-out ``shapes`` images and writes a JSON table that notebook 10 shows.
+and the same with RoIPool instead of RoIAlign, with 2 x 2 samples per bin or
+with one; then scores each on the same held-out ``shapes`` images and writes
+a JSON table that notebook 10 shows.
 The RoIPool row changes two settings: ``roi_op`` (rounded box, nearest-cell
 samples, maximum per bin; see :func:`segtutor.maskrcnn.roi_align.roi_pool_single`)
 and ``sampling_ratio`` from 1 to 2, so that each bin has four samples to take
-the maximum of. The default is the shipped model's whole recipe (1800 steps,
-500 held-out images), so the table says what each part is worth at the end of
-training; a short run (``--steps 300``) would show the start of training
-instead (the shipped table is not such a run).
+the maximum of. The fourth row changes ``roi_op`` alone: one nearest-cell
+sample per bin, so it measures the rounding without the maximum. The default
+is the shipped model's whole recipe (1800 steps, 500 held-out images), so
+the table says what each part is worth at the end of training; a short run
+(``--steps 300``) would show the start of training instead (the shipped
+table is not such a run).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ VARIANTS = {
     "Mask R-CNN (RoIAlign, true boxes added to proposals)": {},
     "without true boxes in the proposals": {"add_gt_to_proposals": False},
     "RoIPool instead of RoIAlign": {"roi_op": "pool", "sampling_ratio": 2},
+    "RoIPool, one sample per bin (rounding only)": {"roi_op": "pool"},
 }
 
 
