@@ -59,6 +59,19 @@ def one_seed(seed: int, settings=SETTINGS, methods=METHODS, log=print) -> list[d
     return [dict(r, seed=seed) for r in rows]
 
 
+def complete_seeds(rows, methods=METHODS) -> list[dict]:
+    """The rows of the seeds that ran every method, each (seed, method) once (the first met): a run stopped
+    mid-seed, or one seed run by two processes, leaves no half or doubled seed in the summary."""
+    seen, out = set(), []
+    for r in rows:
+        if (r["seed"], r["method"]) not in seen:
+            seen.add((r["seed"], r["method"]))
+            out.append(r)
+    done = {s for s in {r["seed"] for r in out} if all((s, m) in seen for m in methods)}
+    return sorted((r for r in out if r["seed"] in done), key=lambda r: (r["seed"], methods.index(r["method"])
+                                                                         if r["method"] in methods else 99))
+
+
 def t_interval(values) -> tuple[float, float, float]:
     """Mean and 95 % Student-t confidence interval of the mean (NaN bounds with fewer than two values)."""
     from scipy import stats
@@ -163,6 +176,7 @@ def main(argv=None) -> int:
             record = json.loads(Path(path).read_text())
             rows += record["rows"]
             machine = record["machine"]
+        rows = complete_seeds(rows)
         if args.json:
             Path(args.json).write_text(json.dumps(_record(rows, machine), indent=1) + "\n")
     else:

@@ -48,3 +48,12 @@ def test_a_gain_whose_interval_contains_zero_misses_the_target(bench):
     rows = _rows({"source only": [0.5, 0.6, 0.7], "AdaBN": [0.9, 0.5, 0.95], "oracle": [0.8, 0.9, 1.0]})
     best = bench.summary(rows)["best"]
     assert best["low"] < 0 and not best["target_met"]
+
+
+def test_only_complete_seeds_are_summarised_and_each_once(bench):
+    full = _rows({m: [0.5, 0.6] for m in bench.METHODS})
+    half = [{"seed": 7, "method": "source only", "dice": 0.1, "seconds": 1.0}]
+    twice = [dict(full[0], dice=0.99)]                     # seed 0's first method again, from a second process
+    kept = bench.complete_seeds(full + half + twice)
+    assert sorted({r["seed"] for r in kept}) == [0, 1] and len(kept) == len(full)
+    assert 0.99 not in [r["dice"] for r in kept]
