@@ -151,9 +151,9 @@ def format_summary(s: dict) -> str:
     return "\n".join(lines)
 
 
-def _record(rows, machine) -> dict:
-    return {"issue": 28, "settings": SETTINGS, "methods": METHODS, "dev_seeds": DEV_SEEDS, "machine": machine,
-            "rows": rows, "summary": summary(rows)}
+def _record(rows, machine, status="") -> dict:
+    return {"issue": 28, "status": status, "settings": SETTINGS, "methods": METHODS, "dev_seeds": DEV_SEEDS,
+            "machine": machine, "rows": rows, "summary": summary(rows)}
 
 
 def _threads(n: int) -> None:
@@ -169,6 +169,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="write the settings, every row and the summary here (after every seed)")
     parser.add_argument("--from-json", nargs="+", help="summarise rows saved earlier with --json")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads (1 on a shared machine)")
+    parser.add_argument("--status", default="", help="with --from-json: a sentence on what the stored run is")
     args = parser.parse_args(argv)
     if args.from_json:  # seeds run in several processes, merged
         rows, machine = [], ""
@@ -178,7 +179,7 @@ def main(argv=None) -> int:
             machine = record["machine"]
         rows = complete_seeds(rows)
         if args.json:
-            Path(args.json).write_text(json.dumps(_record(rows, machine), indent=1) + "\n")
+            Path(args.json).write_text(json.dumps(_record(rows, machine, args.status), indent=1) + "\n")
     else:
         _threads(args.threads)
         rows = []

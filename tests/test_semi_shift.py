@@ -111,7 +111,9 @@ def test_the_pseudo_label_mask_keeps_exactly_the_confident_pixels():
 
 
 def test_self_training_on_target_learns_the_confident_pixels_of_the_adapted_model(shift_data, monkeypatch):
-    from segtutor.semi import self_training as module
+    import importlib
+
+    module = importlib.import_module("segtutor.semi.self_training")  # the package's name is the function
 
     seen = {}
     real = module.train_supervised
