@@ -36,7 +36,7 @@ DEV_SEEDS = (1000, 1001)
 FRESH_SEEDS = tuple(range(10))
 
 #: The protocol: image size and numbers of images, U-Net training budget, and the methods' settings.
-SETTINGS = {"size": 64, "n_source": 24, "n_target": 24, "n_test": 8, "steps": 120, "adapt_steps": 60,
+SETTINGS = {"size": 128, "n_source": 24, "n_target": 24, "n_test": 8, "steps": 120, "adapt_steps": 60,
             "patch_size": 32, "batch_size": 8, "threshold": 0.9, "confidence": 0.968, "consistency": 3.0,
             "adapt_learning_rate": 1e-3}
 
@@ -151,9 +151,9 @@ def format_summary(s: dict) -> str:
     return "\n".join(lines)
 
 
-def _record(rows, machine, status="") -> dict:
-    return {"issue": 28, "status": status, "settings": SETTINGS, "methods": METHODS, "dev_seeds": DEV_SEEDS,
-            "machine": machine, "rows": rows, "summary": summary(rows)}
+def _record(rows, machine, status="", settings=None) -> dict:
+    return {"issue": 28, "status": status, "settings": SETTINGS if settings is None else settings,
+            "methods": METHODS, "dev_seeds": DEV_SEEDS, "machine": machine, "rows": rows, "summary": summary(rows)}
 
 
 def _threads(n: int) -> None:
@@ -172,14 +172,14 @@ def main(argv=None) -> int:
     parser.add_argument("--status", default="", help="with --from-json: a sentence on what the stored run is")
     args = parser.parse_args(argv)
     if args.from_json:  # seeds run in several processes, merged
-        rows, machine = [], ""
+        rows, machine, settings = [], "", None
         for path in args.from_json:
             record = json.loads(Path(path).read_text())
             rows += record["rows"]
-            machine = record["machine"]
+            machine, settings = record["machine"], record["settings"]  # the settings the rows were made with
         rows = complete_seeds(rows)
         if args.json:
-            Path(args.json).write_text(json.dumps(_record(rows, machine, args.status), indent=1) + "\n")
+            Path(args.json).write_text(json.dumps(_record(rows, machine, args.status, settings), indent=1) + "\n")
     else:
         _threads(args.threads)
         rows = []

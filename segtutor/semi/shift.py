@@ -9,8 +9,9 @@ percentiles (:func:`segtutor.models.pretrained.normalise_percentile`), so what
 is left of the shift is what normalisation cannot remove: noise, blur, glow
 and size.
 
-The looks are written for 128 x 128 images; :func:`make_shift_data` scales
-the nucleus radius with the image size.
+The looks are issue 28's, written for 256 x 256 images; :func:`make_shift_data`
+scales the nucleus radius and the blur with the image size, so a smaller image
+is the same scene at a lower resolution.
 
 Examples
 --------
@@ -31,18 +32,20 @@ from ._checks import check_images, check_seed
 
 __all__ = ["SOURCE_LOOK", "TARGET_LOOK", "LOOK_SIZE", "ShiftData", "make_shift_data", "shift_picture", "shift_results"]
 
-#: Image side (pixels) the looks' nucleus radii are written for.
-LOOK_SIZE = 128
+#: Image side (pixels) the looks' radii and blurs are written for.
+LOOK_SIZE = 256
 
-#: The labelled microscope: ``make_nuclei``'s defaults (radius 0.035 * 128 = 4.5 px), written out.
+#: The labelled microscope: ``make_nuclei``'s defaults at 256 x 256 (radius 0.035 * 256 = 9 px), written out.
 SOURCE_LOOK = MappingProxyType({"photons": 150.0, "read_noise": 3.0, "blur": 1.2, "background": 0.05,
-                                "out_of_focus": 0.0, "mean_radius": 4.5, "condensed": 0.0, "debris": 3.0})
+                                "out_of_focus": 0.0, "mean_radius": 8.96, "condensed": 0.0, "debris": 3.0,
+                                "density": 4.0})
 
-#: The student's microscope (issue 28's strong probe, radius 14 px at 256 = 7 px at 128): dim and noisy (20
-#: photons), blurred (PSF sigma 3 px), glowing background (0.5) with out-of-focus nuclei (6 per 100 x 100 px),
-#: larger nuclei and 30 % condensed ones.
+#: The student's microscope (issue 28's strong probe): dim and noisy (20 photons), blurred (PSF sigma 3 px),
+#: glowing background (0.5) with out-of-focus nuclei (6 per 100 x 100 px), larger nuclei (radius 14 px) and 30 %
+#: condensed ones.
 TARGET_LOOK = MappingProxyType({"photons": 20.0, "read_noise": 3.0, "blur": 3.0, "background": 0.5,
-                                "out_of_focus": 6.0, "mean_radius": 7.0, "condensed": 0.3, "debris": 3.0})
+                                "out_of_focus": 6.0, "mean_radius": 14.0, "condensed": 0.3, "debris": 3.0,
+                                "density": 4.0})
 
 
 class ShiftData(NamedTuple):
@@ -59,7 +62,14 @@ class ShiftData(NamedTuple):
 
 def _look(look, size):
     params = dict(look)
-    params["mean_radius"] = max(2.0, look["mean_radius"] * size / LOOK_SIZE)  # make_nuclei's smallest radius
+    # The same scene at another resolution: lengths in pixels scale with the size (radius at least 2 px,
+    # make_nuclei's smallest), densities per 100 x 100 px with its inverse square (at most make_nuclei's 40, so
+    # below about 100 px the glow thins out); photons are per pixel and stay.
+    scale = size / LOOK_SIZE
+    params["mean_radius"] = max(2.0, look["mean_radius"] * scale)
+    params["blur"] = look["blur"] * scale
+    params["density"] = min(40.0, look["density"] / scale**2)
+    params["out_of_focus"] = min(40.0, look["out_of_focus"] / scale**2)
     return params
 
 
@@ -80,8 +90,9 @@ def make_shift_data(n_source: int = 40, n_target: int = 40, n_test: int = 16, *,
     n_source, n_target, n_test : int
         Images of each set (at least 1 each).
     size : int
-        Side of the square images, a multiple of 8 from 32 to 512; nucleus radii scale as ``size / 128``
-        (at least 2 pixels).
+        Side of the square images, a multiple of 8 from 32 to 512: the same scene at another resolution,
+        radii and blurs scaled by ``size / 256`` (radii at least 2 pixels), densities of nuclei and glow by
+        its inverse square (at most 40 per 100 x 100 pixels).
     seed : int
         Seeds the three sets (three different generator seeds, so no image is shared).
 
