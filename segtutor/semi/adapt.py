@@ -487,4 +487,5 @@ def domain_adaptation(data, *, methods=SHIFT_METHODS, steps: int, adapt_steps: i
                 **tune))
     if "oracle" in methods:
         timed("oracle", lambda: oracle(xt, data.target.masks, steps=steps, **common))
+    rows.sort(key=lambda r: SHIFT_METHODS.index(r["method"]))  # the table's order, whatever the training order
     return rows, models

@@ -156,9 +156,17 @@ def shift_picture(source_image, target_image, before, after, truth=None, *, titl
     """
     from ..viz import new_figure
 
-    panels = [check_images(np.asarray(a, dtype=float)[None], name)[0, ..., 0]
-              for a, name in ((source_image, "source_image"), (target_image, "target_image"), (before, "before"),
-                              (after, "after"))]
+    from .._validate import as_array
+
+    panels = []
+    for a, name in ((source_image, "source_image"), (target_image, "target_image"), (before, "before"),
+                    (after, "after")):
+        arr = as_array(a, name)
+        if arr.ndim == 3 and arr.shape[-1] == 1:
+            arr = arr[..., 0]
+        if arr.ndim != 2:
+            raise ValueError(f"{name} should be one image (H, W) or (H, W, 1), got shape {arr.shape}.")
+        panels.append(check_images(arr[None], name)[0, ..., 0])
     if panels[2].shape != panels[1].shape or panels[3].shape != panels[1].shape:
         raise ValueError(f"before {panels[2].shape} and after {panels[3].shape} should have the target image's "
                          f"shape {panels[1].shape}.")
@@ -166,11 +174,13 @@ def shift_picture(source_image, target_image, before, after, truth=None, *, titl
         if p.min() < 0 or p.max() > 1:
             raise ValueError(f"{name} should hold probabilities in [0, 1], got {p.min():.3g} to {p.max():.3g}.")
     if truth is not None:
-        truth = np.asarray(truth)
+        truth = as_array(truth, "truth")
         if truth.ndim == 3 and truth.shape[-1] == 1:
             truth = truth[..., 0]
         if truth.shape != panels[1].shape:
             raise ValueError(f"truth should have the target image's shape {panels[1].shape}, got {truth.shape}.")
+        if not (truth.dtype == bool or np.issubdtype(truth.dtype, np.number)) or not np.isin(truth, (0, 1)).all():
+            raise ValueError("truth should be a mask of 0 and 1 (or False and True) values.")
         truth = truth > 0.5
     titles = ("source image (labelled)", "target image (unlabelled)", "source-only model",
               "after adaptation") if titles is None else tuple(titles)
