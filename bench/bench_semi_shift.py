@@ -21,7 +21,26 @@ the fresh seeds start at 10.
 
 Status (2026-12-07): NO VALID RESULT YET. On the shared 2-core machine (load 20-25) one seed of every method at
 these settings took about 22 minutes, so 10 seeds need about 4 hours of one process; the budget (120 steps) was set
-by that, not by a development-seed check, and it may be too short for the oracle to be a ceiling. Confidence intervals are 95 % Student-t intervals
+by that, not by a development-seed check. The development seeds then showed it too short (2026-12-07, these
+settings, 128-px images, one process per seed beside other work, load about 25; held-out target Dice, seconds of
+each method's own work):
+
+=====================  ===============  ===============
+method                 dev seed 1000    dev seed 1001
+=====================  ===============  ===============
+source only            0.297 (267 s)    0.543 (237 s)
+AdaBN                  0.747 (25 s)     0.774 (27 s)
+self-training + AdaBN  0.573 (238 s)    0.684 (253 s)
+mean teacher + AdaBN   0.000 (319 s)    0.791 (322 s)
+oracle                 0.661 (85 s)     0.482 (98 s)
+=====================  ===============  ===============
+
+The oracle, trained 120 steps on the target images with their labels, scored *below* AdaBN on both seeds, so it is
+no ceiling at this budget and a "gap closed" would be meaningless; mean teacher + AdaBN collapsed to no nucleus on
+one seed (French et al.'s class-balance term, not used here, is meant against such collapses). What they suggest for
+the next attempt (to be checked on the development seeds again, not on fresh ones): a training budget long enough
+that the oracle beats every unlabelled method (several hundred steps), which needs an idle machine; AdaBN's large
+gain over source only (+0.45 and +0.23 here) is the one effect visible already. Confidence intervals are 95 % Student-t intervals
 over seeds; a gain is paired by seed (the same data and initial weights for both methods). Times are wall clock
 on the machine that ran them (see the JSON's ``machine``).
 """
