@@ -182,8 +182,10 @@ def shift_picture(source_image, target_image, before, after, truth=None, *, titl
         if not (truth.dtype == bool or np.issubdtype(truth.dtype, np.number)) or not np.isin(truth, (0, 1)).all():
             raise ValueError("truth should be a mask of 0 and 1 (or False and True) values.")
         truth = truth > 0.5
-    titles = ("source image (labelled)", "target image (unlabelled)", "source-only model",
-              "after adaptation") if titles is None else tuple(titles)
+    if titles is None:
+        titles = ("source image (labelled)", "target image (unlabelled)", "source-only model", "after adaptation")
+    if isinstance(titles, (str, bytes)) or not isinstance(titles, (list, tuple)):
+        raise TypeError(f"titles should be a list of four strings, one per panel, got {type(titles).__name__}.")
     if len(titles) != 4 or not all(isinstance(t, str) for t in titles):
         raise ValueError("titles should be four strings, one per panel.")
     fig = new_figure(12.0, 3.4)
