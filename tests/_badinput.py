@@ -87,6 +87,11 @@ EXCLUDED_CALLABLES = {
     "segtutor.semi.self_training.self_training": "trains a U-Net (per round) on every accepted value",
     "segtutor.semi.mean_teacher.train_mean_teacher": "trains a student and a teacher on every accepted value",
     "segtutor.semi.experiment.label_efficiency": "trains several U-Nets per fraction on every accepted value",
+    "segtutor.semi.adapt.source_only": "trains a U-Net on every accepted value",
+    "segtutor.semi.adapt.oracle": "trains a U-Net on every accepted value",
+    "segtutor.semi.adapt.self_train_on_target": "trains a U-Net on every accepted value",
+    "segtutor.semi.adapt.mean_teacher_on_target": "trains a student and a teacher on every accepted value",
+    "segtutor.semi.adapt.domain_adaptation": "trains five U-Nets on every accepted value",
     # Prints a report on the machine; takes only flags.
     "segtutor.environment.doctor": "environment report, imports TensorFlow and prints",
 }
@@ -551,6 +556,17 @@ def _semi_entries() -> dict:
         "segtutor.semi.experiment.efficiency_figure": {"rows": lambda: [
             {"method": "labelled only", "fraction": 0.1, "dice": 0.7},
             {"method": "full supervision", "fraction": 1.0, "dice": 0.9}]},
+        "segtutor.semi.shift.make_shift_data": {"n_source": lambda: 1, "n_target": lambda: 1, "n_test": lambda: 1,
+                                                "size": lambda: 32},
+        "segtutor.semi.shift.shift_picture": {"source_image": lambda: _image() / 255, "target_image":
+                                              lambda: _image() / 255, "before": _prob, "after": _prob,
+                                              "truth": _mask},
+        "segtutor.semi.adapt.adabn_normalise": {"features": lambda: _rng().random((2, 4, 4, 3)),
+                                                "gamma": lambda: np.ones(3), "beta": lambda: np.zeros(3),
+                                                "epsilon": lambda: 1e-3},
+        "segtutor.semi.adapt.batch_norm_layers": {"model": tiny_student},
+        "segtutor.semi.adapt.batch_norm_statistics": model,
+        "segtutor.semi.adapt.adapt_batch_norm": {"model": tiny_student, "target_images": _grey_batch},
         "segtutor.widgets.pseudo_labels.PseudoLabels": {"images": _grey_batch, "probabilities": probs,
                                                         "truth": _stack3(_mask)},
     }

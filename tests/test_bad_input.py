@@ -56,7 +56,8 @@ def test_widgets_package_lists_every_widget_class():
 
 def test_exclusions_stay_short():
     # No subpackage is left out; single callables only where every accepted value trains a model.
-    assert not fz.EXCLUDED_MODULES and len(fz.EXCLUDED_CALLABLES) <= 13
+    # 18: issue 28 added five domain-adaptation trainers (segtutor.semi.adapt), each a U-Net training per call.
+    assert not fz.EXCLUDED_MODULES and len(fz.EXCLUDED_CALLABLES) <= 18
 
 
 @pytest.mark.parametrize("qualname", CALLABLES)

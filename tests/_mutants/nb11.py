@@ -31,3 +31,30 @@ MUTANTS = {"pseudo_labels": {
     "keep is True where the pixel is ignored": _keep_inverted,
     "confident foreground gets label 255, not 1": _foreground_255,
 }}
+
+
+def _adabn(x, g, b, e, *, check_shapes=True, check_eps=True, check_ndim=True):
+    x = np.asarray(x, float)
+    if check_ndim and x.ndim < 2:
+        raise ValueError("need (..., C)")
+    if check_shapes and (np.shape(g) != x.shape[-1:] or np.shape(b) != x.shape[-1:]):
+        raise ValueError("one gamma and beta per channel")
+    if check_eps and not e > 0:
+        raise ValueError("epsilon above 0")
+    axes = tuple(range(x.ndim - 1)) or (0,)
+    return g * (x - x.mean(axis=axes)) / np.sqrt(x.var(axis=axes) + e) + b
+
+
+def _adabn_source_statistics(x, g, b, e):
+    # Normalises with fixed statistics (mean 0, variance 1), as the layer did before AdaBN: no swap at all.
+    _adabn(x, g, b, e)
+    return g * np.asarray(x, float) / np.sqrt(1.0 + e) + b
+
+
+MUTANTS["adabn"] = {
+    "no check that gamma and beta have one value per channel": lambda x, g, b, e: _adabn(x, g, b, e,
+                                                                                          check_shapes=False),
+    "accepts epsilon 0": lambda x, g, b, e: _adabn(x, g, b, e, check_eps=False) if e > 0 else
+    np.nan_to_num(_adabn(x, g, b, 1e-300, check_eps=False)),
+    "keeps the old statistics (mean 0, variance 1) instead of the features'": _adabn_source_statistics,
+}
