@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from segtutor import cli
-from segtutor.train_run import DEFAULTS, batch_indices, find_checkpoint
+from segtutor.training import DEFAULTS, batch_indices, find_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -280,14 +280,14 @@ def test_the_segtutor_script_points_at_the_new_cli():
 def test_several_accelerators_train_with_mirrored_strategy(monkeypatch):
     import tensorflow as tf
 
-    from segtutor import train_run
+    from segtutor.training import run as train_run
 
     made = []
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["GPU:0", "GPU:1"])
     monkeypatch.setattr(tf.distribute, "MirroredStrategy", lambda: made.append("mirrored") or "mirrored")
-    assert train_run._strategy() == "mirrored" and made == ["mirrored"]
+    assert train_run.distribution_strategy() == "mirrored" and made == ["mirrored"]
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: [])
-    assert train_run._strategy() is tf.distribute.get_strategy()
+    assert train_run.distribution_strategy() is tf.distribute.get_strategy()
 
 
 _TWO_REPLICAS = """
@@ -295,8 +295,9 @@ import sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from segtutor import cli, train_run
-train_run._strategy = lambda: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+from segtutor import cli
+from segtutor.training import run as train_run
+train_run.distribution_strategy = lambda: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 sys.exit(cli.main(sys.argv[1:]))
 """
 
