@@ -28,7 +28,7 @@ from pathlib import Path
 from .._validate import check_bool, check_in_range, check_positive_int, check_seed
 from .data import MAX_IMAGE_SIZE
 from .errors import TrainError
-from .recipes import RECIPES, get_recipe
+from .recipes import DEFAULT_MODEL, RECIPES, get_recipe
 
 __all__ = ["TrainOptions", "DEFAULTS", "MODELS", "option_flags"]
 
@@ -86,7 +86,7 @@ class TrainOptions:
         For any bad value, naming the parameter and its flag.
     """
 
-    model: str = _option("unet", "architecture")
+    model: str = _option(DEFAULT_MODEL, "architecture")
     out: str | Path = _option("runs/train", "folder of the run")
     steps: int = _option(200, "optimiser steps in all")
     batch_size: int = _option(8, "images per step")

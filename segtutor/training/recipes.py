@@ -30,7 +30,7 @@ from .. import _backend
 from .data import instance_chunk, semantic_chunk
 from .errors import TrainError
 
-__all__ = ["Recipe", "UNetRecipe", "DeepLabRecipe", "MaskRCNNRecipe", "RECIPES", "get_recipe"]
+__all__ = ["Recipe", "UNetRecipe", "DeepLabRecipe", "MaskRCNNRecipe", "RECIPES", "DEFAULT_MODEL", "get_recipe"]
 
 
 def _three_channels(images: np.ndarray) -> np.ndarray:
@@ -250,6 +250,8 @@ class MaskRCNNRecipe(Recipe):
 
 #: The models ``segtutor train --model`` trains, by name, in the order ``--help`` lists them.
 RECIPES = {recipe.name: recipe for recipe in (UNetRecipe(), DeepLabRecipe(), MaskRCNNRecipe())}
+#: The model trained when none is named: the course's first segmentation network.
+DEFAULT_MODEL = UNetRecipe.name
 
 
 def get_recipe(name) -> Recipe:
