@@ -547,7 +547,7 @@ def _semi_entries() -> dict:
         "segtutor.semi.training.copy_model": {"model": tiny_student},
         "segtutor.semi.training.predict_probabilities": model,
         "segtutor.semi.mean_teacher.MeanTeacher": {"student": tiny_student},
-        "segtutor.semi.experiment.held_out_dice": dict(model, masks=lambda: np.stack([_mask()] * 2).astype(np.uint8)),
+        "segtutor.semi.methods.held_out_dice": dict(model, masks=lambda: np.stack([_mask()] * 2).astype(np.uint8)),
         "segtutor.semi.experiment.efficiency_figure": {"rows": lambda: [
             {"method": "labelled only", "fraction": 0.1, "dice": 0.7},
             {"method": "full supervision", "fraction": 1.0, "dice": 0.9}]},

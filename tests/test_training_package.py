@@ -106,3 +106,17 @@ def test_the_shipped_weights_and_the_ablation_are_recipes_with_checked_options(t
         SHIPPED["nuclei"].Options(out="w", models=("vgg",))
     with pytest.raises(TrainError, match="name should be one of"):
         get_shipped("imagenet")
+
+
+def test_the_semi_supervised_methods_are_recipes_too():
+    from segtutor import semi
+    from segtutor.training import SEMI_RECIPES, SemiRecipe
+
+    assert tuple(SEMI_RECIPES) == semi.METHODS == ("labelled only", "self-training", "mean teacher")
+    for name, recipe in SEMI_RECIPES.items():
+        assert isinstance(recipe, SemiRecipe) and recipe.name == name
+        assert type(recipe).fit is not SemiRecipe.fit, name
+    assert [r.needs_unlabelled for r in SEMI_RECIPES.values()] == [False, True, True]
+    # the experiment and its figure ask the recipes; neither spells a method's name
+    found = _string_constants(PACKAGE / "semi" / "experiment.py") & set(SEMI_RECIPES)
+    assert not found, f"semi/experiment.py spells method name(s) {sorted(found)}"

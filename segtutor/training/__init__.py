@@ -8,6 +8,7 @@ schedules      :func:`cosine_schedule`
 options        :class:`TrainOptions`, every option of a run, checked once
 data           :func:`load_training_data`, :func:`batch_indices` (batches as pure functions of the step)
 recipes        one recipe object per model (:data:`RECIPES`): build, batch, evaluate
+semi_recipes   the semi-supervised methods' recipes (:data:`SEMI_RECIPES`, notebook 11)
 checkpoints    checkpoints with the random state, :func:`find_checkpoint`
 progress       :class:`ProgressBar`, the text bar of ``segtutor train``
 run            :func:`run_training`, the loop behind ``segtutor train``

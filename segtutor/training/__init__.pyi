@@ -3,7 +3,7 @@ __all__ = [
     "LiveHistory", "fit", "history_figure", "check_batch", "cosine_schedule",
     "TrainError", "TrainOptions", "DEFAULTS", "MODELS",
     "BUILTIN_DATA", "load_training_data", "batch_indices",
-    "Recipe", "RECIPES", "get_recipe",
+    "Recipe", "RECIPES", "get_recipe", "SEMI_RECIPES", "SemiRecipe",
     "find_checkpoint", "ProgressBar", "run_training",
     "SHIPPED", "get_shipped",
 ]
@@ -14,6 +14,7 @@ from .errors import TrainError
 from .options import TrainOptions, DEFAULTS, MODELS
 from .data import BUILTIN_DATA, load_training_data, batch_indices
 from .recipes import Recipe, RECIPES, get_recipe
+from .semi_recipes import SEMI_RECIPES, SemiRecipe
 from .checkpoints import find_checkpoint
 from .progress import ProgressBar
 from .run import run_training
