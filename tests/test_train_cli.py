@@ -205,16 +205,17 @@ def test_bad_input_gives_one_error_line_and_status_2(tmp_path, capsys, runs):
     _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--image-size", "40"],
                     "multiple of 16")
     _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--image-size", "16"],
-                    "image_size should be at least 32")
-    _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--steps", "0"], "steps should be at least 1")
+                    "image_size (--image-size) should be at least 32")
+    _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--steps", "0"],
+                    "steps (--steps) should be at least 1")
     _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--learning-rate", "nan"],
-                    "learning_rate should be a finite number")
+                    "learning_rate (--learning-rate) should be a finite number")
 
 
 def test_an_empty_out_is_refused_rather_than_the_current_folder(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    _one_line_error(capsys, ["train", *TINY, "--out", ""], "--out should be a folder path")
-    _one_line_error(capsys, ["train", *TINY, "--out", "  "], "--out should be a folder path")
+    _one_line_error(capsys, ["train", *TINY, "--out", ""], "out (--out) should be a folder path")
+    _one_line_error(capsys, ["train", *TINY, "--out", "  "], "out (--out) should be a folder path")
     assert not list(tmp_path.iterdir())  # nothing written where the student stood
 
 
