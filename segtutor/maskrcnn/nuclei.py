@@ -261,3 +261,60 @@ def format_comparison(result: dict) -> str:
         lines.append(f"| {r['method']} | {r['F1@0.5']:.3f} | {r['AP50']:.3f} | {r['AP']:.3f} | {r['TP']} | {r['FP']} "
                      f"| {r['FN']} |")
     return "\n".join(lines)
+
+
+def segment_nuclei(image, *, diameter=None, score_threshold: float = 0.5, instances: bool = True,
+                   return_diameter: bool = False):
+    """Segment the nuclei of a 2-D fluorescence image with the shipped nuclei Mask R-CNN, at any nucleus size.
+
+    The Mask R-CNN's form of :func:`segtutor.models.pretrained.segment_nuclei`,
+    with the same size handling (:func:`~segtutor.models.pretrained.segment_at_scale`):
+    the image is rescaled so that its nuclei are about
+    ``scale.TRAINED_DIAMETER["maskrcnn"]`` pixels across, the model runs
+    tile by tile (:func:`segtutor.maskrcnn.inference.detect_tiled`) and the
+    instance masks come back at the image's size.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+        A DNA-stained (DAPI, Hoechst) image, any size and dtype.
+    diameter : float, optional
+        Typical nucleus diameter in pixels; None estimates it from the image.
+    score_threshold : float
+        Detections scoring below it are dropped.
+    instances : bool
+        True: int32 labels 0..K; False: the boolean mask.
+    return_diameter : bool
+        Also return the diameter used, in pixels.
+
+    Returns
+    -------
+    labels_or_mask : ndarray, shape (H, W)
+    diameter : float
+        Only with ``return_diameter=True``.
+
+    Examples
+    --------
+    >>> from segtutor.datasets import make_nuclei
+    >>> image = make_nuclei(1, size=128, seed=0).images[0]
+    >>> segment_nuclei(image).shape                                         # doctest: +SKIP
+    (128, 128)
+    """
+    from ..models import scale
+    from ..models.pretrained import normalise_percentile, segment_at_scale
+    from .inference import detect_tiled
+    from .weights import load_nuclei_model
+
+    score_threshold = check_in_range(score_threshold, "score_threshold", 0.0, 1.0)
+    instances = check_bool(instances, "instances")
+
+    def segment(small):
+        from skimage.segmentation import relabel_sequential
+
+        normalised = np.clip(normalise_percentile(small), 0.0, 1.0)  # as its training crops (to_rgb)
+        detections = detect_tiled(load_nuclei_model(), normalised, score_threshold=score_threshold)
+        labels = relabel_sequential(labels_from_detections(detections, score_threshold))[0].astype(np.int32)
+        return labels if instances else labels > 0
+
+    return segment_at_scale(image, segment, trained_diameter=scale.TRAINED_DIAMETER["maskrcnn"], diameter=diameter,
+                            return_diameter=return_diameter)
