@@ -44,7 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_commands(sub, formatter_class=argparse.ArgumentDefaultsHelpFormatter) -> dict:
-    """Add ``release`` and ``grade`` to the subcommands ``sub``; returns ``{name: function(args) -> exit status}``."""
+    """Add ``release`` and ``grade`` to the subcommands ``sub``; returns ``{name: function(args) -> exit status}``.
+
+    ``sub`` is what ``parser.add_subparsers()`` returns; ``formatter_class`` an
+    ``argparse.HelpFormatter`` subclass for their ``--help``.
+    """
+    if not callable(getattr(sub, "add_parser", None)):
+        raise TypeError(f"sub should be what ArgumentParser.add_subparsers() returns, got {type(sub).__name__}.")
+    if not (isinstance(formatter_class, type) and issubclass(formatter_class, argparse.HelpFormatter)):
+        raise TypeError(f"formatter_class should be an argparse.HelpFormatter subclass, got {formatter_class!r}.")
     rel = sub.add_parser("release", help="write student copies of source notebooks", formatter_class=formatter_class)
     rel.add_argument("sources", nargs="+", help="source notebooks or folders of them")
     rel.add_argument("--to", required=True, help="destination folder")

@@ -254,14 +254,14 @@ RECIPES = {recipe.name: recipe for recipe in (UNetRecipe(), DeepLabRecipe(), Mas
 DEFAULT_MODEL = UNetRecipe.name
 
 
-def get_recipe(name) -> Recipe:
-    """The recipe of model ``name``.
+def get_recipe(model) -> Recipe:
+    """The recipe of the model named ``model`` (``--model``).
 
     Raises
     ------
     TrainError
         For a name that is not in :data:`RECIPES`.
     """
-    if not isinstance(name, str) or name not in RECIPES:
-        raise TrainError(f"model (--model) should be one of {', '.join(map(repr, RECIPES))}, got {name!r}.")
-    return RECIPES[name]
+    if not isinstance(model, str) or model not in RECIPES:
+        raise TrainError(f"model (--model) should be one of {', '.join(map(repr, RECIPES))}, got {model!r}.")
+    return RECIPES[model]
