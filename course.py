@@ -51,6 +51,11 @@ def _python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
+def _segtutor(python: Path) -> Path:
+    """The ``segtutor`` command that pip installed beside the venv's Python (pyproject's [project.scripts])."""
+    return python.parent / ("segtutor.exe" if os.name == "nt" else "segtutor")
+
+
 def _fingerprint() -> str:
     digest = hashlib.sha256()
     for path in (ROOT / "pyproject.toml", CONSTRAINTS):
@@ -100,7 +105,7 @@ def register_kernel(python: Path) -> Path:
 def release_work_copies(python: Path) -> None:
     """Release student copies into work/, keeping any notebook already edited."""
     sources = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    _run(python, "-m", "segtutor.grading.cli", "release", *sources, "--to", WORK, "--update")
+    _run(_segtutor(python), "release", *sources, "--to", WORK, "--update")
 
 
 def write_lab_overrides(prefix: Path) -> Path:

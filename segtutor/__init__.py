@@ -15,7 +15,7 @@ models       the course's Keras models (CNN, U-Net, DeepLabv3+) and trained weig
 dense        dense prediction: upsampling, transposed convolution, FCN conversion
 losses       cross-entropy, Dice and focal losses, in NumPy and for Keras
 pseudo_labels  which pixels of a prediction become training targets (notebook 11)
-training     a live loss plot for Keras and a fit helper
+training     the live loss plot, fit, recipes, checkpoints and the run behind `segtutor train`
 instances    from a mask to instances: distance transform and watershed
 maskrcnn     Mask R-CNN, module by module (notebooks 08-10)
 """

@@ -24,7 +24,6 @@ from . import (
     pseudo_labels,
     semi,
     training,
-    train_run,
     viz,
     widgets,
 )

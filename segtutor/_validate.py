@@ -17,6 +17,8 @@ __all__ = [
     "as_array",
     "check_finite",
     "check_scalar",
+    "check_jobs",
+    "MAX_JOBS",
     "check_size_budget",
     "check_pixel_budget",
     "check_seed",
@@ -134,6 +136,28 @@ def check_scalar(value, name: str, *, integer: bool = False, low: float | None =
     if high is not None and value > high:
         raise ValueError(f"{name} should be at most {high}, got {value}.")
     return value
+
+
+#: The most jobs (submissions graded at once) that grading accepts, on threads or on a Dask cluster.
+MAX_JOBS = 512
+
+
+def check_jobs(jobs, name: str = "jobs") -> int:
+    """Check a number of parallel grading jobs: an integer from 1 to :data:`MAX_JOBS`.
+
+    The one check behind ``segtutor grade --jobs`` and the grading functions
+    that take ``jobs``.
+
+    Examples
+    --------
+    >>> check_jobs(4)
+    4
+    >>> check_jobs(0, "--jobs")
+    Traceback (most recent call last):
+    ...
+    ValueError: --jobs should be at least 1, got 0.
+    """
+    return check_scalar(jobs, name, integer=True, low=1, high=MAX_JOBS)
 
 
 def check_size_budget(n_elements, name: str, *, limit: int = MAX_ELEMENTS, what: str = "the result") -> int:

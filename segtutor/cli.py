@@ -1,10 +1,20 @@
-"""The ``segtutor`` command: ``release``, ``grade``, ``collect`` and ``train``.
+"""The ``segtutor`` command: every subcommand of the course in one parser tree.
 
-``release`` and ``grade`` are the grading tools of :mod:`segtutor.grading.cli`
-(unchanged); ``train`` trains a course model outside a notebook, with
-checkpoints and resume (:mod:`segtutor.train_run`); ``collect`` copies
-students' folders from their homes into ``submissions/<user>/``
-(:mod:`segtutor.grading.collect`).
+============  ==================================================================================
+release       student copies of the source notebooks (:mod:`segtutor.grading.cli`)
+grade         grade submissions into a gradebook (:mod:`segtutor.grading.cli`)
+collect       copy students' folders from their homes into ``submissions/<user>/``
+train         train a course model with checkpoints and resume (:mod:`segtutor.training.run`)
+weights       remake a shipped model's weights: ``nuclei``, ``shapes``, ``nuclei-maskrcnn``
+ablation      notebook 10's Mask R-CNN ablation table
+============  ==================================================================================
+
+The options of ``train``, ``weights`` and ``ablation`` are the fields of
+their option dataclasses (:class:`segtutor.training.TrainOptions`, each
+shipped recipe's ``Options``), so a flag, its default and its check are
+written once, in the library. Every ``--help`` lists each option with its
+default. Every input error, whether argparse's or the library's, prints one
+line on stderr naming what to change and exits with status 2.
 
 Examples
 --------
@@ -14,110 +24,177 @@ interruption::
     segtutor train --data datasets/capstone_folder --model unet --steps 300 --out runs/capstone
     segtutor train --data datasets/capstone_folder --model unet --steps 300 --out runs/capstone --resume
 
-Bad input (a missing path, a file in the wrong format, an empty folder, a
-checkpoint from another model) prints one line on stderr and exits with
-status 2.
+>>> "--checkpoint-every" in help_text("train")
+True
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
-__all__ = ["main", "build_parser", "help_text"]
+__all__ = ["main", "build_parser", "help_text", "COMMANDS"]
+
+#: The subcommands, in the order ``segtutor --help`` lists them.
+COMMANDS = ("release", "grade", "collect", "train", "weights", "ablation")
 
 
 class _OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line on stderr (exit status 2), not usage plus error."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's default in its help; on/off flags say ``(default: off)``, required ones ``(required)``."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if not action.option_strings or "%(default)" in text or "(default:" in text \
+                or action.default is argparse.SUPPRESS:
+            return text
+        if action.required:
+            return text + " (required)"
+        if action.nargs == 0:  # a flag: store_true is off unless given; a --no-X flag is given to turn X off
+            return text + " (default: off)"
+        return super()._get_help_string(action)
+
+
+def _fail(command: str, message: str) -> int:
+    print(f"segtutor {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _add_dataclass_options(parser, options_class, *, skip=()) -> None:
+    """One flag per field of ``options_class``: ``--name-with-dashes``, typed from the default."""
+    for f in dataclasses.fields(options_class):
+        if f.name in skip:
+            continue
+        flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+        help_ = f.metadata.get("help", "")
+        required = f.default is dataclasses.MISSING
+        default = None if required else f.default
+        if isinstance(default, bool):
+            if flag.startswith("--no-"):  # a default-on option; the flag turns it off
+                parser.add_argument(flag, dest=f.name, action="store_false", help=f"do not {help_}")
+            else:
+                parser.add_argument(flag, dest=f.name, action="store_true", help=help_)
+        elif isinstance(default, tuple):
+            parser.add_argument(flag, dest=f.name, nargs="+", default=default,
+                                help=help_ + f" (default: {' '.join(map(str, default))})")
+        else:
+            kind = {int: int, float: float}.get(type(default), str)
+            choices = f.metadata.get("choices")
+            parser.add_argument(flag, dest=f.name, type=kind, required=required, choices=choices,
+                                **({} if required else {"default": default}), help=help_)
 
 
 def _add_train(sub) -> None:
-    from .train_run import BUILTIN_DATA, DEFAULTS, MODELS
+    from .training.data import BUILTIN_DATA
+    from .training.options import TrainOptions
+    from .training.recipes import RECIPES
 
-    d = DEFAULTS
-    sub._parser_class = _OneLineParser  # only train's errors change; release and grade keep argparse's own
     tr = sub.add_parser(
-        "train", help="train a course model with checkpoints and resume",
+        "train", help="train a course model with checkpoints and resume", formatter_class=_HelpFormatter,
         description="Train a course model on a built-in data set, a folder of images and masks, or a COCO file. "
                     "Writes checkpoints/, metrics.csv, evaluation.json, model.weights.h5 and predictions/ "
-                    "(COCO JSON with RLE masks, PNG masks) into --out.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    tr.add_argument("--data", required=True, default=argparse.SUPPRESS,
-                    help=f"required: {' or '.join(BUILTIN_DATA)}, a folder with images/ and masks/, or a COCO .json "
-                         "file")
-    tr.add_argument("--model", choices=MODELS, default=d["model"], help="architecture")
-    tr.add_argument("--out", default=d["out"], help="folder of the run")
-    tr.add_argument("--steps", type=int, default=d["steps"], help="optimiser steps in all")
-    tr.add_argument("--batch-size", type=int, default=d["batch_size"], help="images per step")
-    tr.add_argument("--checkpoint-every", type=int, default=d["checkpoint_every"],
-                    help="steps between checkpoints and metrics.csv rows")
-    tr.add_argument("--learning-rate", type=float, default=d["learning_rate"],
-                    help="Adam's initial rate (cosine decay to 0)")
-    tr.add_argument("--seed", type=int, default=d["seed"], help="seed of weights, data order, augmentation and split")
-    tr.add_argument("--image-size", type=int, default=d["image_size"],
-                    help="images are resized to this square size (a multiple of 16)")
-    tr.add_argument("--n-images", type=int, default=d["n_images"], help="images made for built-in data")
-    tr.add_argument("--val-fraction", type=float, default=d["val_fraction"], help="fraction held out for validation")
-    tr.add_argument("--width", type=int, default=d["width"], help="filters of the first U-Net/DeepLab level")
-    tr.add_argument("--depth", type=int, default=d["depth"], help="U-Net levels")
-    tr.add_argument("--keep", type=int, default=d["keep"], help="checkpoints kept")
-    tr.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to OUT/tensorboard")
-    tr.add_argument("--resume", action="store_true",
-                    help="continue from the last checkpoint in --out (same options; a larger --steps extends the run)")
-    tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+                    "(COCO JSON with RLE masks, PNG masks) into --out. Models: "
+                    + "; ".join(f"{name}: {recipe.summary}" for name, recipe in RECIPES.items()) + ".")
+    tr.add_argument("--data", required=True,
+                    help=f"{' or '.join(BUILTIN_DATA)}, a folder with images/ and masks/, or a COCO .json file")
+    _add_dataclass_options(tr, TrainOptions, skip=("model",))
+    tr.add_argument("--model", choices=tuple(RECIPES), default=TrainOptions.model, help="architecture")
+
+
+def _add_shipped(sub) -> None:
+    from .training.shipped import SHIPPED
+
+    weights = sub.add_parser("weights", help="remake a shipped model's weights (long: minutes to hours)",
+                             formatter_class=_HelpFormatter,
+                             description="Train a shipped model from scratch with its recipe and write its weights "
+                                         "and card, as the files in the package were made.")
+    which = weights.add_subparsers(dest="recipe", required=True, metavar="RECIPE", parser_class=_OneLineParser)
+    for name, recipe in SHIPPED.items():
+        target = sub if name == "ablation" else which
+        parser = target.add_parser(name, help=recipe.summary, description=recipe.summary,
+                                   formatter_class=_HelpFormatter)
+        parser.set_defaults(recipe=name)
+        _add_dataclass_options(parser, recipe.Options)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``segtutor`` parser: the grading CLI's ``release`` and ``grade``, plus ``train``."""
-    from .grading.cli import build_parser as grading_parser
+    """The ``segtutor`` parser: every subcommand of :data:`COMMANDS`."""
+    from .grading.cli import add_commands
 
-    parser = grading_parser()
-    parser.description = "Release and grade segtutor notebooks, and train the course's models."
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    _add_train(sub)
-    co = sub.add_parser("collect", help="copy students' course folders from their homes into submissions/<user>/")
+    parser = _OneLineParser(prog="segtutor", formatter_class=_HelpFormatter,
+                            description="Release and grade segtutor notebooks, and train the course's models.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_OneLineParser)
+    add_commands(sub, formatter_class=_HelpFormatter)
+    co = sub.add_parser("collect", help="copy students' course folders from their homes into submissions/<user>/",
+                        formatter_class=_HelpFormatter)
     co.add_argument("folders", nargs="+", help="each student's folder, e.g. /home/*/segtutor-work (student = home)")
     co.add_argument("--to", required=True, help="submissions folder for segtutor grade")
+    _add_train(sub)
+    _add_shipped(sub)
     return parser
+
+
+def _subparser(parser, name):
+    for action in parser._actions:
+        if isinstance(getattr(action, "choices", None), dict) and name in action.choices:
+            return action.choices[name]
+    return None
 
 
 def help_text(command: str = "train") -> str:
     """The ``--help`` text of one subcommand, as ``segtutor COMMAND --help`` prints it.
 
-    Examples
-    --------
-    >>> "--checkpoint-every" in help_text("train")
-    True
+    ``command`` may name a nested one: ``"weights shapes"``.
     """
     parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if not isinstance(command, str) or command not in sub.choices:
-        raise ValueError(f"command should be one of {sorted(sub.choices)}, got {command!r}.")
-    return sub.choices[command].format_help()
+    if not isinstance(command, str) or not command.split():
+        raise ValueError(f"command should be one of {list(COMMANDS)}, got {command!r}.")
+    for word in command.split():
+        parser = _subparser(parser, word)
+        if parser is None:
+            raise ValueError(f"command should be one of {list(COMMANDS)} (or 'weights NAME'), got {command!r}.")
+    return parser.format_help()
 
 
 def cmd_train(args) -> int:
-    from .train_run import TrainError, run_training
+    from .training.errors import TrainError
+    from .training.options import TrainOptions
+    from .training.run import run_training
 
+    fields = {f.name for f in dataclasses.fields(TrainOptions)}
     try:
-        result = run_training(
-            args.data, model=args.model, out=args.out, steps=args.steps, batch_size=args.batch_size,
-            checkpoint_every=args.checkpoint_every, learning_rate=args.learning_rate, seed=args.seed,
-            image_size=args.image_size, n_images=args.n_images, val_fraction=args.val_fraction, width=args.width,
-            depth=args.depth, tensorboard=args.tensorboard, resume=args.resume, keep=args.keep,
-            progress=not args.no_progress)
+        options = TrainOptions(**{k: v for k, v in vars(args).items() if k in fields})
+        result = run_training(args.data, options)
     except TrainError as exc:  # bad input only: a bug in the package keeps its traceback
-        print(f"segtutor train: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail("train", str(exc))
     except KeyboardInterrupt as exc:
         print(f"segtutor train: interrupted: {exc or 'rerun with --resume to continue'}", file=sys.stderr)
         return 130
     scores = ", ".join(f"{k} {v:.4f}" for k, v in result["evaluation"].items())
-    print(f"trained {args.model} on {args.data} for {args.steps} steps ({result['strategy']}); "
+    print(f"trained {args.model} on {args.data} for {options.steps} steps ({result['strategy']}); "
           f"validation: {scores}; wrote {result['out']}")
+    return 0
+
+
+def cmd_shipped(args) -> int:
+    from .training.errors import TrainError
+    from .training.shipped import get_shipped
+
+    recipe = get_shipped(args.recipe)
+    fields = {f.name for f in dataclasses.fields(recipe.Options)}
+    command = "ablation" if recipe.name == "ablation" else f"weights {recipe.name}"
+    try:
+        options = recipe.Options(**{k: v for k, v in vars(args).items() if k in fields})
+    except TrainError as exc:
+        return _fail(command, str(exc))
+    recipe.run(options, log=lambda text: print(text, flush=True))
     return 0
 
 
@@ -127,22 +204,21 @@ def cmd_collect(args) -> int:
     try:
         copied = collect_homes(args.folders, args.to)
     except (ValueError, FileNotFoundError) as exc:
-        print(f"segtutor collect: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail("collect", str(exc))
     for user, names in copied.items():
         print(f"  {user}: {len(names)} notebook(s)")
     return 0
 
 
 def main(argv=None) -> int:
+    """Run ``segtutor`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
-    if args.command == "train":
-        return cmd_train(args)
-    if args.command == "collect":
-        return cmd_collect(args)
-    from .grading import cli as grading_cli
+    if args.command in ("release", "grade"):
+        from .grading import cli as grading_cli
 
-    return {"release": grading_cli.cmd_release, "grade": grading_cli.cmd_grade}[args.command](args)
+        return {"release": grading_cli.cmd_release, "grade": grading_cli.cmd_grade}[args.command](args)
+    return {"collect": cmd_collect, "train": cmd_train, "weights": cmd_shipped,
+            "ablation": cmd_shipped}[args.command](args)
 
 
 if __name__ == "__main__":

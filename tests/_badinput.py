@@ -74,7 +74,7 @@ EXCLUDED_CALLABLES = {
     "segtutor.models.train_nuclei.evaluate": "evaluates on a held-out nuclei split (minutes)",
     # Every accepted value starts Keras training (10-30 s a call on 2 busy cores);
     # its refusals are tested in tests/test_issue11_examples.py.
-    "segtutor.training.fit": "trains a model on every accepted value (10-30 s a call)",
+    "segtutor.training.live.fit": "trains a model on every accepted value (10-30 s a call)",
     # Every accepted value trains a Mask R-CNN (a minute or more: the first step's trace alone is 12-20 s);
     # their refusals are tested in tests/test_maskrcnn_training.py.
     "segtutor.maskrcnn.train_shapes.train_shapes": "trains a Mask R-CNN on every accepted value",
@@ -82,7 +82,7 @@ EXCLUDED_CALLABLES = {
     "segtutor.maskrcnn.ablation.run_ablation": "trains one Mask R-CNN per variant on every accepted value",
     # Every accepted value trains a model (seconds to minutes a call); their
     # refusals are tested in tests/test_semi.py and tests/test_train_cli.py.
-    "segtutor.train_run.run_training": "trains a model and writes checkpoints on every accepted value",
+    "segtutor.training.run.run_training": "trains a model and writes checkpoints on every accepted value",
     "segtutor.semi.training.train_supervised": "trains a U-Net on every accepted value",
     "segtutor.semi.self_training.self_training": "trains a U-Net (per round) on every accepted value",
     "segtutor.semi.mean_teacher.train_mean_teacher": "trains a student and a teacher on every accepted value",
@@ -439,11 +439,11 @@ BY_CALLABLE = {
     "segtutor.models.train_nuclei.compile_for_nuclei": {"model": tiny_unet},
     "segtutor.models.pretrained.load_model": {"name": lambda: "unet"},
     "segtutor.models.pretrained.model_card": {"name": lambda: "unet"},
-    "segtutor.training.fit": {"model": tiny_unet, "train": lambda: _seg_batches(), "loss": lambda: "binary_crossentropy",
+    "segtutor.training.live.fit": {"model": tiny_unet, "train": lambda: _seg_batches(), "loss": lambda: "binary_crossentropy",
                               "epochs": lambda: 1, "steps_per_epoch": lambda: 1, "live": lambda: False},
-    "segtutor.training.check_batch": {"model": tiny_unet, "images": lambda: np.zeros((2, 32, 32, 1), np.float32),
+    "segtutor.training.live.check_batch": {"model": tiny_unet, "images": lambda: np.zeros((2, 32, 32, 1), np.float32),
                                       "targets": lambda: np.zeros((2, 32, 32, 1), np.float32)},
-    "segtutor.training.history_figure": {"history": _history},
+    "segtutor.training.live.history_figure": {"history": _history},
     "segtutor.widgets.atrous.layer_rates": {"layers": lambda: 3, "schedule": lambda: "same rate"},
     "segtutor.widgets.intensity.window_view": {"low": lambda: 10.0, "high": lambda: 200.0},
     "segtutor.widgets.overlay.MaskThreshold": {
@@ -552,7 +552,7 @@ def _semi_entries() -> dict:
         "segtutor.semi.training.copy_model": {"model": tiny_student},
         "segtutor.semi.training.predict_probabilities": model,
         "segtutor.semi.mean_teacher.MeanTeacher": {"student": tiny_student},
-        "segtutor.semi.experiment.held_out_dice": dict(model, masks=lambda: np.stack([_mask()] * 2).astype(np.uint8)),
+        "segtutor.semi.methods.held_out_dice": dict(model, masks=lambda: np.stack([_mask()] * 2).astype(np.uint8)),
         "segtutor.semi.experiment.efficiency_figure": {"rows": lambda: [
             {"method": "labelled only", "fraction": 0.1, "dice": 0.7},
             {"method": "full supervision", "fraction": 1.0, "dice": 0.9}]},
@@ -574,10 +574,14 @@ def _semi_entries() -> dict:
 
 def _capstone_entries() -> dict:
     return {
-        "segtutor.train_run.load_training_data": {"data": lambda: "shapes", "image_size": lambda: 32},
-        "segtutor.train_run.batch_indices": {"step": lambda: 3},
-        "segtutor.train_run.find_checkpoint": {"out": _tmp},
-        "segtutor.train_run.ProgressBar": {"metric": lambda: "dice"},
+        "segtutor.training.data.load_training_data": {"data": lambda: "shapes", "image_size": lambda: 32},
+        "segtutor.training.data.batch_indices": {"step": lambda: 3},
+        "segtutor.training.checkpoints.find_checkpoint": {"out": _tmp},
+        "segtutor.training.progress.ProgressBar": {"metric": lambda: "dice"},
+        "segtutor.training.data.split_items": {"n": lambda: 10, "val_fraction": lambda: 0.2, "seed": lambda: 0},
+        "segtutor.training.recipes.get_recipe": {"model": lambda: "unet"},
+        "segtutor.training.shipped.get_shipped": {"name": lambda: "shapes"},
+        "segtutor.grading.cli.add_commands": {"sub": lambda: __import__("argparse").ArgumentParser().add_subparsers()},
         "segtutor.datasets.quality.load_checked": {"path": _example_source},
         "segtutor.datasets.quality.QualityReport": {"source": _tmp, "fmt": lambda: "folder"},
         "segtutor.datasets.quality.channel_count": {"mode": lambda: "RGB"},

@@ -39,7 +39,7 @@ def stub_entries(stub: Path) -> list[tuple[str, str | None]]:
 
 
 def test_the_packages_with_lazy_names_have_stubs():
-    assert {package_of(s) for s in STUBS} == {"segtutor", "segtutor.datasets", "segtutor.grading",
+    assert {package_of(s) for s in STUBS} == {"segtutor", "segtutor.datasets", "segtutor.grading", "segtutor.training",
                                               "segtutor.widgets"}
 
 

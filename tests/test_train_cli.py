@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from segtutor import cli
-from segtutor.train_run import DEFAULTS, batch_indices, find_checkpoint
+from segtutor.training import DEFAULTS, batch_indices, find_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -205,16 +205,17 @@ def test_bad_input_gives_one_error_line_and_status_2(tmp_path, capsys, runs):
     _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--image-size", "40"],
                     "multiple of 16")
     _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--image-size", "16"],
-                    "image_size should be at least 32")
-    _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--steps", "0"], "steps should be at least 1")
+                    "image_size (--image-size) should be at least 32")
+    _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--steps", "0"],
+                    "steps (--steps) should be at least 1")
     _one_line_error(capsys, ["train", *TINY, "--out", str(tmp_path / "x"), "--learning-rate", "nan"],
-                    "learning_rate should be a finite number")
+                    "learning_rate (--learning-rate) should be a finite number")
 
 
 def test_an_empty_out_is_refused_rather_than_the_current_folder(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    _one_line_error(capsys, ["train", *TINY, "--out", ""], "--out should be a folder path")
-    _one_line_error(capsys, ["train", *TINY, "--out", "  "], "--out should be a folder path")
+    _one_line_error(capsys, ["train", *TINY, "--out", ""], "out (--out) should be a folder path")
+    _one_line_error(capsys, ["train", *TINY, "--out", "  "], "out (--out) should be a folder path")
     assert not list(tmp_path.iterdir())  # nothing written where the student stood
 
 
@@ -280,14 +281,14 @@ def test_the_segtutor_script_points_at_the_new_cli():
 def test_several_accelerators_train_with_mirrored_strategy(monkeypatch):
     import tensorflow as tf
 
-    from segtutor import train_run
+    from segtutor.training import run as train_run
 
     made = []
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["GPU:0", "GPU:1"])
     monkeypatch.setattr(tf.distribute, "MirroredStrategy", lambda: made.append("mirrored") or "mirrored")
-    assert train_run._strategy() == "mirrored" and made == ["mirrored"]
+    assert train_run.distribution_strategy() == "mirrored" and made == ["mirrored"]
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: [])
-    assert train_run._strategy() is tf.distribute.get_strategy()
+    assert train_run.distribution_strategy() is tf.distribute.get_strategy()
 
 
 _TWO_REPLICAS = """
@@ -295,8 +296,9 @@ import sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from segtutor import cli, train_run
-train_run._strategy = lambda: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+from segtutor import cli
+from segtutor.training import run as train_run
+train_run.distribution_strategy = lambda: tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 sys.exit(cli.main(sys.argv[1:]))
 """
 

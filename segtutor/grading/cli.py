@@ -28,43 +28,58 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["main", "build_parser", "MIN_NOTEBOOK_SECONDS"]
+from .._validate import MAX_JOBS, check_jobs
+
+__all__ = ["main", "build_parser", "add_commands", "MIN_NOTEBOOK_SECONDS"]
 
 #: The shortest ``--timeout`` (seconds per notebook) ``segtutor grade`` accepts.
 MIN_NOTEBOOK_SECONDS = 10
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """A parser of ``release`` and ``grade`` alone; ``segtutor`` registers the same commands in its one tree."""
     parser = argparse.ArgumentParser(prog="segtutor", description="Release and grade segtutor notebooks.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    return parser
 
-    rel = sub.add_parser("release", help="write student copies of source notebooks")
+
+def add_commands(sub, formatter_class=argparse.ArgumentDefaultsHelpFormatter) -> dict:
+    """Add ``release`` and ``grade`` to the subcommands ``sub``; returns ``{name: function(args) -> exit status}``.
+
+    ``sub`` is what ``parser.add_subparsers()`` returns; ``formatter_class`` an
+    ``argparse.HelpFormatter`` subclass for their ``--help``.
+    """
+    if not callable(getattr(sub, "add_parser", None)):
+        raise TypeError(f"sub should be what ArgumentParser.add_subparsers() returns, got {type(sub).__name__}.")
+    if not (isinstance(formatter_class, type) and issubclass(formatter_class, argparse.HelpFormatter)):
+        raise TypeError(f"formatter_class should be an argparse.HelpFormatter subclass, got {formatter_class!r}.")
+    rel = sub.add_parser("release", help="write student copies of source notebooks", formatter_class=formatter_class)
     rel.add_argument("sources", nargs="+", help="source notebooks or folders of them")
     rel.add_argument("--to", required=True, help="destination folder")
     rel.add_argument("--update", action="store_true",
                      help="student folder: keep edited notebooks, write new versions beside them")
     rel.add_argument("--force", action="store_true", help="overwrite edited copies (instructor folders only)")
 
-    gr = sub.add_parser("grade", help="grade submissions into a gradebook")
+    gr = sub.add_parser("grade", help="grade submissions into a gradebook", formatter_class=formatter_class)
     gr.add_argument("submissions", nargs="+",
                     help="one per student: a notebook (alice.ipynb), a student's folder (alice/), "
                          "or a class folder holding them")
     gr.add_argument("--source", nargs="+", default=["notebooks"],
-                    help="the instructor's source notebooks or their folder (default: notebooks/)")
+                    help="the instructor's source notebooks or their folder")
     gr.add_argument("--out", required=True, help="gradebook CSV (new, or one this command wrote); feedback/ goes beside it")
-    gr.add_argument("--jobs", type=int, default=1, help="submissions graded at once, 1 to 64 (default 1)")
+    gr.add_argument("--jobs", type=int, default=1, help=f"submissions graded at once, 1 to {MAX_JOBS}")
     gr.add_argument("--scheduler", default=None,
                     help="run the jobs on Dask: 'local' (--jobs worker threads, no network port) or a scheduler "
                          "address, tls://host:8786 with certificates (needs segtutor[dask])")
-    gr.add_argument("--timeout", type=float, default=900, help="seconds per notebook (default 900)")
-    gr.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell (default 120)")
-    gr.add_argument("--probe-timeout", type=float, default=30, help="seconds per exercise probe (default 30)")
-    gr.add_argument("--memory", type=int, default=4096, help="memory limit per kernel in MiB, 256 or more (default 4096)")
+    gr.add_argument("--timeout", type=float, default=900, help="seconds per notebook")
+    gr.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell")
+    gr.add_argument("--probe-timeout", type=float, default=30, help="seconds per exercise probe")
+    gr.add_argument("--memory", type=int, default=4096, help="memory limit per kernel in MiB, 256 or more")
     gr.add_argument("--below-measured-peak", action="store_true",
                     help="grade even when --memory is below a course notebook's measured peak (rows may end "
                          "'memory limit')")
     gr.add_argument("--seed", type=int, default=None,
-                    help="seed of the hidden cases, 0 or more (default: the gradebook's, else a random one)")
+                    help="seed of the hidden cases, 0 or more (None: the gradebook's, else a random one)")
     gr.add_argument("--data", nargs="*", default=[], help="public data folders visible read-only to each run")
     gr.add_argument("--unsandboxed", action="store_true",
                     help="grade without the bubblewrap sandbox (good faith only; recorded on every row)")
@@ -75,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--keep-failed", action="store_true",
                     help="do not regrade rows whose status was kernel died, internal error or timeout")
     gr.add_argument("--results-json", action="store_true", help="also write Gradescope-style results.json files")
-    return parser
+    return {"release": cmd_release, "grade": cmd_grade}
 
 
 def cmd_release(args) -> int:
@@ -104,8 +119,10 @@ def cmd_grade(args) -> int:
     from .sandbox import root_sandbox_problem, sandbox_problem
 
     # Everything is checked before anything is written.
-    if not 1 <= args.jobs <= 64:
-        return _fail(f"--jobs must be from 1 to 64, got {args.jobs}.")
+    try:
+        check_jobs(args.jobs, "--jobs")
+    except ValueError as exc:
+        return _fail(str(exc))
     if args.seed is not None and not 0 <= args.seed < 2**63:
         return _fail(f"--seed must be 0 or more, got {args.seed}.")
     if args.scheduler is not None:
@@ -217,8 +234,10 @@ def cmd_grade(args) -> int:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    return {"release": cmd_release, "grade": cmd_grade}[args.command](args)
+    parser = argparse.ArgumentParser(prog="segtutor", description="Release and grade segtutor notebooks.")
+    commands = add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

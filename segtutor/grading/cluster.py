@@ -7,7 +7,7 @@ and scoring stay in the grader's process.
 
 from __future__ import annotations
 
-from .._validate import check_scalar
+from .._validate import check_jobs
 from .jobs import Job, build_job
 from .launch import run_job
 from .options import GradeOptions
@@ -33,7 +33,7 @@ def local_cluster(jobs: int = 1):
     import dask
     from distributed import LocalCluster
 
-    jobs = check_scalar(jobs, "jobs", integer=True, low=1, high=512)
+    jobs = check_jobs(jobs)
     with dask.config.set({"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}):
         return LocalCluster(n_workers=1, threads_per_worker=int(jobs), processes=False, protocol="inproc://",
                             dashboard_address="127.0.0.1:0", worker_dashboard_address="127.0.0.1:0",

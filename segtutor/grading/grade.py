@@ -38,7 +38,7 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .._validate import ArgumentTypeError, check_path, check_scalar, check_str, describe
+from .._validate import ArgumentTypeError, check_jobs, check_path, check_str, describe
 from ._checks import check_callable, check_options
 from .assignment import Assignment, check_sources, load_sources
 from .cluster import grade_on_dask, local_cluster
@@ -114,7 +114,7 @@ def grade_batch(subs, sources: dict[str, Assignment], options: GradeOptions, *, 
     subs = [s if isinstance(s, Submission) else Submission(student_id(check_path(s, "subs"), sources), Path(s), None)
             for s in subs]
     # More threads than this would only queue: each job is a kernel with its memory limit.
-    jobs = check_scalar(jobs, "jobs", integer=True, low=1, high=512)
+    jobs = check_jobs(jobs)
     skip, on_result = check_callable(skip, "skip"), check_callable(on_result, "on_result")
     if scheduler is not None:
         scheduler = check_str(scheduler, "scheduler")

@@ -1,8 +1,8 @@
 """The ablation of notebook 10: what do RoIAlign and ground-truth proposals buy?
 
-Usage::
+Made by :class:`segtutor.training.shipped.Ablation`::
 
-    python -m segtutor.maskrcnn.ablation --out segtutor/maskrcnn/weights/ablation.json
+    segtutor ablation --out segtutor/maskrcnn/weights/ablation.json
 
 trains four models from scratch with the same seed and number of steps:
 the course's model, the same without the true boxes added to the proposals,
@@ -22,14 +22,10 @@ table is not such a run).
 
 from __future__ import annotations
 
-import argparse
-import json
 import platform
-import sys
 import time
-from pathlib import Path
 
-__all__ = ["VARIANTS", "run_ablation", "format_table", "main"]
+__all__ = ["VARIANTS", "run_ablation", "format_table"]
 
 #: name -> changes to :func:`segtutor.maskrcnn.train_shapes.shapes_config`.
 VARIANTS = {
@@ -67,24 +63,3 @@ def format_table(result: dict) -> str:
         lines.append(f"| {r['variant']} | {r['mask_AP']:.3f} | {r['mask_AP50']:.3f} | {r['mask_AP75']:.3f} | "
                      f"{r['box_AP']:.3f} | {r['train_seconds']:.0f} |")
     return "\n".join(lines)
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m segtutor.maskrcnn.ablation", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--steps", type=int, default=1800)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-eval", type=int, default=500)
-    parser.add_argument("--load-note", default="", help="what else ran on the machine, for the table's caption")
-    args = parser.parse_args(argv)
-    result = run_ablation(args.steps, seed=args.seed, n_eval=args.n_eval)
-    if args.load_note:
-        result["machine"] += f", {args.load_note}"
-    result["command"] = f"python -m segtutor.maskrcnn.ablation --steps {args.steps} --seed {args.seed} --n-eval {args.n_eval}"
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
-    print(format_table(result))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

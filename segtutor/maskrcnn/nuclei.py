@@ -17,18 +17,13 @@ inputs are. Crowded crops hold up to about 40 nuclei, so the model keeps
 more detections than for ``shapes``; training crops with more nuclei than
 ``max_instances`` are left out (under a tenth of them).
 
-Usage (the shipped ``nuclei.weights.npz``)::
+The shipped ``nuclei.weights.npz`` comes from :class:`segtutor.training.shipped.NucleiMaskRCNN`::
 
-    python -m segtutor.maskrcnn.nuclei --out segtutor/maskrcnn/weights
+    segtutor weights nuclei-maskrcnn --out segtutor/maskrcnn/weights
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -37,7 +32,7 @@ from .._validate import (ArgumentTypeError, describe, as_array, check_bool, chec
                          check_positive_int, check_seed)
 
 __all__ = ["nuclei_config", "nuclei_crops", "to_rgb", "prepare_nuclei", "train_nuclei", "labels_from_detections",
-           "compare_with_unet", "format_comparison", "NUCLEI_EVAL_SEED", "main", "segment_nuclei"]
+           "compare_with_unet", "format_comparison", "NUCLEI_EVAL_SEED", "segment_nuclei"]
 
 #: Seed of the held-out nuclei images (training uses small seeds).
 NUCLEI_EVAL_SEED = 2018
@@ -266,47 +261,6 @@ def format_comparison(result: dict) -> str:
         lines.append(f"| {r['method']} | {r['F1@0.5']:.3f} | {r['AP50']:.3f} | {r['AP']:.3f} | {r['TP']} | {r['FP']} "
                      f"| {r['FN']} |")
     return "\n".join(lines)
-
-
-def main(argv=None) -> int:
-    from .weights import save_weights_npz
-
-    parser = argparse.ArgumentParser(prog="python -m segtutor.maskrcnn.nuclei", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", required=True, help="folder for nuclei.weights.npz, nuclei.config.json, NUCLEI.md")
-    parser.add_argument("--steps", type=int, default=600)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-train", type=int, default=400)
-    parser.add_argument("--n-eval", type=int, default=64)
-    parser.add_argument("--load-note", default="not recorded", help="what else ran on the machine, for the card")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    model, _, seconds = train_nuclei(args.steps, seed=args.seed, n_train=args.n_train)
-    save_weights_npz(model, out / "nuclei.weights.npz")
-    (out / "nuclei.config.json").write_text(json.dumps(model.config.to_dict(), indent=1) + "\n")
-    from .weights import load_model_npz
-
-    result = compare_with_unet(load_model_npz(out / "nuclei.weights.npz", out / "nuclei.config.json"), args.n_eval)
-    command = (f"python -m segtutor.maskrcnn.nuclei --out segtutor/maskrcnn/weights --steps {args.steps} "
-               f"--seed {args.seed} --n-train {args.n_train} --n-eval {args.n_eval}")
-    (out / "NUCLEI.md").write_text(
-        "# Shipped Mask R-CNN weights: `nuclei`\n\n"
-        f"- **Files:** `nuclei.weights.npz` (float16), `nuclei.config.json`; {model.count_params():,} parameters, "
-        "trained from scratch.\n"
-        f"- **Data:** {args.n_train} crops `nuclei_crops({args.n_train}, seed={args.seed})` (128 x 128 quadrants of "
-        "`make_nuclei(size=256, vary=True)`), random horizontal flips;\n  crops with more than "
-        f"{model.config.max_instances} nuclei (`max_instances`) are left out of training.\n"
-        f"- **Training:** {args.steps} steps at batch 8, Adam 2e-3 with cosine decay; {seconds / 60:.1f} min of `fit` "
-        f"on {platform.machine()} CPU (load: {args.load_note}).\n"
-        f"- **Held-out comparison** ({args.n_eval} crops, seed {NUCLEI_EVAL_SEED}):\n\n{format_comparison(result)}\n\n"
-        f"- **Reproduce:** `{command}`\n")
-    print(format_comparison(result))
-    print(f"fit {seconds:.0f} s; wrote {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 def segment_nuclei(image, *, diameter=None, score_threshold: float = 0.5, instances: bool = True,

@@ -1,8 +1,8 @@
 """Train Mask R-CNN on ``shapes`` from scratch: the command behind the shipped weights.
 
-Usage::
+The shipped weights come from :class:`segtutor.training.shipped.ShapesMaskRCNN`::
 
-    python -m segtutor.maskrcnn.train_shapes --out segtutor/maskrcnn/weights
+    segtutor weights shapes --out segtutor/maskrcnn/weights
 
 trains for ``--steps`` steps (batch 8, Adam 2e-3 with cosine decay) on
 ``--n-train`` fresh ``shapes`` images (128 x 128, seed ``--seed``), scores
@@ -13,18 +13,13 @@ writes ``shapes.weights.npz`` (float16), ``shapes.config.json`` and ``CARD.md`` 
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from .. import _backend
 
-__all__ = ["train_shapes", "evaluate_on_shapes", "shapes_config", "EVAL_SEED", "main"]
+__all__ = ["train_shapes", "evaluate_on_shapes", "shapes_config", "EVAL_SEED"]
 
 #: Seed of the held-out evaluation images; training seeds are small integers, so the sets differ.
 EVAL_SEED = 2017
@@ -142,58 +137,3 @@ def evaluate_on_shapes(model, n_images: int = 500, *, seed: int = EVAL_SEED) -> 
     truths = [{"masks": m, "class_ids": c} for m, c in zip(data.masks, data.class_ids)]
     return {"mask": coco_ap(predictions, truths, "segm"), "box": coco_ap(predictions, truths, "bbox"),
             "seconds_per_image": seconds, "data": data, "predictions": predictions}
-
-
-_CARD = """# Shipped Mask R-CNN weights: `shapes`
-
-- **Files:** `shapes.weights.npz` (weights as float16, {megabytes:.1f} MB), `shapes.config.json` (the `MaskRCNNConfig`).
-- **Model:** `segtutor.maskrcnn` Mask R-CNN, small ResNet + FPN P2-P4 with {fpn} channels, {params:,} parameters; trained from
-  scratch (no ImageNet or COCO weights).
-- **Data:** `make_shapes({n_train}, size=128, seed={seed})` (squares, circles, triangles; 1-4 per image) with random
-  horizontal flips.
-- **Training:** {steps} steps at batch {batch_size}, Adam {lr} with cosine decay, gradient norm clipped at 5, half of the 32 RoI slots
-  for positives; seed {seed}; {minutes:.1f} min of `fit` on {machine}.
-- **Held-out score:** 500 images `make_shapes(500, size=128, seed={eval_seed})`, pycocotools:
-  mask AP {mask_ap:.3f}, AP50 {mask_ap50:.3f}, AP75 {mask_ap75:.3f}; box AP {box_ap:.3f}, AP50 {box_ap50:.3f}.
-- **Reproduce:** `python -m segtutor.maskrcnn.train_shapes --out segtutor/maskrcnn/weights --steps {steps} --seed {seed} --lr {lr}`
-  (numbers vary slightly between machines: TensorFlow's CPU kernels are not bit-reproducible across thread counts).
-- **Scores are of the shipped file:** measured after the float16 round trip.
-- **Machine load:** {load}. The minutes above are wall time under that load; `bench/bench_maskrcnn.py`
-  measures the step time and the time to the course's targets (README, notebook 10).
-"""
-
-
-def main(argv=None) -> int:
-    from .weights import load_model_npz, save_weights_npz
-
-    parser = argparse.ArgumentParser(prog="python -m segtutor.maskrcnn.train_shapes", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", required=True, help="folder for shapes.weights.npz, shapes.config.json and CARD.md")
-    parser.add_argument("--steps", type=int, default=1800)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-train", type=int, default=2000)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--load-note", default="not recorded", help="what else ran on the machine, for the card")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    model, _, seconds = train_shapes(args.steps, seed=args.seed, n_train=args.n_train, batch_size=args.batch_size,
-                                     learning_rate=args.lr)
-    # Save first: a failure while scoring must not lose minutes of training. Then score the model as
-    # shipped, after the float16 round trip, so the card's numbers are those of the file.
-    save_weights_npz(model, out / "shapes.weights.npz")
-    (out / "shapes.config.json").write_text(json.dumps(model.config.to_dict(), indent=1) + "\n")
-    scores = evaluate_on_shapes(load_model_npz(out / "shapes.weights.npz", out / "shapes.config.json"))
-    m, b = scores["mask"], scores["box"]
-    card = _CARD.format(params=model.count_params(), fpn=model.config.fpn_channels, n_train=args.n_train, seed=args.seed, steps=args.steps,
-                        batch_size=args.batch_size, lr=args.lr, minutes=seconds / 60,
-                        machine=f"{platform.machine()} CPU", eval_seed=EVAL_SEED,
-                        load=args.load_note, megabytes=(out / "shapes.weights.npz").stat().st_size / 1e6, mask_ap=m["AP"], mask_ap50=m["AP50"], mask_ap75=m["AP75"], box_ap=b["AP"], box_ap50=b["AP50"])
-    (out / "CARD.md").write_text(card)
-    print(f"fit {seconds:.0f} s; mask AP {m['AP']:.3f} AP50 {m['AP50']:.3f} AP75 {m['AP75']:.3f}; "
-          f"box AP {b['AP']:.3f}; {scores['seconds_per_image'] * 1000:.1f} ms/image; wrote {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,8 +3,8 @@
 The files live in ``segtutor/maskrcnn/weights/`` and are read with
 :mod:`importlib.resources`, so they work from an installed package too.
 ``weights/CARD.md`` and ``weights/NUCLEI.md`` say how they were made; the
-commands ``python -m segtutor.maskrcnn.train_shapes --out segtutor/maskrcnn/weights``
-and ``python -m segtutor.maskrcnn.nuclei --out segtutor/maskrcnn/weights``
+commands ``segtutor weights shapes --out segtutor/maskrcnn/weights``
+and ``segtutor weights nuclei-maskrcnn --out segtutor/maskrcnn/weights``
 make them again. Weights are stored as float16 in ``.npz`` files: half the
 size of Keras's float32 HDF5, with no measurable loss of AP (the cards
 give the scores measured after the round trip).
@@ -93,7 +93,7 @@ def _load_shipped(stem: str, command: str):
 
 def load_nuclei_model():
     """Return the shipped Mask R-CNN trained on nuclei crops (1 class, 128 x 128; ``nuclei_card()``)."""
-    return _load_shipped("nuclei", "python -m segtutor.maskrcnn.nuclei --out segtutor/maskrcnn/weights")
+    return _load_shipped("nuclei", "segtutor weights nuclei-maskrcnn --out segtutor/maskrcnn/weights")
 
 
 def load_shapes_model():
@@ -109,4 +109,4 @@ def load_shapes_model():
     FileNotFoundError
         If the weight files are missing, with the command that makes them.
     """
-    return _load_shipped("shapes", "python -m segtutor.maskrcnn.train_shapes --out segtutor/maskrcnn/weights")
+    return _load_shipped("shapes", "segtutor weights shapes --out segtutor/maskrcnn/weights")

@@ -2,7 +2,7 @@
 
 The weights in ``segtutor/models/weights/`` were trained only on images from
 :func:`segtutor.datasets.make_nuclei` (``vary=True``), by
-``python -m segtutor.models.train_nuclei``; ``weights/README.md`` is their
+``segtutor weights nuclei``; ``weights/README.md`` is their
 data card. Each weights file has a JSON file beside it with the
 architecture's arguments and how the images were normalised, so loading
 never guesses.
@@ -129,7 +129,7 @@ def model_card(name: str = "unet") -> dict:
     if not card.is_file():
         raise FileNotFoundError(
             f"the trained {name} is missing from the package ({card}); reinstall segtutor, or make it with "
-            "`python -m segtutor.models.train_nuclei`."
+            "`segtutor weights nuclei`."
         )
     return json.loads(card.read_text())
 
@@ -157,7 +157,7 @@ def load_model(name: str = "unet"):
         except (ValueError, OSError) as exc:
             raise ValueError(
                 f"the weights file {path.name} does not match the {name} architecture in its card ({exc}). "
-                "Make both again with `python -m segtutor.models.train_nuclei`."
+                "Make both again with `segtutor weights nuclei`."
             ) from exc
     return model
 

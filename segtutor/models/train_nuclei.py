@@ -1,9 +1,10 @@
 """The course's nuclei recipe: data, augmentation, training, and the command that makes the shipped weights.
 
 Notebook 06 trains with these functions in class; the shipped weights in
-``segtutor/models/weights/`` come from the same functions, run longer::
+``segtutor/models/weights/`` come from the same functions, run longer, by the
+recipe :class:`segtutor.training.shipped.NucleiWeights`::
 
-    python -m segtutor.models.train_nuclei --out segtutor/models/weights
+    segtutor weights nuclei --out segtutor/models/weights
 
 The recipe, and why:
 
@@ -22,9 +23,7 @@ The recipe, and why:
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -37,7 +36,7 @@ from .._validate import check_model, check_path, check_positive_int, check_scala
 from ..losses import dice_metric
 
 __all__ = ["NucleiSplit", "nuclei_splits", "training_batches", "RECIPES", "compile_for_nuclei", "dice_metric",
-           "build", "train", "evaluate", "save", "main"]
+           "build", "train", "evaluate", "save"]
 
 #: Architecture arguments of the shipped models (also written to their JSON cards).
 RECIPES = {
@@ -223,26 +222,6 @@ def save(model, record: dict, name: str, folder) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     card = {"architecture": RECIPES[name], "normalisation": "normalise_percentile(image, 1, 99)",
-            "training": record, "command": "python -m segtutor.models.train_nuclei --out segtutor/models/weights"}
+            "training": record, "command": "segtutor weights nuclei --out segtutor/models/weights"}
     atomic_write_text(folder / f"{name}_nuclei.json", json.dumps(card, indent=2) + "\n")
     os.chmod(folder / f"{name}_nuclei.json", 0o644)  # package data: readable by every user of a shared install
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m segtutor.models.train_nuclei",
-                                     description="Train the course's nuclei models from scratch and save their weights.")
-    parser.add_argument("--out", required=True, help="folder for the weights and JSON cards")
-    parser.add_argument("--models", nargs="+", default=["unet", "deeplab"], choices=sorted(RECIPES))
-    parser.add_argument("--steps", type=int, default=1200, help="training steps per model (default 1200)")
-    parser.add_argument("--n-train", type=int, default=300, help="training images (default 300)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    for name in args.models:
-        model, record = train(name, steps=args.steps, n_train=args.n_train, seed=args.seed)
-        save(model, record, name, args.out)
-        print(f"{name}: saved to {args.out}; held-out scores {record['scores']}", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

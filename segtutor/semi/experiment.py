@@ -9,15 +9,13 @@ import numpy as np
 from .. import _backend
 from .._validate import check_bool, check_in_range, check_positive_int
 from ..pseudo_labels import check_share
-from ._checks import IGNORE, check_images, check_seed, check_sequence, check_student, check_targets, check_threshold
-from .mean_teacher import train_mean_teacher
-from .self_training import self_training
-from .training import build_student, train_supervised
+from ._checks import check_seed, check_sequence, check_threshold
+from .methods import METHOD_RECIPES, LabelledOnly, held_out_dice
 
 __all__ = ["METHODS", "labelled_split", "held_out_dice", "label_efficiency", "efficiency_figure"]
 
-#: Method names understood by :func:`label_efficiency`.
-METHODS = ("labelled only", "self-training", "mean teacher")
+#: Method names understood by :func:`label_efficiency`: the recipes of :mod:`segtutor.semi.methods`.
+METHODS = tuple(METHOD_RECIPES)
 
 
 def labelled_split(n_images, fraction, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -55,26 +53,6 @@ def labelled_split(n_images, fraction, *, seed: int = 0) -> tuple[np.ndarray, np
 
 
 # -- evaluation ---------------------------------------------------------------------------------------
-
-def held_out_dice(model, images, masks) -> float:
-    """Dice of ``prediction > 0.5`` against ``masks``, pooled over all held-out pixels.
-
-    Examples
-    --------
-    >>> from segtutor.semi import build_student
-    >>> round(held_out_dice(build_student(depth=2, width=4), np.zeros((1, 16, 16)), np.ones((1, 16, 16))), 3) >= 0
-    True
-    """
-    from .. import metrics
-
-    model = check_student(model)
-    x = check_images(images)
-    y = check_targets(masks, x, "masks")
-    if (y == IGNORE).any():
-        raise ValueError("masks of a held-out set should hold only 0 and 1.")
-    prob = model.predict(x, batch_size=8, verbose=0)[..., 0]
-    return float(metrics.dice(prob > 0.5, y > 0))
-
 
 def label_efficiency(train, test, *, fractions=(0.05, 0.1), methods=METHODS, steps: int, semi_steps: int | None = None,
                      threshold: float = 0.9, share: float | None = None, consistency: float = 10.0,
@@ -161,27 +139,23 @@ def label_efficiency(train, test, *, fractions=(0.05, 0.1), methods=METHODS, ste
                 f"{seconds:.0f} s")
         return model
 
-    common = dict(batch_size=batch_size, patch_size=patch_size, seed=seed)
+    settings = dict(threshold=threshold, share=share, consistency=consistency, strength=strength, decay=decay,
+                    cutmix=cutmix)
+    common = dict(batch_size=batch_size, patch_size=patch_size, seed=seed, settings=settings)
     for fraction in fractions:
         lab, unl = labelled_split(len(train.images), fraction, seed=seed)
         xl, yl, xu = train.images[lab], train.masks[lab], train.images[unl]
-        if "labelled only" in methods or not len(unl):
-            run("labelled only", fraction, len(lab), 0.0,
-                lambda: train_supervised(xl, yl, steps=steps + semi_steps, **common)[0])
-        if "self-training" in methods and len(unl):
-            start = time.perf_counter()
-            base = train_supervised(xl, yl, steps=steps, **common)[0]
-            run("self-training", fraction, len(lab), time.perf_counter() - start,
-                lambda: self_training(base, xl, yl, xu, threshold=threshold, share=share, steps=semi_steps,
-                                      **common)[0])
-        if "mean teacher" in methods and len(unl):
-            run("mean teacher", fraction, len(lab), 0.0,
-                lambda: train_mean_teacher(xl, yl, xu, steps=steps + semi_steps, student=build_student(seed=seed),
-                                           consistency=consistency, strength=strength, decay=decay,
-                                           cutmix=cutmix, **common)[0])
+        for recipe in METHOD_RECIPES.values():
+            # Without unlabelled images only the supervised baseline can run, chosen or not.
+            wanted = recipe.name in methods and len(unl) if recipe.needs_unlabelled \
+                else recipe.name in methods or not len(unl)
+            if wanted:
+                run(recipe.name, fraction, len(lab), 0.0,
+                    lambda recipe=recipe: recipe.fit(xl, yl, xu, steps=steps, semi_steps=semi_steps, **common))
     if full:
         run("full supervision", 1.0, len(train.images), 0.0,
-            lambda: train_supervised(train.images, train.masks, steps=steps + semi_steps, **common)[0])
+            lambda: LabelledOnly().fit(train.images, train.masks, train.images[:0], steps=steps,
+                                       semi_steps=semi_steps, **common))
     return rows
 
 
@@ -221,8 +195,8 @@ def efficiency_figure(rows, *, title: str = "label efficiency on held-out images
     full = [r["dice"] for r in rows if r["method"] == "full supervision"]
     if full:
         ax.axhline(np.mean(full), color="k", ls="--", lw=1, label=f"full supervision ({np.mean(full):.3f})")
-    styles = {"labelled only": ("o", "#0072B2"), "self-training": ("s", "#D55E00"), "mean teacher": ("^", "#009E73")}
-    for method, (marker, colour) in styles.items():
+    for method, recipe in METHOD_RECIPES.items():
+        marker, colour = recipe.marker, recipe.colour
         mine = [r for r in rows if r["method"] == method]
         if not mine:
             continue

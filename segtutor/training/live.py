@@ -39,15 +39,15 @@ import time
 import numpy as np
 
 
-from . import _backend
-from ._validate import as_array, check_bool, check_choice, check_in_range, check_model, check_positive_int, check_str
-# cosine_schedule lives with the other learning pieces so that models can use it; notebooks import it from here.
-from .learning import cosine_schedule
+from .. import _backend
+from .._validate import as_array, check_bool, check_choice, check_in_range, check_model, check_positive_int, check_str
+# cosine_schedule lives with the other learning pieces so that models can use it (segtutor.training.schedules).
+from ..learning import cosine_schedule
 
 # Through the one TensorFlow gateway: this module needs Keras from its first line.
 keras = _backend.keras()
 
-__all__ = ["LiveHistory", "fit", "history_figure", "cosine_schedule", "check_batch"]
+__all__ = ["LiveHistory", "fit", "history_figure", "check_batch"]
 
 
 def _pairs(history: dict) -> list[str]:
@@ -210,7 +210,7 @@ class LiveHistory(keras.callbacks.Callback):
         self._widgets = w.VBox([w.HBox([self._bar, self._text]), self._image])
         self._widgets.add_class("segtutor-live-history")
         display(self._widgets)
-        from .widgets import note_displayed
+        from ..widgets import note_displayed
 
         note_displayed(self)  # a static page (tools/build_site.py) shows the final plot instead
 
@@ -233,7 +233,7 @@ class LiveHistory(keras.callbacks.Callback):
 
     def static_picture(self):
         """``(picture, alt text, status)`` of the finished training, for a page without a kernel."""
-        from .viz import figure_to_rgb
+        from ..viz import figure_to_rgb
 
         rgb = figure_to_rgb(self.figure()) if self.history else np.full((8, 8, 3), 255, np.uint8)
         alt = "Training curves: " + ", ".join(self.history) + " per epoch." if self.history else "No epochs yet."
@@ -244,7 +244,7 @@ class LiveHistory(keras.callbacks.Callback):
         return history_figure(self.history, panel_size=self.panel_size)
 
     def _draw(self, partial_logs):
-        from .viz import figure_to_rgb, to_png_bytes
+        from ..viz import figure_to_rgb, to_png_bytes
 
         start = time.perf_counter()
         epochs_done = len(self.seconds)
