@@ -11,6 +11,13 @@
   with the true diameter, the call without rescaling (the old behaviour: ``diameter`` equal to the models' trained
   diameter), and Otsu + watershed (:func:`segtutor.instances.split_instances` on an Otsu mask) at the estimated size.
 
+* **radii** (issue 22, item 4): does the instance split follow the size? Fields whose nuclei all have one radius,
+  4, 10, 20 or 40 px, in the default look and in ``make_nuclei(vary="wide")``'s look, segmented by the default call
+  (estimated size): instance F1 at IoU 0.5 per radius.
+
+``--weights-dir DIR`` benchmarks U-Net / DeepLabv3+ weights from ``DIR`` (``{name}_nuclei.weights.h5``, as
+``python -m segtutor.models.train_nuclei --out DIR`` writes them) instead of the shipped ones, on the same images.
+
 Two kinds of generated images: ``make_nuclei(vary=True)`` at sizes 200-800 (domain-randomised look; the radius is
 2-5 % of the side) and the default look at ``mean_radius`` 4-40 with the density scaled to keep the coverage.
 """
@@ -101,12 +108,71 @@ def _score(pred, truth):
     return metrics.instance_scores(pred, truth, thresholds=0.5).f1[0], float(metrics.dice(pred > 0, truth > 0))
 
 
-def bench_segment(per_setting: int, models) -> list:
+def _load(name: str, weights_dir=None):
+    """A shipped model, or the same architecture with the weights in ``weights_dir``."""
+    from segtutor.models import train_nuclei
+    from segtutor.models.pretrained import load_model
+
+    if weights_dir is None:
+        return load_model(name)
+    net = train_nuclei.build(name)
+    net.load_weights(str(Path(weights_dir) / f"{name}_nuclei.weights.h5"))
+    return net
+
+
+RADII = (4, 10, 20, 40)
+
+
+def bench_radii(models, weights_dir=None, per_radius: int = 2) -> list:
+    """F1@0.5 of the default call on fields whose nuclei share one radius (default look and vary="wide")."""
+    from segtutor.datasets import make_nuclei
+    from segtutor.maskrcnn import nuclei as maskrcnn_nuclei
+    from segtutor.models.pretrained import segment_nuclei
+
+    rows = []
+    for name in models:
+        if name == "maskrcnn":
+            call = maskrcnn_nuclei.segment_nuclei
+        else:
+            net = _load(name, weights_dir)
+
+            def call(image, net=net, **kwargs):
+                return segment_nuclei(image, model=net, **kwargs)
+        for r in RADII:
+            side = max(256, 24 * r)
+            looks = (("default", make_nuclei(per_radius, size=side, mean_radius=r,
+                                             density=min(40.0, 4 * (9 / r) ** 2), seed=4000 + r)),
+                     ("wide", make_nuclei(per_radius, size=side, vary="wide", radius_range=(r, r), seed=4100 + r)))
+            for look, data in looks:
+                for im, truth in zip(data.images, data.labels):
+                    labels, est = call(im, return_diameter=True)
+                    f1, dice = _score(labels, truth)
+                    rows.append({"model": name, "radius": r, "look": look, "f1": f1, "dice": dice,
+                                 "true_d": true_diameter(truth), "est_d": est})
+    return rows
+
+
+def print_radii(rows) -> None:
+    print(f"\ninstance F1 @ IoU 0.5 (Dice) of the default call (estimated size) on fields whose nuclei have one radius"
+          f" ({sum(1 for r in rows if r['radius'] == RADII[0] and r['look'] == 'default' and r['model'] == rows[0]['model'])}"
+          " images per cell)")
+    print("| model, look | " + " | ".join(f"radius {r} px" for r in RADII) + " |")
+    print("|---" * (len(RADII) + 1) + "|")
+    for name in dict.fromkeys(r["model"] for r in rows):
+        for look in ("default", "wide"):
+            cells = []
+            for radius in RADII:
+                chosen = [r for r in rows if r["model"] == name and r["look"] == look and r["radius"] == radius]
+                cells.append(f"{np.mean([c['f1'] for c in chosen]):.3f} ({np.mean([c['dice'] for c in chosen]):.3f})")
+            print(f"| {name}, {look} | " + " | ".join(cells) + " |")
+
+
+def bench_segment(per_setting: int, models, weights_dir=None) -> list:
     from bench_unet import _stardist_image
 
     from segtutor.maskrcnn import nuclei as maskrcnn_nuclei
     from segtutor.models import scale
-    from segtutor.models.pretrained import load_model, segment_nuclei
+    from segtutor.models.pretrained import segment_nuclei
 
     images = [(k, im, lab) for k, im, lab in size_sweep(1000, per_setting)]
     pair = _stardist_image()
@@ -119,7 +185,7 @@ def bench_segment(per_setting: int, models) -> list:
         if name == "maskrcnn":
             call = maskrcnn_nuclei.segment_nuclei
         else:
-            net = load_model(name)
+            net = _load(name, weights_dir)
 
             def call(image, net=net, **kwargs):
                 return segment_nuclei(image, model=net, **kwargs)
@@ -191,7 +257,9 @@ def main(argv=None) -> int:
     import segtutor  # noqa: F401  (quiet TensorFlow)
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--parts", nargs="+", default=["estimate", "segment"], choices=["estimate", "segment"])
+    parser.add_argument("--parts", nargs="+", default=["estimate", "segment"],
+                        choices=["estimate", "segment", "radii"])
+    parser.add_argument("--weights-dir", default=None, help="U-Net/DeepLabv3+ weights to test instead of the shipped")
     parser.add_argument("--per-radius", type=int, default=2, help="images per size setting")
     parser.add_argument("--models", nargs="+", default=["deeplab"], choices=["deeplab", "unet", "maskrcnn"])
     parser.add_argument("--calibrate", action="store_true")
@@ -201,7 +269,9 @@ def main(argv=None) -> int:
     if "estimate" in args.parts:
         bench_estimate(args.per_radius, args.calibrate)
     if "segment" in args.parts:
-        print_segment(bench_segment(args.per_radius, args.models))
+        print_segment(bench_segment(args.per_radius, args.models, args.weights_dir))
+    if "radii" in args.parts:
+        print_radii(bench_radii(args.models, args.weights_dir, args.per_radius))
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0
 

@@ -132,3 +132,81 @@ def test_segment_at_scale_maps_labels_back_with_their_ids():
     assert labels.shape == image.shape and d == 22.0
     assert sorted(np.unique(labels).tolist()) == [0, 1, 2]
     assert (labels[15, 15], labels[60, 50]) == (1, 2)
+
+
+def test_the_default_and_vary_true_looks_did_not_move():
+    # Fingerprints taken from make_nuclei before vary="wide" existed: notebooks 05-07 (default) and 06/11 (vary=True)
+    # train and show these images, so adding the wide variety must not change a pixel of them.
+    for kwargs, (count, label_sum, total) in (({}, (4, 151, 135.12545390416926)),
+                                             ({"vary": True}, (11, 1280, 401.88270050287247))):
+        data = make_nuclei(1, size=64, seed=0, **kwargs)
+        assert (int(data.labels.max()), int(data.labels.sum())) == (count, label_sum)
+        assert float(data.images.astype(np.float64).sum()) == pytest.approx(total, rel=1e-5)
+
+
+def test_wide_variety_adds_mitotic_bars_and_8_bit_cameras():
+    from skimage.measure import regionprops
+
+    def longest_ratio(labels):
+        return max(p.axis_major_length / max(p.axis_minor_length, 1e-3) for p in regionprops(labels) if p.area > 20)
+
+    wide = make_nuclei(12, size=256, vary="wide", radius_range=(6, 20), seed=11)
+    plain = make_nuclei(12, size=256, vary=True, radius_range=(6, 20), seed=11)
+    # Metaphase plates seen edge-on are rods 2.5-4.5 times as long as wide; vary=True's ellipses stop at 1.6.
+    assert max(longest_ratio(lab) for lab in wide.labels) > 3.5
+    assert max(longest_ratio(lab) for lab in plain.labels) < 3.0
+    # About half of the wide images come from an 8-bit camera: at most 256 grey levels.
+    levels = [len(np.unique(im)) for im in wide.images]
+    assert 2 <= sum(n <= 256 for n in levels) <= 10
+    assert min(len(np.unique(im)) for im in plain.images) > 1000
+    assert wide.images.dtype == np.float32 and 0 <= wide.images.min() and wide.images.max() <= 1
+
+
+def test_wide_variety_puts_unlabelled_cytoplasm_around_some_nuclei():
+    from scipy import ndimage as ndi
+
+    def ring_over_far(image, labels, radius):
+        distance = ndi.distance_transform_edt(labels == 0)
+        ring = image[(distance > 0.4 * radius) & (distance < 1.0 * radius)]
+        far = image[distance > 3 * radius]
+        return np.median(ring) / max(np.median(far), 1e-3) if far.size > 100 and ring.size else 1.0
+
+    r = 8
+    wide = make_nuclei(16, size=256, vary="wide", radius_range=(r, r), seed=5)
+    ratios = [ring_over_far(im, lab, r) for im, lab in zip(wide.images, wide.labels)]
+    # The cytoplasm (45 % of the images) lifts the ring around nuclei well above the far background.
+    assert sum(q > 2.0 for q in ratios) >= 3, np.round(ratios, 2)
+
+
+def test_nuclei_at_trained_scale_brings_every_size_to_one_scale():
+    data = scale.nuclei_at_trained_scale(6, size=128, radius_range=(4, 40), seed=2)
+    assert data.images.shape == (6, 128, 128) and data.images.dtype == np.float32
+    assert np.array_equal(data.masks, data.labels > 0)
+    # Each image was zoomed so that its nuclei are 22 px across times a jitter of 0.8-1.25; a 128 px crop holds
+    # only a few of them, some cut by the edge, so look at the median over the crops that hold nuclei.
+    diameters = [_true_diameter(lab) for lab in data.labels if lab.max() > 0]
+    assert 22 * 0.8 * 0.8 <= np.median(diameters) <= 22 * 1.25, diameters
+    native = [_true_diameter(lab) for lab in make_nuclei(6, size=256, vary="wide", radius_range=(4, 40), seed=2).labels]
+    assert max(native) / min(native) > 3  # before zooming the sizes span the range
+    again = scale.nuclei_at_trained_scale(6, size=128, radius_range=(4, 40), seed=2)
+    assert np.array_equal(again.images, data.images)
+    with pytest.raises(ValueError, match="radius_range"):
+        scale.nuclei_at_trained_scale(1, radius_range=(4,))
+    with pytest.raises(ValueError, match="vary"):
+        scale.nuclei_at_trained_scale(1, vary=False)
+
+
+def test_make_nuclei_rejects_an_unknown_vary():
+    with pytest.raises(ValueError, match="'wide'"):
+        make_nuclei(1, size=64, vary="wider")
+    with pytest.raises(TypeError, match="vary"):
+        make_nuclei(1, size=64, vary=1)
+
+
+def test_the_training_recipe_names_its_data():
+    from segtutor.models import train_nuclei
+
+    with pytest.raises(ValueError, match="scaled"):
+        train_nuclei.train("deeplab", steps=1, n_train=2, data="real")
+    train, val = train_nuclei.scaled_splits(2, 1, seed=0)
+    assert train.images.shape == (2, 256, 256, 1) and val.masks.shape == (1, 256, 256, 1)

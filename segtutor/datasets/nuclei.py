@@ -84,6 +84,15 @@ class _Params(NamedTuple):
     spread: float  # sigma of log-brightness across nuclei
     texture: float  # strength of the chromatin texture
     unevenness: float  # how strongly the illumination varies across the field
+    # Only vary="wide" changes these; their defaults reproduce the look of vary=False and vary=True exactly.
+    elongation: float = 1.6  # largest long/short axis ratio of a nucleus
+    wobble: float = 0.06  # sigma of the outline's harmonics (irregular shapes)
+    radius_spread: float = 0.25  # sigma of log-radius within one image
+    bars: float = 0.0  # fraction of condensed nuclei drawn as mitotic bars (metaphase plates seen edge-on)
+    nucleoli: float = 0.0  # relative brightness change at nucleoli (< 0 dark, > 0 bright; 0 none)
+    cytoplasm: float = 0.0  # unlabelled cytoplasmic signal, relative to the cell's nucleus (0 none)
+    cell_reach: float = 0.0  # how far the cytoplasm reaches beyond the nucleus, in mean radii
+    saturate: float = 0.0  # gain before 8-bit quantisation with clipping (0: no quantisation)
 
 
 class NucleiData(NamedTuple):
@@ -104,7 +113,7 @@ class NucleiData(NamedTuple):
     labels: np.ndarray
 
 
-def _place_nuclei(rng, size, n_expected, clustering, mean_radius):
+def _place_nuclei(rng, size, n_expected, clustering, mean_radius, radius_spread=0.25):
     """Return centres (K, 2) and radii (K,) from a clustered point process."""
     n_clustered = rng.poisson(n_expected * clustering)
     n_parents = max(int(round(n_clustered / _CLUSTER_MEAN)), 1 if n_clustered else 0)
@@ -114,7 +123,7 @@ def _place_nuclei(rng, size, n_expected, clustering, mean_radius):
     clustered = np.repeat(parents, children, axis=0) + rng.normal(0, spread, (children.sum(), 2))
     scattered = rng.uniform(0, size, (rng.poisson(n_expected * (1 - clustering)), 2))
     centres = np.concatenate([clustered, scattered])
-    radii = mean_radius * np.exp(rng.normal(0.0, 0.25, len(centres)))
+    radii = mean_radius * np.exp(rng.normal(0.0, radius_spread, len(centres)))
     radii = np.clip(radii, 0.5 * mean_radius, 2.0 * mean_radius)
     inside = ((centres >= 0) & (centres < size)).all(axis=1)
     centres, radii = centres[inside], radii[inside]
@@ -129,13 +138,13 @@ def _place_nuclei(rng, size, n_expected, clustering, mean_radius):
     return centres[kept], radii[kept]
 
 
-def _rasterise_nucleus(rng, cy, cx, radius, size):
+def _rasterise_nucleus(rng, cy, cx, radius, size, elongation=(1.0, 1.6), wobble=0.06):
     """Return (y1, x1, rho) with rho = normalised depth (<1 inside) on a local grid."""
-    elongation = rng.uniform(1.0, 1.6)
+    elongation = rng.uniform(*elongation)
     a, b = radius * np.sqrt(elongation), radius / np.sqrt(elongation)  # same area as the circle
     phi = rng.uniform(0, np.pi)
     modes = np.arange(2, 6)
-    amplitude = rng.normal(0.0, 0.06, modes.size) / modes
+    amplitude = rng.normal(0.0, wobble, modes.size) / modes
     phase = rng.uniform(0, 2 * np.pi, modes.size)
     reach = int(np.ceil(a * (1 + np.abs(amplitude).sum()))) + 1
     y1, x1 = max(int(cy) - reach, 0), max(int(cx) - reach, 0)
@@ -210,6 +219,71 @@ def _draw_params(rng, fixed: _Params, size: int, radius_range=None) -> _Params:
     )
 
 
+def _draw_wide(rng, fixed: _Params, size: int, radius_range=None) -> _Params:
+    """Per-image parameters for ``vary="wide"``: ``vary=True``'s ranges plus what real fields add.
+
+    Dense clusters, irregular and elongated nuclei, a wider size spread,
+    mitotic bars, nucleoli, cytoplasmic signal in the DNA channel, confocal
+    (sharp, no glow) or widefield (blurred) optics, and 8-bit cameras that
+    saturate the brightest nuclei.
+    """
+    p = _draw_params(rng, fixed, size, radius_range)
+    area = np.pi * p.mean_radius**2
+    confocal = rng.random() < 0.35  # a confocal maximum projection: sharp, little out-of-focus light
+    changes = dict(
+        n_expected=rng.uniform(0.05, 0.5) * size * size / area,  # up to dense, pressed clusters
+        clustering=rng.uniform(0.2, 1.0),
+        elongation=rng.uniform(1.3, 2.6),
+        wobble=rng.uniform(0.03, 0.16),
+        radius_spread=rng.uniform(0.12, 0.4),
+        condensed=rng.uniform(0.0, 0.2) if rng.random() < 0.8 else 0.0,
+        bars=rng.uniform(0.2, 0.7),
+        nucleoli=(rng.uniform(-0.6, -0.2) if rng.random() < 0.7 else rng.uniform(0.2, 0.7))
+        if rng.random() < 0.6 else 0.0,
+        cytoplasm=rng.uniform(0.05, 0.4) if rng.random() < 0.45 else 0.0,
+        cell_reach=rng.uniform(0.6, 2.0),
+        saturate=float(np.exp(rng.uniform(0.0, np.log(2.2)))) if rng.random() < 0.5 else 0.0,
+    )
+    if confocal:
+        changes.update(blur=p.mean_radius * rng.uniform(0.02, 0.08), out_of_focus=0.0,
+                       background=rng.uniform(0.0, 0.1))
+    else:  # widefield: up to 0.45 of the radius of blur
+        changes.update(blur=p.mean_radius * rng.uniform(0.05, 0.45))
+    return p._replace(**changes)
+
+
+def _nucleoli(rng, size, centres, radii, p: _Params) -> np.ndarray:
+    """1 + the relative brightness change from 1-4 nucleoli per nucleus (dark with DAPI/Hoechst, bright with RNA dyes)."""
+    spots = np.zeros((size, size), np.float32)
+    for (cy, cx), radius in zip(centres, radii):
+        for _ in range(1 + rng.poisson(1.0)):
+            angle, reach = rng.uniform(0, 2 * np.pi), radius * rng.uniform(0.0, 0.5)
+            sy, sx, sr = cy + reach * np.sin(angle), cx + reach * np.cos(angle), radius * rng.uniform(0.1, 0.25)
+            y1, y2 = max(int(sy - sr), 0), min(int(sy + sr) + 2, size)
+            x1, x2 = max(int(sx - sr), 0), min(int(sx + sr) + 2, size)
+            if y1 >= y2 or x1 >= x2:
+                continue
+            yy, xx = np.ogrid[y1:y2, x1:x2]
+            inside = (yy + 0.5 - sy) ** 2 + (xx + 0.5 - sx) ** 2 < sr**2
+            spots[y1:y2, x1:x2] = np.maximum(spots[y1:y2, x1:x2], inside)
+    spots = ndi.gaussian_filter(spots, max(0.5, 0.06 * p.mean_radius))
+    return 1.0 + p.nucleoli * spots
+
+
+def _cytoplasm(rng, bank, labels, brightness, p: _Params) -> np.ndarray:
+    """Dim, unlabelled signal around each nucleus, as many DNA dyes leave in the cytoplasm."""
+    size = labels.shape[0]
+    if labels.max() == 0:
+        return np.zeros_like(labels, np.float32)
+    distance, (iy, ix) = ndi.distance_transform_edt(labels == 0, return_indices=True)
+    owner = labels[iy, ix]
+    reach = p.cell_reach * p.mean_radius * np.exp(rng.normal(0.0, 0.2, int(labels.max()) + 1))[owner]
+    falloff = np.clip(1.0 - distance / reach, 0.0, 1.0) ** 0.5
+    blotches = np.clip(1.0 + 0.5 * _crop(rng, bank, size), 0.2, None)
+    cyto = p.cytoplasm * brightness[owner] * falloff * blotches
+    return ndi.gaussian_filter(cyto.astype(np.float32), max(1.0, 0.15 * p.mean_radius))
+
+
 def _glow(rng, size, p: _Params) -> np.ndarray:
     """Unlabelled out-of-focus nuclei: domed discs, dimmer, blurred far more than the focal plane."""
     n = rng.poisson(p.out_of_focus)
@@ -230,13 +304,16 @@ def _glow(rng, size, p: _Params) -> np.ndarray:
 
 
 def _one_image(rng, bank, size, p: _Params):
-    centres, radii = _place_nuclei(rng, size, p.n_expected, p.clustering, p.mean_radius)
+    centres, radii = _place_nuclei(rng, size, p.n_expected, p.clustering, p.mean_radius, p.radius_spread)
     condensed = rng.random(len(radii)) < p.condensed
     radii = np.where(condensed, radii * rng.uniform(*_CONDENSED_SHRINK, len(radii)), radii)
+    # Mitotic bars: a metaphase plate seen edge-on is a long, thin, bright rod.
+    bars = condensed & (rng.random(len(radii)) < p.bars) if p.bars > 0 else np.zeros(len(radii), bool)
     labels = np.zeros((size, size), np.int32)
     depth = np.full((size, size), np.inf, np.float32)  # rho of the owning nucleus
     for k, ((cy, cx), radius) in enumerate(zip(centres, radii), start=1):
-        y1, x1, rho = _rasterise_nucleus(rng, cy, cx, radius, size)
+        y1, x1, rho = _rasterise_nucleus(rng, cy, cx, radius, size,
+                                         (2.5, 4.5) if bars[k - 1] else (1.0, p.elongation), p.wobble)
         region = (slice(y1, y1 + rho.shape[0]), slice(x1, x1 + rho.shape[1]))
         # A pixel belongs to the nucleus it is deepest inside: touching nuclei
         # meet along a flattened contact line instead of overlapping.
@@ -259,6 +336,12 @@ def _one_image(rng, bank, size, p: _Params):
     profile = 0.7 + 0.3 * (1.0 - rho**2)  # domed: thicker, so brighter, in the middle
     texture = np.clip(1.0 + p.texture * _crop(rng, bank, size), 0.2, None)
     signal = brightness[labels] * profile * texture
+    if p.nucleoli:
+        plain = present[1:] & ~condensed  # condensed chromatin hides the nucleoli
+        signal *= _nucleoli(rng, size, centres[plain], radii[plain], p)
+    if p.cytoplasm:
+        base = np.concatenate([[0.0], brightness[1:] / gain]).astype(np.float32)  # the cell's, not the mitosis' gain
+        signal += _cytoplasm(rng, bank, labels, base, p)
 
     # Debris: small bright specks, deliberately left out of the labels. A
     # point source becomes a speck of the PSF's size once blurred below.
@@ -275,7 +358,9 @@ def _one_image(rng, bank, size, p: _Params):
     counts = rng.poisson(p.photons * np.clip(clean, 0, None)).astype(np.float32)
     counts += np.float32(p.read_noise) * rng.standard_normal(counts.shape, dtype=np.float32)
     image = np.clip(counts / (p.photons * _FULL_SCALE), 0.0, 1.0)
-    return image, labels
+    if p.saturate:  # an 8-bit camera set too bright: 256 grey levels, the brightest nuclei clipped
+        image = np.round(np.clip(image * p.saturate, 0.0, 1.0) * 255) / 255
+    return image.astype(np.float32), labels
 
 
 def make_nuclei(
@@ -292,7 +377,7 @@ def make_nuclei(
     background: float = _BACKGROUND,
     out_of_focus: float = 0.0,
     condensed: float = 0.0,
-    vary: bool = False,
+    vary: bool | str = False,
     radius_range: tuple[float, float] | None = None,
     seed: int = 0,
 ) -> NucleiData:
@@ -331,14 +416,22 @@ def make_nuclei(
     condensed : float in [0, 1]
         Fraction of nuclei that are condensed (mitotic or apoptotic):
         smaller and several times brighter, and labelled.
-    vary : bool
+    vary : bool or "wide"
         If True, ignore the appearance parameters above (all but ``size``
         and ``seed``) and draw them for every image from wide ranges
         (domain randomisation): radius 2-5 % of ``size``, nuclei covering
         5-35 % of the image, background 0.02-0.5, 30-2,000 photons, blur
         0.05-0.3 of the radius, up to 2.5 times as uneven illumination, glow, and condensed nuclei in about 70 % of the images.
+        ``"wide"`` draws from these ranges and adds what real fields show
+        (the shipped nuclei models train on it): dense clusters (up to 50 %
+        coverage), elongated (axis ratio up to 2.6) and irregular outlines,
+        a wider size spread, mitotic bars, dark or bright nucleoli,
+        unlabelled cytoplasmic signal in the same channel (45 % of the
+        images), confocal (sharp, no glow; 35 %) or more blurred widefield
+        optics, and 8-bit quantisation that saturates the brightest nuclei
+        (50 %). ``vary=True`` keeps its look (notebooks 06 and 11 train on it).
     radius_range : (float, float), optional
-        Only with ``vary=True``: draw each image's typical nucleus radius
+        Only with ``vary=True`` or ``"wide"``: draw each image's typical nucleus radius
         log-uniformly from this range in pixels (for example ``(4, 40)``,
         the range ``segment_nuclei``'s size handling is checked on) instead
         of 2-5 % of ``size``; the high end may be at most ``size / 4``. The
@@ -386,7 +479,11 @@ def make_nuclei(
     background = check_in_range(background, "background", 0.0, 1.0)
     out_of_focus = check_in_range(out_of_focus, "out_of_focus", 0.0, 40.0)
     condensed = check_in_range(condensed, "condensed", 0.0, 1.0)
-    vary = check_bool(vary, "vary")
+    if isinstance(vary, str):
+        if vary != "wide":
+            raise ValueError(f"vary should be False, True or 'wide', got {vary!r}.")
+    else:
+        vary = check_bool(vary, "vary")
     if radius_range is not None:
         if not vary:
             raise ValueError("radius_range works only with vary=True; for one fixed size pass mean_radius instead.")
@@ -405,6 +502,9 @@ def make_nuclei(
     labels = np.empty((n_images, size, size), np.int32)
     bank = _chromatin_bank(rng, size)
     for i in range(n_images):
-        params = _draw_params(rng, fixed, size, radius_range) if vary else fixed
+        if vary == "wide":
+            params = _draw_wide(rng, fixed, size, radius_range)
+        else:
+            params = _draw_params(rng, fixed, size, radius_range) if vary else fixed
         images[i], labels[i] = _one_image(rng, bank, size, params)
     return NucleiData(images, labels > 0, labels)

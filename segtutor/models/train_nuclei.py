@@ -35,7 +35,7 @@ from .._validate import check_model, check_path, check_positive_int, check_scala
 # dice_metric lives in losses, beside the Dice loss; notebooks 06, 07 and 12 import it from here.
 from ..losses import dice_metric
 
-__all__ = ["NucleiSplit", "nuclei_splits", "training_batches", "RECIPES", "compile_for_nuclei", "dice_metric",
+__all__ = ["NucleiSplit", "nuclei_splits", "scaled_splits", "training_batches", "RECIPES", "compile_for_nuclei", "dice_metric",
            "build", "train", "evaluate", "save"]
 
 #: Architecture arguments of the shipped models (also written to their JSON cards).
@@ -82,6 +82,21 @@ def nuclei_splits(n_train: int, n_val: int, *, size: int = 256, seed: int = 0) -
     return _normalised(train), _normalised(val)
 
 
+def scaled_splits(n_train: int, n_val: int, *, seed: int = 0) -> tuple[NucleiSplit, NucleiSplit]:
+    """The shipped models' data: :func:`segtutor.models.scale.nuclei_at_trained_scale`, normalised.
+
+    Nuclei of radius 4-40 px with ``make_nuclei(vary="wide")``'s variety,
+    zoomed as ``segment_nuclei`` zooms them (scale augmentation; issue 22).
+    """
+    from .scale import nuclei_at_trained_scale
+
+    n_train = check_positive_int(n_train, "n_train")
+    n_val = check_positive_int(n_val, "n_val")
+    seed = check_seed(seed)
+    return (_normalised(nuclei_at_trained_scale(n_train, seed=2 * seed + 1)),
+            _normalised(nuclei_at_trained_scale(n_val, seed=2 * seed + 2)))
+
+
 def training_batches(split: NucleiSplit, *, batch_size: int = 8, patch_size: int = PATCH, seed: int = 0):
     """An endless, augmented ``tf.data.Dataset`` of (patches, masks) batches for ``model.fit``."""
     from ..datasets import segmentation_dataset
@@ -125,7 +140,7 @@ def build(name: str):
 
 
 def train(name: str, *, steps: int, n_train: int = 300, seed: int = 0, batch_size: int = 8,
-          learning_rate: float = 2e-3, log=print):
+          learning_rate: float = 2e-3, data: str = "scaled", log=print):
     """Train one shipped architecture from scratch with the course recipe.
 
     Returns
@@ -138,7 +153,11 @@ def train(name: str, *, steps: int, n_train: int = 300, seed: int = 0, batch_siz
 
     steps = check_positive_int(steps, "steps")
     keras.utils.set_random_seed(seed)
-    train_split, val = nuclei_splits(n_train, 24, seed=seed)
+    if data not in ("scaled", "vary"):
+        raise ValueError(f"data should be 'scaled' (scaled_splits, the shipped models') or 'vary' (nuclei_splits), "
+                         f"got {data!r}.")
+    splits = scaled_splits if data == "scaled" else nuclei_splits
+    train_split, val = splits(n_train, 24, seed=seed)
     model = build(name)
     compile_for_nuclei(model, total_steps=steps, learning_rate=learning_rate)
     batches = training_batches(train_split, batch_size=batch_size, seed=seed)
@@ -162,9 +181,11 @@ def train(name: str, *, steps: int, n_train: int = 300, seed: int = 0, batch_siz
     record = {
         "steps": steps, "kept_step": best_step, "validation_dice": round(best_dice, 4),
         "batch_size": batch_size, "patch": PATCH, "learning_rate": learning_rate, "seed": seed,
-        "train_seconds": round(seconds, 1),
-        "data": f"make_nuclei({n_train}, size=256, vary=True, seed={2 * seed + 1}); "
-                f"validation make_nuclei(24, size=256, vary=True, seed={2 * seed + 2})",
+        "train_seconds": round(seconds, 1), "data_flag": data,
+        "data": (f"nuclei_at_trained_scale({n_train}, seed={2 * seed + 1}); "
+                 f"validation nuclei_at_trained_scale(24, seed={2 * seed + 2})") if data == "scaled" else
+                (f"make_nuclei({n_train}, size=256, vary=True, seed={2 * seed + 1}); "
+                 f"validation make_nuclei(24, size=256, vary=True, seed={2 * seed + 2})"),
         "scores": evaluate(model),
     }
     return model, record
@@ -177,8 +198,11 @@ def evaluate(model) -> dict:
     from ..instances import split_instances
 
     out = {}
+    from .scale import nuclei_at_trained_scale
+
     for label, data in (("nuclei_vary", make_nuclei(24, size=256, vary=True, seed=99)),
-                        ("nuclei_default", make_nuclei(24, size=256, seed=99))):
+                        ("nuclei_default", make_nuclei(24, size=256, seed=99)),
+                        ("nuclei_scaled_wide", nuclei_at_trained_scale(24, seed=99))):
         split = _normalised(data)
         prob = model.predict(split.images, verbose=0)[..., 0]
         f1 = np.mean([metrics.instance_scores(split_instances(p), lab, thresholds=0.5).f1[0]
@@ -222,6 +246,7 @@ def save(model, record: dict, name: str, folder) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     card = {"architecture": RECIPES[name], "normalisation": "normalise_percentile(image, 1, 99)",
-            "training": record, "command": "segtutor weights nuclei --out segtutor/models/weights"}
+            "training": record,
+            "command": f"segtutor weights nuclei --out segtutor/models/weights --models {name} --data {record.get('data_flag', 'vary')}"}
     atomic_write_text(folder / f"{name}_nuclei.json", json.dumps(card, indent=2) + "\n")
     os.chmod(folder / f"{name}_nuclei.json", 0o644)  # package data: readable by every user of a shared install

@@ -98,9 +98,14 @@ class NucleiWeights(ShippedRecipe):
         steps: int = _option(1200, "training steps per model")
         n_train: int = _option(300, "training images")
         seed: int = _option(0, "seed of the data, the weights and the augmentation")
+        data: str = _option("scaled", "scaled: radius 4-40 px zoomed to the models' scale (the DeepLabv3+); "
+                                      "vary: make_nuclei(vary=True) (the U-Net)")
 
         def __post_init__(self):
             from ..models.train_nuclei import RECIPES as ARCHITECTURES
+
+            if self.data not in ("scaled", "vary"):
+                raise TrainError(f"data (--data) should be 'scaled' or 'vary', got {self.data!r}.")
 
             _checked(self, {"steps": (1, 10_000_000), "n_train": (1, 100_000)})
             models = (self.models,) if isinstance(self.models, str) else tuple(self.models)
@@ -115,7 +120,8 @@ class NucleiWeights(ShippedRecipe):
         from ..models.train_nuclei import save, train
 
         for name in options.models:
-            model, record = train(name, steps=options.steps, n_train=options.n_train, seed=options.seed)
+            model, record = train(name, steps=options.steps, n_train=options.n_train, seed=options.seed,
+                                  data=options.data)
             save(model, record, name, options.out)
             log(f"{name}: saved to {options.out}; held-out scores {record['scores']}")
 
