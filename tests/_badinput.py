@@ -885,6 +885,8 @@ def _grading_entries() -> dict:
             "alice", _TINY_SOURCE)]},
         g + "cluster.local_cluster": {"jobs": lambda: 1},
         g + "peaks.suggested_memory": {"peak_mb": lambda: 600},
+        g + "peaks.code_hash": {"notebook": lambda: _TINY_SOURCE},
+        g + "peaks.stale_peaks": {"paths": lambda: [_TINY_SOURCE]},
         g + "peaks.memory_shortfalls": {"notebooks": lambda: ["02_classical_segmentation.ipynb"],
                                         "memory_mb": lambda: 256},
     }
