@@ -34,9 +34,13 @@ on pytest's command line (as in ``course.py test``). ``pytest notebooks/06_unet.
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import hashlib
 import importlib.util
+import os
+import queue
+import threading
 from pathlib import Path
 
 import pytest
@@ -64,27 +68,73 @@ class NotebookRuns:
 
     Call it with a notebook's path: the first call executes the notebook
     (fast mode, student copy, solutions checked), later calls return the same
-    run. ``executions`` counts the executions, for the test that shows there
-    is one per notebook.
+    run. ``prefetch(paths)`` queues notebooks for one background thread, which
+    executes them one after another (each in its own kernel process) while
+    pytest runs the other tests; a call for a queued notebook waits for its run.
+    ``executions`` counts the executions, for the test that shows there is one
+    per notebook. The kernels start from the environment of the session's start
+    (``environ``), not from whatever a test running meanwhile has monkeypatched.
     """
 
-    def __init__(self, *, timeout: int = CELL_TIMEOUT):
+    def __init__(self, *, timeout: int = CELL_TIMEOUT, environ=None):
         self._builder = load_site_builder()
         self._runs: dict = {}
+        self._lock = threading.Lock()
+        self._queue: queue.Queue = queue.Queue()
+        self._worker = None
         self.timeout = timeout
+        self.environ = dict(os.environ if environ is None else environ)
         self.executions = 0
 
-    def __call__(self, path):
+    @staticmethod
+    def _key(path):
         path = Path(path).resolve()
-        key = (str(path), hashlib.sha256(path.read_bytes()).hexdigest())
-        if key not in self._runs:
+        return path, (str(path), hashlib.sha256(path.read_bytes()).hexdigest())
+
+    def _future(self, path):
+        """The run of ``path``: its future, and whether the caller must execute it."""
+        path, key = self._key(path)
+        with self._lock:
+            if key in self._runs:
+                return self._runs[key], False
             self.executions += 1
-            self._runs[key] = self._builder.run_notebook(path, fast=True, timeout=self.timeout,
-                                                         verify_solutions=True, log=lambda *a, **k: None)
-        return self._runs[key]
+            self._runs[key] = future = concurrent.futures.Future()
+            return future, True
+
+    def _execute(self, path, future):
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(self._builder.run_notebook(path, fast=True, timeout=self.timeout,
+                                                         verify_solutions=True, environ=self.environ,
+                                                         log=lambda *a, **k: None))
+        except BaseException as exc:  # handed to whoever reads the run
+            future.set_exception(exc)
+
+    def __call__(self, path):
+        future, mine = self._future(path)
+        if mine:
+            self._execute(Path(path).resolve(), future)
+        return future.result()
+
+    def prefetch(self, paths) -> None:
+        """Queue ``paths`` for the background thread (a daemon: an interrupted session does not wait for it)."""
+        for path in paths:
+            future, mine = self._future(path)
+            if mine:
+                self._queue.put((Path(path).resolve(), future))
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work, name="notebook-runs", daemon=True)
+            self._worker.start()
+
+    def _work(self):
+        while True:
+            path, future = self._queue.get()
+            self._execute(path, future)
 
 
 RUNS = pytest.StashKey[NotebookRuns]()
+COURSE = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def runs_of(config) -> NotebookRuns:
@@ -92,6 +142,42 @@ def runs_of(config) -> NotebookRuns:
     if RUNS not in config.stash:
         config.stash[RUNS] = NotebookRuns()
     return config.stash[RUNS]
+
+
+def pytest_configure(config):
+    runs_of(config)  # the kernels' environment is the session's, taken before any test changes it
+
+
+def _reads_runs(item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return bool({"notebook_runs", "fast_site"} & fixtures) or (IPyNbFile is not None
+                                                                and isinstance(item, SharedRunCell))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    # The tests that read the shared runs go last (in their own order), so that the background
+    # thread executes the notebooks while the others run instead of the first reader waiting for all.
+    items[:] = [i for i in items if not _reads_runs(i)] + [i for i in items if _reads_runs(i)]
+
+
+def pytest_collection_finish(session):
+    """Start the runs every selected test will read, in notebook order, while the other tests run."""
+    if session.config.option.collectonly:
+        return
+    paths = set()
+    for item in session.items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if IPyNbFile is not None and isinstance(item, SharedRunCell):
+            paths.add(Path(item.path))
+        elif "fast_site" in fixtures:
+            paths.update(COURSE)
+        elif "notebook_runs" in fixtures:
+            callspec = getattr(item, "callspec", None)
+            param = callspec.params.get("path") if callspec is not None else None
+            paths.update([Path(param)] if param is not None else COURSE)
+    if paths:
+        runs_of(session.config).prefetch(sorted(paths, key=lambda p: p.name))
 
 
 if IPyNbFile is not None:

@@ -270,14 +270,15 @@ def _figure_problems(path: Path) -> list[str]:
     return out
 
 
-def execute(nb, *, fast: bool, timeout: int, workdir: Path, audit: Path | None = None) -> None:
+def execute(nb, *, fast: bool, timeout: int, workdir: Path, audit: Path | None = None, environ=None) -> None:
     """Run every cell in a fresh kernel, in the chosen course mode; raise on the first error.
 
     ``audit``: the file the kernel reports figure problems to (see ``AUDIT_SOURCE``).
+    ``environ``: the environment the kernel starts from (default ``os.environ``).
     """
     from nbclient import NotebookClient
 
-    env = dict(os.environ)
+    env = dict(os.environ if environ is None else environ)
     env.pop("SEGTUTOR_FIGURE_AUDIT", None)
     if audit is not None:
         env["SEGTUTOR_FIGURE_AUDIT"] = str(audit)
@@ -618,7 +619,7 @@ class NotebookRun:
 
 
 def run_notebook(path, *, fast: bool = True, timeout: int = 1800, release: bool = True,
-                 verify_solutions: bool = False, log=print) -> NotebookRun:
+                 verify_solutions: bool = False, log=print, environ=None) -> NotebookRun:
     """Execute the student copy of the notebook at ``path`` once, with the site's helper cells.
 
     Parameters
@@ -634,6 +635,8 @@ def run_notebook(path, *, fast: bool = True, timeout: int = 1800, release: bool 
     verify_solutions : bool
         After each check cell, also check the source's solution (the tests' shared run does);
         a solution that fails its check is the run's error.
+    environ : mapping, optional
+        The environment the kernel starts from (default ``os.environ``; the mode is set either way).
 
     Returns
     -------
@@ -669,7 +672,8 @@ def run_notebook(path, *, fast: bool = True, timeout: int = 1800, release: bool 
     with tempfile.TemporaryDirectory(prefix="segtutor-run-") as tmp:
         start = time.perf_counter()
         try:
-            execute(nb, fast=fast, timeout=timeout, workdir=Path(tmp), audit=Path(tmp) / "figure-audit.jsonl")
+            execute(nb, fast=fast, timeout=timeout, workdir=Path(tmp), audit=Path(tmp) / "figure-audit.jsonl",
+                    environ=environ)
         except Exception as exc:  # a failed notebook still gets its page, showing where it stopped
             error = f"{type(exc).__name__}: {exc}".strip()[:2000]
             log(f"{path.name}: FAILED: {error[:500]}", flush=True)
