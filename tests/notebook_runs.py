@@ -209,8 +209,10 @@ if IPyNbFile is not None:
                 self.raise_cell_error(f"the shared run has {len(cells)} code cells, the notebook {expected}; "
                                       "the student copy must keep every cell of the source")
             cell, hidden = cells[self.cell_num]
-            if cell.get("execution_count") is None and not cell.get("outputs"):
-                self.raise_cell_error(f"Cell not run: the notebook stopped at an earlier cell ({run.error})")
+            stop = run.stopped_at()
+            if stop is not None and self.cell_num > stop:
+                self.raise_cell_error(f"Cell not run: the notebook stopped at an earlier cell (Cell {stop}: "
+                                      f"{run.error})")
             outs = copy.deepcopy(list(cell.outputs))
             self.test_outputs = outs
             errors = [o for o in outs if o.output_type == "error"]
@@ -222,6 +224,8 @@ if IPyNbFile is not None:
                 self.raise_cell_error("The site's helper cell after this cell raised (after a check cell: the "
                                       f"source notebook's solution fails its check): {error.ename}",
                                       "\n" + "\n".join(error.traceback))
+            if self.cell_num == stop:  # stopped here without an error output: a timeout or a dead kernel
+                self.raise_cell_error(f"The run stopped at this cell: {run.error}")
             outs = coalesce_streams(outs)
             # What nbval's own runtest does with the outputs it collected:
             unrun = self.cell.execution_count is None

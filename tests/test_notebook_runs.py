@@ -1,8 +1,9 @@
 """The shared notebook run (tests/notebook_runs.py) still fails what nbval failed, and runs each notebook once.
 
-A pytest in a subprocess runs nbval with the plugin on two small notebooks:
+A pytest in a subprocess runs nbval with the plugin on three small notebooks:
 one with a checked output that is right, one that changed and a cell that
-raises; one whose source solution fails its exercise's check. (The course
+raises; one whose kernel dies; one whose source solution fails its exercise's
+check. (The course
 notebooks, whose solutions pass, show the passing side in every full run.)
 """
 
@@ -44,10 +45,10 @@ import notebook_runs
 
 def test_each_notebook_ran_once(request):
     runs = notebook_runs.runs_of(request.config)
-    assert runs.executions == 2
-    for name in ("cells", "exercise"):
+    assert runs.executions == 3
+    for name in ("cells", "dies", "exercise"):
         runs(request.config.rootpath / f"{name}.ipynb")  # the site build and the released-copy check do this
-    assert runs.executions == 2
+    assert runs.executions == 3
 '''
 
 
@@ -55,6 +56,8 @@ def test_checked_outputs_errors_and_wrong_solutions_fail_and_each_notebook_runs_
     notebooks = {
         "cells": [_checked("print(1 + 1)", "2\n"), _checked("print(1 + 2)", "4\n"), new_code_cell("x = 3"),
                   new_code_cell("1 / 0"), new_code_cell("print('after')")],
+        "dies": [new_code_cell("print('alive')"), new_code_cell("import os\nos._exit(1)"),
+                 new_code_cell("print('after')")],
         "exercise": _exercise("return 0.5"),
     }
     for name, cells in notebooks.items():
@@ -74,10 +77,12 @@ def test_checked_outputs_errors_and_wrong_solutions_fail_and_each_notebook_runs_
     assert outcome == {
         "cells.ipynb::Cell 0": "PASSED", "cells.ipynb::Cell 1": "FAILED", "cells.ipynb::Cell 2": "PASSED",
         "cells.ipynb::Cell 3": "FAILED", "cells.ipynb::Cell 4": "FAILED",
+        "dies.ipynb::Cell 0": "PASSED", "dies.ipynb::Cell 1": "FAILED", "dies.ipynb::Cell 2": "FAILED",
         "exercise.ipynb::Cell 0": "PASSED", "exercise.ipynb::Cell 1": "PASSED",
         "exercise.ipynb::Cell 2": "FAILED", "exercise.ipynb::Cell 3": "FAILED",
         "test_zz_count.py::test_each_notebook_ran_once": "PASSED",
     }, out[-6000:]
     assert "Cell outputs differ" in out and "ZeroDivisionError" in out
     assert "Cell not run: the notebook stopped at an earlier cell" in out
+    assert "The run stopped at this cell: DeadKernelError" in out
     assert "the source notebook's solution of fraction_above fails its check" in out

@@ -609,6 +609,27 @@ class NotebookRun:
                 pending = []
         return out
 
+    def stopped_at(self):
+        """Index (among the notebook's code cells) of the cell where a failed run stopped, else None.
+
+        That is the cell whose output or whose helper cell's output is an error (a cell tagged
+        ``raises-exception`` may raise), or the first whose own cell or helper cell never ran:
+        after a timeout or a dead kernel the cell has its count but no reply.
+        """
+        if self.error is None:
+            return None
+        index = -1
+        for cell in self.executed.cells:
+            if cell.cell_type != "code":
+                continue
+            hidden = any(cell.metadata.get(key) for key in HIDDEN_KEYS)
+            index += 0 if hidden else 1
+            may_raise = not hidden and "raises-exception" in cell.metadata.get("tags", [])
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if cell.get("execution_count") is None or (errors and not may_raise):
+                return max(index, 0)
+        return None
+
     def page(self):
         """A copy of the executed notebook as a page shows it: widgets as pictures, helper cells gone."""
         import copy
