@@ -23,8 +23,11 @@ student copy again. Now one run does all of it, in fast mode
   failure fail as "not run". tests/test_notebook_runs.py shows each failure.
 
 The browser tests keep their own live kernels: they test what a student does
-in JupyterLab. One difference from nbval's own kernel: a cell marked
-``# NBVAL_SKIP`` still runs (the site needs every cell); its item is skipped.
+in JupyterLab. Differences from nbval's own kernel: a cell marked
+``# NBVAL_SKIP`` still runs (the site needs every cell), its item is skipped;
+the kernel is always ``python3`` of the running environment (what
+``--nbval-current-env`` asks for), and a cell that should raise needs the
+``raises-exception`` tag (nbclient's), not only ``# NBVAL_RAISES_EXCEPTION``.
 
 The plugin is registered by tests/conftest.py, so it applies whenever tests/ is
 on pytest's command line (as in ``course.py test``). ``pytest notebooks/06_unet.ipynb
@@ -138,9 +141,10 @@ COURSE = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def runs_of(config) -> NotebookRuns:
-    """The session's ``NotebookRuns``, created on first use."""
+    """The session's ``NotebookRuns``, created on first use (nbval's ``--nbval-cell-timeout`` applies)."""
     if RUNS not in config.stash:
-        config.stash[RUNS] = NotebookRuns()
+        timeout = getattr(config.option, "nbval_cell_timeout", None)
+        config.stash[RUNS] = NotebookRuns(timeout=int(timeout) if timeout else CELL_TIMEOUT)
     return config.stash[RUNS]
 
 
