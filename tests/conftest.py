@@ -1,6 +1,5 @@
 """Shared pytest configuration, and the one build of the course site that the tests share."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -9,19 +8,25 @@ REPO = Path(__file__).resolve().parent.parent
 
 # The committed student submissions are data for tests/test_grading.py, not
 # notebooks for nbval to execute (one of them is deliberately not JSON).
-collect_ignore = ["submissions", "conftest.py", "browser/conftest.py"]
+# notebook_runs.py is the plugin registered below, not a test module.
+collect_ignore = ["submissions", "conftest.py", "browser/conftest.py", "notebook_runs.py"]
 
 
-def pytest_collection_finish(session):
-    # Notebooks whose released copy the browser test runs in *this* session (after -m/-k deselection):
-    # tests/test_released_notebooks_run.py skips only those, so `-m "not browser"` still runs every copy.
-    covered = set()
-    for item in session.items:
-        if item.nodeid.startswith("tests/browser/test_widgets_in_jupyterlab.py::test_runs_clean"):
-            callspec = getattr(item, "callspec", None)
-            if callspec is not None and "notebook" in callspec.params:
-                covered.add(callspec.params["notebook"])
-    session.config.released_in_browser = covered
+def pytest_configure(config):
+    # One execution of each notebook per session, which nbval's items, the site build, the figure audit
+    # and the released-copy check all read (tests/notebook_runs.py).
+    import notebook_runs
+
+    if not config.pluginmanager.is_registered(notebook_runs):
+        config.pluginmanager.register(notebook_runs, "notebook_runs")
+
+
+@pytest.fixture(scope="session")
+def notebook_runs(pytestconfig):
+    """``runs(path) -> NotebookRun``: the session's one execution of a notebook (tests/notebook_runs.py)."""
+    import notebook_runs as module
+
+    return module.runs_of(pytestconfig)
 
 
 # -- markers by cost -----------------------------------------------------------------------------
@@ -35,7 +40,7 @@ SLOW_MODULES = {
     "test_train_cli.py", "test_maskrcnn_training.py", "test_grading.py", "test_grading_dask.py",
     "test_grading_sandbox.py", "test_nbgrader.py", "test_site.py", "test_release.py",
     "test_released_notebooks_run.py", "test_wheel.py", "test_capstone.py", "test_bench_semi.py",
-    "test_hub.py", "test_grading_round3.py",
+    "test_hub.py", "test_grading_round3.py", "test_notebook_runs.py",
     # tests/browser modules whose unmarked tests start JupyterLab or a pytest in a subprocess
     "test_without_chromium.py", "test_course_open_settings.py",
 }
@@ -67,22 +72,21 @@ def pytest_collection_modifyitems(config, items):
 
 def load_site_builder():
     """tools/build_site.py as a module (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("build_site", REPO / "tools" / "build_site.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    import notebook_runs
+
+    return notebook_runs.load_site_builder()
 
 
 @pytest.fixture(scope="session")
-def fast_site(tmp_path_factory):
+def fast_site(tmp_path_factory, notebook_runs):
     """The whole course built as a site in fast mode, once per session: (folder, page records).
 
     tests/test_site.py checks its pages; tests/browser/test_offline.py opens
-    them in Chromium with the network blocked. One build costs about what
-    nbval's run of the notebooks costs.
+    them in Chromium with the network blocked. The pages render the session's
+    one execution of each notebook (``notebook_runs``), which nbval's items read too.
     """
     out = tmp_path_factory.mktemp("site")
-    pages = load_site_builder().build_site(out, fast=True, timeout=1800, log=lambda *a, **k: None)
+    pages = load_site_builder().build_site(out, fast=True, log=lambda *a, **k: None, runs=notebook_runs)
     return out, pages
 
 

@@ -44,7 +44,6 @@ import html
 import json
 import os
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -59,6 +58,23 @@ HELPER_KEY = "segtutor_site_helper"
 # plot axis; segtutor._figure_audit) to the file named by SEGTUTOR_FIGURE_AUDIT.
 AUDIT_SOURCE = '__import__("segtutor._figure_audit", fromlist=["install"]).install()'
 AUDIT_KEY = "segtutor_site_figure_audit"
+# After each check cell of a released copy (which reports "not attempted"), the shared test run
+# (``run_notebook(..., verify_solutions=True)``) checks the source notebook's solution in a copy of the
+# kernel's namespace, so one execution tests both the student copy and the solutions; never on a page.
+SOLUTION_KEY = "segtutor_site_solution_check"
+SOLUTION_SOURCE = """\
+def _segtutor_verify(name, function, source):
+    import io
+    from segtutor.exercises import check
+    namespace = dict(globals())  # a copy: the student copy's stub stays what later cells see
+    exec(compile(source, f"<solution of {{name}}>", "exec"), namespace)
+    report = io.StringIO()
+    result = check(name, namespace[function], file=report)
+    if not result.passed:
+        raise AssertionError(f"the source notebook's solution of {{name}} fails its check:\\n{{report.getvalue()}}")
+_segtutor_verify({name!r}, {function!r}, {source!r})
+del _segtutor_verify"""
+HIDDEN_KEYS = (AUDIT_KEY, HELPER_KEY, SOLUTION_KEY)
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 CSS = """
@@ -155,7 +171,7 @@ def _fold_helpers(nb) -> int:
     """
     cells, shown = [], 0
     for cell in nb.cells:
-        if cell.metadata.get(AUDIT_KEY):
+        if cell.metadata.get(AUDIT_KEY) or cell.metadata.get(SOLUTION_KEY):
             continue
         if not cell.metadata.get(HELPER_KEY):
             cells.append(cell)
@@ -254,14 +270,15 @@ def _figure_problems(path: Path) -> list[str]:
     return out
 
 
-def execute(nb, *, fast: bool, timeout: int, workdir: Path, audit: Path | None = None) -> None:
+def execute(nb, *, fast: bool, timeout: int, workdir: Path, audit: Path | None = None, environ=None) -> None:
     """Run every cell in a fresh kernel, in the chosen course mode; raise on the first error.
 
     ``audit``: the file the kernel reports figure problems to (see ``AUDIT_SOURCE``).
+    ``environ``: the environment the kernel starts from (default ``os.environ``).
     """
     from nbclient import NotebookClient
 
-    env = dict(os.environ)
+    env = dict(os.environ if environ is None else environ)
     env.pop("SEGTUTOR_FIGURE_AUDIT", None)
     if audit is not None:
         env["SEGTUTOR_FIGURE_AUDIT"] = str(audit)
@@ -529,8 +546,165 @@ def index_html(pages: list[dict], *, fast: bool, built: str) -> str:
             f"</body></html>")
 
 
+def _with_solution_checks(student, source):
+    """Insert, after each check cell of ``student``, a cell that checks ``source``'s solution of that exercise."""
+    import nbformat
+
+    solutions = {}
+    for cell in source.cells:
+        meta = cell.metadata.get("segtutor", {})
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution") and meta.get("function"):
+            solutions[meta["exercise"]] = (meta["function"], cell.source)
+    cells = []
+    for cell in student.cells:
+        cells.append(cell)
+        name = cell.metadata.get("segtutor", {}).get("exercise")
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade") and name in solutions:
+            function, code = solutions.pop(name)
+            verify = nbformat.v4.new_code_cell(SOLUTION_SOURCE.format(name=name, function=function, source=code))
+            verify.metadata[SOLUTION_KEY] = True
+            cells.append(verify)
+    if solutions:
+        raise ValueError(f"no check cell follows the solution of {sorted(solutions)}; add check(name, function) "
+                         "after each exercise")
+    student.cells = cells
+    return student
+
+
+class NotebookRun:
+    """One execution of a course notebook's student copy, as the site and the tests read it.
+
+    Attributes
+    ----------
+    name : str
+        The notebook's file name.
+    executed : nbformat.NotebookNode
+        The executed copy, helper cells included (``HIDDEN_KEYS`` in their metadata).
+    error : str or None
+        The first error, ``"ExceptionName: message"``; the cells after it did not run.
+    seconds : float
+        Wall time of the execution.
+    figure_problems : list of str
+        What the figure audit found, one sentence per problem.
+    """
+
+    def __init__(self, name, executed, error, seconds, figure_problems):
+        self.name, self.executed, self.error = name, executed, error
+        self.seconds, self.figure_problems = seconds, figure_problems
+
+    def code_cells(self) -> list[tuple]:
+        """``(cell, hidden_outputs)`` for each code cell of the notebook, in order.
+
+        ``hidden_outputs`` are the outputs of the helper cells run after it (the
+        figure audit's counts towards the first cell), where an error of theirs shows.
+        """
+        out, pending = [], []
+        for cell in self.executed.cells:
+            if cell.cell_type != "code":
+                continue
+            if any(cell.metadata.get(key) for key in HIDDEN_KEYS):
+                (out[-1][1] if out else pending).extend(cell.get("outputs", []))
+            else:
+                out.append((cell, pending + []))
+                pending = []
+        return out
+
+    def stopped_at(self):
+        """Index (among the notebook's code cells) of the cell where a failed run stopped, else None.
+
+        That is the cell whose output or whose helper cell's output is an error (a cell tagged
+        ``raises-exception`` may raise), or the first whose own cell or helper cell never ran:
+        after a timeout or a dead kernel the cell has its count but no reply.
+        """
+        if self.error is None:
+            return None
+        index = -1
+        for cell in self.executed.cells:
+            if cell.cell_type != "code":
+                continue
+            hidden = any(cell.metadata.get(key) for key in HIDDEN_KEYS)
+            index += 0 if hidden else 1
+            may_raise = not hidden and "raises-exception" in cell.metadata.get("tags", [])
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if cell.get("execution_count") is None or (errors and not may_raise):
+                return max(index, 0)
+        return None
+
+    def page(self):
+        """A copy of the executed notebook as a page shows it: widgets as pictures, helper cells gone."""
+        import copy
+
+        nb = copy.deepcopy(self.executed)
+        widgets = _fold_helpers(nb)
+        return nb, widgets
+
+
+def run_notebook(path, *, fast: bool = True, timeout: int = 1800, release: bool = True,
+                 verify_solutions: bool = False, log=print, environ=None) -> NotebookRun:
+    """Execute the student copy of the notebook at ``path`` once, with the site's helper cells.
+
+    Parameters
+    ----------
+    path : path
+        A source notebook.
+    fast : bool
+        Fast mode (default) instead of class mode.
+    timeout : int
+        Seconds allowed for one cell.
+    release : bool
+        Run the student copy (default) rather than the source notebook.
+    verify_solutions : bool
+        After each check cell, also check the source's solution (the tests' shared run does);
+        a solution that fails its check is the run's error.
+    environ : mapping, optional
+        The environment the kernel starts from (default ``os.environ``; the mode is set either way).
+
+    Returns
+    -------
+    NotebookRun
+        A failed run is returned with its ``error``, not raised.
+
+    Examples
+    --------
+    >>> run = run_notebook(NOTEBOOKS / "00_welcome.ipynb")  # doctest: +SKIP
+    >>> run.error is None
+    True
+    """
+    import copy
+
+    import nbformat
+
+    from segtutor._validate import check_bool, check_positive_int
+    from segtutor.grading.release import release_notebook
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no notebook at {path}; give the path of a course notebook")
+    fast, release = check_bool(fast, "fast"), check_bool(release, "release")
+    verify_solutions = check_bool(verify_solutions, "verify_solutions")
+    timeout = check_positive_int(timeout, "timeout")
+    source = nbformat.read(path, as_version=4)
+    nb = release_notebook(source, name=path.name) if release else copy.deepcopy(source)
+    if release and verify_solutions:
+        nb = _with_solution_checks(nb, source)
+    nb = _with_helpers(nb)
+    error = None
+    log(f"{path.name}: running in {'fast' if fast else 'class'} mode ...", flush=True)
+    with tempfile.TemporaryDirectory(prefix="segtutor-run-") as tmp:
+        start = time.perf_counter()
+        try:
+            execute(nb, fast=fast, timeout=timeout, workdir=Path(tmp), audit=Path(tmp) / "figure-audit.jsonl",
+                    environ=environ)
+        except Exception as exc:  # a failed notebook still gets its page, showing where it stopped
+            error = f"{type(exc).__name__}: {exc}".strip()[:2000]
+            log(f"{path.name}: FAILED: {error[:500]}", flush=True)
+        seconds = round(time.perf_counter() - start, 1)
+        problems = _figure_problems(Path(tmp) / "figure-audit.jsonl")
+    return NotebookRun(path.name, nb, error, seconds, problems)
+
+
 def build_site(out, *, fast: bool = False, notebooks=None, timeout: int = 3600, release: bool = True,
-               log=print) -> list[dict]:
+               log=print, runs=None) -> list[dict]:
     """Execute and render the course into ``out``; return one record per page (also in ``site.json``).
 
     Parameters
@@ -545,11 +719,13 @@ def build_site(out, *, fast: bool = False, notebooks=None, timeout: int = 3600, 
         Seconds allowed for one cell.
     release : bool
         Render the student copies (default) rather than the source notebooks with their solutions.
+    runs : callable, optional
+        ``runs(path) -> NotebookRun``, the executions to render (the tests pass the session's
+        shared ones, run in the mode asked); default: ``run_notebook`` with the options above.
     """
     import nbformat
 
     from segtutor._validate import check_bool, check_positive_int
-    from segtutor.grading.release import release_notebook
 
     fast = check_bool(fast, "fast")
     release = check_bool(release, "release")
@@ -566,30 +742,22 @@ def build_site(out, *, fast: bool = False, notebooks=None, timeout: int = 3600, 
               "objectives": learning_objectives(nb), "seconds": 0.0, "figures": 0, "widgets": 0, "error": None,
               "figure_problems": []}
              for n, nb in zip(names, sources)]
+    if runs is None:
+        def runs(path):
+            return run_notebook(path, fast=fast, timeout=timeout, release=release, log=log)
+    elif not callable(runs):
+        raise TypeError(f"runs must be a function from a notebook path to a NotebookRun, got {type(runs).__name__}")
     executed = []
-    with tempfile.TemporaryDirectory(prefix="segtutor-site-") as tmp:
-        for page, nb in zip(pages, sources):
-            log(f"{page['notebook']}: running in {'fast' if fast else 'class'} mode ...", flush=True)
-            nb = release_notebook(nb, name=page["notebook"]) if release else nb
-            nb = _with_helpers(nb)
-            workdir = Path(tmp) / page["notebook"].replace(".ipynb", "")
-            workdir.mkdir()
-            start = time.perf_counter()
-            try:
-                execute(nb, fast=fast, timeout=timeout, workdir=workdir, audit=workdir / "figure-audit.jsonl")
-            except Exception as exc:  # a failed notebook still gets its page, showing where it stopped
-                page["error"] = f"{type(exc).__name__}: {exc}".strip()[:2000]
-                log(f"{page['notebook']}: FAILED: {page['error'][:500]}", flush=True)
-            page["seconds"] = round(time.perf_counter() - start, 1)
-            page["figure_problems"] = _figure_problems(workdir / "figure-audit.jsonl")
-            page["widgets"] = _fold_helpers(nb)
-            page["figures"] = count_figures(nb)
-            executed.append(nb)
-            shutil.rmtree(workdir, ignore_errors=True)
-            log(f"{page['notebook']}: {page['seconds']:.0f} s, {page['figures']} figures, "
-                f"{page['widgets']} widget(s) as pictures", flush=True)
-            for problem in page["figure_problems"]:
-                log(f"{page['notebook']}: figure: {problem}", flush=True)
+    for page in pages:
+        run = runs(NOTEBOOKS / page["notebook"])
+        nb, page["widgets"] = run.page()
+        page["error"], page["seconds"], page["figure_problems"] = run.error, run.seconds, list(run.figure_problems)
+        page["figures"] = count_figures(nb)
+        executed.append(nb)
+        log(f"{page['notebook']}: {page['seconds']:.0f} s, {page['figures']} figures, "
+            f"{page['widgets']} widget(s) as pictures", flush=True)
+        for problem in page["figure_problems"]:
+            log(f"{page['notebook']}: figure: {problem}", flush=True)
     for i, nb in enumerate(executed):
         math_problems: list[str] = []
         (out / pages[i]["file"]).write_text(to_html(nb, pages, i, fast=fast, problems=math_problems),
