@@ -123,21 +123,27 @@ def _load(name: str, weights_dir=None):
 RADII = (4, 10, 20, 40)
 
 
-def bench_radii(models, weights_dir=None, per_radius: int = 2) -> list:
-    """F1@0.5 of the default call on fields whose nuclei share one radius (default look and vary="wide")."""
-    from segtutor.datasets import make_nuclei
+def _segmenter(name, weights_dir=None):
+    """The documented size-aware call for one model name: segment_nuclei with that network, or the Mask R-CNN's."""
     from segtutor.maskrcnn import nuclei as maskrcnn_nuclei
     from segtutor.models.pretrained import segment_nuclei
 
+    if name == "maskrcnn":
+        return maskrcnn_nuclei.segment_nuclei
+    net = _load(name, weights_dir)
+
+    def call(image, **kwargs):
+        return segment_nuclei(image, model=net, **kwargs)
+    return call
+
+
+def bench_radii(models, weights_dir=None, per_radius: int = 2) -> list:
+    """F1@0.5 of the default call on fields whose nuclei share one radius (default look and vary="wide")."""
+    from segtutor.datasets import make_nuclei
+
     rows = []
     for name in models:
-        if name == "maskrcnn":
-            call = maskrcnn_nuclei.segment_nuclei
-        else:
-            net = _load(name, weights_dir)
-
-            def call(image, net=net, **kwargs):
-                return segment_nuclei(image, model=net, **kwargs)
+        call = _segmenter(name, weights_dir)
         for r in RADII:
             side = max(256, 24 * r)
             looks = (("default", make_nuclei(per_radius, size=side, mean_radius=r,
@@ -170,9 +176,7 @@ def print_radii(rows) -> None:
 def bench_segment(per_setting: int, models, weights_dir=None) -> list:
     from bench_unet import _stardist_image
 
-    from segtutor.maskrcnn import nuclei as maskrcnn_nuclei
     from segtutor.models import scale
-    from segtutor.models.pretrained import segment_nuclei
 
     images = [(k, im, lab) for k, im, lab in size_sweep(1000, per_setting)]
     pair = _stardist_image()
@@ -182,13 +186,7 @@ def bench_segment(per_setting: int, models, weights_dir=None) -> list:
         print("DSB image not available (stardist==0.9.2 neither installed nor downloadable): skipped")
     results = []
     for name in models:
-        if name == "maskrcnn":
-            call = maskrcnn_nuclei.segment_nuclei
-        else:
-            net = _load(name, weights_dir)
-
-            def call(image, net=net, **kwargs):
-                return segment_nuclei(image, model=net, **kwargs)
+        call = _segmenter(name, weights_dir)
         trained = scale.TRAINED_DIAMETER[name]
         for kind, im, truth in images:
             start = time.perf_counter()
