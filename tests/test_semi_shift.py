@@ -92,10 +92,25 @@ def test_adabn_refuses_what_it_cannot_adapt(shift_data):
         semi.adapt_batch_norm("model", shift_data.target.images)
     with pytest.raises(ValueError, match="divisible"):
         semi.adapt_batch_norm(semi.build_student(depth=2, width=4), np.zeros((1, 18, 18)))
+
+
+def test_adabn_of_a_model_with_dropout_measures_each_layer_without_dropping_features(shift_data):
+    # A training-mode pass would apply the dropout; the layer-by-layer route must give every layer the mean and
+    # variance of its inputs in inference mode, with the earlier layers already adapted (as without dropout).
     from segtutor.models.unet import build_unet
 
-    with pytest.raises(ValueError, match="dropout"):
-        semi.adapt_batch_norm(build_unet((None, None, 1), depth=2, width=4, dropout=0.2), np.zeros((1, 16, 16)))
+    xt = shift_data.target.images
+    model = semi.adapt_batch_norm(build_unet((None, None, 1), depth=2, width=4, dropout=0.5), xt)
+    for (name, mean, var), layer in zip(semi.batch_norm_statistics(model, xt), semi.batch_norm_layers(model)):
+        assert name == layer.name
+        np.testing.assert_allclose(layer.moving_mean.numpy(), mean, atol=1e-4)
+        np.testing.assert_allclose(layer.moving_variance.numpy(), var, rtol=1e-3, atol=1e-5)
+    # Without dropout the one-pass route gives the same statistics as the layer-by-layer one.
+    plain = semi.build_student(depth=2, width=4, seed=2)
+    one_pass = semi.adapt_batch_norm(semi.copy_model(plain), xt)
+    for (_, mean, var), layer in zip(semi.batch_norm_statistics(one_pass, xt), semi.batch_norm_layers(one_pass)):
+        np.testing.assert_allclose(layer.moving_mean.numpy(), mean, atol=1e-4)
+        np.testing.assert_allclose(layer.moving_variance.numpy(), var, rtol=1e-3, atol=1e-5)
 
 
 # -- self-training's confidence mask --------------------------------------------------------------------
@@ -203,3 +218,14 @@ def test_shift_picture_has_four_panels_and_checks_its_inputs(shift_data):
         semi.shift_picture(z, z, z * 0 + 2.0, z)
     with pytest.raises(ValueError, match="shape"):
         semi.shift_picture(z, z, z[:8], z)
+
+
+@pytest.mark.parametrize("batch_statistics", [False, True])
+def test_the_teacher_normalises_by_its_batch_only_when_asked(shift_data, batch_statistics):
+    # Keras runs a frozen BatchNormalization layer in inference mode even when called with training=True, so a
+    # teacher that must normalise each target batch by its own statistics (French et al. 2018) may not be frozen.
+    mt = semi.MeanTeacher(semi.build_student(depth=2, width=4, seed=3), teacher_batch_statistics=batch_statistics)
+    xt = shift_data.target.images
+    alone = np.asarray(mt.teacher(xt[:1], training=True))[0]
+    with_others = np.asarray(mt.teacher(xt, training=True))[0]
+    assert np.allclose(alone, with_others, atol=1e-6) is not batch_statistics

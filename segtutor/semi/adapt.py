@@ -203,13 +203,16 @@ def adapt_batch_norm(model, target_images):
     One forward pass does it: in training mode a batch-norm layer normalises
     with the statistics of its batch, so a pass over *all* target images as
     one batch gives every layer exactly its adapted input, layer after layer.
+    A model with dropout (which that pass would apply) is adapted one layer at
+    a time instead, each layer's inputs computed in inference mode with the
+    earlier layers already adapted: the same statistics, one pass per layer.
 
     Parameters
     ----------
     model : keras.Model
-        A flat functional model with ``BatchNormalization`` layers and no
-        active dropout, trained on the source look (for example
-        :func:`source_only`); changed in place.
+        A flat functional model with ``BatchNormalization`` layers, trained on
+        the source look (for example :func:`source_only`, or a shipped model of
+        :func:`segtutor.models.pretrained.load_model`); changed in place.
     target_images : array_like, shape (N, H, W) or (N, H, W, 1)
         Unlabelled target images, normalised as for training; sides divisible
         by ``2**depth``. They go through the network as one batch (memory
@@ -234,14 +237,18 @@ def adapt_batch_norm(model, target_images):
     layers = batch_norm_layers(model)
     if not layers:
         raise ValueError(f"model {model.name!r} has no BatchNormalization layer, so AdaBN has nothing to adapt.")
-    if any(isinstance(layer, keras.layers.Dropout) and getattr(layer, "rate", 0) > 0 for layer in model.layers):
-        raise ValueError(f"model {model.name!r} has dropout, which the training-mode pass of AdaBN would apply; "
-                         "use a model without dropout.")
     x = check_images(target_images, "target_images")
     check_model_fits(model, x.shape[1], x.shape[2], "target_images")
     if x.size > 2**24:
         raise ValueError(f"target_images has {x.size:,} pixels; AdaBN passes them as one batch, so use at most "
                          f"{2**24:,} (fewer or smaller images).")
+    if any(isinstance(layer, keras.layers.Dropout) and getattr(layer, "rate", 0) > 0 for layer in model.layers):
+        # A training-mode pass would drop features; measure each layer in inference mode, in data order.
+        for layer in layers:
+            mean, var = _input_moments(keras.Model(model.input, layer.input), x, 8)
+            layer.moving_mean.assign(mean.astype(layer.moving_mean.dtype))
+            layer.moving_variance.assign(var.astype(layer.moving_variance.dtype))
+        return model
     probe = keras.Model(model.input, [layer.input for layer in layers])
     inputs = probe(x, training=True)  # batch statistics at every layer: the target's
     for layer, a in zip(layers, inputs):
@@ -350,7 +357,11 @@ def mean_teacher_on_target(model, source_images, source_masks, target_images, *,
     confident (``max(p, 1 - p) > confidence``, French et al.'s 0.968; the
     other pixels count 0 in a mean over all pixels). Source and target
     batches go through the student separately, so each batch is normalised by
-    its own look's statistics, as French et al. did. With ``adabn``, the
+    its own look's statistics, as French et al. did, and the teacher
+    normalises each target batch by that batch's statistics too (their
+    teacher runs in training mode; with the student's moving statistics,
+    which average both looks, the teacher's targets drift and the student
+    learns to see no nucleus on the target). With ``adabn``, the
     starting model is adapted (:func:`adapt_batch_norm`), so that the teacher's
     first targets come from target statistics, and the final teacher again
     (its moving statistics averaged both looks during training).
@@ -370,7 +381,8 @@ def mean_teacher_on_target(model, source_images, source_masks, target_images, *,
         threshold) and ramped up over 40 % of the steps otherwise.
     adabn : bool
     **training
-        ``strength``, ``cutmix``, ``decay``, ``batch_size``, ``patch_size``,
+        ``strength``, ``cutmix``, ``decay``, ``teacher_batch_statistics``
+        (default True here), ``batch_size``, ``patch_size``,
         ``learning_rate``, ``seed`` of :func:`~segtutor.semi.train_mean_teacher`.
 
     Returns
@@ -404,8 +416,10 @@ def mean_teacher_on_target(model, source_images, source_masks, target_images, *,
     if adabn:
         adapt_batch_norm(student, xt)
     rampup = training.pop("rampup_steps", 0 if confidence is not None else None)
+    batch_statistics = training.pop("teacher_batch_statistics", True)
     teacher = train_mean_teacher(source_images, source_masks, xt, steps=steps, student=student,
-                                 consistency=consistency, confidence=confidence, rampup_steps=rampup, **training)[0]
+                                 consistency=consistency, confidence=confidence, rampup_steps=rampup,
+                                 teacher_batch_statistics=batch_statistics, **training)[0]
     teacher = copy_model(teacher)  # a plain model, free of the training wrapper
     return adapt_batch_norm(teacher, xt) if adabn else teacher
 
@@ -443,7 +457,8 @@ def domain_adaptation(data, *, methods=SHIFT_METHODS, steps: int, adapt_steps: i
     rows : list of dict
         ``method``, ``dice`` (pooled over the held-out target images) and
         ``seconds`` (wall clock of the method's own work, without the shared
-        source-only training).
+        source-only training) and ``cpu_seconds`` (the process's CPU time
+        over the same work, which depends less on what else the machine runs).
     models : dict
         The model of each method, by name.
     """
@@ -465,13 +480,13 @@ def domain_adaptation(data, *, methods=SHIFT_METHODS, steps: int, adapt_steps: i
     rows, models = [], {}
 
     def timed(method, fit):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         model = fit()
-        seconds = time.perf_counter() - start
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
         models[method] = model
         if method in methods:
             rows.append({"method": method, "dice": held_out_dice(model, test.images, test.masks),
-                         "seconds": seconds})
+                         "seconds": seconds, "cpu_seconds": cpu_seconds})
             if log is not None:
                 log(f"{method:22s} target Dice {rows[-1]['dice']:.3f}  {seconds:6.1f} s")
         return model

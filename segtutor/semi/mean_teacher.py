@@ -283,12 +283,15 @@ def _mean_teacher_class():
         """
 
         def __init__(self, student, *, consistency: float = 10.0, rampup_steps: int = 100, decay: float = 0.99,
-                     strength: float = 1.0, cutmix: bool = True, confidence: float | None = None, seed: int = 0,
-                     **kwargs):
+                     strength: float = 1.0, cutmix: bool = True, confidence: float | None = None,
+                     teacher_batch_statistics: bool = False, seed: int = 0, **kwargs):
             super().__init__(**kwargs)
             self.student = check_student(student, "student")
             self.teacher = copy_model(student)
-            self.teacher.trainable = False
+            self.batch_statistics = check_bool(teacher_batch_statistics, "teacher_batch_statistics")
+            # Keras runs a frozen BatchNormalization layer in inference mode whatever `training` says, so a
+            # teacher that normalises by its batch stays trainable; only the student's variables get gradients.
+            self.teacher.trainable = self.batch_statistics
             self.max_weight = check_in_range(consistency, "consistency", 0.0, 1e6)
             self.rampup_steps = check_positive_int(rampup_steps, "rampup_steps", minimum=0)
             self.decay = check_in_range(decay, "decay", 0.0, 1.0)
@@ -312,7 +315,7 @@ def _mean_teacher_class():
             (x_l, y_l), x_u = data
             weight = self.weight()
             flip = keras.random.uniform((), seed=self.seeds) < 0.5
-            p_teacher = ops.stop_gradient(self.teacher(x_u, training=False))
+            p_teacher = ops.stop_gradient(self.teacher(x_u, training=self.batch_statistics))
             strong = x_u
             if self.cutmix:
                 shape = ops.shape(x_u)
@@ -344,7 +347,8 @@ def _mean_teacher_class():
 
 
 def MeanTeacher(student, *, consistency: float = 10.0, rampup_steps: int = 100, decay: float = 0.99,
-                strength: float = 1.0, cutmix: bool = True, confidence: float | None = None, seed: int = 0):
+                strength: float = 1.0, cutmix: bool = True, confidence: float | None = None,
+                teacher_batch_statistics: bool = False, seed: int = 0):
     """A ``keras.Model`` that trains ``student`` and keeps an EMA *teacher* (Tarvainen and Valpola 2017).
 
     Parameters
@@ -368,6 +372,12 @@ def MeanTeacher(student, *, consistency: float = 10.0, rampup_steps: int = 100, 
         Count a pixel in the consistency term only where the teacher's
         confidence ``max(p, 1 - p)`` is above this (French et al. 2018 used
         0.968); the others add 0 to the mean over all pixels. Default: all.
+    teacher_batch_statistics : bool
+        False: the teacher predicts in inference mode, its batch-norm layers
+        using their moving statistics (EMAs of the student's). True: it
+        normalises each unlabelled batch by that batch's own statistics, as in
+        French et al.'s (2018) domain adaptation, where the student's moving
+        statistics average two looks and fit neither.
     seed : int
 
     Returns
@@ -385,7 +395,8 @@ def MeanTeacher(student, *, consistency: float = 10.0, rampup_steps: int = 100, 
     True
     """
     return _mean_teacher_class()(student, consistency=consistency, rampup_steps=rampup_steps, decay=decay,
-                                 strength=strength, cutmix=cutmix, confidence=confidence, seed=seed)
+                                 strength=strength, cutmix=cutmix, confidence=confidence,
+                                 teacher_batch_statistics=teacher_batch_statistics, seed=seed)
 
 
 def _images_only(images, _targets):
@@ -396,7 +407,7 @@ def _images_only(images, _targets):
 def train_mean_teacher(labelled_images, labelled_masks, unlabelled_images, *, steps: int, student=None,
                        consistency: float = 10.0, rampup_steps: int | None = None, decay: float = 0.99,
                        strength: float = 1.0, cutmix: bool = True, confidence: float | None = None,
-                       batch_size: int = 8, patch_size: int = 64,
+                       teacher_batch_statistics: bool = False, batch_size: int = 8, patch_size: int = 64,
                        learning_rate: float = 2e-3, seed: int = 0, epochs: int = 1, callbacks=()):
     """Train a :func:`MeanTeacher` and return its teacher.
 
@@ -419,6 +430,8 @@ def train_mean_teacher(labelled_images, labelled_masks, unlabelled_images, *, st
     cutmix : bool
         See :func:`MeanTeacher`.
     confidence : float, optional
+        See :func:`MeanTeacher`.
+    teacher_batch_statistics : bool
         See :func:`MeanTeacher`.
     rampup_steps : int, optional
         Default: 40 % of ``steps``.
@@ -458,7 +471,8 @@ def train_mean_teacher(labelled_images, labelled_masks, unlabelled_images, *, st
                                                                                     minimum=0)
     student = build_student(seed=seed) if student is None else check_student(student, "student")
     mt = MeanTeacher(student, consistency=consistency, rampup_steps=rampup_steps, decay=decay, strength=strength,
-                     cutmix=cutmix, confidence=confidence, seed=seed)
+                     cutmix=cutmix, confidence=confidence, teacher_batch_statistics=teacher_batch_statistics,
+                     seed=seed)
     labelled = training_batches(xl, yl, batch_size=batch_size, patch_size=patch_size, seed=seed)
     unlabelled = training_batches(xu, np.zeros(xu.shape[:3], np.uint8), batch_size=batch_size, patch_size=patch_size,
                           seed=seed + 7).map(_images_only)

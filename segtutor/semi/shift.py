@@ -4,10 +4,16 @@ The source look is what a public, labelled data set shows; the target look is
 a student's own microscope: dimmer (fewer photons, so more shot noise), more
 blurred, with a brighter background and out-of-focus glow, larger nuclei and
 more condensed (bright, small) ones. Both are parameters of
-:func:`segtutor.datasets.make_nuclei`; every image is then normalised by its
-percentiles (:func:`segtutor.models.pretrained.normalise_percentile`), so what
-is left of the shift is what normalisation cannot remove: noise, blur, glow
-and size.
+:func:`segtutor.datasets.make_nuclei`.
+
+How the images are scaled decides how much of the shift a network meets.
+``normalise="fixed"`` keeps the generator's intensities, one scale for every
+image as a camera's bit depth gives it (a network trained on a public data set
+with its mean and spread sees new images so): then brightness and contrast are
+part of the shift. ``normalise="percentile"`` scales each image by its own
+percentiles (:func:`segtutor.models.pretrained.normalise_percentile`, as the
+course's pretrained nuclei model does), which removes brightness and contrast
+before the network sees them; what is left is noise, blur, glow and size.
 
 The looks are issue 28's, written for 256 x 256 images; :func:`make_shift_data`
 scales the nucleus radius and the blur with the image size, so a smaller image
@@ -30,7 +36,11 @@ import numpy as np
 from .._validate import check_positive_int
 from ._checks import check_images, check_seed
 
-__all__ = ["SOURCE_LOOK", "TARGET_LOOK", "LOOK_SIZE", "ShiftData", "make_shift_data", "shift_picture"]
+__all__ = ["SOURCE_LOOK", "TARGET_LOOK", "LOOK_SIZE", "NORMALISATIONS", "ShiftData", "make_shift_data",
+           "shift_picture"]
+
+#: How :func:`make_shift_data` can scale the images' intensities.
+NORMALISATIONS = ("percentile", "fixed")
 
 #: Image side (pixels) the looks' radii and blurs are written for.
 LOOK_SIZE = 256
@@ -73,16 +83,19 @@ def _look(look, size):
     return params
 
 
-def _split(data):
+def _split(data, normalise):
     from ..models.pretrained import normalise_percentile
     from ..models.train_nuclei import NucleiSplit
 
-    images = np.stack([normalise_percentile(im) for im in data.images])[..., None]
+    if normalise == "percentile":
+        images = np.stack([normalise_percentile(im) for im in data.images])[..., None]
+    else:  # make_nuclei's intensities are already on one [0, 1] scale, saturation clipped as a camera clips it
+        images = np.asarray(data.images, np.float32)[..., None]
     return NucleiSplit(images, data.masks[..., None].astype(np.float32), data.labels)
 
 
 def make_shift_data(n_source: int = 40, n_target: int = 40, n_test: int = 16, *, size: int = LOOK_SIZE,
-                    seed: int = 0) -> ShiftData:
+                    normalise: str = "percentile", seed: int = 0) -> ShiftData:
     """Labelled source images, target training images and held-out target images, normalised.
 
     Parameters
@@ -93,6 +106,11 @@ def make_shift_data(n_source: int = 40, n_target: int = 40, n_test: int = 16, *,
         Side of the square images, a multiple of 8 from 32 to 512: the same scene at another resolution,
         radii and blurs scaled by ``size / 256`` (radii at least 2 pixels), densities of nuclei and glow by
         its inverse square (at most 40 per 100 x 100 pixels).
+    normalise : {"percentile", "fixed"}
+        ``"percentile"``: each image scaled by its 1st and 99.8th percentiles
+        (brightness and contrast removed); ``"fixed"``: the generator's
+        intensities in [0, 1], one scale for all images (brightness and
+        contrast stay part of the shift). See the module's docstring.
     seed : int
         Seeds the three sets (three different generator seeds, so no image is shared).
 
@@ -120,13 +138,15 @@ def make_shift_data(n_source: int = 40, n_target: int = 40, n_test: int = 16, *,
     if size > 512 or size % 8:
         raise ValueError(f"size should be a multiple of 8 from 32 to 512 (the U-Net halves it three times), got "
                          f"{size}.")
+    if not isinstance(normalise, str) or normalise not in NORMALISATIONS:
+        raise ValueError(f"normalise should be one of {NORMALISATIONS}, got {normalise!r}.")
     seed = check_seed(seed)
     if seed >= 2**31 // 3 - 1:
         raise ValueError(f"seed should be below {2**31 // 3 - 1}, got {seed}.")
     source = make_nuclei(n_source, size=size, seed=3 * seed + 1, **_look(SOURCE_LOOK, size))
     target = make_nuclei(n_target, size=size, seed=3 * seed + 2, **_look(TARGET_LOOK, size))
     test = make_nuclei(n_test, size=size, seed=3 * seed + 3, **_look(TARGET_LOOK, size))
-    return ShiftData(_split(source), _split(target), _split(test))
+    return ShiftData(*(_split(d, normalise) for d in (source, target, test)))
 
 
 def shift_picture(source_image, target_image, before, after, truth=None, *, titles=None):
