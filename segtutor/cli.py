@@ -101,7 +101,11 @@ def _add_train(sub) -> None:
         description="Train a course model on a built-in data set, a folder of images and masks, or a COCO file. "
                     "Writes checkpoints/, metrics.csv, evaluation.json, model.weights.h5 and predictions/ "
                     "(COCO JSON with RLE masks, PNG masks) into --out. Models: "
-                    + "; ".join(f"{name}: {recipe.summary}" for name, recipe in RECIPES.items()) + ".")
+                    + "; ".join(f"{name}: {recipe.summary}" for name, recipe in RECIPES.items()) + ". "
+                    "Augmentation: U-Net and DeepLabv3+ batches are flipped left-right and up-down (each with "
+                    "probability 1/2) and turned by 0-3 quarter turns; Mask R-CNN batches are flipped left-right "
+                    "(boxes follow). Batch s depends only on --seed and s, so --resume reads the batches an "
+                    "uninterrupted run reads.")
     tr.add_argument("--data", required=True,
                     help=f"{' or '.join(BUILTIN_DATA)}, a folder with images/ and masks/, or a COCO .json file")
     _add_dataclass_options(tr, TrainOptions, skip=("model",))
