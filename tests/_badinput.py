@@ -597,6 +597,7 @@ def _capstone_entries() -> dict:
         "segtutor.datasets.examples.write_example_dataset": {"folder": _tmp, "n_images": lambda: 2,
                                                              "size": lambda: 32, "seed": lambda: 0},
         "segtutor.datasets.examples.corrupt_copy": {"source": _example_source, "target": lambda: _tmp() / "copy"},
+        "segtutor.datasets.examples.write_examples": {"out": _tmp},  # never the default: it is the repository's
         "segtutor.widgets.quality.QualityBrowser": {"data": lambda: _checked()[0], "report": lambda: _checked()[1]},
     }
 
