@@ -73,6 +73,16 @@ def test_segtutor_examples_refuses_a_file_in_one_line_and_deletes_nothing(tmp_pa
     assert kept.read_text() == "a student's file" and target.read_text() == "not a folder"
 
 
+def test_the_old_python_m_form_names_the_new_command_and_writes_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "segtutor.datasets.examples", "--out", "x"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "segtutor examples --out DIR" in done.stderr, done.stderr
+    assert not any(tmp_path.iterdir())
+
+
 def test_notebook_12s_training_images_hold_as_few_shapes_as_it_says():
     # Notebook 12 explains why its U-Net cannot name the shapes from the folder example's first 12 images: they
     # hold only 7 squares, 7 circles and 10 triangles (the generator's instances; one circle is cut in two by a

@@ -271,3 +271,11 @@ def write_examples(out="datasets") -> list[Path]:
             shutil.rmtree(root)
         write_example_dataset(out, fmt)
     return roots
+
+
+if __name__ == "__main__":  # the old entry point: say where it went rather than exit silently
+    import sys
+
+    print("python -m segtutor.datasets.examples is now `segtutor examples --out DIR` (see segtutor examples --help).",
+          file=sys.stderr)
+    sys.exit(2)
