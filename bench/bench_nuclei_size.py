@@ -16,7 +16,7 @@
   (estimated size): instance F1 at IoU 0.5 per radius.
 
 ``--weights-dir DIR`` benchmarks U-Net / DeepLabv3+ weights from ``DIR`` (``{name}_nuclei.weights.h5``, as
-``python -m segtutor.models.train_nuclei --out DIR`` writes them) instead of the shipped ones, on the same images.
+``segtutor weights nuclei --out DIR`` writes them) instead of the shipped ones, on the same images.
 
 Two kinds of generated images: ``make_nuclei(vary=True)`` at sizes 200-800 (domain-randomised look; the radius is
 2-5 % of the side) and the default look at ``mean_radius`` 4-40 with the density scaled to keep the coverage.

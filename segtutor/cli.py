@@ -7,6 +7,7 @@ collect       copy students' folders from their homes into ``submissions/<user>/
 train         train a course model with checkpoints and resume (:mod:`segtutor.training.run`)
 weights       remake a shipped model's weights: ``nuclei``, ``shapes``, ``nuclei-maskrcnn``
 ablation      notebook 10's Mask R-CNN ablation table
+examples      remake the capstone's example data sets (:func:`segtutor.datasets.examples.write_examples`)
 ============  ==================================================================================
 
 The options of ``train``, ``weights`` and ``ablation`` are the fields of
@@ -37,7 +38,7 @@ import sys
 __all__ = ["main", "build_parser", "help_text", "COMMANDS"]
 
 #: The subcommands, in the order ``segtutor --help`` lists them.
-COMMANDS = ("release", "grade", "collect", "train", "weights", "ablation")
+COMMANDS = ("release", "grade", "collect", "train", "weights", "ablation", "examples")
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -101,7 +102,11 @@ def _add_train(sub) -> None:
         description="Train a course model on a built-in data set, a folder of images and masks, or a COCO file. "
                     "Writes checkpoints/, metrics.csv, evaluation.json, model.weights.h5 and predictions/ "
                     "(COCO JSON with RLE masks, PNG masks) into --out. Models: "
-                    + "; ".join(f"{name}: {recipe.summary}" for name, recipe in RECIPES.items()) + ".")
+                    + "; ".join(f"{name}: {recipe.summary}" for name, recipe in RECIPES.items()) + ". "
+                    "Augmentation: U-Net and DeepLabv3+ batches are flipped left-right and up-down (each with "
+                    "probability 1/2) and turned by 0-3 quarter turns; Mask R-CNN batches are flipped left-right "
+                    "(boxes follow). Batch s depends only on --seed and s, so --resume reads the batches an "
+                    "uninterrupted run reads.")
     tr.add_argument("--data", required=True,
                     help=f"{' or '.join(BUILTIN_DATA)}, a folder with images/ and masks/, or a COCO .json file")
     _add_dataclass_options(tr, TrainOptions, skip=("model",))
@@ -124,6 +129,15 @@ def _add_shipped(sub) -> None:
         _add_dataclass_options(parser, recipe.Options)
 
 
+def _add_examples(sub) -> None:
+    ex = sub.add_parser("examples", help="remake the capstone's example data sets (folder and COCO)",
+                        formatter_class=_HelpFormatter,
+                        description="Write notebook 12's example data sets, capstone_folder (images and PNG masks) "
+                                    "and capstone_coco (images and COCO JSON), into --out, replacing those two "
+                                    "folders if they exist. The files are byte-identical on every run.")
+    ex.add_argument("--out", default="datasets", help="parent folder of capstone_folder/ and capstone_coco/")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``segtutor`` parser: every subcommand of :data:`COMMANDS`."""
     from .grading.cli import add_commands
@@ -138,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--to", required=True, help="submissions folder for segtutor grade")
     _add_train(sub)
     _add_shipped(sub)
+    _add_examples(sub)
     return parser
 
 
@@ -210,6 +225,18 @@ def cmd_collect(args) -> int:
     return 0
 
 
+def cmd_examples(args) -> int:
+    from .datasets.examples import write_examples
+
+    try:
+        roots = write_examples(args.out)
+    except (TypeError, ValueError) as exc:
+        return _fail("examples", str(exc))
+    for root in roots:
+        print("wrote", root)
+    return 0
+
+
 def main(argv=None) -> int:
     """Run ``segtutor`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -217,8 +244,8 @@ def main(argv=None) -> int:
         from .grading import cli as grading_cli
 
         return {"release": grading_cli.cmd_release, "grade": grading_cli.cmd_grade}[args.command](args)
-    return {"collect": cmd_collect, "train": cmd_train, "weights": cmd_shipped,
-            "ablation": cmd_shipped}[args.command](args)
+    return {"collect": cmd_collect, "train": cmd_train, "weights": cmd_shipped, "ablation": cmd_shipped,
+            "examples": cmd_examples}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ array([[10., 14., 18.],
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np

@@ -53,7 +53,7 @@ def seed_everything(seed: int = 0) -> int:
     in notebook 01 does not pay TensorFlow's import cost. Call it again after
     importing TensorFlow, or use :func:`segtutor.models` helpers, which do.
     """
-    from ._validate import check_positive_int, check_seed
+    from ._validate import check_seed
 
     seed = check_seed(seed)
     if seed >= 2**32:

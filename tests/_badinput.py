@@ -379,7 +379,8 @@ BY_CALLABLE = {
     "segtutor.datasets.nuclei.make_nuclei": {"size": lambda: 64},
     "segtutor.datasets.digits.load_digits": {"n": lambda: 20},
     "segtutor.datasets.pipeline.segmentation_dataset": {
-        "images": lambda: np.stack([_image()] * 2), "masks": lambda: np.stack([_mask()] * 2)},
+        "images": lambda: np.stack([_image()] * 2), "masks": lambda: np.stack([_mask()] * 2),
+        "start_step": lambda: 3, "steps": lambda: 2},
     "segtutor.models.cnn.split_validation": {
         "images": lambda: _rng().random((10, 28, 28, 1)).astype(np.float32), "labels": lambda: np.arange(10) % 10},
     "segtutor.models.cnn.augmented_batches": {
@@ -596,6 +597,7 @@ def _capstone_entries() -> dict:
         "segtutor.datasets.examples.write_example_dataset": {"folder": _tmp, "n_images": lambda: 2,
                                                              "size": lambda: 32, "seed": lambda: 0},
         "segtutor.datasets.examples.corrupt_copy": {"source": _example_source, "target": lambda: _tmp() / "copy"},
+        "segtutor.datasets.examples.write_examples": {"out": _tmp},  # never the default: it is the repository's
         "segtutor.widgets.quality.QualityBrowser": {"data": lambda: _checked()[0], "report": lambda: _checked()[1]},
     }
 

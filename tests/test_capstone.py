@@ -41,6 +41,48 @@ def test_the_shipped_examples_are_what_the_generator_writes(fmt, tmp_path):
     assert mismatch == [] and errors == []
 
 
+def test_segtutor_examples_remakes_the_shipped_examples_byte_for_byte(tmp_path, capsys):
+    from segtutor import cli
+
+    stale = tmp_path / "capstone_folder" / "images" / "stale.png"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"left over from an older run")
+    assert cli.main(["examples", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.split() == ["wrote", str(tmp_path / "capstone_folder"),
+                                               "wrote", str(tmp_path / "capstone_coco")]
+    for fmt in ("folder", "coco"):
+        fresh, shipped = tmp_path / f"capstone_{fmt}", example_dataset(fmt)
+        names = sorted(str(p.relative_to(shipped)) for p in shipped.rglob("*") if p.is_file())
+        assert sorted(str(p.relative_to(fresh)) for p in fresh.rglob("*") if p.is_file()) == names
+        assert filecmp.cmpfiles(fresh, shipped, names, shallow=False)[1:] == ([], [])
+
+
+@pytest.mark.parametrize("where", ["out", "capstone_coco"])
+def test_segtutor_examples_refuses_a_file_in_one_line_and_deletes_nothing(tmp_path, capsys, where):
+    from segtutor import cli
+
+    kept = tmp_path / "capstone_folder" / "mine.txt"
+    kept.parent.mkdir()
+    kept.write_text("a student's file")
+    target = tmp_path / ("notes.txt" if where == "out" else "capstone_coco")
+    target.write_text("not a folder")
+    out = target if where == "out" else tmp_path
+    assert cli.main(["examples", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("segtutor examples: error:") and "is a file" in err, err
+    assert kept.read_text() == "a student's file" and target.read_text() == "not a folder"
+
+
+def test_the_old_python_m_form_names_the_new_command_and_writes_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "segtutor.datasets.examples", "--out", "x"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "segtutor examples --out DIR" in done.stderr, done.stderr
+    assert not any(tmp_path.iterdir())
+
+
 def test_notebook_12s_training_images_hold_as_few_shapes_as_it_says():
     # Notebook 12 explains why its U-Net cannot name the shapes from the folder example's first 12 images: they
     # hold only 7 squares, 7 circles and 10 triangles (the generator's instances; one circle is cut in two by a

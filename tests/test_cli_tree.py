@@ -103,6 +103,8 @@ def _status_and_one_line(capsys, argv) -> tuple[int, str]:
     (["grade", "subs", "--out", "g.csv", "--jobs", "0"], "--jobs should be at least 1"),
     (["grade", "subs", "--out", "g.csv", "--jobs", str(MAX_JOBS + 1)], f"--jobs should be at most {MAX_JOBS}"),
     (["collect", "x"], "--to"),
+    (["examples", "--out", ""], "out should name a folder"),
+    (["examples", "--out", "d", "--format", "coco"], "unrecognized arguments"),
 ])
 def test_every_input_error_is_one_line_and_status_2(capsys, tmp_path, monkeypatch, argv, fragment):
     monkeypatch.chdir(tmp_path)  # nothing may be written; if it were, it lands here

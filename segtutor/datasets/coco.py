@@ -30,7 +30,6 @@ import io
 import json
 import os
 import numbers
-import tempfile
 import warnings
 from pathlib import Path
 

@@ -12,6 +12,17 @@ same flip, rotation and crop. The seeds come from
 ``tf.data.Dataset.random(seed, rerandomize_each_iteration=True)``: each epoch
 draws new augmentations, yet two runs with the same ``seed`` are identical.
 
+That stream has a history: its shuffle buffer and its random stream are
+wherever the previous batches left them, so batch ``s`` cannot be made
+without making batches ``0 .. s-1`` first. A training run that stops and
+resumes at step ``s`` (``segtutor train --resume``) needs more: with
+``start_step``, batch ``s`` is a pure function of ``(seed, s)``. Its items
+are the positions ``s * batch_size ..`` of an endless walk through the data
+in a fresh order each epoch (``tf.random.experimental.index_shuffle``, keyed
+on the seed and the epoch), and each item's augmentation is keyed on the
+seed and its position, so a stream started at ``s`` begins with the batch
+that a stream started at 0 makes ``s`` batches later.
+
 TensorFlow is imported inside :func:`segmentation_dataset`, so importing
 :mod:`segtutor.datasets` stays quick.
 
@@ -24,6 +35,13 @@ Examples
 >>> images, masks = next(iter(ds))
 >>> tuple(images.shape), tuple(masks.shape), masks.dtype.name
 ((4, 64, 64, 3), (4, 64, 64), 'int32')
+
+Batch 5 of a resumable stream, made without batches 0 to 4:
+
+>>> late = segmentation_dataset(data.images, data.semantic_masks(), batch_size=4, start_step=5, steps=1)
+>>> early = segmentation_dataset(data.images, data.semantic_masks(), batch_size=4, start_step=0, steps=6)
+>>> np.array_equal(next(iter(late))[1], list(early)[5][1])
+True
 """
 
 from __future__ import annotations
@@ -47,6 +65,7 @@ CONTRAST_RANGE = (0.8, 1.2)
 GAIN_RANGE = (0.35, 1.4)  # multiplies the image (log-uniform)
 GAMMA_RANGE = (0.67, 1.5)  # |x| ** gamma, sign kept (log-uniform)
 OFFSET_DELTA = 0.1
+MAX_STEP = 10**12  # start_step and steps: far beyond any run, and item positions stay inside int64
 
 
 def _check_augment(augment) -> tuple[str, ...]:
@@ -110,6 +129,8 @@ def segmentation_dataset(
     shuffle: bool = True,
     patch_size: int | None = None,
     repeat: bool = False,
+    start_step: int | None = None,
+    steps: int | None = None,
 ):
     """Build a batched ``tf.data.Dataset`` of (image, mask) pairs.
 
@@ -142,6 +163,14 @@ def segmentation_dataset(
         convolutional network then runs on whole images.
     repeat : bool
         Repeat the data set forever (for ``fit`` with ``steps_per_epoch``).
+    start_step : int, optional
+        Make a resumable stream that begins at batch ``start_step``: every
+        batch is then a pure function of ``(seed, step)`` (see the module
+        docstring), batches run on across epoch ends (every item once per
+        epoch, in a fresh order each epoch when ``shuffle``) and all are full.
+        ``None`` (the default) makes the stream described above.
+    steps : int, optional
+        With ``start_step``: how many batches to make (default: endless).
 
     Returns
     -------
@@ -152,7 +181,8 @@ def segmentation_dataset(
     Raises
     ------
     ValueError
-        For mismatched shapes, a non-integer mask, or unknown augmentations.
+        For mismatched shapes, a non-integer mask, unknown augmentations,
+        ``steps`` without ``start_step``, or ``repeat`` with ``start_step``.
 
     Notes
     -----
@@ -170,6 +200,20 @@ def segmentation_dataset(
     chosen = _check_augment(augment)
     shuffle = check_bool(shuffle, "shuffle")
     repeat = check_bool(repeat, "repeat")
+    if start_step is not None:
+        start_step = check_positive_int(start_step, "start_step", minimum=0)
+        if start_step > MAX_STEP:
+            raise ValueError(f"start_step should be at most {MAX_STEP:.0e}, got {start_step}.")
+        if repeat:
+            raise ValueError("repeat=True and start_step: a start_step stream already runs on across epochs; "
+                             "leave repeat=False and give steps (or none, for an endless stream).")
+        if steps is not None:
+            steps = check_positive_int(steps, "steps")
+            if steps > MAX_STEP:
+                raise ValueError(f"steps should be at most {MAX_STEP:.0e}, got {steps}.")
+    elif steps is not None:
+        raise ValueError(f"steps={steps!r} counts the batches of a resumable stream; give start_step too "
+                         "(start_step=0 for the first batch), or use dataset.take(steps).")
 
     tf = _backend.tensorflow()
     image_array = images.astype(np.float32, copy=False)
@@ -244,6 +288,10 @@ def segmentation_dataset(
             mask = mask[..., 0]
         return image, tf.cast(mask, mask_dtype)
 
+    if start_step is not None:
+        return _resumable(tf, image_array, mask_array, augment_pair if chosen or patch_size is not None else None,
+                          finish, batch_size=batch_size, seed=seed, shuffle=shuffle, start_step=start_step,
+                          steps=steps)
     dataset = tf.data.Dataset.from_tensor_slices((image_array, mask_array))
     if shuffle:
         dataset = dataset.shuffle(n, seed=seed, reshuffle_each_iteration=True)
@@ -256,3 +304,30 @@ def segmentation_dataset(
         )
     dataset = dataset.map(finish, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _resumable(tf, image_array, mask_array, augment_pair, finish, *, batch_size, seed, shuffle, start_step, steps):
+    """Batches ``start_step ..`` of the resumable stream.
+
+    Item ``p`` of the endless walk (batch ``s`` holds ``p = s * batch_size ..``) is a pure function of
+    ``(seed, p)``, so no batch needs an earlier one.
+    """
+    n = len(image_array)
+    images, masks = tf.constant(image_array), tf.constant(mask_array)
+    first = start_step * batch_size
+    if steps is None:
+        positions = tf.data.Dataset.counter(first)
+    else:
+        positions = tf.data.Dataset.range(first, first + steps * batch_size)
+
+    def item(position):
+        epoch, index = position // n, position % n
+        if shuffle:  # a fresh permutation of the n items each epoch, keyed on (seed, epoch)
+            index = tf.random.experimental.index_shuffle(
+                index, tf.stack([tf.constant(seed, tf.int64), epoch]), tf.constant(n - 1, tf.int64))
+        image, mask = tf.gather(images, index), tf.gather(masks, index)
+        if augment_pair is not None:  # its augmentations are keyed on (seed, position)
+            image, mask = augment_pair(image, mask, position)
+        return finish(image, mask)
+
+    return positions.map(item, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -38,7 +38,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .._validate import ArgumentTypeError, describe, as_array, check_bool, check_scalar
-from .results import GROUPS, Case, CaseResult, ExerciseResult, Outcome, describe_case, show_value  # noqa: F401
+from .results import Case, CaseResult, ExerciseResult, Outcome
 
 __all__ = [
     "Case",

@@ -31,11 +31,8 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
 from .. import _backend
 from .._validate import (
-    check_bool,
     check_choice,
     check_in_range,
     check_keras_tensor,

@@ -6,7 +6,8 @@ Modules, one idea each:
 live           :class:`LiveHistory` (the live loss plot callback), :func:`fit`, :func:`check_batch`
 schedules      :func:`cosine_schedule`
 options        :class:`TrainOptions`, every option of a run, checked once
-data           :func:`load_training_data`, :func:`batch_indices` (batches as pure functions of the step)
+data           :func:`load_training_data`, :func:`batch_indices` (Mask R-CNN's batches as pure functions
+               of the step; the semantic models' come from ``segmentation_dataset(start_step=...)``)
 recipes        one recipe object per model (:data:`RECIPES`): build, batch, evaluate
 semi_recipes   the semi-supervised methods' recipes (:data:`SEMI_RECIPES`, notebook 11)
 checkpoints    checkpoints with the random state, :func:`find_checkpoint`

@@ -1,11 +1,13 @@
-"""The data of ``segtutor train``: loading, the split, and batches that are a pure function of the step.
+"""The data of ``segtutor train``: loading, the split, and Mask R-CNN's batches as a pure function of the step.
 
 A run that can be resumed at any step must be able to make batch ``s``
-without replaying batches ``0 .. s-1``: :func:`batch_indices` and the
-augmentation plan depend only on ``(seed, step)``. (The notebooks' endless
-:func:`segtutor.datasets.segmentation_dataset` draws a fresh stream each
-epoch instead, which is what ``model.fit`` wants but a checkpoint cannot
-resume in the middle of.)
+without replaying batches ``0 .. s-1``. The semantic models (U-Net,
+DeepLabv3+) get theirs from the notebooks' batch maker,
+:func:`segtutor.datasets.segmentation_dataset` with ``start_step``. Mask
+R-CNN's batches are instance data (boxes and one mask per instance, and a
+flip must move the boxes too), which that pipeline does not carry:
+:func:`instance_chunk` makes them from :func:`batch_indices` and a flip plan
+that depend only on ``(seed, step)``.
 
 Examples
 --------
@@ -187,29 +189,13 @@ def batch_indices(step: int, n: int, batch_size: int, seed: int) -> np.ndarray:
 
 
 def augment_plan(step: int, batch_size: int, seed: int) -> np.ndarray:
-    """(B, 3) ints: flip left-right, flip up-down, quarter turns, per item of batch ``step``."""
+    """(B, 3) ints: flip left-right, flip up-down, quarter turns, per item of batch ``step``.
+
+    :func:`instance_chunk` reads the first column only (Mask R-CNN trains on left-right flips).
+    """
     rng = np.random.default_rng([seed, 2, step])
     return np.stack([rng.integers(0, 2, batch_size), rng.integers(0, 2, batch_size),
                      rng.integers(0, 4, batch_size)], axis=1)
-
-
-def semantic_chunk(images, masks, start: int, n_steps: int, batch_size: int, seed: int, binary: bool):
-    """Images (n_steps * B, H, W, C) float32 and masks of batches ``start .. start + n_steps - 1``, augmented."""
-    xs, ys = [], []
-    for step in range(start, start + n_steps):
-        idx = batch_indices(step, len(images), batch_size, seed)
-        for i, (lr, ud, turns) in zip(idx, augment_plan(step, batch_size, seed)):
-            x, y = images[i], masks[i]
-            if lr:
-                x, y = x[:, ::-1], y[:, ::-1]
-            if ud:
-                x, y = x[::-1], y[::-1]
-            x, y = np.rot90(x, turns), np.rot90(y, turns)
-            xs.append(x)
-            ys.append(y)
-    x = np.ascontiguousarray(np.stack(xs), np.float32)
-    y = np.stack(ys)
-    return x, (y[..., None].astype(np.float32) if binary else y.astype(np.int32))
 
 
 def instance_chunk(prepared: dict, start: int, n_steps: int, batch_size: int, seed: int) -> dict:

@@ -27,10 +27,15 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _backend
-from .data import instance_chunk, semantic_chunk
+from .data import instance_chunk
 from .errors import TrainError
 
-__all__ = ["Recipe", "UNetRecipe", "DeepLabRecipe", "MaskRCNNRecipe", "RECIPES", "DEFAULT_MODEL", "get_recipe"]
+__all__ = ["Recipe", "UNetRecipe", "DeepLabRecipe", "MaskRCNNRecipe", "RECIPES", "DEFAULT_MODEL", "get_recipe",
+           "SEMANTIC_AUGMENT"]
+
+#: What ``segtutor train`` does to a U-Net's or DeepLabv3+'s batches: a left-right and an up-down flip, each with
+#: probability 1/2, and 0 to 3 quarter turns, image and mask together (``segmentation_dataset``'s ``augment``).
+SEMANTIC_AUGMENT = ("flip", "rotate")
 
 
 def _three_channels(images: np.ndarray) -> np.ndarray:
@@ -84,7 +89,14 @@ class Recipe:
 
 
 class _SemanticRecipe(Recipe):
-    """A fully convolutional network with one output per class (one sigmoid output for two classes)."""
+    """A fully convolutional network with one output per class (one sigmoid output for two classes).
+
+    Its batches come from :func:`segtutor.datasets.segmentation_dataset`, the
+    batch maker of the notebooks, in its resumable form (``start_step``):
+    augmented by :data:`SEMANTIC_AUGMENT`, each batch a pure function of the
+    seed and the step. Two classes train one sigmoid output on float32
+    (B, H, W, 1) masks; more train a softmax on int32 (B, H, W) class ids.
+    """
 
     def metric_for(self, n_classes: int) -> str:
         return "dice" if n_classes == 2 else "mean_iou"
@@ -113,14 +125,21 @@ class _SemanticRecipe(Recipe):
         return model
 
     def prepare(self, dataset: dict, train_idx: np.ndarray, spec: dict):
-        return dataset["images"][train_idx], dataset["masks"][train_idx], spec["n_classes"] == 2
+        binary = spec["n_classes"] == 2
+        masks = dataset["masks"][train_idx]
+        return dataset["images"][train_idx], (masks[..., None] if binary else masks), binary
 
     def batches(self, prepared, start: int, n_steps: int, batch_size: int, seed: int):
         tf = _backend.tensorflow()
 
+        from ..datasets import segmentation_dataset
+
         images, masks, binary = prepared
-        x, y = semantic_chunk(images, masks, start, n_steps, batch_size, seed, binary=binary)
-        return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+        batches = segmentation_dataset(images, masks, batch_size=batch_size, augment=SEMANTIC_AUGMENT, seed=seed,
+                                       start_step=start, steps=n_steps)
+        if binary:  # the sigmoid output's binary cross-entropy and Dice compare float masks
+            batches = batches.map(lambda x, y: (x, tf.cast(y, tf.float32)))
+        return batches
 
     def evaluate(self, model, dataset: dict, val_idx: np.ndarray) -> tuple[dict, list]:
         from .. import metrics

@@ -5,8 +5,10 @@ A training run outside a notebook must survive being stopped. Every
 (:mod:`segtutor.training.checkpoints`) holding everything the next step
 depends on: weights, optimiser state, random state, the metrics so far, and
 the step, and with it the **data position**: batch ``s`` is a pure function
-of ``(seed, s)`` (:func:`segtutor.training.data.batch_indices`), so a resumed
-run reads exactly the batches the uninterrupted run would have read.
+of ``(seed, s)`` (:func:`segtutor.datasets.segmentation_dataset` with
+``start_step``, or :func:`segtutor.training.data.batch_indices` for Mask
+R-CNN), so a resumed run reads exactly the batches the uninterrupted run
+would have read.
 ``kill -9`` at any moment leaves the previous complete checkpoint in place,
 and ``--resume`` continues from it and ends with the metrics an
 uninterrupted run ends with (same machine, same seed; TensorFlow's op

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import Case, Exercise, register
-from . import _random
 
 
 def _atrous(image, kernel, rate):
