@@ -29,6 +29,12 @@ the kernel is always ``python3`` of the running environment (what
 ``--nbval-current-env`` asks for), and a cell that should raise needs the
 ``raises-exception`` tag (nbclient's), not only ``# NBVAL_RAISES_EXCEPTION``.
 
+The same background thread takes other slow set-ups that can start long
+before their tests (``NotebookRuns.submit``): a test module that defines
+``queue_in_background(config, items)`` queues them when collection ends,
+after the notebooks (tests/conftest.py); tests/test_grading.py's attack
+batches run there.
+
 The plugin is registered by tests/conftest.py, so it applies whenever tests/ is
 on pytest's command line (as in ``course.py test``). ``pytest notebooks/06_unet.ipynb
 --nbval-lax ...`` alone runs plain nbval on the source notebook; add
