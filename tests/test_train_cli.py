@@ -106,7 +106,8 @@ def queue_in_background(config, items):
     """
     from notebook_runs import runs_of
 
-    needed = {name for item in items for name in ("runs", "maskrcnn_runs") if name in getattr(item, "fixturenames", ())}
+    needed = {name for item in items for name in ("runs", "maskrcnn_runs")
+              if name in getattr(item, "fixturenames", ())}
     for name, make in (("runs", make_runs), ("maskrcnn_runs", make_maskrcnn_runs)):
         if name in needed:
             base = Path(tempfile.mkdtemp(prefix=f"segtutor-{name}-"))
@@ -322,7 +323,6 @@ def test_several_accelerators_train_with_mirrored_strategy(monkeypatch):
 
 _TWO_REPLICAS = """
 import sys
-import tempfile
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
