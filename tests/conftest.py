@@ -8,8 +8,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 # The committed student submissions are data for tests/test_grading.py, not
 # notebooks for nbval to execute (one of them is deliberately not JSON).
-# notebook_runs.py is the plugin registered below, not a test module.
-collect_ignore = ["submissions", "conftest.py", "browser/conftest.py", "notebook_runs.py"]
+# notebook_runs.py is the plugin registered below, non_editable.py a helper, not test modules.
+collect_ignore = ["submissions", "conftest.py", "browser/conftest.py", "notebook_runs.py", "non_editable.py"]
 
 
 def pytest_configure(config):
@@ -90,24 +90,32 @@ def fast_site(tmp_path_factory, notebook_runs):
     return out, pages
 
 
-# -- one non-editable install of the course per session --------------------------------------------
-# tests/test_grading.py grades the whole attack batch with it, tests/test_grading_round3.py walks every
-# file its sandbox shows and builds the conda and Binder layouts from it.
+# -- slow set-ups on the background thread, and one non-editable install per session ---------------
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    """Let each selected test module queue its slow set-up on the background thread, after the notebook runs.
+
+    A module opts in with ``queue_in_background(config, items)`` (its selected items).
+    """
+    if session.config.option.collectonly:
+        return
+    by_module: dict = {}
+    for item in session.items:
+        module = getattr(item, "module", None)
+        if module is not None and hasattr(module, "queue_in_background"):
+            by_module.setdefault(module, []).append(item)
+    for module, items in by_module.items():
+        module.queue_in_background(session.config, items)
+
 
 @pytest.fixture(scope="session")
-def non_editable_site(tmp_path_factory):
+def non_editable_site(pytestconfig, tmp_path_factory):
     """``pip install --no-deps --target <tmp>/site-packages <checkout>``: a non-editable copy of the course."""
-    import subprocess
-    import sys
-    from importlib.metadata import version
+    import non_editable
+    import notebook_runs
 
-    from packaging.version import Version
-
-    site = tmp_path_factory.mktemp("prefix") / "lib" / "site-packages"
-    isolation = [] if Version(version("setuptools")) < Version("77") else ["--no-build-isolation"]
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
-    done = subprocess.run([*pip, "install", "--no-deps", "-q", *isolation, "--target", str(site), str(REPO)],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert (site / "segtutor" / "metrics" / "semantic.py").is_file()
-    return site
+    queued = notebook_runs.runs_of(pytestconfig).job(non_editable.JOB)
+    if queued is not None:
+        return queued.result()
+    return non_editable.install(tmp_path_factory.mktemp("prefix") / "lib" / "site-packages")

@@ -29,6 +29,12 @@ the kernel is always ``python3`` of the running environment (what
 ``--nbval-current-env`` asks for), and a cell that should raise needs the
 ``raises-exception`` tag (nbclient's), not only ``# NBVAL_RAISES_EXCEPTION``.
 
+The same background thread takes other slow set-ups that can start long
+before their tests (``NotebookRuns.submit``): a test module that defines
+``queue_in_background(config, items)`` queues them when collection ends,
+after the notebooks (tests/conftest.py); tests/test_grading.py's attack
+batches run there.
+
 The plugin is registered by tests/conftest.py, so it applies whenever tests/ is
 on pytest's command line (as in ``course.py test``). ``pytest notebooks/06_unet.ipynb
 --nbval-lax ...`` alone runs plain nbval on the source notebook; add
@@ -85,6 +91,7 @@ class NotebookRuns:
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
         self._worker = None
+        self._jobs: dict = {}
         self.timeout = timeout
         self.environ = dict(os.environ if environ is None else environ)
         self.executions = 0
@@ -130,10 +137,40 @@ class NotebookRuns:
             self._worker = threading.Thread(target=self._work, name="notebook-runs", daemon=True)
             self._worker.start()
 
+    def submit(self, key: str, job) -> concurrent.futures.Future:
+        """Queue ``job()`` for the background thread, after what is queued already: its future.
+
+        For a test's own slow set-up that waits more than it computes, or that
+        can start long before the test (the grading batches): it runs while
+        the session's other tests run. ``job(key)`` returns the future later;
+        a second ``submit`` with the same key returns the first one's.
+        """
+        with self._lock:
+            if key in self._jobs:
+                return self._jobs[key]
+            self._jobs[key] = future = concurrent.futures.Future()
+        self._queue.put((job, future))
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work, name="notebook-runs", daemon=True)
+            self._worker.start()
+        return future
+
+    def job(self, key: str):
+        """The future of the job submitted as ``key``, or None."""
+        with self._lock:
+            return self._jobs.get(key)
+
     def _work(self):
         while True:
-            path, future = self._queue.get()
-            self._execute(path, future)
+            task, future = self._queue.get()
+            if callable(task):
+                if future.set_running_or_notify_cancel():
+                    try:
+                        future.set_result(task())
+                    except BaseException as exc:  # handed to the test that reads it
+                        future.set_exception(exc)
+            else:
+                self._execute(task, future)
 
 
 RUNS = pytest.StashKey[NotebookRuns]()

@@ -2,10 +2,12 @@
 
 One batch grades all of ``tests/submissions/students`` (regenerate them with
 ``tests/submissions/make_submissions.py``), once per install mode: with this
-checkout's editable install (the grader in the test's process), and with a
-non-editable ``pip install`` of the course (the grader in a child process
-that imports it from there; ``non_editable_site`` in ``tests/conftest.py``,
-one install per session). What a submission deserves is computed here, in
+checkout's editable install, and with a non-editable ``pip install`` of the
+course (tests/non_editable.py, one install per session). Each batch is a
+grader child process importing its copy; both grade at the same time, on
+the session's background thread (tests/notebook_runs.py), queued when
+collection ends, so they run while other tests do. The grader's ``main`` in
+the test's process is exercised by the rerun tests. What a submission deserves is computed here, in
 the test's process, by running the function it *really* defines on the same
 hidden cases: a cheat must not beat that, whichever copy of the package the
 grader and the sandbox hold.
@@ -20,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -132,28 +135,89 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module", params=["editable", "non-editable"])
-def batch(request, tmp_path_factory):
+BATCHES_JOB = "grading-batches"
+
+
+def grade_batches(modes, folder: Path, site: Path | None) -> dict:
+    """Grade the attack batch once per install mode in ``modes``, all at the same time.
+
+    Each batch is a grader child process (``--jobs 2``): the editable one
+    imports this checkout, the non-editable one the pip-installed copy at
+    ``site`` (every reference in it: the sandbox must hide that copy). One
+    batch's waits (a notebook held to its timeout) pass while the other
+    computes. Returns ``{mode: (gradebook, rows, seconds)}`` once all are done.
+    """
+    started = {}
+    try:
+        for mode in sorted(modes):
+            out = folder / mode / "gradebook.csv"
+            out.parent.mkdir(parents=True)
+            env = dict(os.environ)
+            if mode == "non-editable":
+                env["PYTHONPATH"] = str(site)
+                where = subprocess.run([sys.executable, "-c", "import segtutor; print(segtutor.__file__)"],
+                                       capture_output=True, text=True, env=env, cwd=out.parent, timeout=300)
+                assert where.stdout.strip().startswith(str(site / "segtutor")), (where.stdout, where.stderr[-2000:])
+            log = out.parent / "grader.log"
+            with open(log, "w") as sink:  # a file, not a pipe: nobody reads it until the batch ends
+                child = subprocess.Popen([sys.executable, "-m", "segtutor.grading.cli", "grade", str(STUDENTS),
+                                          "--out", str(out), "--results-json", *ARGS], stdout=sink,
+                                         stderr=subprocess.STDOUT, env=env, cwd=out.parent)
+            started[mode] = (child, out, log, time.monotonic())
+        results = {}
+        for mode, (child, out, log, start) in started.items():
+            assert child.wait(timeout=3600) == 0, f"{mode} batch:\n{log.read_text()[-3000:]}"
+            results[mode] = (out, read_rows(out), time.monotonic() - start)
+        return results
+    finally:
+        for child, *_ in started.values():
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+
+
+def queue_in_background(config, items):
+    """Queue the selected batches on the session's background thread (tests/conftest.py), after the notebooks."""
+    modes = {item.callspec.params["batch"] for item in items
+             if "batch" in getattr(getattr(item, "callspec", None), "params", {})}
+    if not modes or sandbox_problem() is not None:
+        return
+    import non_editable
+    from notebook_runs import runs_of
+
+    runs = runs_of(config)
+    site_job = non_editable.queue(config) if "non-editable" in modes else None
+    folder = Path(tempfile.mkdtemp(prefix="segtutor-grades-"))
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    # The thread runs its jobs in order: the install is done when the batches start.
+    runs.submit(BATCHES_JOB, lambda: grade_batches(modes, folder, runs.job(site_job).result() if site_job else None))
+
+
+@pytest.fixture(scope="module")
+def batches(pytestconfig, tmp_path_factory):
+    """``{mode: (gradebook, rows, seconds)}``, graded in the background since the session started its tests.
+
+    Both batches finish before any test reads them (``test_no_process_outlives_its_sandbox`` looks at
+    every process).
+    """
     if sandbox_problem() is not None:
         # Several attacks signal every process they can see: never run them outside the sandbox.
         pytest.skip(f"no grading sandbox: {sandbox_problem()}")
-    out = tmp_path_factory.mktemp("grades") / "gradebook.csv"
-    start = time.monotonic()
-    if request.param == "editable":
-        assert main(["grade", str(STUDENTS), "--out", str(out), "--results-json", *ARGS]) == 0
-    else:
-        # The grader imports the pip-installed copy, every reference in it: the sandbox must hide that copy.
-        site = request.getfixturevalue("non_editable_site")
-        env = dict(os.environ, PYTHONPATH=str(site))
-        where = subprocess.run([sys.executable, "-c", "import segtutor; print(segtutor.__file__)"],
-                               capture_output=True, text=True, env=env, cwd=out.parent, timeout=300)
-        assert where.stdout.strip().startswith(str(site / "segtutor")), (where.stdout, where.stderr[-2000:])
-        done = subprocess.run([sys.executable, "-m", "segtutor.grading.cli", "grade", str(STUDENTS), "--out",
-                               str(out), "--results-json", *ARGS], capture_output=True, text=True, env=env,
-                              cwd=out.parent, timeout=3600)
-        assert done.returncode == 0, done.stderr[-3000:]
-    elapsed = time.monotonic() - start
-    return out, read_rows(out), elapsed
+    from notebook_runs import runs_of
+
+    queued = runs_of(pytestconfig).job(BATCHES_JOB)
+    if queued is not None:
+        return queued.result()
+    # Not queued (this module imported without the tests' conftest): grade here.
+    import non_editable
+
+    site = non_editable.install(tmp_path_factory.mktemp("prefix") / "lib" / "site-packages")
+    return grade_batches({"editable", "non-editable"}, tmp_path_factory.mktemp("grades"), site)
+
+
+@pytest.fixture(scope="module", params=["editable", "non-editable"])
+def batch(request, batches):
+    return batches[request.param]
 
 
 def read_rows(out):

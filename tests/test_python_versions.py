@@ -50,19 +50,46 @@ def _index_reachable() -> str | None:
     return None
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("python", SUPPORTED)
-def test_the_lock_resolves_on_each_supported_python(tmp_path, python):
+def _resolve_command(python: str, requirements: Path) -> list[str]:
+    # --only-binary: a Python without wheels for a pinned version must fail here, not compile on a laptop.
+    return [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+            "--python-version", python, "--only-binary=:all:", "--disable-pip-version-check",
+            "-c", str(ROOT / "requirements" / "constraints.txt"), "-r", str(requirements)]
+
+
+@pytest.fixture(scope="module")
+def resolves(request, tmp_path_factory):
+    """The resolve of each selected Python, all started at once: ``{python: (Popen, its log file)}``.
+
+    A resolve mostly waits on the package index, so the three overlap instead
+    of waiting one after another; each test still reads only its own.
+    """
     offline = _index_reachable()
     if offline:
         pytest.skip(offline)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    requirements = tmp_path / "requirements.txt"
+    folder = tmp_path_factory.mktemp("lock")
+    requirements = folder / "requirements.txt"
     requirements.write_text("\n".join(project["dependencies"] + project["optional-dependencies"]["test"]) + "\n")
-    # --only-binary: a Python without wheels for a pinned version must fail here, not compile on a laptop.
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-         "--python-version", python, "--only-binary=:all:", "--disable-pip-version-check",
-         "-c", str(ROOT / "requirements" / "constraints.txt"), "-r", str(requirements)],
-        capture_output=True, text=True, timeout=1200)
-    assert result.returncode == 0, f"the lock does not resolve on Python {python}:\n{result.stderr[-3000:]}"
+    selected = [item.callspec.params["python"] for item in request.session.items
+                if getattr(item, "originalname", None) == "test_the_lock_resolves_on_each_supported_python"
+                and item.path == request.path]
+    procs = {}
+    for python in dict.fromkeys(selected or SUPPORTED):
+        # Files, not pipes: a resolve that is not read yet must never block on a full pipe.
+        with open(folder / f"{python}.log", "w") as log:
+            procs[python] = (subprocess.Popen(_resolve_command(python, requirements), stdout=log,
+                                              stderr=subprocess.STDOUT), folder / f"{python}.log")
+    yield procs
+    for proc, _ in procs.values():  # a test that failed or was interrupted leaves its resolve running
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("python", SUPPORTED)
+def test_the_lock_resolves_on_each_supported_python(resolves, python):
+    proc, log = resolves[python]
+    returncode = proc.wait(timeout=1200)
+    assert returncode == 0, f"the lock does not resolve on Python {python}:\n{log.read_text()[-3000:]}"

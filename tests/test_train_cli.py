@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,10 +72,8 @@ def _assert_same_run(a: Path, b: Path):
         assert eval_a[key] == pytest.approx(eval_b[key], rel=1e-5, abs=1e-6), key
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def make_runs(base: Path) -> dict:
     """An uninterrupted run, a second one with the same seed, and one killed with SIGKILL and resumed."""
-    base = tmp_path_factory.mktemp("train")
     whole = _run(*TINY, "--out", str(base / "whole"), "--tensorboard")
     assert whole.returncode == 0, whole.stderr[-2000:]
     again = _run(*TINY, "--out", str(base / "again"))
@@ -96,6 +96,36 @@ def runs(tmp_path_factory):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     return {"whole": base / "whole", "again": base / "again", "killed": killed, "interrupted_at": interrupted_at,
             "resumed_stderr": resumed.stderr, "whole_stdout": whole.stdout}
+
+
+def queue_in_background(config, items):
+    """Start the module's training runs on the session's background thread (tests/conftest.py).
+
+    They are child processes that the tests only read afterwards, so they
+    train while the session's other tests run.
+    """
+    from notebook_runs import runs_of
+
+    needed = {name for item in items for name in ("runs", "maskrcnn_runs")
+              if name in getattr(item, "fixturenames", ())}
+    for name, make in (("runs", make_runs), ("maskrcnn_runs", make_maskrcnn_runs)):
+        if name in needed:
+            base = Path(tempfile.mkdtemp(prefix=f"segtutor-{name}-"))
+            config.add_cleanup(lambda base=base: shutil.rmtree(base, ignore_errors=True))
+            runs_of(config).submit(f"train-cli-{name}", lambda make=make, base=base: make(base))
+
+
+def _queued_or_made(config, name: str, make, tmp_path_factory) -> dict:
+    from notebook_runs import runs_of
+
+    queued = runs_of(config).job(f"train-cli-{name}")
+    return queued.result() if queued is not None else make(tmp_path_factory.mktemp(name))
+
+
+@pytest.fixture(scope="module")
+def runs(pytestconfig, tmp_path_factory):
+    """``make_runs``, trained in the background since collection ended (or here, if it was not queued)."""
+    return _queued_or_made(pytestconfig, "runs", make_runs, tmp_path_factory)
 
 
 def test_a_killed_run_resumes_and_ends_where_an_uninterrupted_run_ends(runs):
@@ -383,9 +413,8 @@ def _kill_after_first_checkpoint(args, out: Path, sig=signal.SIGKILL):
     return proc.returncode, err
 
 
-@pytest.fixture(scope="module")
-def maskrcnn_runs(tmp_path_factory):
-    base = tmp_path_factory.mktemp("train_maskrcnn")
+def make_maskrcnn_runs(base: Path) -> dict:
+    """A whole tiny Mask R-CNN run counting its traces, and one killed after its first checkpoint and resumed."""
     args = tiny_maskrcnn()
     whole = subprocess.run([sys.executable, "-c", _COUNTING_RUN, *args, "--out", str(base / "whole")],
                            capture_output=True, text=True, env=_env(), cwd=ROOT)
@@ -401,6 +430,11 @@ def maskrcnn_runs(tmp_path_factory):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     return {"whole": base / "whole", "killed": killed, "interrupted_at": interrupted_at,
             "resumed_stderr": resumed.stderr, "traces": counted["traces"]}
+
+
+@pytest.fixture(scope="module")
+def maskrcnn_runs(pytestconfig, tmp_path_factory):
+    return _queued_or_made(pytestconfig, "maskrcnn_runs", make_maskrcnn_runs, tmp_path_factory)
 
 
 def test_a_killed_maskrcnn_run_resumes_and_ends_where_an_uninterrupted_run_ends(maskrcnn_runs):
