@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -80,16 +80,8 @@ def make_runs(base: Path) -> dict:
     assert again.returncode == 0, again.stderr[-2000:]
 
     killed = base / "killed"
-    proc = subprocess.Popen(_command(*TINY, "--out", str(killed)), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=_env(), cwd=ROOT)
-    try:
-        while find_checkpoint(killed) is None and proc.poll() is None:
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait()
-        proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    code, _ = _kill_after_first_checkpoint(TINY, killed)
+    assert code == -signal.SIGKILL, "the run ended before it could be killed"
     interrupted_at = json.loads((find_checkpoint(killed) / "state.json").read_text())["step"]
     assert not (killed / "evaluation.json").exists()
     resumed = _run(*TINY, "--out", str(killed), "--resume")
@@ -397,20 +389,52 @@ print(json.dumps({"code": code, "traces": len(traces)}))
 """
 
 
+#: `segtutor train` in a child that, after saving its first checkpoint, waits for a line on stdin: the test signals
+#: it while it waits, so the run cannot end between the checkpoint and the signal, however loaded the machine.
+_PAUSING_RUN = r"""
+import sys
+from segtutor import cli
+from segtutor.training import run
+
+original = run.save_checkpoint
+saved = []
+
+def pausing(*args, **kwargs):
+    result = original(*args, **kwargs)
+    if not saved:
+        saved.append(1)
+        print("first checkpoint saved", flush=True)
+        sys.stdin.readline()
+    return result
+
+run.save_checkpoint = pausing
+sys.exit(cli.main(["train", *sys.argv[1:]]))
+"""
+
+
 def _kill_after_first_checkpoint(args, out: Path, sig=signal.SIGKILL):
-    """Start the command, wait for its first checkpoint (never a timer), send ``sig``; return stderr."""
-    proc = subprocess.Popen(_command(*args, "--out", str(out)), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    """Start the command, send ``sig`` while it waits after its first checkpoint; return its status and stderr."""
+    proc = subprocess.Popen([sys.executable, "-c", _PAUSING_RUN, *args, "--out", str(out)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
     try:
-        while find_checkpoint(out) is None and proc.poll() is None:
-            time.sleep(0.01)
-        proc.send_signal(sig)
-        err = proc.communicate()[1]
+        # stderr is read on a thread, so that a chatty child cannot fill its pipe and stall before the checkpoint.
+        err = []
+        reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+        reader.start()
+        for line in proc.stdout:
+            if line.strip() == "first checkpoint saved":
+                proc.send_signal(sig)
+                break
+        proc.stdout.read()
+        proc.wait()
+        reader.join()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    return proc.returncode, err
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            stream.close()
+    return proc.returncode, "".join(err)
 
 
 def make_maskrcnn_runs(base: Path) -> dict:
