@@ -74,7 +74,9 @@ SIZES = MappingProxyType(
         "11": {"n_train": (40, 20), "n_test": (16, 4), "image_size": (128, 64), "patch": (64, 32),
                "depth": (3, 3), "width": (8, 8), "steps": (250, 2), "semi_steps": (250, 2),
                # Section 5 (domain shift) at bench/bench_semi_shift.py's sizes: one seed live, the table stored.
-               "shift_size": (128, 32), "shift_n": (24, 3), "shift_patch": (32, 32), "shift_steps": (120, 2)},
+               "shift_size": (256, 32), "shift_n": (40, 5), "shift_patch": (64, 32), "shift_steps": (400, 2),
+               # Section 6: the side of the real image the shipped model is adapted to and segments with.
+               "real_crop": (512, 128)},
         # 12 trains three small models on the shipped 64 x 64 examples and the coins photograph; the class-mode
         # run of the whole notebook is timed in README.md (target <= 5 minutes on 2 cores).
         # more_images and more_steps: the same U-Net on 2,000 more generated images, to tell a bug from too

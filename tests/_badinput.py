@@ -568,6 +568,8 @@ def _semi_entries() -> dict:
         "segtutor.semi.adapt.batch_norm_layers": {"model": tiny_student},
         "segtutor.semi.adapt.batch_norm_statistics": model,
         "segtutor.semi.adapt.adapt_batch_norm": {"model": tiny_student, "target_images": _grey_batch},
+        "segtutor.semi.adapt.adapt_pretrained": {"images": lambda: _rng().random((32, 32)), "model": lambda: "unet",
+                                                 "diameter": lambda: 28.0},
         "segtutor.widgets.pseudo_labels.PseudoLabels": {"images": _grey_batch, "probabilities": probs,
                                                         "truth": _stack3(_mask)},
     }

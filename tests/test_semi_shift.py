@@ -229,3 +229,19 @@ def test_the_teacher_normalises_by_its_batch_only_when_asked(shift_data, batch_s
     alone = np.asarray(mt.teacher(xt[:1], training=True))[0]
     with_others = np.asarray(mt.teacher(xt, training=True))[0]
     assert np.allclose(alone, with_others, atol=1e-6) is not batch_statistics
+
+
+def test_adapt_pretrained_changes_only_the_statistics_of_a_fresh_shipped_model():
+    from segtutor.datasets import make_nuclei
+    from segtutor.models import pretrained
+
+    image = make_nuclei(1, size=96, seed=2).images[0]
+    shipped = pretrained.load_model("unet")
+    adapted = semi.adapt_pretrained(image, model="unet", diameter=28.0)
+    assert adapted is not shipped
+    stats = {id(v) for layer in semi.batch_norm_layers(adapted) for v in (layer.moving_mean, layer.moving_variance)}
+    for before, after in zip(shipped.weights, adapted.weights):
+        same = np.array_equal(before.numpy(), after.numpy())
+        assert same is (id(after) not in stats), after.path
+    with pytest.raises(ValueError, match="model"):
+        semi.adapt_pretrained(image, model="maskrcnn")

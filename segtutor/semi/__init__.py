@@ -51,15 +51,15 @@ Examples
 
 from __future__ import annotations
 
-from .adapt import (FRENCH_CONFIDENCE, SHIFT_METHODS, adabn_normalise, adapt_batch_norm, batch_norm_layers,
-                    batch_norm_statistics, domain_adaptation, mean_teacher_on_target, oracle, self_train_on_target, source_only)
+from .adapt import (FRENCH_CONFIDENCE, SHIFT_METHODS, adabn_normalise, adapt_batch_norm, adapt_pretrained,
+                    batch_norm_layers, batch_norm_statistics, domain_adaptation, mean_teacher_on_target, oracle, self_train_on_target, source_only)
 from .experiment import METHODS, efficiency_figure, held_out_dice, label_efficiency, labelled_split
 from .mean_teacher import (CUTMIX_AREA, JITTER, MeanTeacher, consistency_weight, cutmix, cutmix_boxes, ema_update,
                            photometric_jitter, train_mean_teacher)
 from .pseudo_labels import (IGNORE, PseudoLabelQuality, balanced_pseudo_label_targets, class_balanced_thresholds,
                             pseudo_label_picture, pseudo_label_quality, pseudo_label_targets, select_pseudo_labels)
 from .self_training import self_training
-from .shift import LOOK_SIZE, SOURCE_LOOK, TARGET_LOOK, ShiftData, make_shift_data, shift_picture
+from .shift import LOOK_SIZE, SOURCE_LOOK, TARGET_LOOK, ShiftData, make_shift_data, shift_benchmark, shift_picture
 from .training import AUGMENT, build_student, copy_model, masked_bce_dice, predict_probabilities, train_supervised
 
 __all__ = [
@@ -97,6 +97,7 @@ __all__ = [
     "LOOK_SIZE",
     "ShiftData",
     "make_shift_data",
+    "shift_benchmark",
     "shift_picture",
     "SHIFT_METHODS",
     "FRENCH_CONFIDENCE",
@@ -104,6 +105,7 @@ __all__ = [
     "batch_norm_layers",
     "batch_norm_statistics",
     "adapt_batch_norm",
+    "adapt_pretrained",
     "source_only",
     "oracle",
     "self_train_on_target",

@@ -37,15 +37,16 @@ import time
 import numpy as np
 
 from .. import _backend
-from .._validate import check_bool, check_in_range, check_positive_int
+from .._validate import check_bool, check_choice, check_in_range, check_positive_int
 from ._checks import check_images, check_model_fits, check_seed, check_sequence, check_student, check_targets
 from .experiment import held_out_dice
 from .mean_teacher import train_mean_teacher
 from .self_training import self_training
 from .training import copy_model, train_supervised
 
-__all__ = ["SHIFT_METHODS", "FRENCH_CONFIDENCE", "adabn_normalise", "batch_norm_layers", "batch_norm_statistics", "adapt_batch_norm",
-           "source_only", "oracle", "self_train_on_target", "mean_teacher_on_target", "domain_adaptation"]
+__all__ = ["SHIFT_METHODS", "FRENCH_CONFIDENCE", "adabn_normalise", "batch_norm_layers", "batch_norm_statistics",
+           "adapt_batch_norm", "adapt_pretrained", "source_only", "oracle", "self_train_on_target",
+           "mean_teacher_on_target", "domain_adaptation"]
 
 #: Method names of :func:`domain_adaptation`, in the order of the notebook's table.
 SHIFT_METHODS = ("source only", "AdaBN", "self-training", "self-training + AdaBN", "mean teacher",
@@ -256,6 +257,66 @@ def adapt_batch_norm(model, target_images):
         layer.moving_mean.assign(a.mean(axis=0).astype(layer.moving_mean.dtype))
         layer.moving_variance.assign(a.var(axis=0).astype(layer.moving_variance.dtype))
     return model
+
+
+def adapt_pretrained(images, *, model: str = "deeplab", diameter=None):
+    """A shipped nuclei model with AdaBN statistics of your own unlabelled images, for ``segment_nuclei``.
+
+    Each image is prepared as :func:`segtutor.models.pretrained.segment_nuclei`
+    prepares it (rescaled so that its nuclei are the models' trained size,
+    normalised by its percentiles, padded to a multiple of 16), and the
+    shipped model's batch-norm statistics are re-estimated on those pixels
+    (:func:`adapt_batch_norm`). No label is used; the weights stay.
+
+    Parameters
+    ----------
+    images : array_like (H, W), or a list of them
+        Unlabelled 2-D images of one microscope (DNA stain). Several images
+        are cropped to their common size after rescaling.
+    model : {"deeplab", "unet"}
+        The shipped model to adapt (:func:`segtutor.models.pretrained.load_model`).
+    diameter : float, optional
+        Typical nucleus diameter in pixels, for every image; None estimates
+        it per image (:func:`segtutor.models.scale.estimate_diameter`).
+
+    Returns
+    -------
+    keras.Model
+        A fresh copy of the shipped model, adapted; pass it as
+        ``segment_nuclei(image, model=adapted)`` (the shipped models share
+        one trained nucleus size, so the size handling stays right).
+
+    Examples
+    --------
+    >>> from segtutor.datasets import make_nuclei
+    >>> adapted = adapt_pretrained(make_nuclei(1, size=64, seed=0).images[0], model="unet")  # doctest: +SKIP
+    """
+    from ..models import pretrained, scale
+
+    model = check_choice(model, "model", pretrained.MODELS)
+    if isinstance(images, (list, tuple)):
+        if not images:
+            raise ValueError("images should hold at least one image.")
+        images = list(images)
+    else:
+        images = [images]
+    prepared = []
+    for i, image in enumerate(images):
+        try:
+            x = scale.as_gray_image(image)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"images[{i}]: {exc}") from None
+        d = scale.estimate_diameter(x) if diameter is None else scale.check_diameter(diameter)
+        if not np.isfinite(d):  # nothing stands out of the background: use the image as it is
+            d = scale.TRAINED_DIAMETER[model]
+        small = scale.rescale_image(x, scale.TRAINED_DIAMETER[model] / d)
+        if min(small.shape) < 16:
+            raise ValueError(f"images[{i}] is {small.shape[0]}x{small.shape[1]} pixels at the models' nucleus size; "
+                             "use images with more nuclei across.")
+        prepared.append(pretrained.pad_to_multiple(pretrained.normalise_percentile(small), 16)[0])
+    h, w = min(p.shape[0] for p in prepared), min(p.shape[1] for p in prepared)
+    stack = np.stack([p[:h, :w] for p in prepared])
+    return adapt_batch_norm(pretrained.load_model(model), stack)
 
 
 def source_only(source_images, source_masks, *, steps: int, **training):

@@ -37,7 +37,7 @@ from .._validate import check_positive_int
 from ._checks import check_images, check_seed
 
 __all__ = ["SOURCE_LOOK", "TARGET_LOOK", "LOOK_SIZE", "NORMALISATIONS", "ShiftData", "make_shift_data",
-           "shift_picture"]
+           "shift_picture", "shift_benchmark"]
 
 #: How :func:`make_shift_data` can scale the images' intensities.
 NORMALISATIONS = ("percentile", "fixed")
@@ -222,3 +222,38 @@ def shift_picture(source_image, target_image, before, after, truth=None, *, titl
     if truth is not None:
         fig.text(0.5, 0.01, "blue outline: true nuclei of the target image", ha="center", fontsize="small")
     return fig
+
+
+def shift_benchmark() -> dict:
+    """The stored result of ``bench/bench_semi_shift.py``: every method over fresh seeds, and the real image.
+
+    Notebook 11 shows it instead of training five models on ten seeds in
+    class. The record holds the protocol (``settings``, ``dev_seeds``), every
+    row (``seed``, ``method``, held-out target ``dice``, ``seconds``,
+    ``cpu_seconds``), the ``summary`` (means, 95 % intervals, the gap, the
+    paired gains), its printed ``table``, the ``machine`` and, under
+    ``real``, the shipped models on the DSB 2018 image before and after AdaBN.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    FileNotFoundError
+        If this install lacks ``segtutor/data/semi_shift.json``.
+
+    Examples
+    --------
+    >>> record = shift_benchmark()
+    >>> len(record["summary"]["seeds"]) >= 10
+    True
+    """
+    import importlib.resources
+    import json
+
+    path = importlib.resources.files("segtutor") / "data" / "semi_shift.json"
+    if not path.is_file():
+        raise FileNotFoundError("the stored domain-shift benchmark (segtutor/data/semi_shift.json) is missing; "
+                                "reinstall segtutor, or make it with bench/bench_semi_shift.py.")
+    return json.loads(path.read_text())
