@@ -391,15 +391,18 @@ def test_pipeline_rejects_bad_arguments(kwargs, words):
 
 # The default stream (what notebooks 05-07, 12 and segtutor.semi train on), pinned: the mask bytes of its first
 # batches (exact: integer masks move by flips, turns and nearest-neighbour crops) and each batch's image sum.
-# Recorded on the code before segmentation_dataset learned start_step; a change here changes what they learn.
+# Recorded on the code before segmentation_dataset learned start_step (commit 00745ab); a change here changes what
+# they learn. tf.data's shuffle and random streams combine `seed` with TensorFlow's global seed, so the pins are
+# taken after TensorFlow's global seed is set to 0, as segtutor.seed_everything(0) sets it in every notebook
+# (without it, an earlier test's global seed changed the streams).
 PINNED_STREAMS = {
-    "default": (dict(batch_size=4, seed=5, repeat=True), "248b8bda0be38787",
-                [6122.2, 8023.31, 6165.758, 4950.601, 8176.233]),
+    "default": (dict(batch_size=4, seed=5, repeat=True), "c23b0718b89f87c9",
+                [7265.136, 7575.736, 7023.829, 4819.66, 7884.194]),
     "flip_rotate_no_shuffle": (dict(batch_size=3, augment=("flip", "rotate"), shuffle=False, seed=2, repeat=True),
-                               "015badfe29d6da38", [5602.061, 4025.538, 5910.709, 5799.591, 4353.481]),
+                               "327a4dc975a2bca1", [5602.061, 4025.538, 5910.709, 5799.591, 4353.481]),
     "intensity_patches": (dict(batch_size=4, augment=("flip", "intensity"), patch_size=16, seed=7, repeat=True),
-                          "1b5fa929d831e5cf", [1183.827, 1442.105, 1148.111, 1715.747, 1013.559]),
-    "plain": (dict(batch_size=4, augment=False, seed=1), "06c8992b26f37063", [6692.546, 7266.977, 2997.213]),
+                          "9ec9919e33bad7af", [809.742, 1168.36, 2069.43, 1487.454, 1615.248]),
+    "plain": (dict(batch_size=4, augment=False, seed=1), "ae66e36c2ebb83e0", [5246.436, 7690.058, 4020.242]),
 }
 
 
@@ -407,7 +410,10 @@ PINNED_STREAMS = {
 def test_the_default_stream_is_unchanged(name):
     import hashlib
 
+    import keras
+
     kwargs, mask_digest, image_sums = PINNED_STREAMS[name]
+    keras.utils.set_random_seed(0)  # what segtutor.seed_everything(0) does once TensorFlow is imported
     data = make_shapes(10, size=32, seed=0)
     digest, sums = hashlib.sha256(), []
     for x, y in segmentation_dataset(data.images, data.semantic_masks(), **kwargs).take(5):

@@ -154,7 +154,10 @@ def segmentation_dataset(
         images normalised by percentiles): gain x0.35 to x1.4, gamma 0.67 to
         1.5 and an offset of +-0.1, image only, unclipped.
     seed : int
-        Makes shuffling and augmentation reproducible.
+        Makes shuffling and augmentation reproducible. The default stream
+        also depends on TensorFlow's global seed (``tf.random.set_seed``, set
+        by :func:`segtutor.seed_everything`), which ``tf.data`` combines with
+        ``seed``; a stream with ``start_step`` depends on ``seed`` alone.
     shuffle : bool
         Shuffle the whole data set anew each epoch.
     patch_size : int, optional
