@@ -92,6 +92,7 @@ EXCLUDED_CALLABLES = {
     "segtutor.semi.adapt.self_train_on_target": "trains a U-Net on every accepted value",
     "segtutor.semi.adapt.mean_teacher_on_target": "trains a student and a teacher on every accepted value",
     "segtutor.semi.adapt.domain_adaptation": "trains five U-Nets on every accepted value",
+    "segtutor.semi.randomise.randomised_source": "trains a U-Net on every accepted value",
     # Prints a report on the machine; takes only flags.
     "segtutor.environment.doctor": "environment report, imports TensorFlow and prints",
 }
@@ -566,6 +567,7 @@ def _semi_entries() -> dict:
                                                 "gamma": lambda: np.ones(3), "beta": lambda: np.zeros(3),
                                                 "epsilon": lambda: 1e-3},
         "segtutor.semi.adapt.batch_norm_layers": {"model": tiny_student},
+        "segtutor.semi.randomise.randomise_look": {"images": _grey_batch, "copies": lambda: 2, "seed": lambda: 0},
         "segtutor.semi.adapt.batch_norm_statistics": model,
         "segtutor.semi.adapt.adapt_batch_norm": {"model": tiny_student, "target_images": _grey_batch},
         "segtutor.semi.adapt.adapt_pretrained": {"images": lambda: _rng().random((32, 32)), "model": lambda: "unet",

@@ -200,13 +200,68 @@ def test_domain_adaptation_runs_every_method_and_scores_it(shift_data):
     assert [r["method"] for r in rows] == list(semi.SHIFT_METHODS)
     assert all(0.0 <= r["dice"] <= 1.0 and r["seconds"] >= 0 for r in rows)
     assert set(models) == set(semi.SHIFT_METHODS)
-    # AdaBN is the source model with target statistics: same trainable weights.
-    for a, b in zip(models["source only"].trainable_weights, models["AdaBN"].trainable_weights):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # AdaBN is the source model with target statistics: same trainable weights; so is the randomised source's.
+    for plain, adapted in (("source only", "AdaBN"), ("randomised source", "randomised source + AdaBN")):
+        for a, b in zip(models[plain].trainable_weights, models[adapted].trainable_weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
     with pytest.raises(ValueError, match="chosen from"):
         semi.domain_adaptation(shift_data, methods=("AdaBN", "magic"), steps=1, adapt_steps=1)
     with pytest.raises(TypeError):
         semi.domain_adaptation("data", steps=1, adapt_steps=1)
+
+
+# -- the randomised source -------------------------------------------------------------------------------
+
+def test_randomised_copies_keep_each_image_where_its_mask_is():
+    # Image 0 is empty, image 1 a bright square; copy k of image i sits at k * N + i, so its mask is masks[i].
+    images = np.zeros((2, 64, 64), np.float32)
+    images[1, 20:44, 20:44] = 1.0
+    copies = semi.randomise_look(images, copies=4, seed=3)[..., 0]
+    inside = np.zeros((64, 64), bool)
+    inside[24:40, 24:40] = True
+    contrast = [c[inside].mean() - c[~np.pad(np.ones((32, 32), bool), 16)].mean() for c in copies]
+    assert all(d > 0.3 for d in contrast[1::2]), contrast          # the square survives every camera
+    assert all(abs(d) < 0.15 for d in contrast[0::2]), contrast     # and appears in no copy of the empty image
+
+
+def test_randomised_copies_vary_the_look_and_repeat_with_the_seed():
+    flat = np.full((1, 128, 128), 0.4, np.float32)
+    copies = semi.randomise_look(flat, copies=6, seed=0)[..., 0]
+    np.testing.assert_array_equal(copies, semi.randomise_look(flat, copies=6, seed=0)[..., 0])
+    assert not np.array_equal(copies, semi.randomise_look(flat, copies=6, seed=1)[..., 0])
+    assert copies.min() >= 0 and copies.max() <= 1
+    means, noise = copies.mean(axis=(1, 2)), copies.std(axis=(1, 2))
+    assert means.max() - means.min() > 0.1       # gain and background differ from copy to copy
+    assert noise.min() > 0.0 and noise.max() > 2 * noise.min()    # shot noise at different photon counts
+    # At 15-150 photons a flat 0.4 gets a Poisson spread of at least sqrt(0.4 / (150 * 1.6)) = 0.04.
+    assert noise.min() > 0.03
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"copies": 0}, ValueError, "copies"), ({"copies": 21}, ValueError, "at most 20"),
+    ({"copies": 2.5}, TypeError, "copies"), ({"seed": -1}, ValueError, "seed")])
+def test_randomise_look_checks_its_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        semi.randomise_look(np.zeros((1, 16, 16)), **kwargs)
+
+
+def test_randomised_source_trains_on_the_originals_and_their_copies(shift_data, monkeypatch):
+    from segtutor.semi import randomise, training
+
+    seen, real_train = {}, training.train_supervised
+
+    def fake_train(images, targets, **kw):
+        seen.update(images=images, targets=targets, kw=kw)
+        return real_train(images[:2], targets[:2], steps=1, patch_size=16)
+
+    monkeypatch.setattr(training, "train_supervised", fake_train)
+    x, y = shift_data.source.images, shift_data.source.masks
+    randomise.randomised_source(x, y, steps=7, copies=2, seed=5, patch_size=16)
+    assert seen["images"].shape == (3 * len(x),) + x.shape[1:]
+    np.testing.assert_array_equal(seen["images"][:len(x)], x)                      # the originals first
+    np.testing.assert_array_equal(seen["images"][len(x):], semi.randomise_look(x, copies=2, seed=82))
+    np.testing.assert_array_equal(seen["targets"], np.concatenate([y[..., 0]] * 3))  # each copy keeps its mask
+    assert seen["kw"]["steps"] == 7 and seen["kw"]["seed"] == 5
 
 
 def test_shift_picture_has_four_panels_and_checks_its_inputs(shift_data):

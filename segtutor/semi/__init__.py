@@ -35,7 +35,10 @@ Modules, one concept each: :mod:`~segtutor.semi.pseudo_labels` (which
 pixels become targets), :mod:`~segtutor.semi.training` (the U-Net, the
 masked loss, supervised training), :mod:`~segtutor.semi.self_training`,
 :mod:`~segtutor.semi.mean_teacher` and :mod:`~segtutor.semi.experiment`
-(the label-efficiency curve). Every public name is re-exported here, so
+(the label-efficiency curve); for a domain shift, :mod:`~segtutor.semi.shift`
+(two microscope looks), :mod:`~segtutor.semi.adapt` (AdaBN and adaptation on
+unlabelled target images) and :mod:`~segtutor.semi.randomise` (labelled
+images under random cameras). Every public name is re-exported here, so
 ``from segtutor import semi; semi.select_pseudo_labels(...)`` works.
 
 Examples
@@ -56,6 +59,7 @@ from .adapt import (FRENCH_CONFIDENCE, SHIFT_METHODS, adabn_normalise, adapt_bat
 from .experiment import METHODS, efficiency_figure, held_out_dice, label_efficiency, labelled_split
 from .mean_teacher import (CUTMIX_AREA, JITTER, MeanTeacher, consistency_weight, cutmix, cutmix_boxes, ema_update,
                            photometric_jitter, train_mean_teacher)
+from .randomise import LOOK_RANGES, randomise_look, randomised_source
 from .pseudo_labels import (IGNORE, PseudoLabelQuality, balanced_pseudo_label_targets, class_balanced_thresholds,
                             pseudo_label_picture, pseudo_label_quality, pseudo_label_targets, select_pseudo_labels)
 from .self_training import self_training
@@ -93,6 +97,9 @@ __all__ = [
     "label_efficiency",
     "efficiency_figure",
     "SOURCE_LOOK",
+    "LOOK_RANGES",
+    "randomise_look",
+    "randomised_source",
     "TARGET_LOOK",
     "LOOK_SIZE",
     "ShiftData",

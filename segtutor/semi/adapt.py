@@ -1,6 +1,7 @@
 """Unsupervised domain adaptation: labels from a source look, unlabelled images of the target look (notebook 11).
 
-Five ways to get a model for the target images, each a function here:
+Six ways to get a model for the target images, each a function here
+(the sixth in :mod:`~segtutor.semi.randomise`):
 
 * :func:`source_only` trains on the labelled source images and hopes;
 * :func:`adapt_batch_norm` (AdaBN, Li et al. 2016) keeps every weight of a
@@ -14,6 +15,10 @@ Five ways to get a model for the target images, each a function here:
   Fisher 2018): the mean teacher of :func:`~segtutor.semi.train_mean_teacher`
   with source labels and a consistency term on target images, counted only
   where the teacher is confident;
+* :func:`~segtutor.semi.randomise.randomised_source` trains on the source
+  images and copies of them under random cameras (domain randomisation,
+  Tobin et al. 2017), so that the target's look is one the network has seen;
+  AdaBN can follow it;
 * :func:`oracle` trains on the target images *with* their labels, the
   ceiling the others are measured against.
 
@@ -38,9 +43,10 @@ import numpy as np
 
 from .. import _backend
 from .._validate import check_bool, check_choice, check_in_range, check_positive_int
-from ._checks import check_images, check_model_fits, check_seed, check_sequence, check_student, check_targets
+from ._checks import check_images, check_model_fits, check_seed, check_sequence, check_student
 from .experiment import held_out_dice
 from .mean_teacher import train_mean_teacher
+from .randomise import randomised_source
 from .self_training import self_training
 from .training import copy_model, train_supervised
 
@@ -50,7 +56,7 @@ __all__ = ["SHIFT_METHODS", "FRENCH_CONFIDENCE", "adabn_normalise", "batch_norm_
 
 #: Method names of :func:`domain_adaptation`, in the order of the notebook's table.
 SHIFT_METHODS = ("source only", "AdaBN", "self-training", "self-training + AdaBN", "mean teacher",
-                 "mean teacher + AdaBN", "oracle")
+                 "mean teacher + AdaBN", "randomised source", "randomised source + AdaBN", "oracle")
 
 #: The teacher's confidence below which French et al. (2018) drop a target sample from the consistency loss.
 FRENCH_CONFIDENCE = 0.968
@@ -491,9 +497,11 @@ def domain_adaptation(data, *, methods=SHIFT_METHODS, steps: int, adapt_steps: i
                       log=None) -> tuple[list[dict], dict]:
     """Every method of :data:`SHIFT_METHODS` on one :class:`~segtutor.semi.shift.ShiftData`, scored on its test set.
 
-    Source only and the oracle train ``steps`` steps from the same random
-    weights; the adapted methods start from the source-only model (so they
-    need its ``steps`` too) and train ``adapt_steps`` more.
+    Source only, the randomised source (:func:`~segtutor.semi.randomise.randomised_source`)
+    and the oracle train ``steps`` steps from the same random weights; AdaBN,
+    self-training and mean teacher start from the source-only model (so they
+    need its ``steps`` too) and the last two train ``adapt_steps`` more;
+    ``"randomised source + AdaBN"`` adapts the randomised-source model.
 
     Parameters
     ----------
@@ -518,7 +526,8 @@ def domain_adaptation(data, *, methods=SHIFT_METHODS, steps: int, adapt_steps: i
     rows : list of dict
         ``method``, ``dice`` (pooled over the held-out target images) and
         ``seconds`` (wall clock of the method's own work, without the shared
-        source-only training) and ``cpu_seconds`` (the process's CPU time
+        source-only training, or the randomised-source training for its
+        "+ AdaBN") and ``cpu_seconds`` (the process's CPU time
         over the same work, which depends less on what else the machine runs).
     models : dict
         The model of each method, by name.
@@ -564,6 +573,10 @@ def domain_adaptation(data, *, methods=SHIFT_METHODS, steps: int, adapt_steps: i
             timed(f"mean teacher{suffix}", lambda: mean_teacher_on_target(
                 base, xs, ys, xt, steps=adapt_steps, confidence=confidence, consistency=consistency, adabn=adabn,
                 **tune))
+    if any(m.startswith("randomised source") for m in methods):
+        randomised = timed("randomised source", lambda: randomised_source(xs, ys, steps=steps, **common))
+        if "randomised source + AdaBN" in methods:
+            timed("randomised source + AdaBN", lambda: adapt_batch_norm(copy_model(randomised), xt))
     if "oracle" in methods:
         timed("oracle", lambda: oracle(xt, data.target.masks, steps=steps, **common))
     rows.sort(key=lambda r: SHIFT_METHODS.index(r["method"]))  # the table's order, whatever the training order
