@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from segtutor.grading.cli import main
+from segtutor.cli import main
 from segtutor.grading.grade import GradeOptions, Submission, collect_submissions, grade_submission, load_sources
 from segtutor.grading.gradebook import GradebookStore, csv_safe
 from segtutor.grading.sandbox import PACKAGE_DIR, GradingPackage, sandbox_problem
@@ -209,7 +209,7 @@ def test_a_killed_grader_loses_at_most_the_row_in_progress(tmp_path):
 
     out = tmp_path / "g.csv"
     names = ("honest_full", "honest_partial", "untouched")
-    cmd = [sys.executable, "-m", "segtutor.grading.cli", "grade", *[str(STUDENTS / f"{n}.ipynb") for n in names],
+    cmd = [sys.executable, "-m", "segtutor", "grade", *[str(STUDENTS / f"{n}.ipynb") for n in names],
            "--source", str(SOURCE), "--out", str(out), "--seed", "3", "--cell-timeout", "20", "--timeout", "120",
            "--memory", "1024"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
