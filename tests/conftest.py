@@ -64,16 +64,24 @@ SLOW_TESTS = {
 # module-scoped fixtures and its background job are set up once), except that every module reading the
 # shared notebook runs is in one group (notebook_runs.GROUP), so each notebook still runs once. The
 # groups go out heaviest first, so that the last ones to finish are short: the readers' group, then
-# HEAVIEST_FIRST (CPU-seconds measured in the full command, README "Where the full command's time
-# goes"), then the rest in collection order.
+# HEAVIEST_FIRST, then the rest in collection order.
 # (pytest-xdist's own loadgroup reads xdist_group marks by renaming each test's node id, which pytest 9
 # no longer lets it do; the groups here are read off the node ids instead.)
 READER_MODULES = ("tests/test_site.py", "tests/test_released_notebooks_run.py", "tests/browser/test_offline.py")
-HEAVIEST_FIRST = (
-    "tests/browser/test_widgets_in_jupyterlab.py", "tests/test_grading.py", "tests/test_train_cli.py",
-    "tests/test_semi_shift.py", "tests/test_grading_round3.py", "tests/test_maskrcnn_training.py",
-    "tests/test_semi.py", "tests/test_bad_input.py", "tests/test_grading_sandbox.py", "tests/test_hub.py",
-    "tests/test_python_versions.py",
+HEAVIEST_FIRST = (  # seconds of pytest each took in a full run on two workers at load 7 (commit cae562c)
+    "tests/browser/test_widgets_in_jupyterlab.py",  # 769
+    "tests/test_train_cli.py",  # 725
+    "tests/test_semi_shift.py",  # 559
+    "tests/test_grading.py",  # 285
+    "tests/test_grading_round3.py",  # 207
+    "tests/test_maskrcnn_training.py",  # 145
+    "tests/test_semi.py",  # 116
+    "tests/test_hub.py",  # 115
+    "tests/test_bad_input.py",  # 106
+    "tests/test_grading_sandbox.py",  # 64
+    "tests/test_python_versions.py",  # 55
+    "segtutor/semi/adapt.py",  # 51 (doctests)
+    "tests/test_segmentation_models.py",  # 44
 )
 
 
