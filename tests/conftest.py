@@ -129,6 +129,7 @@ def pytest_collection_modifyitems(config, items):
     # (notebook_runs puts the readers' group before all of these: its own hook runs last)
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
+
 def load_site_builder():
     """tools/build_site.py as a module (tools/ is not a package)."""
     import notebook_runs
