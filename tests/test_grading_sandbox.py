@@ -270,3 +270,26 @@ def test_course_notebooks_01_and_02_grade_full_and_blank_in_the_sandbox(tmp_path
     for (student, notebook), row in rows.items():
         assert row["status"] == "ok", row
         assert row["total"] == (row["max"] if student == "solution" else "0"), row
+
+
+def test_threads_asking_at_once_share_one_grading_package(monkeypatch):
+    """Two submissions graded in threads of one process (grade_submission called directly) build one copy."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from segtutor.grading import sandbox
+
+    built = []
+    started = threading.Event()
+
+    class SlowBuild:
+        def __init__(self):
+            built.append(self)
+            started.set()
+            threading.Event().wait(0.2)  # a real build takes seconds: the other threads ask meanwhile
+
+    monkeypatch.setattr(sandbox, "_PACKAGE", [])
+    monkeypatch.setattr(sandbox, "GradingPackage", SlowBuild)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda _: sandbox.grading_package(), range(4)))
+    assert started.is_set() and len(built) == 1 and all(g is built[0] for g in got)
