@@ -157,8 +157,11 @@ def cmd_test(extra: list[str]) -> int:
                 "-p", "no:cacheprovider", "--durations=20"]
         print("+", " ".join(str(a) for a in args + extra), flush=True)
         return subprocess.call([str(a) for a in args + extra], cwd=ROOT, env=env)
-    # The package's docstring examples are tests too (--doctest-modules on segtutor/).
+    # The package's docstring examples are tests too (--doctest-modules on segtutor/). Two workers
+    # (pytest-xdist): whole groups of tests at a time, heaviest first, so both cores stay busy and each
+    # notebook still runs once (tests/conftest.py); add -n 0 to run in one process.
     args = [python, "-m", "pytest", "tests", "segtutor", "notebooks", "--doctest-modules",
+            "-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder",
             "--nbval-lax", "--nbval-current-env",
             "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"), "-p", "no:cacheprovider",
             "--durations=40"]

@@ -1,6 +1,6 @@
 """Throughput of ``segtutor train`` at its default settings: steps per second and images per second.
 
-Each repeat runs the real command in a fresh process (``python -m segtutor.cli train``) on a built-in data set
+Each repeat runs the real command in a fresh process (``python -m segtutor train``) on a built-in data set
 and reads its ``metrics.csv``: the throughput is measured from the end of the first checkpoint stretch to the
 end of the run, so the one-off start-up (TensorFlow import, data, first trace) is left out, while everything a
 long run keeps paying is in: checkpoints (weights, optimiser state, random state, fsync) and the metrics CSV. (The
@@ -36,7 +36,7 @@ def _one_run(model: str, data: str, steps: int) -> float:
         out = Path(tmp) / "run"
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                    TF_CPP_MIN_LOG_LEVEL="3")
-        result = subprocess.run([sys.executable, "-m", "segtutor.cli", "train", "--data", data, "--model", model,
+        result = subprocess.run([sys.executable, "-m", "segtutor", "train", "--data", data, "--model", model,
                                  "--steps", str(steps), "--batch-size", str(BATCH), "--out", str(out),
                                  "--no-progress"],
                                 capture_output=True, text=True, env=env, cwd=ROOT)

@@ -1,8 +1,8 @@
 """The ``segtutor`` command: every subcommand of the course in one parser tree.
 
 ============  ==================================================================================
-release       student copies of the source notebooks (:mod:`segtutor.grading.cli`)
-grade         grade submissions into a gradebook (:mod:`segtutor.grading.cli`)
+release       student copies of the source notebooks (:mod:`segtutor.grading.commands`)
+grade         grade submissions into a gradebook (:mod:`segtutor.grading.commands`)
 collect       copy students' folders from their homes into ``submissions/<user>/``
 train         train a course model with checkpoints and resume (:mod:`segtutor.training.run`)
 weights       remake a shipped model's weights: ``nuclei``, ``shapes``, ``nuclei-maskrcnn``
@@ -16,6 +16,9 @@ shipped recipe's ``Options``), so a flag, its default and its check are
 written once, in the library. Every ``--help`` lists each option with its
 default. Every input error, whether argparse's or the library's, prints one
 line on stderr naming what to change and exits with status 2.
+
+This is the only command line: ``segtutor`` (pyproject's ``[project.scripts]``)
+and ``python -m segtutor`` (``segtutor/__main__.py``) both call :func:`main`.
 
 Examples
 --------
@@ -111,6 +114,7 @@ def _add_train(sub) -> None:
                     help=f"{' or '.join(BUILTIN_DATA)}, a folder with images/ and masks/, or a COCO .json file")
     _add_dataclass_options(tr, TrainOptions, skip=("model",))
     tr.add_argument("--model", choices=tuple(RECIPES), default=TrainOptions.model, help="architecture")
+    tr.set_defaults(handler=cmd_train)
 
 
 def _add_shipped(sub) -> None:
@@ -125,7 +129,7 @@ def _add_shipped(sub) -> None:
         target = sub if name == "ablation" else which
         parser = target.add_parser(name, help=recipe.summary, description=recipe.summary,
                                    formatter_class=_HelpFormatter)
-        parser.set_defaults(recipe=name)
+        parser.set_defaults(recipe=name, handler=cmd_shipped)
         _add_dataclass_options(parser, recipe.Options)
 
 
@@ -136,11 +140,12 @@ def _add_examples(sub) -> None:
                                     "and capstone_coco (images and COCO JSON), into --out, replacing those two "
                                     "folders if they exist. The files are byte-identical on every run.")
     ex.add_argument("--out", default="datasets", help="parent folder of capstone_folder/ and capstone_coco/")
+    ex.set_defaults(handler=cmd_examples)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``segtutor`` parser: every subcommand of :data:`COMMANDS`."""
-    from .grading.cli import add_commands
+    from .grading.commands import add_commands
 
     parser = _OneLineParser(prog="segtutor", formatter_class=_HelpFormatter,
                             description="Release and grade segtutor notebooks, and train the course's models.")
@@ -150,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
                         formatter_class=_HelpFormatter)
     co.add_argument("folders", nargs="+", help="each student's folder, e.g. /home/*/segtutor-work (student = home)")
     co.add_argument("--to", required=True, help="submissions folder for segtutor grade")
+    co.set_defaults(handler=cmd_collect)
     _add_train(sub)
     _add_shipped(sub)
     _add_examples(sub)
@@ -240,13 +246,6 @@ def cmd_examples(args) -> int:
 def main(argv=None) -> int:
     """Run ``segtutor`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
-    if args.command in ("release", "grade"):
-        from .grading import cli as grading_cli
-
-        return {"release": grading_cli.cmd_release, "grade": grading_cli.cmd_grade}[args.command](args)
-    return {"collect": cmd_collect, "train": cmd_train, "weights": cmd_shipped, "ablation": cmd_shipped,
-            "examples": cmd_examples}[args.command](args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    # Each subcommand's parser names the function that runs it (set_defaults(handler=...)), the
+    # grading commands' included (segtutor.grading.commands.add_commands).
+    return args.handler(args)

@@ -586,7 +586,7 @@ def _capstone_entries() -> dict:
         "segtutor.training.data.split_items": {"n": lambda: 10, "val_fraction": lambda: 0.2, "seed": lambda: 0},
         "segtutor.training.recipes.get_recipe": {"model": lambda: "unet"},
         "segtutor.training.shipped.get_shipped": {"name": lambda: "shapes"},
-        "segtutor.grading.cli.add_commands": {"sub": lambda: __import__("argparse").ArgumentParser().add_subparsers()},
+        "segtutor.grading.commands.add_commands": {"sub": lambda: __import__("argparse").ArgumentParser().add_subparsers()},
         "segtutor.datasets.quality.load_checked": {"path": _example_source},
         "segtutor.datasets.quality.QualityReport": {"source": _tmp, "fmt": lambda: "folder"},
         "segtutor.datasets.quality.channel_count": {"mode": lambda: "RGB"},

@@ -58,8 +58,58 @@ SLOW_TESTS = {
 }
 
 
+# -- two workers (pytest-xdist) --------------------------------------------------------------------
+# `course.py test` runs `-n 2 --dist loadgroup --no-loadscope-reorder`. The controller hands each worker
+# a whole group at a time, in collection order (the scheduler below). A group is a test module (its
+# module-scoped fixtures and its background job are set up once), except that every module reading the
+# shared notebook runs is in one group (notebook_runs.GROUP), so each notebook still runs once. The
+# groups go out heaviest first, so that the last ones to finish are short: the readers' group, then
+# HEAVIEST_FIRST, then the rest in collection order.
+# (pytest-xdist's own loadgroup reads xdist_group marks by renaming each test's node id, which pytest 9
+# no longer lets it do; the groups here are read off the node ids instead.)
+READER_MODULES = ("tests/test_site.py", "tests/test_released_notebooks_run.py", "tests/browser/test_offline.py")
+HEAVIEST_FIRST = (  # seconds of pytest each took in a full run on two workers at load 7 (commit cae562c)
+    "tests/browser/test_widgets_in_jupyterlab.py",  # 769
+    "tests/test_train_cli.py",  # 725
+    "tests/test_semi_shift.py",  # 559
+    "tests/test_grading.py",  # 285
+    "tests/test_grading_round3.py",  # 207
+    "tests/test_maskrcnn_training.py",  # 145
+    "tests/test_semi.py",  # 116
+    "tests/test_hub.py",  # 115
+    "tests/test_bad_input.py",  # 106
+    "tests/test_grading_sandbox.py",  # 64
+    "tests/test_python_versions.py",  # 55
+    "segtutor/semi/adapt.py",  # 51 (doctests)
+    "tests/test_segmentation_models.py",  # 44
+)
+
+
+def xdist_group(nodeid: str) -> str:
+    """The group of the test ``nodeid``: its file, or notebook_runs.GROUP for the notebooks and their readers."""
+    import notebook_runs
+
+    path = nodeid.split("::")[0]
+    return notebook_runs.GROUP if path.endswith(".ipynb") or path in READER_MODULES else path
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """For ``--dist loadgroup``: whole groups (:func:`xdist_group`) to one worker each, in collection order."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return xdist_group(nodeid)
+
+    return GroupScheduling(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    import pytest
+    import notebook_runs
 
     for item in items:
         path = str(getattr(item, "path", item.fspath))
@@ -68,6 +118,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.notebooks)
         elif name in SLOW_MODULES or getattr(item, "originalname", item.name) in SLOW_TESTS.get(name, ()):
             item.add_marker(pytest.mark.slow)
+    if not notebook_runs.distributed(config):
+        return
+    for item in items:
+        if notebook_runs.reads_runs(item) and xdist_group(item.nodeid) != notebook_runs.GROUP:
+            # on another worker it would execute the notebooks a second time
+            raise pytest.UsageError(f"{item.nodeid} reads the shared notebook runs: add its module to "
+                                    "READER_MODULES in tests/conftest.py")
+    rank = {path: i for i, path in enumerate(HEAVIEST_FIRST)}
+    # (notebook_runs puts the readers' group before all of these: its own hook runs last)
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
 def load_site_builder():
@@ -100,13 +160,49 @@ def pytest_collection_finish(session):
     """
     if session.config.option.collectonly:
         return
+    import notebook_runs
+
     by_module: dict = {}
     for item in session.items:
         module = getattr(item, "module", None)
         if module is not None and hasattr(module, "queue_in_background"):
             by_module.setdefault(module, []).append(item)
+    if notebook_runs.distributed(session.config):
+        # A worker collects every test but runs only its groups: it queues a module's set-up when
+        # that module's first test reaches it (pytest_runtest_protocol below).
+        session.config.stash[_QUEUE_LATER] = by_module
+        return
     for module, items in by_module.items():
         module.queue_in_background(session.config, items)
+
+
+_QUEUE_LATER = pytest.StashKey[dict]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """On a pytest-xdist worker: queue a module's background set-up when its first test arrives."""
+    waiting = item.config.stash.get(_QUEUE_LATER, {})
+    module = getattr(item, "module", None)
+    if module in waiting:
+        module.queue_in_background(item.config, waiting.pop(module))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist's controller: keep what a worker's browser conftest left out, for the summary line."""
+    left_out = getattr(node, "workeroutput", {}).get("browser_left_out")
+    if left_out:
+        _BROWSER_LEFT_OUT[:] = left_out
+
+
+_BROWSER_LEFT_OUT: list = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _BROWSER_LEFT_OUT:  # (without workers tests/browser/conftest.py prints this line itself)
+        count, why = _BROWSER_LEFT_OUT
+        terminalreporter.write_line(f"SKIPPED {count} browser tests: {why}", yellow=True)
 
 
 @pytest.fixture(scope="session")

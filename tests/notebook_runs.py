@@ -35,6 +35,13 @@ before their tests (``NotebookRuns.submit``): a test module that defines
 after the notebooks (tests/conftest.py); tests/test_grading.py's attack
 batches run there.
 
+With two workers (pytest-xdist, ``-n 2 --dist loadgroup`` as ``course.py
+test`` runs it) every test that reads the runs is in one ``xdist_group``
+(:data:`GROUP`, given in tests/conftest.py), so one worker executes each
+notebook once and serves all of them; each worker collects every test, so
+a worker starts the runs (and a module's ``queue_in_background``) when the
+first test that needs them reaches it, not when collection ends.
+
 The plugin is registered by tests/conftest.py, so it applies whenever tests/ is
 on pytest's command line (as in ``course.py test``). ``pytest notebooks/06_unet.ipynb
 --nbval-lax ...`` alone runs plain nbval on the source notebook; add
@@ -189,7 +196,19 @@ def pytest_configure(config):
     runs_of(config)  # the kernels' environment is the session's, taken before any test changes it
 
 
-def _reads_runs(item) -> bool:
+#: The ``xdist_group`` of every test that reads the shared runs (tests/conftest.py gives it).
+GROUP = "notebook-runs"
+# The notebooks a worker runs once the first reader reaches it (pytest-xdist: see distributed()).
+PENDING = pytest.StashKey[list]()
+
+
+def distributed(config) -> bool:
+    """Whether this process is a pytest-xdist worker (which collects every test but runs only those sent to it)."""
+    return hasattr(config, "workerinput")
+
+
+def reads_runs(item) -> bool:
+    """Whether ``item`` reads the session's notebook runs (an nbval cell, ``fast_site`` or ``notebook_runs``)."""
     fixtures = set(getattr(item, "fixturenames", ()))
     return bool({"notebook_runs", "fast_site"} & fixtures) or (IPyNbFile is not None
                                                                 and isinstance(item, SharedRunCell))
@@ -197,9 +216,16 @@ def _reads_runs(item) -> bool:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    # The tests that read the shared runs go last (in their own order), so that the background
-    # thread executes the notebooks while the others run instead of the first reader waiting for all.
-    items[:] = [i for i in items if not _reads_runs(i)] + [i for i in items if _reads_runs(i)]
+    readers = [i for i in items if reads_runs(i)]
+    others = [i for i in items if not reads_runs(i)]
+    if distributed(config):
+        # Their group goes first, to a worker of its own: it waits for the notebooks' kernels (one core)
+        # while the other worker runs the rest (xdist hands out groups in collection order).
+        items[:] = readers + others
+    else:
+        # The tests that read the shared runs go last (in their own order), so that the background
+        # thread executes the notebooks while the others run instead of the first reader waiting for all.
+        items[:] = others + readers
 
 
 def pytest_collection_finish(session):
@@ -217,8 +243,20 @@ def pytest_collection_finish(session):
             callspec = getattr(item, "callspec", None)
             param = callspec.params.get("path") if callspec is not None else None
             paths.update([Path(param)] if param is not None else COURSE)
-    if paths:
-        runs_of(session.config).prefetch(sorted(paths, key=lambda p: p.name))
+    paths = sorted(paths, key=lambda p: p.name)
+    if distributed(session.config):
+        session.config.stash[PENDING] = paths  # the worker that gets the readers starts them (below)
+    elif paths:
+        runs_of(session.config).prefetch(paths)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """On a pytest-xdist worker: start the notebook runs when the first test that reads them arrives."""
+    paths = item.config.stash.get(PENDING, None)
+    if paths and reads_runs(item):
+        item.config.stash[PENDING] = []
+        runs_of(item.config).prefetch(paths)
 
 
 if IPyNbFile is not None:

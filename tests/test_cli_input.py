@@ -11,7 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from segtutor.grading.cli import MIN_NOTEBOOK_SECONDS, main
+from segtutor.cli import main
+from segtutor.grading.commands import MIN_NOTEBOOK_SECONDS
 from segtutor.grading.grade import GradeOptions
 from segtutor.grading.release import release
 

@@ -133,3 +133,15 @@ def test_the_installed_command_is_the_one_tree(tmp_path):
         assert name in done.stdout
     bad = subprocess.run([str(script), "ablation"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+
+
+def test_python_m_segtutor_is_the_same_command(tmp_path):
+    # For a machine where the segtutor script is not on PATH (a venv not activated, Windows).
+    done = subprocess.run([sys.executable, "-m", "segtutor", "--help"], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert all(name in done.stdout for name in cli.COMMANDS), done.stdout
+    bad = subprocess.run([sys.executable, "-m", "segtutor", "grade", "subs"], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert "--out" in bad.stderr and not any(tmp_path.iterdir())

@@ -32,7 +32,7 @@ import pytest
 
 from segtutor.exercises import get_exercise
 from segtutor.exercises._engine import run_student
-from segtutor.grading.cli import main
+from segtutor.cli import main
 from segtutor.grading.flags import suspicious_code
 from segtutor.grading.grade import GradeOptions, case_seed, grade_submission, load_sources
 from segtutor.grading.probe import decode_outcome, parse_probe_output
@@ -160,7 +160,7 @@ def grade_batches(modes, folder: Path, site: Path | None) -> dict:
                 assert where.stdout.strip().startswith(str(site / "segtutor")), (where.stdout, where.stderr[-2000:])
             log = out.parent / "grader.log"
             with open(log, "w") as sink:  # a file, not a pipe: nobody reads it until the batch ends
-                child = subprocess.Popen([sys.executable, "-m", "segtutor.grading.cli", "grade", str(STUDENTS),
+                child = subprocess.Popen([sys.executable, "-m", "segtutor", "grade", str(STUDENTS),
                                           "--out", str(out), "--results-json", *ARGS], stdout=sink,
                                          stderr=subprocess.STDOUT, env=env, cwd=out.parent)
             started[mode] = (child, out, log, time.monotonic())

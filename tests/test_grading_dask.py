@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from segtutor.grading.cli import main  # noqa: E402
+from segtutor.cli import main  # noqa: E402
 from segtutor.grading.sandbox import sandbox_problem  # noqa: E402
 
 pytestmark = pytest.mark.skipif(sandbox_problem() is not None, reason=f"no grading sandbox: {sandbox_problem()}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from segtutor.grading import cli
+from segtutor import cli
 from segtutor.grading.grade import GradeOptions, Submission, build_job, load_sources, run_job
 from segtutor.grading.peaks import (PEAKS_FILE, REMEASURE, code_hash, measured_hashes, measured_peaks,
                                     memory_shortfalls, stale_peaks, suggested_memory)

@@ -157,7 +157,7 @@ def test_a_non_editable_install_is_hidden_in_the_sandbox(non_editable_site, tmp_
     subs.mkdir()
     walker_notebook(subs / "walker.ipynb")
     out = tmp_path / "out" / "g.csv"
-    grade = subprocess.run([sys.executable, "-m", "segtutor.grading.cli", "grade", str(subs), "--source", str(SOURCE),
+    grade = subprocess.run([sys.executable, "-m", "segtutor", "grade", str(subs), "--source", str(SOURCE),
                             "--out", str(out), "--seed", "9", "--jobs", "2", "--cell-timeout", "600", "--timeout",
                             "900", "--memory", "2048"], capture_output=True, text=True, env=env, cwd=tmp_path,
                            timeout=1800)
@@ -287,7 +287,7 @@ def test_conda_and_binder_prefixes_are_hidden_in_the_sandbox(non_editable_site, 
     subs.mkdir()
     (subs / "installed_copy.ipynb").write_bytes((STUDENTS / "installed_copy.ipynb").read_bytes())
     out = tmp_path / "out" / "g.csv"
-    grade = subprocess.run([python, "-m", "segtutor.grading.cli", "grade", str(subs), "--source", str(SOURCE),
+    grade = subprocess.run([python, "-m", "segtutor", "grade", str(subs), "--source", str(SOURCE),
                             "--out", str(out), "--seed", "5", "--cell-timeout", "60", "--timeout", "300",
                             "--memory", "2048"], capture_output=True, text=True, cwd=tmp_path, timeout=1200,
                            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
@@ -472,7 +472,7 @@ def test_a_root_grader_runs_the_student_as_nobody(tmp_path):
         assert checked.returncode == 0, checked.stderr[-2000:]
         assert json.loads(checked.stdout.strip().splitlines()[-1]) == [str(env_dir), None]
         out = tmp_path / "out" / "g.csv"
-        grade = subprocess.run([str(env_dir / "bin" / "python"), "-m", "segtutor.grading.cli", "grade", str(subs),
+        grade = subprocess.run([str(env_dir / "bin" / "python"), "-m", "segtutor", "grade", str(subs),
                                 "--source", str(SOURCE), "--out", str(out), "--seed", "6", "--cell-timeout", "120",
                                 "--timeout", "600", "--memory", "2048"], capture_output=True, text=True, env=clean,
                                cwd=open_dir, timeout=1200)
@@ -487,7 +487,7 @@ def test_a_root_grader_runs_the_student_as_nobody(tmp_path):
 
         if root_sandbox_problem() is not None:
             out2 = tmp_path / "out2" / "g.csv"
-            grade = subprocess.run([sys.executable, "-m", "segtutor.grading.cli", "grade", str(subs), "--source",
+            grade = subprocess.run([sys.executable, "-m", "segtutor", "grade", str(subs), "--source",
                                     str(SOURCE), "--out", str(out2), "--seed", "6", "--cell-timeout", "120",
                                     "--timeout", "600", "--memory", "2048"], capture_output=True, text=True,
                                    cwd=open_dir, timeout=1200)

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from segtutor.grading.cli import main
+from segtutor.cli import main
 from segtutor.grading.grade import GradeOptions, Submission, collect_submissions, grade_submission, load_sources
 from segtutor.grading.gradebook import GradebookStore, csv_safe
 from segtutor.grading.sandbox import PACKAGE_DIR, GradingPackage, sandbox_problem
@@ -209,7 +209,7 @@ def test_a_killed_grader_loses_at_most_the_row_in_progress(tmp_path):
 
     out = tmp_path / "g.csv"
     names = ("honest_full", "honest_partial", "untouched")
-    cmd = [sys.executable, "-m", "segtutor.grading.cli", "grade", *[str(STUDENTS / f"{n}.ipynb") for n in names],
+    cmd = [sys.executable, "-m", "segtutor", "grade", *[str(STUDENTS / f"{n}.ipynb") for n in names],
            "--source", str(SOURCE), "--out", str(out), "--seed", "3", "--cell-timeout", "20", "--timeout", "120",
            "--memory", "1024"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
@@ -270,3 +270,26 @@ def test_course_notebooks_01_and_02_grade_full_and_blank_in_the_sandbox(tmp_path
     for (student, notebook), row in rows.items():
         assert row["status"] == "ok", row
         assert row["total"] == (row["max"] if student == "solution" else "0"), row
+
+
+def test_threads_asking_at_once_share_one_grading_package(monkeypatch):
+    """Two submissions graded in threads of one process (grade_submission called directly) build one copy."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from segtutor.grading import sandbox
+
+    built = []
+    started = threading.Event()
+
+    class SlowBuild:
+        def __init__(self):
+            built.append(self)
+            started.set()
+            threading.Event().wait(0.2)  # a real build takes seconds: the other threads ask meanwhile
+
+    monkeypatch.setattr(sandbox, "_PACKAGE", [])
+    monkeypatch.setattr(sandbox, "GradingPackage", SlowBuild)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda _: sandbox.grading_package(), range(4)))
+    assert started.is_set() and len(built) == 1 and all(g is built[0] for g in got)

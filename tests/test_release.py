@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from segtutor.exercises.authoring import exercise_cells
-from segtutor.grading.cli import main
+from segtutor.cli import main
 from segtutor.grading.release import RECORD_NAME, content_hash, release, release_notebook, solution_lines
 
 ROOT = Path(__file__).resolve().parents[1]

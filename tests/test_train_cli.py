@@ -44,7 +44,7 @@ def _env():
 
 
 def _command(*args):
-    return [sys.executable, "-m", "segtutor.cli", "train", *args]
+    return [sys.executable, "-m", "segtutor", "train", *args]
 
 
 def _run(*args):
@@ -287,12 +287,17 @@ def test_the_real_command_prints_no_traceback_for_a_missing_path(tmp_path):
     assert len(lines) == 1 and "no data set at" in lines[0] and "Traceback" not in result.stderr
 
 
-def test_release_and_grade_still_come_from_the_grading_cli():
+def test_release_and_grade_are_registered_in_the_one_tree():
+    from segtutor.grading import commands
+
     parser = cli.build_parser()
     args = parser.parse_args(["release", "notebooks", "--to", "out"])
-    assert args.command == "release" and args.to == "out"
+    assert args.command == "release" and args.to == "out" and args.handler is commands.cmd_release
     args = parser.parse_args(["grade", "subs", "--out", "g.csv"])
-    assert args.command == "grade" and args.jobs == 1
+    assert args.command == "grade" and args.jobs == 1 and args.handler is commands.cmd_grade
+    # segtutor.cli is the only parser: the grading package only adds its commands to it
+    assert not hasattr(commands, "main") and not hasattr(commands, "build_parser")
+    assert not (ROOT / "segtutor" / "grading" / "cli.py").exists()
 
 
 def test_the_segtutor_script_points_at_the_new_cli():

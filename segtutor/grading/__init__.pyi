@@ -4,9 +4,9 @@
 
 from . import (
     assignment,
-    cli,
     cluster,
     collect,
+    commands,
     flags,
     grade,
     gradebook,

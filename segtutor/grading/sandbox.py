@@ -47,6 +47,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 from pathlib import Path
 
 __all__ = ["sandbox_problem", "GradingPackage", "bwrap_command", "HOME", "WORKDIR", "PACKAGE_DIR", "FIX",
@@ -662,7 +663,19 @@ class GradingPackage:
             self._tmp = None
 
 
-@functools.lru_cache(maxsize=1)
+_PACKAGE: list = []  # the process's one GradingPackage, once built
+_PACKAGE_LOCK = threading.Lock()
+
+
 def grading_package() -> GradingPackage:
-    """The process's one :class:`GradingPackage` (built on first use)."""
-    return GradingPackage()
+    """The process's one :class:`GradingPackage` (built on first use).
+
+    A thread that asks while another thread builds it waits for that build:
+    two builds at once would make two copies and parse the package's sources
+    in two threads at the same time, which CPython 3.11 can fail with
+    ``SystemError: AST constructor recursion depth mismatch``.
+    """
+    with _PACKAGE_LOCK:
+        if not _PACKAGE:
+            _PACKAGE.append(GradingPackage())
+        return _PACKAGE[0]

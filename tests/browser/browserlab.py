@@ -233,6 +233,60 @@ def open_notebook(page, base_url: str, name: str) -> None:
     page.wait_for_function(JS_KERNEL_IDLE, timeout=120_000, polling=250)
 
 
+# A cell the widget tests need to see run in JupyterLab: it makes a course widget (a class of
+# segtutor.widgets), trains with the live training plot (segtutor.training.live), or checks an exercise.
+_LIVE = re.compile(r"\blive\b|LiveHistory")
+
+
+def last_cell_to_run(name: str, folder: Path = NOTEBOOKS) -> int:
+    """Index among all cells of notebook ``name`` of its last cell that makes a widget, trains live or checks.
+
+    The cells after it show neither a widget nor a check report: the widget
+    tests leave them out (tests/test_released_notebooks_run.py runs every cell
+    of the same released copy to the end and fails on any error output).
+    """
+    import segtutor.widgets
+
+    makes_widget = re.compile(r"\b(" + "|".join(sorted(segtutor.widgets.__all__)) + r")\(")
+    cells = json.loads((Path(folder) / name).read_text(encoding="utf-8"))["cells"]
+    needed = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and (
+        makes_widget.search("".join(c["source"])) or _LIVE.search("".join(c["source"]))
+        or (c.get("metadata", {}).get("nbgrader") or {}).get("grade") is True)]
+    if not needed:
+        raise ValueError(f"{name} makes no course widget, trains nothing live and checks nothing")
+    return needed[-1]
+
+
+JS_RUN_FINISHED_UP_TO = """(last) => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  if (!panel || !panel.sessionContext || !panel.content) return false;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  if (!kernel || kernel.status !== 'idle') return false;
+  const cells = panel.content.widgets.slice(0, last + 1).filter(c => c.model.type === 'code');
+  const errored = document.querySelector(
+    '.jp-NotebookPanel:not(.lm-mod-hidden) [data-mime-type="application/vnd.jupyter.error"]');
+  return !!errored || cells.every(c => c.model.executionCount !== null);
+}"""
+
+
+def run_through(page, last: int, timeout_s: float = 600) -> float:
+    """Run cells 0 to ``last`` as a student would: select the cell after it, Run > Run All Above Selected Cell.
+
+    Runs every cell (Run > Run All Cells) when ``last`` is the notebook's last
+    cell. Returns the seconds it took.
+    """
+    count = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.length")
+    if last >= count - 1:
+        return run_all(page, timeout_s)
+    page.evaluate("(i) => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = i; }", last + 1)
+    page.click('.lm-MenuBar-itemLabel:text-is("Run")', timeout=10_000)
+    page.click('li[data-command="notebook:run-all-above"]', timeout=10_000)
+    started = time.monotonic()
+    page.wait_for_function(JS_RUN_FINISHED_UP_TO, arg=last, timeout=timeout_s * 1000, polling=500)
+    page.wait_for_timeout(1000)  # let widget views finish attaching
+    return time.monotonic() - started
+
+
 def run_all(page, timeout_s: float = 600) -> float:
     """Run all cells from the Run menu, as a student would; return the seconds it took."""
     page.click('.lm-MenuBar-itemLabel:text-is("Run")', timeout=10_000)

@@ -31,6 +31,13 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"SKIPPED {len(_left_out)} browser tests: {_MISSING}", yellow=True)
 
 
+def pytest_sessionfinish(session):
+    # A pytest-xdist worker's summary is not shown: tests/conftest.py prints this line in the controller.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None and _left_out:
+        workeroutput["browser_left_out"] = [len(_left_out), _MISSING]
+
+
 @pytest.fixture(scope="session")
 def chromium():
     if _MISSING is not None:

@@ -3,8 +3,10 @@
 One JupyterLab for the module, serving the released student copies of every
 course notebook that uses ``segtutor.widgets`` (found by reading the
 notebooks, so new ones are covered without editing this file), in fast mode.
-For each notebook: run all cells from the Run menu, wait for the kernel to be
-idle; then for each widget move its main control (the first slider that can
+For each notebook: run its cells from the Run menu down to its last cell that
+makes a widget, trains with the live plot or checks an exercise (Run All
+Above Selected Cell; every cell when that is the last one), wait for the
+kernel to be idle; then for each widget move its main control (the first slider that can
 move) by keyboard and by mouse and compare screenshots of the picture; check
 the widget fits a 1366x768 laptop's notebook area and every control takes
 the keyboard focus in tab order. Screenshots go to tests/browser/screenshots/
@@ -15,6 +17,10 @@ raise NotImplementedError only when called, ``check`` reports "not attempted"
 and later cells use the package's implementation, so a released copy runs to
 the end with NO error output (tests/test_released_notebooks_run.py checks the
 same without a browser). Any error output here is therefore a failure.
+The cells after the last one needed show no widget and no check report;
+tests/test_released_notebooks_run.py runs them, to the end of the same
+released copy, in the session's one run of each notebook, so the browser
+does not train their models a second time.
 """
 
 from __future__ import annotations
@@ -72,7 +78,7 @@ def notebook(request, page, lab):
     first_message = len(page.console_errors.messages)
     bl.open_notebook(page, lab.url, name)
     area = bl.size_for_laptop(page)
-    seconds = bl.run_all(page)
+    seconds = bl.run_through(page, bl.last_cell_to_run(name))
     page.screenshot(path=str(SHOTS / f"{stem}__page.png"))
     nb = SimpleNamespace(name=name, stem=stem, area=area, seconds=seconds, errors=bl.error_outputs(page),
                          check_reports=bl.check_reports(page),

@@ -1,4 +1,10 @@
-"""The ``segtutor`` command line: ``release`` and ``grade``.
+"""The ``release`` and ``grade`` subcommands of ``segtutor``: their options and what they run.
+
+:mod:`segtutor.cli` owns the one parser tree and calls :func:`add_commands`
+to register these two; running them goes through ``segtutor`` (or
+``python -m segtutor``). This module builds no parser of its own: the layers
+(pyproject.toml) keep :mod:`segtutor.grading` below :mod:`segtutor.cli`, so
+the command line reaches down for these, never the other way.
 
 Examples
 --------
@@ -30,24 +36,19 @@ from pathlib import Path
 
 from .._validate import MAX_JOBS, check_jobs
 
-__all__ = ["main", "build_parser", "add_commands", "MIN_NOTEBOOK_SECONDS"]
+__all__ = ["add_commands", "MIN_NOTEBOOK_SECONDS"]
 
 #: The shortest ``--timeout`` (seconds per notebook) ``segtutor grade`` accepts.
 MIN_NOTEBOOK_SECONDS = 10
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """A parser of ``release`` and ``grade`` alone; ``segtutor`` registers the same commands in its one tree."""
-    parser = argparse.ArgumentParser(prog="segtutor", description="Release and grade segtutor notebooks.")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    return parser
 
 
 def add_commands(sub, formatter_class=argparse.ArgumentDefaultsHelpFormatter) -> dict:
     """Add ``release`` and ``grade`` to the subcommands ``sub``; returns ``{name: function(args) -> exit status}``.
 
     ``sub`` is what ``parser.add_subparsers()`` returns; ``formatter_class`` an
-    ``argparse.HelpFormatter`` subclass for their ``--help``.
+    ``argparse.HelpFormatter`` subclass for their ``--help``. Each parsed
+    command also carries its function as ``args.handler``, which
+    :func:`segtutor.cli.main` calls.
     """
     if not callable(getattr(sub, "add_parser", None)):
         raise TypeError(f"sub should be what ArgumentParser.add_subparsers() returns, got {type(sub).__name__}.")
@@ -90,6 +91,8 @@ def add_commands(sub, formatter_class=argparse.ArgumentDefaultsHelpFormatter) ->
     gr.add_argument("--keep-failed", action="store_true",
                     help="do not regrade rows whose status was kernel died, internal error or timeout")
     gr.add_argument("--results-json", action="store_true", help="also write Gradescope-style results.json files")
+    rel.set_defaults(handler=cmd_release)
+    gr.set_defaults(handler=cmd_grade)
     return {"release": cmd_release, "grade": cmd_grade}
 
 
@@ -232,13 +235,3 @@ def cmd_grade(args) -> int:
         store.unlock()
     return 0
 
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="segtutor", description="Release and grade segtutor notebooks.")
-    commands = add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return commands[args.command](args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
