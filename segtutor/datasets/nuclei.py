@@ -54,7 +54,7 @@ from scipy import ndimage as ndi
 
 from .._validate import check_bool, check_in_range, check_positive_int, check_seed, check_size_budget
 
-__all__ = ["make_nuclei", "NucleiData"]
+__all__ = ["make_nuclei", "NucleiData", "FULL_SCALE"]
 
 _MIN_SIZE = 32
 # Pixels over all images (1,000 images of 256 x 256): about 600 MB of images, masks and labels.
@@ -62,7 +62,8 @@ _MAX_PIXELS = 1 << 26
 _MIN_GAP = 0.8  # centres closer than this fraction of r_i + r_j are rejected
 _CLUSTER_MEAN = 4.0  # mean nuclei per cluster
 _BACKGROUND = 0.05  # autofluorescence, relative to a typical nucleus
-_FULL_SCALE = 1.6  # a typical nucleus sits at 1 / 1.6 of the output range
+#: Intensity scale of the images: a typical nucleus sits at 1 / FULL_SCALE of the [0, 1] output range.
+FULL_SCALE = 1.6
 _CONDENSED_SHRINK = (0.45, 0.75)  # radius of a condensed nucleus, relative to its draw
 _CONDENSED_GAIN = (2.5, 6.0)  # and its brightness
 _GLOW_BLUR = (0.6, 1.0)  # PSF sigma of an out-of-focus nucleus, in units of its radius
@@ -357,7 +358,7 @@ def _one_image(rng, bank, size, p: _Params):
     clean += _glow(rng, size, p)
     counts = rng.poisson(p.photons * np.clip(clean, 0, None)).astype(np.float32)
     counts += np.float32(p.read_noise) * rng.standard_normal(counts.shape, dtype=np.float32)
-    image = np.clip(counts / (p.photons * _FULL_SCALE), 0.0, 1.0)
+    image = np.clip(counts / (p.photons * FULL_SCALE), 0.0, 1.0)
     if p.saturate:  # an 8-bit camera set too bright: 256 grey levels, the brightest nuclei clipped
         image = np.round(np.clip(image * p.saturate, 0.0, 1.0) * 255) / 255
     return image.astype(np.float32), labels

@@ -41,7 +41,9 @@ from types import MappingProxyType
 import numpy as np
 
 from .._validate import check_positive_int
+from ..datasets.nuclei import FULL_SCALE
 from ._checks import check_images, check_seed, check_targets
+from .shift import LOOK_SIZE
 
 __all__ = ["LOOK_RANGES", "GLOW_BLUR", "randomise_look", "randomised_source"]
 
@@ -57,10 +59,6 @@ LOOK_RANGES = MappingProxyType({"gain": (0.6, 1.3), "background": (0.0, 0.6), "g
 #: PSF sigma (px at 256 x 256) of the out-of-focus glow.
 GLOW_BLUR = 10.0
 
-#: Image side the ranges' lengths are written for (as ``segtutor.semi.shift.LOOK_SIZE``).
-_RANGE_SIZE = 256
-#: make_nuclei's intensity scale: a typical nucleus sits at 1 / 1.6 of the [0, 1] output range.
-_FULL_SCALE = 1.6
 
 
 def _one_look(image, rng, scale):
@@ -75,9 +73,9 @@ def _one_look(image, rng, scale):
         cy, cx, radius = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(*r["glow_radius"]) * scale
         glow += np.where((yy - cy) ** 2 + (xx - cx) ** 2 < radius**2, rng.uniform(*r["glow_level"]), 0.0)
     glow = ndi.gaussian_filter(glow, GLOW_BLUR * scale)
-    y = y + (rng.uniform(*r["background"]) + glow) / _FULL_SCALE
+    y = y + (rng.uniform(*r["background"]) + glow) / FULL_SCALE
     y = ndi.gaussian_filter(y, rng.uniform(*r["blur"]) * scale)
-    photons = np.exp(rng.uniform(*np.log(r["photons"]))) * _FULL_SCALE
+    photons = np.exp(rng.uniform(*np.log(r["photons"]))) * FULL_SCALE
     y = rng.poisson(np.clip(y, 0.0, None) * photons) / photons
     return np.clip(y, 0.0, 1.0)
 
@@ -110,7 +108,7 @@ def randomise_look(images, *, copies: int = 3, seed: int = 0) -> np.ndarray:
     if copies > 20:
         raise ValueError(f"copies should be at most 20 per image, got {copies}.")
     rng = np.random.default_rng(check_seed(seed))
-    scale = np.sqrt(x.shape[1] * x.shape[2]) / _RANGE_SIZE
+    scale = np.sqrt(x.shape[1] * x.shape[2]) / LOOK_SIZE
     out = [_one_look(im, rng, scale) for _ in range(copies) for im in x]
     return np.stack(out)[..., None].astype(np.float32)
 
