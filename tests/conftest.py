@@ -21,12 +21,32 @@ def pytest_configure(config):
         config.pluginmanager.register(notebook_runs, "notebook_runs")
 
 
-@pytest.fixture(scope="session")
-def notebook_runs(pytestconfig):
-    """``runs(path) -> NotebookRun``: the session's one execution of a notebook (tests/notebook_runs.py)."""
-    import notebook_runs as module
+# -- TensorFlow functions run eagerly in the test process ------------------------------------------
+# Most tests in this process train models for 1 to 10 steps on tiny images. Tracing each Keras train
+# and predict step into a graph costs seconds, much more than such steps: tests/test_semi_shift.py took
+# 121 CPU-seconds traced and 39 eagerly (2026-12-07). These tests check what the code computes, not how
+# TensorFlow compiles it; graph mode, what a student runs, is what the notebook runs (in their own
+# kernels), the `segtutor train` subprocess tests and the benches use. A test that trains long enough
+# for graphs to pay, or that checks tracing itself, is marked @pytest.mark.graph_mode (a module: its
+# pytestmark). SEGTUTOR_TEST_GRAPH=1 runs every test in graph mode.
 
-    return module.runs_of(pytestconfig)
+def run_tensorflow_eagerly(eager: bool) -> None:
+    """``tf.config.run_functions_eagerly(eager)``; imports TensorFlow only when it must change something."""
+    import os
+    import sys
+
+    eager = eager and os.environ.get("SEGTUTOR_TEST_GRAPH", "") not in ("1", "true", "yes")
+    if not eager and "tensorflow" not in sys.modules:
+        return
+    from segtutor.environment import import_tensorflow
+
+    import_tensorflow().config.run_functions_eagerly(eager)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    # before the item's fixtures, so a module-scoped fixture that trains runs in the item's mode
+    run_tensorflow_eagerly(item.get_closest_marker("graph_mode") is None)
 
 
 # -- markers by cost -----------------------------------------------------------------------------

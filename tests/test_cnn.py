@@ -102,6 +102,7 @@ def test_build_errors(kwargs, words):
         cnn.build_cnn(**kwargs)
 
 
+@pytest.mark.graph_mode  # as fast traced as eagerly, and it is what notebook 03 runs
 def test_short_training_learns_something():
     result = cnn.train_course_cnn(epochs=3, n_train=512, n_test=200, seed=0)
     assert set(result.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}

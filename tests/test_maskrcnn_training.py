@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
+# 300 training steps: graphs pay for their tracing (103 s of set-up traced, 324 s eagerly; tests/conftest.py)
+pytestmark = pytest.mark.graph_mode
 
 
 @pytest.fixture(scope="module")

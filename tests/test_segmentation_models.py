@@ -88,6 +88,7 @@ def test_weight_map_background_weight_and_bound_of_notebook_06():
     assert w[10, 19] == pytest.approx(0.5 / (1 - f) + 10 * np.exp(-4 / 50), rel=1e-5) and w.max() == w[10, 19]
 
 
+@pytest.mark.graph_mode  # long enough for graphs to pay: 12 s traced, 42 s eagerly
 def test_loss_falls_when_a_unet_trains_from_scratch():
     """The shipped weights are never the only evidence: a fresh U-Net learns in a few dozen steps."""
     import keras

@@ -157,6 +157,7 @@ def _patch_loss(model, images, masks):
     return float(np.mean(semi.masked_bce_dice(masks, model.predict(images, verbose=0))))
 
 
+@pytest.mark.graph_mode  # 8 s traced, 12 s eagerly
 def test_supervised_training_lowers_the_loss(tiny_data):
     train, _ = tiny_data
     model = semi.build_student(depth=2, width=4, seed=0)
