@@ -101,6 +101,8 @@ class NotebookRuns:
         self._jobs: dict = {}
         self.timeout = timeout
         self.environ = dict(os.environ if environ is None else environ)
+        # fast mode trains a few steps: eager functions beat tracing graphs (segtutor/_backend.py)
+        self.environ["SEGTUTOR_EAGER"] = "1"
         self.executions = 0
 
     @staticmethod

@@ -233,6 +233,7 @@ def test_mean_teacher_student_sees_the_cutmix_view(tiny_data, monkeypatch):
             assert 0.4 < view[1].mean() < 0.6     # half of image 1, half of image 0
 
 
+@pytest.mark.graph_mode  # MeanTeacher.train_step as model.fit traces it
 def test_mean_teacher_trains_the_student_and_averages_the_teacher(tiny_data):
     train, _ = tiny_data
     student = semi.build_student(depth=2, width=4, seed=0)

@@ -78,3 +78,25 @@ def test_the_gateway_is_quiet_and_cached():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["2", "tensorflow"]
+
+
+_EAGER_PROBE = """
+from segtutor import _backend
+tf = _backend.tensorflow()
+print(bool(tf.function(lambda: tf.executing_eagerly())()))
+"""
+
+
+def test_segtutor_eager_runs_tensorflow_functions_eagerly_and_only_when_set():
+    import os
+
+    def probe(value):
+        env = {k: v for k, v in os.environ.items() if k != "SEGTUTOR_EAGER"}
+        if value is not None:
+            env["SEGTUTOR_EAGER"] = value
+        done = subprocess.run([sys.executable, "-c", _EAGER_PROBE], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.split()[-1]
+
+    assert probe("1") == "True"
+    assert probe(None) == "False"

@@ -158,8 +158,11 @@ class Lab:
                    JUPYTER_CONFIG_DIR=str(self.workdir / "config"),
                    JUPYTERLAB_SETTINGS_DIR=str(self.workdir / "user-settings"),
                    JUPYTERLAB_WORKSPACES_DIR=str(self.workdir / "workspaces"))
-        if not fast:
+        if fast:
+            env["SEGTUTOR_EAGER"] = "1"  # a few training steps: eager beats tracing graphs (segtutor/_backend.py)
+        else:
             env.pop("CI", None)  # CI=true would switch the kernels to fast mode
+            env.pop("SEGTUTOR_EAGER", None)
         cmd = [python or sys.executable, "-m", "jupyterlab", "--no-browser", "--ip", "127.0.0.1",
                f"--port={self.port}", "--port-retries=0", "--IdentityProvider.token=", "--ServerApp.password=",
                "--expose-app-in-browser", f"--ServerApp.root_dir={self.root}",
