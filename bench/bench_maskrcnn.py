@@ -27,7 +27,6 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 from bench_cnn import _median_ms  # bench/ is on the path: run.py and these scripts live there
 
 TARGET_AP50, TARGET_AP = 0.95, 0.80

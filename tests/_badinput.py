@@ -39,7 +39,6 @@ import resource
 import signal
 import tempfile
 import time
-import traceback
 import tracemalloc
 import warnings
 from dataclasses import dataclass

@@ -32,7 +32,6 @@ import secrets
 import sys
 import threading
 import time
-from pathlib import Path
 
 from .._validate import MAX_JOBS, check_jobs
 

@@ -6,7 +6,6 @@ import time
 
 import numpy as np
 
-from .. import _backend
 from .._validate import check_bool, check_in_range, check_positive_int
 from ..pseudo_labels import check_share
 from ._checks import check_seed, check_sequence, check_threshold
@@ -124,7 +123,6 @@ def label_efficiency(train, test, *, fractions=(0.05, 0.1), methods=METHODS, ste
     for name, split in (("train", train), ("test", test)):
         if not all(hasattr(split, a) for a in ("images", "masks")):
             raise TypeError(f"{name} should be a NucleiSplit (images, masks, labels), got {type(split).__name__}.")
-    keras = _backend.keras()
     rows = []
 
     def run(method, fraction, n_labelled, shared_seconds, fit):
