@@ -15,7 +15,10 @@ images, the scale the shipped U-Net was trained at (nuclei 6-34 pixels
 across), normalised by their own 1st and 99th percentiles as the U-Net's
 inputs are. Crowded crops hold up to about 40 nuclei, so the model keeps
 more detections than for ``shapes``; training crops with more nuclei than
-``max_instances`` are left out (under a tenth of them).
+``max_instances`` are left out (under a tenth of them). ``data="scaled"``
+(:func:`nuclei_crops`) makes crops at the scale :func:`segment_nuclei` calls
+the model at instead (nuclei of radius 4-40 px zoomed to 21 px across); weights
+trained on them were tried for issue 22 and not shipped (``weights/NUCLEI.md``).
 
 The shipped ``nuclei.weights.npz`` comes from :class:`segtutor.training.shipped.NucleiMaskRCNN`::
 
