@@ -34,8 +34,8 @@ from .. import _backend
 from .._validate import (ArgumentTypeError, describe, as_array, check_bool, check_choice, check_finite, check_in_range,
                          check_positive_int, check_seed)
 
-__all__ = ["NUCLEI_DATA", "nuclei_config", "nuclei_crops", "to_rgb", "prepare_nuclei", "train_nuclei", "labels_from_detections",
-           "compare_with_unet", "format_comparison", "NUCLEI_EVAL_SEED", "segment_nuclei"]
+__all__ = ["NUCLEI_DATA", "nuclei_config", "nuclei_crops", "to_rgb", "prepare_nuclei", "train_nuclei",
+           "labels_from_detections", "compare_with_unet", "format_comparison", "NUCLEI_EVAL_SEED", "segment_nuclei"]
 
 #: Seed of the held-out nuclei images (training uses small seeds).
 NUCLEI_EVAL_SEED = 2018
