@@ -108,9 +108,9 @@ def nuclei_crops(n_crops: int, *, seed: int = 0, data: str = "vary"):
         made = scale.nuclei_at_trained_scale(n_crops, size=128, diameter=scale.TRAINED_DIAMETER["maskrcnn"],
                                              seed=seed)
         return made.images.astype(np.float32), made.labels.astype(np.int32)
-    data = make_nuclei(-(-n_crops // 4), size=256, vary=True, seed=seed)
+    made = make_nuclei(-(-n_crops // 4), size=256, vary=True, seed=seed)
     images, labels = [], []
-    for image, label in zip(data.images, data.labels):
+    for image, label in zip(made.images, made.labels):
         for y in (0, 128):
             for x in (0, 128):
                 images.append(image[y:y + 128, x:x + 128])
