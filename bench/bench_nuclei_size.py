@@ -16,7 +16,9 @@
   (estimated size): instance F1 at IoU 0.5 per radius.
 
 ``--weights-dir DIR`` benchmarks U-Net / DeepLabv3+ weights from ``DIR`` (``{name}_nuclei.weights.h5``, as
-``segtutor weights nuclei --out DIR`` writes them) instead of the shipped ones, on the same images.
+``segtutor weights nuclei --out DIR`` writes them) instead of the shipped ones, on the same images;
+``--maskrcnn-dir DIR`` does the same for the nuclei Mask R-CNN (``nuclei.weights.npz`` and ``nuclei.config.json``, as
+``segtutor weights nuclei-maskrcnn --out DIR`` writes them), through the same documented call.
 
 Two kinds of generated images: ``make_nuclei(vary=True)`` at sizes 200-800 (domain-randomised look; the radius is
 2-5 % of the side) and the default look at ``mean_radius`` 4-40 with the density scaled to keep the coverage.
@@ -121,6 +123,15 @@ def _load(name: str, weights_dir=None):
 
 
 RADII = (4, 10, 20, 40)
+
+
+def _use_maskrcnn_weights(folder) -> None:
+    """Make the Mask R-CNN's documented call use the weights in ``folder`` instead of the shipped ones."""
+    from segtutor.maskrcnn import weights
+
+    folder = Path(folder)
+    model = weights.load_model_npz(folder / "nuclei.weights.npz", folder / "nuclei.config.json")
+    weights.load_nuclei_model = lambda: model  # maskrcnn.nuclei.segment_nuclei imports it at each call
 
 
 def _segmenter(name, weights_dir=None):
@@ -258,11 +269,14 @@ def main(argv=None) -> int:
     parser.add_argument("--parts", nargs="+", default=["estimate", "segment"],
                         choices=["estimate", "segment", "radii"])
     parser.add_argument("--weights-dir", default=None, help="U-Net/DeepLabv3+ weights to test instead of the shipped")
+    parser.add_argument("--maskrcnn-dir", default=None, help="nuclei Mask R-CNN weights to test instead of the shipped")
     parser.add_argument("--per-radius", type=int, default=2, help="images per size setting")
     parser.add_argument("--models", nargs="+", default=["deeplab"], choices=["deeplab", "unet", "maskrcnn"])
     parser.add_argument("--calibrate", action="store_true")
     args = parser.parse_args(argv)
     start = time.perf_counter()
+    if args.maskrcnn_dir is not None:
+        _use_maskrcnn_weights(args.maskrcnn_dir)
     print(f"machine: {platform.machine()}, {platform.python_version()}")
     if "estimate" in args.parts:
         bench_estimate(args.per_radius, args.calibrate)

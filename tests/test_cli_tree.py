@@ -98,6 +98,8 @@ def _status_and_one_line(capsys, argv) -> tuple[int, str]:
     (["weights", "shapes", "--out", "w", "--steps", "0"], "steps (--steps) should be at least 1"),
     (["weights", "nuclei", "--out", "w", "--models", "vgg"], "models (--models)"),
     (["weights", "nuclei-maskrcnn", "--out", "w", "--n-train", "3"], "n_train (--n-train)"),
+    (["weights", "nuclei-maskrcnn", "--out", "w", "--data", "big"], "data (--data) should be 'vary' or 'scaled'"),
+    (["weights", "nuclei", "--out", "w", "--data", "big"], "data (--data) should be 'scaled' or 'vary'"),
     (["ablation", "--out", "a.json", "--n-eval", "0"], "n_eval (--n-eval)"),
     (["release", "--to", "x"], "sources"),
     (["grade", "subs", "--out", "g.csv", "--jobs", "0"], "--jobs should be at least 1"),

@@ -21,6 +21,33 @@ def test_nuclei_crops_are_quadrants_with_labels():
         nuclei.nuclei_crops(10**6)
 
 
+def test_nuclei_crops_scaled_are_at_the_mask_rcnn_call_scale():
+    from segtutor.models import scale
+
+    images, labels = nuclei.nuclei_crops(8, seed=3, data="scaled")
+    assert images.shape == (8, 128, 128) and images.dtype == np.float32 and labels.dtype == np.int32
+    # The same images as the shared generator at the Mask R-CNN's diameter (21 px), not a copy of it.
+    made = scale.nuclei_at_trained_scale(8, size=128, diameter=scale.TRAINED_DIAMETER["maskrcnn"], seed=3)
+    assert np.array_equal(images, made.images) and np.array_equal(labels, made.labels)
+    areas = [np.bincount(lab.ravel())[1:] for lab in labels]
+    diameters = [2 * np.median(np.sqrt(a[a > 0] / np.pi)) for a in areas if (a > 0).any()]
+    assert 21 * 0.8 * 0.7 <= np.median(diameters) <= 21 * 1.25, diameters
+    assert not np.array_equal(images, nuclei.nuclei_crops(8, seed=3)[0])  # "vary" stays the default
+    with pytest.raises(ValueError, match="data"):
+        nuclei.nuclei_crops(2, data="wide")
+
+
+def test_the_nuclei_mask_rcnn_recipe_takes_data():
+    from segtutor.training.errors import TrainError
+    from segtutor.training.shipped import SHIPPED
+
+    options = SHIPPED["nuclei-maskrcnn"].Options
+    assert options(out="w").data == "vary"  # what made the weights shipped before issue 22: the card stays true
+    assert options(out="w", data="scaled").data == "scaled"
+    with pytest.raises(TrainError, match=r"data \(--data\) should be 'vary' or 'scaled', got 'wide'"):
+        options(out="w", data="wide")
+
+
 def test_prepare_nuclei_skips_crowded_crops_and_pads():
     images, labels = nuclei.nuclei_crops(8, seed=0)
     counts = [len(np.unique(lab)) - 1 for lab in labels]

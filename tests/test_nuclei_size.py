@@ -196,6 +196,19 @@ def test_nuclei_at_trained_scale_brings_every_size_to_one_scale():
         scale.nuclei_at_trained_scale(1, vary=False)
 
 
+def test_nuclei_at_trained_scale_takes_the_diameter_of_the_model_it_trains():
+    # The Mask R-CNN is called at 21 px (scale.TRAINED_DIAMETER) and trains without zoom crops: its data is the
+    # same function at diameter=21; a larger diameter gives larger nuclei from the same draws.
+    sizes = {}
+    for d in (14.0, 21.0, 32.0):
+        data = scale.nuclei_at_trained_scale(6, size=128, radius_range=(4, 40), diameter=d, seed=4)
+        sizes[d] = np.median([_true_diameter(lab) for lab in data.labels if lab.max() > 0])
+        assert d * 0.8 * 0.7 <= sizes[d] <= d * 1.25, (d, sizes[d])
+    assert sizes[14.0] < sizes[21.0] < sizes[32.0], sizes
+    with pytest.raises(ValueError, match="diameter"):
+        scale.nuclei_at_trained_scale(1, size=64, diameter=40.0)  # more than half the side
+
+
 def test_make_nuclei_rejects_an_unknown_vary():
     with pytest.raises(ValueError, match="'wide'"):
         make_nuclei(1, size=64, vary="wider")

@@ -15,7 +15,10 @@ images, the scale the shipped U-Net was trained at (nuclei 6-34 pixels
 across), normalised by their own 1st and 99th percentiles as the U-Net's
 inputs are. Crowded crops hold up to about 40 nuclei, so the model keeps
 more detections than for ``shapes``; training crops with more nuclei than
-``max_instances`` are left out (under a tenth of them).
+``max_instances`` are left out (under a tenth of them). ``data="scaled"``
+(:func:`nuclei_crops`) makes crops at the scale :func:`segment_nuclei` calls
+the model at instead (nuclei of radius 4-40 px zoomed to 21 px across); weights
+trained on them were tried for issue 22 and not shipped (``weights/NUCLEI.md``).
 
 The shipped ``nuclei.weights.npz`` comes from :class:`segtutor.training.shipped.NucleiMaskRCNN`::
 
@@ -31,8 +34,8 @@ from .. import _backend
 from .._validate import (ArgumentTypeError, describe, as_array, check_bool, check_choice, check_finite, check_in_range,
                          check_positive_int, check_seed)
 
-__all__ = ["nuclei_config", "nuclei_crops", "to_rgb", "prepare_nuclei", "train_nuclei", "labels_from_detections",
-           "compare_with_unet", "format_comparison", "NUCLEI_EVAL_SEED", "segment_nuclei"]
+__all__ = ["NUCLEI_DATA", "nuclei_config", "nuclei_crops", "to_rgb", "prepare_nuclei", "train_nuclei",
+           "labels_from_detections", "compare_with_unet", "format_comparison", "NUCLEI_EVAL_SEED", "segment_nuclei"]
 
 #: Seed of the held-out nuclei images (training uses small seeds).
 NUCLEI_EVAL_SEED = 2018
@@ -56,15 +59,41 @@ def nuclei_config(**changes):
                           ).replace(**changes)
 
 
-def nuclei_crops(n_crops: int, *, seed: int = 0):
-    """``n_crops`` 128 x 128 quadrants of ``make_nuclei(size=256, vary=True, seed=seed)`` images.
+#: The kinds of nuclei crops (:func:`nuclei_crops`'s ``data``): ``"vary"`` the images at their own scale (what the
+#: shipped weights were trained on before issue 22), ``"scaled"`` images zoomed to the Mask R-CNN's call scale.
+NUCLEI_DATA = ("vary", "scaled")
+
+
+def nuclei_crops(n_crops: int, *, seed: int = 0, data: str = "vary"):
+    """``n_crops`` 128 x 128 nuclei crops with their labels, at their own scale or at the Mask R-CNN's call scale.
+
+    Parameters
+    ----------
+    n_crops : int
+        Number of crops, at most 4,000.
+    seed : int
+        The same seed gives the same crops.
+    data : {"vary", "scaled"}
+        ``"vary"``: quadrants of ``make_nuclei(size=256, vary=True, seed=seed)``
+        images, nuclei as drawn (radius about 5-13 px). ``"scaled"``:
+        :func:`segtutor.models.scale.nuclei_at_trained_scale` with
+        ``size=128`` and ``diameter=scale.TRAINED_DIAMETER["maskrcnn"]`` (21 px):
+        ``make_nuclei(vary="wide")`` images of typical radius 4-40 px zoomed
+        as :func:`segment_nuclei` zooms an image, so that their median nucleus
+        diameter is 21 px times a random 0.8-1.25 (the size estimate's error).
 
     Returns
     -------
     images : ndarray of float32, shape (n_crops, 128, 128)
-        Raw intensities in [0, 1].
+        Raw intensities (about [0, 1]).
     labels : ndarray of int32, shape (n_crops, 128, 128)
         0 background, one id per nucleus (ids need not be consecutive).
+
+    Examples
+    --------
+    >>> images, labels = nuclei_crops(2, seed=0, data="scaled")
+    >>> images.shape, labels.dtype
+    ((2, 128, 128), dtype('int32'))
     """
     from ..datasets import make_nuclei
 
@@ -72,9 +101,16 @@ def nuclei_crops(n_crops: int, *, seed: int = 0):
     if n_crops > _MAX_CROPS:
         raise ValueError(f"n_crops={n_crops} is more than {_MAX_CROPS}; that would take minutes and gigabytes.")
     seed = check_seed(seed)
-    data = make_nuclei(-(-n_crops // 4), size=256, vary=True, seed=seed)
+    data = check_choice(data, "data", NUCLEI_DATA)
+    if data == "scaled":
+        from ..models import scale
+
+        made = scale.nuclei_at_trained_scale(n_crops, size=128, diameter=scale.TRAINED_DIAMETER["maskrcnn"],
+                                             seed=seed)
+        return made.images.astype(np.float32), made.labels.astype(np.int32)
+    made = make_nuclei(-(-n_crops // 4), size=256, vary=True, seed=seed)
     images, labels = [], []
-    for image, label in zip(data.images, data.labels):
+    for image, label in zip(made.images, made.labels):
         for y in (0, 128):
             for x in (0, 128):
                 images.append(image[y:y + 128, x:x + 128])
@@ -125,8 +161,12 @@ def prepare_nuclei(images, labels, *, max_instances: int = 32) -> dict:
 
 
 def train_nuclei(steps: int = 600, *, seed: int = 0, n_train: int = 400, learning_rate: float = 2e-3,
-                 config=None, callbacks=None, verbose=2):
+                 config=None, callbacks=None, verbose=2, data: str = "vary"):
     """Train Mask R-CNN from scratch on nuclei crops (batch 8, Adam with cosine decay, clipnorm 5).
+
+    ``data`` picks the crops (:func:`nuclei_crops`): ``"vary"`` at their own
+    scale, ``"scaled"`` zoomed to the scale :func:`segment_nuclei` calls the
+    model at.
 
     Returns
     -------
@@ -142,9 +182,10 @@ def train_nuclei(steps: int = 600, *, seed: int = 0, n_train: int = 400, learnin
     seed = check_seed(seed)
     n_train = check_positive_int(n_train, "n_train", minimum=8)
     learning_rate = check_in_range(learning_rate, "learning_rate", 1e-6, 1.0)
+    data = check_choice(data, "data", NUCLEI_DATA)
     config = config if config is not None else nuclei_config()
     keras.utils.set_random_seed(int(seed))
-    batch = prepare_nuclei(*nuclei_crops(n_train, seed=seed), max_instances=config.max_instances)
+    batch = prepare_nuclei(*nuclei_crops(n_train, seed=seed, data=data), max_instances=config.max_instances)
     model = MaskRCNN(config)
     history, seconds = fit_from_scratch(model, training_dataset(batch, batch_size=8, seed=seed), steps,
                                         learning_rate=learning_rate, per_epoch=min(50, steps), callbacks=callbacks,
@@ -186,7 +227,8 @@ def _scores(pred_labels, truth_labels, predictions):
             "FN": fn}
 
 
-def compare_with_unet(model, n_images: int = 64, *, seed: int = NUCLEI_EVAL_SEED, unet="unet") -> dict:
+def compare_with_unet(model, n_images: int = 64, *, seed: int = NUCLEI_EVAL_SEED, unet="unet",
+                      data: str = "vary") -> dict:
     """Score Mask R-CNN and U-Net + watershed on the same held-out nuclei crops.
 
     Parameters
@@ -197,12 +239,14 @@ def compare_with_unet(model, n_images: int = 64, *, seed: int = NUCLEI_EVAL_SEED
         Held-out 128 x 128 crops.
     unet : str or keras.Model
         A shipped model's name for :func:`segtutor.models.pretrained.load_model`, or a trained U-Net.
+    data : {"vary", "scaled"}
+        The held-out crops' kind (:func:`nuclei_crops`); both methods run on the crops as they are.
 
     Returns
     -------
     dict
         ``rows``: one dict per method with ``method``, ``F1@0.5`` (pooled over the crops), ``AP50``, ``AP``,
-        ``TP``, ``FP``, ``FN``; and ``n_images``, ``seed``.
+        ``TP``, ``FP``, ``FN``; and ``n_images``, ``seed``, ``data``.
     """
     from ..instances import split_instances
     from ..models.pretrained import load_model, predict_probability
@@ -216,6 +260,7 @@ def compare_with_unet(model, n_images: int = 64, *, seed: int = NUCLEI_EVAL_SEED
     if n_images > _MAX_CROPS:
         raise ValueError(f"n_images={n_images} is more than {_MAX_CROPS} crops; that would take minutes and gigabytes.")
     seed = check_seed(seed)
+    data = check_choice(data, "data", NUCLEI_DATA)
     if isinstance(unet, str):
         check_choice(unet, "unet", ("unet", "deeplab"))
     else:
@@ -224,7 +269,7 @@ def compare_with_unet(model, n_images: int = 64, *, seed: int = NUCLEI_EVAL_SEED
         if not isinstance(unet, keras.Model):
             raise ArgumentTypeError(f"unet should be a shipped model's name such as 'unet', or a trained Keras U-Net, "
                                     f"got {describe(unet)}.")
-    images, truth = nuclei_crops(n_images, seed=seed)
+    images, truth = nuclei_crops(n_images, seed=seed, data=data)
     detections = detect(model, to_rgb(images))
     mr_labels = [labels_from_detections(d) for d in detections]
     mr_predictions = [{"masks": d["masks"], "class_ids": np.ones(len(d["scores"]), int), "scores": d["scores"]}
@@ -242,7 +287,7 @@ def compare_with_unet(model, n_images: int = 64, *, seed: int = NUCLEI_EVAL_SEED
                                "scores": np.array([prob[m].mean() for m in masks])})
     rows = [{"method": "U-Net + watershed (notebook 06, shipped weights)", **_scores(un_labels, truth, un_predictions)},
             {"method": "Mask R-CNN", **_scores(mr_labels, truth, mr_predictions)}]
-    return {"rows": rows, "n_images": n_images, "seed": seed}
+    return {"rows": rows, "n_images": n_images, "seed": seed, "data": data}
 
 
 def check_rows(result, keys: tuple, maker: str) -> None:

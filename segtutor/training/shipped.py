@@ -204,8 +204,15 @@ class NucleiMaskRCNN(ShippedRecipe):
         n_train: int = _option(400, "training crops")
         n_eval: int = _option(64, "held-out crops of the comparison with the U-Net")
         load_note: str = _option("not recorded", "what else ran on the machine, for the card")
+        data: str = _option("vary", "vary: quadrants of make_nuclei(vary=True), nuclei as drawn (the weights shipped "
+                                    "before issue 22); scaled: radius 4-40 px zoomed to the Mask R-CNN's call scale, "
+                                    "21 px across")
 
         def __post_init__(self):
+            from ..maskrcnn.nuclei import NUCLEI_DATA
+
+            if self.data not in NUCLEI_DATA:
+                raise TrainError(f"data (--data) should be 'vary' or 'scaled', got {self.data!r}.")
             _checked(self, {"steps": (1, 10_000_000), "n_train": (8, 100_000), "n_eval": (1, 5000)})
 
     def run(self, options, log=print) -> None:
@@ -214,26 +221,43 @@ class NucleiMaskRCNN(ShippedRecipe):
 
         out = Path(options.out)
         out.mkdir(parents=True, exist_ok=True)
-        model, _, seconds = train_nuclei(options.steps, seed=options.seed, n_train=options.n_train)
+        model, _, seconds = train_nuclei(options.steps, seed=options.seed, n_train=options.n_train, data=options.data)
         save_weights_npz(model, out / "nuclei.weights.npz")
         (out / "nuclei.config.json").write_text(json.dumps(model.config.to_dict(), indent=1) + "\n")
-        result = compare_with_unet(load_model_npz(out / "nuclei.weights.npz", out / "nuclei.config.json"),
-                                   options.n_eval)
+        shipped = load_model_npz(out / "nuclei.weights.npz", out / "nuclei.config.json")
+        # The comparison on the crops the old weights were judged on, and, for scaled training, on crops at the
+        # scale the model is called at (segment_nuclei zooms every image so that nuclei are 21 px across).
+        kinds = ("vary",) if options.data == "vary" else ("vary", "scaled")
+        tables = {kind: format_comparison(compare_with_unet(shipped, options.n_eval, data=kind)) for kind in kinds}
         command = (f"segtutor weights nuclei-maskrcnn --out segtutor/maskrcnn/weights --steps {options.steps} "
-                   f"--seed {options.seed} --n-train {options.n_train} --n-eval {options.n_eval}")
+                   f"--seed {options.seed} --n-train {options.n_train} --n-eval {options.n_eval}"
+                   + ("" if options.data == "vary" else f" --data {options.data}"))
+        if options.data == "vary":  # the wording of the card shipped before issue 22
+            data = (f"{options.n_train} crops `nuclei_crops({options.n_train}, seed={options.seed})` (128 x 128 "
+                    "quadrants of `make_nuclei(size=256, vary=True)`)")
+            comparison = (f"- **Held-out comparison** ({options.n_eval} crops, seed {NUCLEI_EVAL_SEED}):\n\n"
+                          f"{tables['vary']}\n\n")
+        else:
+            data = (f"{options.n_train} crops `nuclei_crops({options.n_train}, seed={options.seed}, data=\"scaled\")` "
+                    "(`segtutor.models.scale.nuclei_at_trained_scale(size=128, diameter=21)`: "
+                    "`make_nuclei(vary=\"wide\")` images of typical radius 4-40 px zoomed so that their median nucleus "
+                    "diameter is 21 px times 0.8-1.25, the scale `segment_nuclei` calls the model at)")
+            comparison = "".join(
+                f"- **Held-out comparison** ({options.n_eval} crops `nuclei_crops({options.n_eval}, "
+                f"seed={NUCLEI_EVAL_SEED}" + ("" if kind == "vary" else ', data="scaled"') + ")`, both methods on "
+                f"the crops as they are):\n\n{table}\n\n" for kind, table in tables.items())
         (out / "NUCLEI.md").write_text(
             "# Shipped Mask R-CNN weights: `nuclei`\n\n"
             f"- **Files:** `nuclei.weights.npz` (float16), `nuclei.config.json`; {model.count_params():,} parameters, "
             "trained from scratch.\n"
-            f"- **Data:** {options.n_train} crops `nuclei_crops({options.n_train}, seed={options.seed})` (128 x 128 "
-            "quadrants of `make_nuclei(size=256, vary=True)`), random horizontal flips;\n  crops with more than "
+            f"- **Data:** {data}, random horizontal flips;\n  crops with more than "
             f"{model.config.max_instances} nuclei (`max_instances`) are left out of training.\n"
             f"- **Training:** {options.steps} steps at batch 8, Adam 2e-3 with cosine decay; {seconds / 60:.1f} min of "
             f"`fit` on {platform.machine()} CPU (load: {options.load_note}).\n"
-            f"- **Held-out comparison** ({options.n_eval} crops, seed {NUCLEI_EVAL_SEED}):\n\n"
-            f"{format_comparison(result)}\n\n"
+            f"{comparison}"
             f"- **Reproduce:** `{command}`\n")
-        log(format_comparison(result))
+        for table in tables.values():
+            log(table)
         log(f"fit {seconds:.0f} s; wrote {out}")
 
 
