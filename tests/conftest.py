@@ -21,6 +21,14 @@ def pytest_configure(config):
         config.pluginmanager.register(notebook_runs, "notebook_runs")
 
 
+@pytest.fixture(scope="session")
+def notebook_runs(pytestconfig):
+    """``runs(path) -> NotebookRun``: the session's one execution of a notebook (tests/notebook_runs.py)."""
+    import notebook_runs as module
+
+    return module.runs_of(pytestconfig)
+
+
 # -- TensorFlow functions run eagerly in the test process ------------------------------------------
 # Most tests in this process train models for 1 to 10 steps on tiny images. Tracing each Keras train
 # and predict step into a graph costs seconds, much more than such steps: tests/test_semi_shift.py took

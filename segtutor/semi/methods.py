@@ -20,6 +20,8 @@ True
 
 from __future__ import annotations
 
+import numpy as np  # noqa: F401 (the examples use it)
+
 from ._checks import IGNORE, check_images, check_student, check_targets
 from .mean_teacher import train_mean_teacher
 from .self_training import self_training
