@@ -55,8 +55,11 @@ def tensorflow():
     quiet_tensorflow()
     import tensorflow as tf
 
+    # here, not at the top: `import segtutor` loads this module and must stay light (tests/test_lazy_stubs.py)
+    from segtutor.modes import read_flag
+
     tf.get_logger().setLevel("ERROR")
-    if os.environ.get(EAGER_ENV_VAR, "").strip().lower() in ("1", "true", "yes", "on"):
+    if read_flag(EAGER_ENV_VAR):
         tf.config.run_functions_eagerly(True)
     return tf
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 from types import MappingProxyType, SimpleNamespace
 
-__all__ = ["FAST_ENV_VAR", "fast_mode", "mode", "sizes", "SIZES"]
+__all__ = ["FAST_ENV_VAR", "fast_mode", "mode", "read_flag", "sizes", "SIZES"]
 
 #: The one documented switch between class mode and fast mode.
 FAST_ENV_VAR = "SEGTUTOR_FAST"
@@ -88,7 +88,42 @@ SIZES = MappingProxyType(
 )
 
 
-def _read_flag(name: str) -> bool | None:
+def read_flag(name: str) -> bool | None:
+    """Read an on/off environment variable the same way everywhere in the course.
+
+    The course's switches (``SEGTUTOR_FAST``, ``SEGTUTOR_EAGER``, ``CI``, the
+    test command's own) all read through this function, so ``1``, ``true``,
+    ``yes`` and ``on`` mean on, ``0``, ``false``, ``no``, ``off`` and the
+    empty string mean off, and anything else is an error rather than a silent
+    guess.
+
+    Parameters
+    ----------
+    name : str
+        The environment variable's name, e.g. ``"SEGTUTOR_FAST"``.
+
+    Returns
+    -------
+    bool or None
+        True or False for a set variable, None when it is not set.
+
+    Raises
+    ------
+    ValueError
+        If the variable is set to a value that is neither on nor off.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["SEGTUTOR_EXAMPLE_FLAG"] = "yes"
+    >>> read_flag("SEGTUTOR_EXAMPLE_FLAG")
+    True
+    >>> del os.environ["SEGTUTOR_EXAMPLE_FLAG"]
+    >>> read_flag("SEGTUTOR_EXAMPLE_FLAG") is None
+    True
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"read_flag: name must be an environment variable's name (a non-empty str), got {name!r}")
     raw = os.environ.get(name)
     if raw is None:
         return None
@@ -99,8 +134,8 @@ def _read_flag(name: str) -> bool | None:
         return False
     raise ValueError(
         f"environment variable {name}={raw!r} is not understood; "
-        f"expected one of {sorted(_TRUE | _FALSE - {''})}. "
-        f"Use {name}=1 for fast mode or unset it for class mode."
+        f"expected one of {sorted(_TRUE | _FALSE - {''})} (or empty). "
+        f"Set {name}=1 to turn it on, or unset it."
     )
 
 
@@ -110,10 +145,10 @@ def fast_mode() -> bool:
     ``SEGTUTOR_FAST`` decides when it is set; otherwise ``CI=true`` turns
     fast mode on.
     """
-    explicit = _read_flag(FAST_ENV_VAR)
+    explicit = read_flag(FAST_ENV_VAR)
     if explicit is not None:
         return explicit
-    return bool(_read_flag("CI"))
+    return bool(read_flag("CI"))
 
 
 def mode() -> str:

@@ -463,6 +463,7 @@ BY_CALLABLE = {
     "segtutor.instances.split_instances": {"prob": _prob},
     "segtutor.convolution.receptive_field": {"layers": lambda: [(3, 1), (3, 1), (2, 2)]},
     "segtutor.modes.sizes": {"notebook": lambda: "01"},
+    "segtutor.modes.read_flag": {"name": lambda: "SEGTUTOR_FAST"},
     "segtutor.classical.format_table": {"rows": lambda: [
         {"method": "otsu", "objects": 2, "iou": 0.5, "dice": 0.6, "f1@0.5": 0.7, "mean_score": 0.4}]},
     "segtutor.learning.gradient_step": {"w": lambda: np.zeros(5), "y": lambda: _rng().standard_normal(4)},

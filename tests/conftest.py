@@ -40,10 +40,11 @@ def notebook_runs(pytestconfig):
 
 def run_tensorflow_eagerly(eager: bool) -> None:
     """``tf.config.run_functions_eagerly(eager)``; imports TensorFlow only when it must change something."""
-    import os
     import sys
 
-    eager = eager and os.environ.get("SEGTUTOR_TEST_GRAPH", "") not in ("1", "true", "yes")
+    from segtutor.modes import read_flag
+
+    eager = eager and not read_flag("SEGTUTOR_TEST_GRAPH")
     if not eager and "tensorflow" not in sys.modules:
         return
     from segtutor.environment import import_tensorflow

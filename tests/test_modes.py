@@ -57,6 +57,23 @@ def test_bad_mode_value_and_unknown_notebook_explain_the_fix(monkeypatch):
         modes.sizes("99")
 
 
+@pytest.mark.parametrize("raw, expected", [("1", True), (" Yes ", True), ("on", True), ("0", False),
+                                           ("false", False), ("", False), (None, None)])
+def test_read_flag_reads_every_switch_the_same_way(monkeypatch, raw, expected):
+    monkeypatch.delenv("SEGTUTOR_SOME_SWITCH", raising=False)
+    if raw is not None:
+        monkeypatch.setenv("SEGTUTOR_SOME_SWITCH", raw)
+    assert modes.read_flag("SEGTUTOR_SOME_SWITCH") is expected
+
+
+def test_read_flag_refuses_an_unknown_value_and_a_bad_name(monkeypatch):
+    monkeypatch.setenv("SEGTUTOR_SOME_SWITCH", "sometimes")
+    with pytest.raises(ValueError, match="SEGTUTOR_SOME_SWITCH='sometimes' is not understood"):
+        modes.read_flag("SEGTUTOR_SOME_SWITCH")
+    with pytest.raises(TypeError, match="name must be"):
+        modes.read_flag(3)
+
+
 def test_seed_everything_makes_numpy_reproducible():
     segtutor.seed_everything(3)
     a = np.random.rand(4)

@@ -95,8 +95,12 @@ def test_segtutor_eager_runs_tensorflow_functions_eagerly_and_only_when_set():
         if value is not None:
             env["SEGTUTOR_EAGER"] = value
         done = subprocess.run([sys.executable, "-c", _EAGER_PROBE], capture_output=True, text=True, env=env)
-        assert done.returncode == 0, done.stderr[-2000:]
+        if done.returncode != 0:
+            return done.stderr
         return done.stdout.split()[-1]
 
     assert probe("1") == "True"
     assert probe(None) == "False"
+    assert probe("off") == "False"
+    # read through segtutor.modes.read_flag, like SEGTUTOR_FAST: a typo is an error, not a silent "off"
+    assert "SEGTUTOR_EAGER='maybe' is not understood" in probe("maybe")
