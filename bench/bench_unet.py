@@ -262,10 +262,12 @@ def bench_real() -> list[dict]:
                  "unit": "Dice", "target": "baseline", "note": f"F1@0.5 {otsu_labels.f1[0]:.3f} (connected components)"})
     for name in pretrained.MODELS:
         model = pretrained.load_model(name)
-        prob = pretrained.predict_probability(model, image)
+        # Both scores from the documented call, size estimated (as bench_nuclei_size.py measures it): the
+        # mask with instances=False, the instances with the default.
+        mask = pretrained.segment_nuclei(image, model=model, instances=False)
         labels = pretrained.segment_nuclei(image, model=model)
         f1 = metrics.instance_scores(labels, truth, thresholds=0.5).f1[0]
-        rows.append({"benchmark": f"real nuclei: shipped {name}", "value": float(metrics.dice(prob > 0.5, truth > 0)),
+        rows.append({"benchmark": f"real nuclei: shipped {name}", "value": float(metrics.dice(mask, truth > 0)),
                      "unit": "Dice", "target": ">= 0.93 (U-Net)",
                      "note": f"F1@0.5 {f1:.3f} (target >= 0.85); {labels.max()} nuclei found, 125 true"})
     return rows

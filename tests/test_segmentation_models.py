@@ -186,6 +186,22 @@ def test_saving_weights_is_atomic(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_card_names_the_command_that_remakes_the_weights(tmp_path):
+    import json
+
+    record = {"steps": 2400, "seed": 0, "n_train": 300, "data_flag": "scaled"}
+    train_nuclei.save(train_nuclei.build("unet"), record, "unet", tmp_path)
+    card = json.loads((tmp_path / "unet_nuclei.json").read_text())
+    assert card["command"] == ("segtutor weights nuclei --out segtutor/models/weights --models unet --data scaled "
+                               "--steps 2400 --n-train 300 --seed 0")
+    # and the shipped card's command is one the CLI accepts
+    from segtutor.cli import build_parser
+
+    shipped = pretrained.model_card("unet")["command"].split()[1:]
+    options = build_parser().parse_args(shipped)
+    assert options.steps == pretrained.model_card("unet")["training"]["steps"]
+
+
 def test_fit_checks_the_data_before_training():
     from segtutor.datasets import segmentation_dataset
     from segtutor.losses import keras_loss

@@ -181,7 +181,7 @@ def train(name: str, *, steps: int, n_train: int = 300, seed: int = 0, batch_siz
     record = {
         "steps": steps, "kept_step": best_step, "validation_dice": round(best_dice, 4),
         "batch_size": batch_size, "patch": PATCH, "learning_rate": learning_rate, "seed": seed,
-        "train_seconds": round(seconds, 1), "data_flag": data,
+        "n_train": n_train, "train_seconds": round(seconds, 1), "data_flag": data,
         "data": (f"nuclei_at_trained_scale({n_train}, seed={2 * seed + 1}); "
                  f"validation nuclei_at_trained_scale(24, seed={2 * seed + 2})") if data == "scaled" else
                 (f"make_nuclei({n_train}, size=256, vary=True, seed={2 * seed + 1}); "
@@ -210,6 +210,17 @@ def evaluate(model) -> dict:
         out[label] = {"dice": round(float(metrics.dice(prob > 0.5, split.masks[..., 0] > 0.5)), 4),
                       "f1_at_0.5": round(float(f1), 4)}
     return out
+
+
+def _remake_command(name: str, record: dict) -> str:
+    # Every option that shapes the weights, spelled out, so the card's command remakes them whatever the CLI's
+    # defaults become.
+    command = (f"segtutor weights nuclei --out segtutor/models/weights --models {name} "
+               f"--data {record.get('data_flag', 'vary')}")
+    for option, key in (("--steps", "steps"), ("--n-train", "n_train"), ("--seed", "seed")):
+        if key in record:
+            command += f" {option} {record[key]}"
+    return command
 
 
 def save(model, record: dict, name: str, folder) -> None:
@@ -247,6 +258,6 @@ def save(model, record: dict, name: str, folder) -> None:
         raise
     card = {"architecture": RECIPES[name], "normalisation": "normalise_percentile(image, 1, 99)",
             "training": record,
-            "command": f"segtutor weights nuclei --out segtutor/models/weights --models {name} --data {record.get('data_flag', 'vary')}"}
+            "command": _remake_command(name, record)}
     atomic_write_text(folder / f"{name}_nuclei.json", json.dumps(card, indent=2) + "\n")
     os.chmod(folder / f"{name}_nuclei.json", 0o644)  # package data: readable by every user of a shared install
