@@ -236,7 +236,7 @@ def segment_nuclei(image, *, model="deeplab", diameter=None, threshold: float = 
         A shipped model's name, or a one-class model you trained (taken to
         know the same scale as the shipped ones). The DeepLabv3+ is the
         default because it scored higher on a real expert-labelled image
-        (instance F1 0.905 and Dice 0.931, the U-Net 0.882 and 0.919;
+        (instance F1 0.930 and Dice 0.929, the U-Net 0.882 and 0.919;
         ``weights/README.md``).
         The nuclei Mask R-CNN has the same call with the same size handling:
         :func:`segtutor.maskrcnn.nuclei.segment_nuclei`.

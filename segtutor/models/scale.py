@@ -69,7 +69,8 @@ __all__ = [
 #: Nucleus diameter (pixels) each model segments best at; an image is rescaled so that its nuclei come out at
 #: this size. The DeepLabv3+ was retrained (issue 22) on :func:`nuclei_at_trained_scale`, nuclei of radius 4-40 px
 #: zoomed to 22 px times 0.8-1.25, then zoom crops of x1-1.67, so centred on 28 px; with the true diameter given,
-#: rescaling the DSB image to 22, 28 or 34 px gave it F1 0.904, 0.943 and 0.935, so it keeps 28. Before that, the
+#: rescaling the DSB image to 22, 28 or 34 px gave its 1,200-step version F1 0.904, 0.943 and 0.935, so it kept 28
+#: (the shipped 2,400-step version was not swept). Before that, the
 #: U-Net and DeepLabv3+ were trained on ``make_nuclei(size=256, vary=True)`` (per-image median
 #: diameter 9-28 px, median 17) with zoom crops that enlarge it 1-1.67 times; with the true diameter given,
 #: rescaling to 16, 20, 24, 28 or 32 px gave the DeepLabv3+ a mean F1 of 0.969, 0.970, 0.976, 0.979 and 0.963 on

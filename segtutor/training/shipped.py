@@ -95,11 +95,11 @@ class NucleiWeights(ShippedRecipe):
     class Options:
         out: str = _required("folder for the weights and JSON cards, e.g. segtutor/models/weights")
         models: tuple = _option(("unet", "deeplab"), "architectures to train")
-        steps: int = _option(1200, "training steps per model")
+        steps: int = _option(2400, "training steps per model")
         n_train: int = _option(300, "training images")
         seed: int = _option(0, "seed of the data, the weights and the augmentation")
-        data: str = _option("scaled", "scaled: radius 4-40 px zoomed to the models' scale (the DeepLabv3+); "
-                                      "vary: make_nuclei(vary=True) (the U-Net)")
+        data: str = _option("scaled", "scaled: radius 4-40 px zoomed to the models' scale (the shipped models); "
+                                      "vary: make_nuclei(vary=True) (the models before issue 22)")
 
         def __post_init__(self):
             from ..models.train_nuclei import RECIPES as ARCHITECTURES
