@@ -48,6 +48,26 @@ def test_the_nuclei_mask_rcnn_recipe_takes_data():
         options(out="w", data="wide")
 
 
+def test_the_nuclei_mask_rcnn_recipe_takes_anchor_sizes(capsys):
+    from segtutor.cli import main
+    from segtutor.training.errors import TrainError
+    from segtutor.training.shipped import SHIPPED
+
+    options = SHIPPED["nuclei-maskrcnn"].Options
+    assert options(out="w").anchors == (8, 16, 32)
+    assert options(out="w", anchors=("12", "24", "48")).anchors == (12, 24, 48)  # as the command line gives them
+    for bad in (("8", "16"), ("16", "8", "32"), ("8", "8", "32"), ("a", "b", "c"), ("1", "2", "3")):
+        with pytest.raises(TrainError, match=r"anchors \(--anchors\) should be three sizes"):
+            options(out="w", anchors=bad)
+    # the command line refuses in one line, exit status 2, before any training
+    try:
+        status = main(["weights", "nuclei-maskrcnn", "--out", "w", "--anchors", "8", "16"])
+    except SystemExit as stop:
+        status = stop.code
+    assert status == 2
+    assert "anchors (--anchors) should be three sizes" in capsys.readouterr().err
+
+
 def test_prepare_nuclei_skips_crowded_crops_and_pads():
     images, labels = nuclei.nuclei_crops(8, seed=0)
     counts = [len(np.unique(lab)) - 1 for lab in labels]

@@ -207,21 +207,33 @@ class NucleiMaskRCNN(ShippedRecipe):
         data: str = _option("vary", "vary: quadrants of make_nuclei(vary=True), nuclei as drawn (the weights shipped "
                                     "before issue 22); scaled: radius 4-40 px zoomed to the Mask R-CNN's call scale, "
                                     "21 px across")
+        anchors: tuple = _option((8, 16, 32), "anchor sizes in pixels on the feature strides 4, 8 and 16, "
+                                              "smallest first")
 
         def __post_init__(self):
             from ..maskrcnn.nuclei import NUCLEI_DATA
 
             if self.data not in NUCLEI_DATA:
                 raise TrainError(f"data (--data) should be 'vary' or 'scaled', got {self.data!r}.")
+            try:
+                anchors = tuple(int(a) for a in self.anchors)
+            except (TypeError, ValueError):
+                anchors = ()
+            if len(anchors) != 3 or anchors != tuple(sorted(set(anchors))) or not 2 <= anchors[0] <= anchors[-1] <= 128:
+                raise TrainError(f"anchors (--anchors) should be three sizes in pixels from 2 to 128, smallest first, "
+                                 f"e.g. --anchors 8 16 32; got {' '.join(map(str, self.anchors))!r}.")
+            object.__setattr__(self, "anchors", anchors)  # the command line gives strings
             _checked(self, {"steps": (1, 10_000_000), "n_train": (8, 100_000), "n_eval": (1, 5000)})
 
     def run(self, options, log=print) -> None:
-        from ..maskrcnn.nuclei import NUCLEI_EVAL_SEED, compare_with_unet, format_comparison, train_nuclei
+        from ..maskrcnn.nuclei import (NUCLEI_EVAL_SEED, compare_with_unet, format_comparison, nuclei_config,
+                                       train_nuclei)
         from ..maskrcnn.weights import load_model_npz, save_weights_npz
 
         out = Path(options.out)
         out.mkdir(parents=True, exist_ok=True)
-        model, _, seconds = train_nuclei(options.steps, seed=options.seed, n_train=options.n_train, data=options.data)
+        model, _, seconds = train_nuclei(options.steps, seed=options.seed, n_train=options.n_train, data=options.data,
+                                         config=nuclei_config(anchor_sizes=options.anchors))
         save_weights_npz(model, out / "nuclei.weights.npz")
         (out / "nuclei.config.json").write_text(json.dumps(model.config.to_dict(), indent=1) + "\n")
         shipped = load_model_npz(out / "nuclei.weights.npz", out / "nuclei.config.json")
@@ -231,7 +243,8 @@ class NucleiMaskRCNN(ShippedRecipe):
         tables = {kind: format_comparison(compare_with_unet(shipped, options.n_eval, data=kind)) for kind in kinds}
         command = (f"segtutor weights nuclei-maskrcnn --out segtutor/maskrcnn/weights --steps {options.steps} "
                    f"--seed {options.seed} --n-train {options.n_train} --n-eval {options.n_eval}"
-                   + ("" if options.data == "vary" else f" --data {options.data}"))
+                   + ("" if options.data == "vary" else f" --data {options.data}")
+                   + ("" if options.anchors == (8, 16, 32) else " --anchors " + " ".join(map(str, options.anchors))))
         if options.data == "vary":  # the wording of the card shipped before issue 22
             data = (f"{options.n_train} crops `nuclei_crops({options.n_train}, seed={options.seed})` (128 x 128 "
                     "quadrants of `make_nuclei(size=256, vary=True)`)")
@@ -252,6 +265,8 @@ class NucleiMaskRCNN(ShippedRecipe):
             "trained from scratch.\n"
             f"- **Data:** {data}, random horizontal flips;\n  crops with more than "
             f"{model.config.max_instances} nuclei (`max_instances`) are left out of training.\n"
+            f"- **Anchors:** {', '.join(map(str, model.config.anchor_sizes))} px on the strides "
+            f"{', '.join(map(str, model.config.strides))}.\n"
             f"- **Training:** {options.steps} steps at batch 8, Adam 2e-3 with cosine decay; {seconds / 60:.1f} min of "
             f"`fit` on {platform.machine()} CPU (load: {options.load_note}).\n"
             f"{comparison}"
