@@ -97,6 +97,8 @@ SLOW_TESTS = {
 # (pytest-xdist's own loadgroup reads xdist_group marks by renaming each test's node id, which pytest 9
 # no longer lets it do; the groups here are read off the node ids instead.)
 READER_MODULES = ("tests/test_site.py", "tests/test_released_notebooks_run.py", "tests/browser/test_offline.py")
+# The seconds are from before eager TensorFlow functions in the tests (README, "Where the full command's time
+# goes"); the order was kept, not re-measured.
 HEAVIEST_FIRST = (  # seconds of pytest each took in a full run on two workers at load 7 (commit cae562c)
     "tests/browser/test_widgets_in_jupyterlab.py",  # 769
     "tests/test_train_cli.py",  # 725
