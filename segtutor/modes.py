@@ -50,8 +50,8 @@ SIZES = MappingProxyType(
         },
         "04": {"epochs": (30, 1), "batch_size": (32, 32), "n_train": (None, 256), "n_test": (None, 128)},
         "05": {"cnn_epochs": (15, 1), "n_train": (None, 256)},
-        # 06 and 07 train on make_nuclei(vary=True), batches of 8 patches: 06's 300 steps took 149 s and its
-        # three 60-step runs 80 s in a class-mode run on 2 nearly idle cores (2026-12-07; 636 s at load 20).
+        # 06 and 07 train on make_nuclei(vary=True), batches of 8 patches: 06's 300 steps took 94-149 s and its
+        # three 60-step runs about 80 s in class-mode runs on 2 nearly idle cores (2026-12-07; 636 s at load 20).
         "06": {"n_train": (300, 8), "n_val": (12, 2), "image_size": (256, 64), "patch": (128, 64),
                "depth": (4, 2), "width": (8, 8), "epochs": (6, 1), "steps": (50, 2), "compare_steps": (60, 1)},
         "07": {"n_train": (300, 8), "n_val": (12, 2), "image_size": (256, 64), "patch": (128, 64),

@@ -42,8 +42,8 @@ def test_the_nuclei_mask_rcnn_recipe_takes_data():
     from segtutor.training.shipped import SHIPPED
 
     options = SHIPPED["nuclei-maskrcnn"].Options
-    assert options(out="w").data == "vary"  # what made the weights shipped before issue 22: the card stays true
-    assert options(out="w", data="scaled").data == "scaled"
+    assert options(out="w").data == "scaled"  # what made the shipped weights: the card's command stays true
+    assert options(out="w", data="vary").data == "vary"
     with pytest.raises(TrainError, match=r"data \(--data\) should be 'vary' or 'scaled', got 'wide'"):
         options(out="w", data="wide")
 
@@ -54,7 +54,10 @@ def test_the_nuclei_mask_rcnn_recipe_takes_anchor_sizes(capsys):
     from segtutor.training.shipped import SHIPPED
 
     options = SHIPPED["nuclei-maskrcnn"].Options
-    assert options(out="w").anchors == (8, 16, 32)
+    assert options(out="w").anchors == (12, 24, 48)  # the shipped weights' (their config and card)
+    from segtutor.maskrcnn.weights import load_nuclei_model
+
+    assert tuple(load_nuclei_model().config.anchor_sizes) == options(out="w").anchors
     assert options(out="w", anchors=("12", "24", "48")).anchors == (12, 24, 48)  # as the command line gives them
     for bad in (("8", "16"), ("16", "8", "32"), ("8", "8", "32"), ("a", "b", "c"), ("1", "2", "3")):
         with pytest.raises(TrainError, match=r"anchors \(--anchors\) should be three sizes"):

@@ -101,7 +101,7 @@ def test_the_shipped_weights_and_the_ablation_are_recipes_with_checked_options(t
     # the defaults are those that made the shipped files (their cards name them)
     assert SHIPPED["shapes"].Options(out="w").steps == 1800 and SHIPPED["shapes"].Options(out="w").lr == 2e-3
     assert SHIPPED["nuclei"].Options(out="w").steps == 2400 and SHIPPED["nuclei"].Options(out="w").n_train == 300
-    assert SHIPPED["nuclei-maskrcnn"].Options(out="w").steps == 600
+    assert SHIPPED["nuclei-maskrcnn"].Options(out="w").steps == 2400
     with pytest.raises(TrainError, match="models"):
         SHIPPED["nuclei"].Options(out="w", models=("vgg",))
     with pytest.raises(TrainError, match="name should be one of"):

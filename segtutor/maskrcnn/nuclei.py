@@ -17,8 +17,9 @@ inputs are. Crowded crops hold up to about 40 nuclei, so the model keeps
 more detections than for ``shapes``; training crops with more nuclei than
 ``max_instances`` are left out (under a tenth of them). ``data="scaled"``
 (:func:`nuclei_crops`) makes crops at the scale :func:`segment_nuclei` calls
-the model at instead (nuclei of radius 4-40 px zoomed to 21 px across); weights
-trained on them were tried for issue 22 and not shipped (``weights/NUCLEI.md``).
+the model at instead (nuclei of radius 4-40 px zoomed to 21 px across); the
+shipped weights were trained on those, with anchors of 12, 24 and 48 px
+(``weights/NUCLEI.md``).
 
 The shipped ``nuclei.weights.npz`` comes from :class:`segtutor.training.shipped.NucleiMaskRCNN`::
 
@@ -52,7 +53,8 @@ def nuclei_config(**changes):
     """
     from .config import MaskRCNNConfig
 
-    # Nuclei are 6-34 pixels across (median 15): anchors of 8/16/32 on P2-P4 cover them. 48 RoI slots,
+    # Nuclei of vary=True crops are 6-34 pixels across (median 15): anchors of 8/16/32 on P2-P4 cover them. The
+    # shipped weights learned nuclei zoomed to 21 px, between 16 and 32, and use 12/24/48 (their config). 48 RoI slots,
     # a third positive, so a crowded crop still gives the heads 16 nuclei per step.
     return MaskRCNNConfig(num_classes=1, anchor_sizes=(8, 16, 32), max_instances=32, rois_per_image=48,
                           roi_positive_fraction=1 / 3, pre_nms_test=1000, post_nms_test=200, max_detections=64,
@@ -60,7 +62,8 @@ def nuclei_config(**changes):
 
 
 #: The kinds of nuclei crops (:func:`nuclei_crops`'s ``data``): ``"vary"`` the images at their own scale (what the
-#: shipped weights were trained on before issue 22), ``"scaled"`` images zoomed to the Mask R-CNN's call scale.
+#: weights shipped before issue 22 were trained on), ``"scaled"`` images zoomed to the Mask R-CNN's call scale (the
+#: shipped weights').
 NUCLEI_DATA = ("vary", "scaled")
 
 

@@ -77,7 +77,7 @@ __all__ = [
 #: ten generated calibration images (radius 4-40 px) and 0.817, 0.866, 0.901, 0.923 and 0.916 on the DSB 2018
 #: image, so 28. The Mask R-CNN was trained on the same images without zoom (median 17 px); rescaling to 17, 21
 #: or 25 px gave it 0.985, 0.984 and 0.966 on the calibration images and 0.828, 0.870 and 0.834 on the DSB image,
-#: so 21. The U-Net, retrained on the same zoomed data as the DeepLabv3+ (2,400 steps), shares its value without a
+#: so 21; the shipped Mask R-CNN was then retrained at 21 px (issue 22, ``maskrcnn/weights/NUCLEI.md``). The U-Net, retrained on the same zoomed data as the DeepLabv3+ (2,400 steps), shares its value without a
 #: sweep of its own.
 TRAINED_DIAMETER = {"unet": 28.0, "deeplab": 28.0, "maskrcnn": 21.0}
 
