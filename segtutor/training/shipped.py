@@ -244,21 +244,19 @@ class NucleiMaskRCNN(ShippedRecipe):
         command = (f"segtutor weights nuclei-maskrcnn --out segtutor/maskrcnn/weights --steps {options.steps} "
                    f"--seed {options.seed} --n-train {options.n_train} --n-eval {options.n_eval} --data {options.data} "
                    "--anchors " + " ".join(map(str, options.anchors)))
-        if options.data == "vary":  # the wording of the card shipped before issue 22
+        if options.data == "vary":
             data = (f"{options.n_train} crops `nuclei_crops({options.n_train}, seed={options.seed})` (128 x 128 "
                     "quadrants of `make_nuclei(size=256, vary=True)`)")
-            comparison = (f"- **Held-out comparison** ({options.n_eval} crops, seed {NUCLEI_EVAL_SEED}):\n\n"
-                          f"{tables['vary']}\n\n")
         else:
             data = (f"{options.n_train} crops `nuclei_crops({options.n_train}, seed={options.seed}, data=\"scaled\")` "
                     "(`segtutor.models.scale.nuclei_at_trained_scale(size=128, diameter=21)`: "
                     "`make_nuclei(vary=\"wide\")` images of typical radius 4-40 px zoomed so that their median nucleus "
                     "diameter is 21 px times 0.8-1.25, the scale `segment_nuclei` calls the model at)")
-            comparison = "".join(
-                f"- **Held-out comparison** ({options.n_eval} crops `nuclei_crops({options.n_eval}, "
-                f"seed={NUCLEI_EVAL_SEED}" + ("" if kind == "vary" else ', data="scaled"') + ")`; the Mask R-CNN on "
-                f"the crops as they are, the shipped U-Net through `segment_nuclei`'s zoom):\n\n{table}\n\n"
-                for kind, table in tables.items())
+        comparison = "".join(
+            f"- **Held-out comparison** ({options.n_eval} crops `nuclei_crops({options.n_eval}, "
+            f"seed={NUCLEI_EVAL_SEED}" + ("" if kind == "vary" else ', data="scaled"') + ")`; the Mask R-CNN on "
+            f"the crops as they are, the shipped U-Net through `segment_nuclei`'s zoom):\n\n{table}\n\n"
+            for kind, table in tables.items())
         (out / "NUCLEI.md").write_text(
             "# Shipped Mask R-CNN weights: `nuclei`\n\n"
             f"- **Files:** `nuclei.weights.npz` (float16), `nuclei.config.json`; {model.count_params():,} parameters, "
