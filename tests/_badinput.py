@@ -140,6 +140,8 @@ def public_callables() -> dict[str, object]:
 # wherever it runs); tests/test_without_tools.py runs them with the program hidden.
 NEEDS_PROGRAM = {
     "segtutor.grading.sandbox.bwrap_command": "bwrap",
+    # as root it builds a bwrap command to check; found failing on a PATH without bwrap (2026-12-07)
+    "segtutor.grading.sandbox.root_sandbox_problem": "bwrap",
 }
 
 
